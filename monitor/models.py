@@ -1,0 +1,103 @@
+"""Records passed between the pipeline stages. Stages never pass dicts or library objects onward."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One idea with many spellings; `patterns` use the syntax documented in match.py."""
+
+    id: str
+    label: str
+    patterns: tuple[str, ...]
+    priority: str = "normal"
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One match of a concept in a text; offsets index the original (stored) text."""
+
+    concept: str
+    variant: str
+    sentence: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """The readable text of a fetched page or document."""
+
+    text: str
+    title: str | None = None
+    published: datetime | None = None
+    method: str = "trafilatura"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP attempt, successful or not, as recorded in the `fetches` table."""
+
+    url: str
+    started_at: datetime
+    status: int | None
+    bytes: int
+    elapsed: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    """What one HTTP request (after redirects and retries) gave back.
+
+    `headers` has lower-case names; `attempts` lists every try, the last one included.
+    """
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    elapsed: float
+    attempts: tuple[Attempt, ...] = ()
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One entry of a feed, keyed by its canonical URL."""
+
+    url: str
+    link: str
+    title: str
+    summary: str
+    published: datetime | None
+    published_raw: str | None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """The entries of a feed and, when the feed was damaged, what was wrong with it."""
+
+    title: str | None
+    entries: tuple[FeedEntry, ...]
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Processed:
+    """A page after extraction and matching, ready to store."""
+
+    extracted: Extracted
+    normalised_hash: str
+    mentions: tuple[Mention, ...] = field(default_factory=tuple)
