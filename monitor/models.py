@@ -101,3 +101,59 @@ class Processed:
     extracted: Extracted
     normalised_hash: str
     mentions: tuple[Mention, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing one fetched document changed."""
+
+    document_id: int
+    new_document: bool
+    new_version: bool
+    mentions: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    url: str
+    title: str | None
+    source: str
+    published: str | None
+    snippet: str
+
+
+@dataclass(frozen=True)
+class VersionView:
+    id: int
+    fetched_at: str
+    text: str
+    concepts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class DocumentHistory:
+    url: str
+    title: str | None
+    source: str
+    versions: tuple[VersionView, ...]
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    name: str
+    url: str
+    kind: str
+    last_success: str | None
+    last_error: str | None
+    consecutive_failures: int
+    documents: int
+
+
+@dataclass(frozen=True)
+class ConceptSummary:
+    concept: str
+    mentions: int
+    documents: int
+    variants: tuple[str, ...]
+    example_sentence: str
+    example_title: str

@@ -1,0 +1,254 @@
+"""The configuration: one TOML file, validated once, with errors that name the key and the fix.
+
+This is the only module that reads environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor import __version__
+from monitor.errors import ConfigError
+from monitor.models import Concept
+
+DEFAULT_CONFIG = Path("config/monitor.toml")
+ENV_CONFIG = "MONITOR_CONFIG"
+ENV_DB = "MONITOR_DB"
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StorageSettings(_Section):
+    database: str = Field("monitor.db", description="SQLite file; MONITOR_DB overrides it")
+
+
+class FetchSettings(_Section):
+    user_agent: str = Field(
+        f"monitor/{__version__} (Korea-policy wording monitor; +https://github.com/monitor-korea/monitor)",
+        description="User-Agent sent with every request",
+    )
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+    max_bytes: Annotated[int, Field(gt=0)] = 10_000_000
+    max_redirects: Annotated[int, Field(ge=0)] = 5
+    retries: Annotated[int, Field(ge=0)] = 3
+    backoff: Annotated[float, Field(ge=0)] = 1.0
+    max_retry_after: Annotated[float, Field(ge=0)] = 120.0
+    concurrency: Annotated[int, Field(ge=1)] = 8
+    delay: Annotated[float, Field(ge=0)] = 1.0
+
+
+class ScheduleSettings(_Section):
+    timezone: str = "Asia/Seoul"
+    interval_minutes: Annotated[int, Field(ge=1)] = 30
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Seoul") from exc
+        return value
+
+
+class ExtractSettings(_Section):
+    workers: Annotated[int, Field(ge=0)] = Field(0, description="extraction processes; 0 = one per core")
+
+
+class Source(_Section):
+    name: str
+    kind: Literal["feed", "page"]
+    url: str
+    follow: Literal["none", "matching", "all"] = "none"
+    keywords: tuple[str, ...] = ()
+    delay: Annotated[float, Field(ge=0)] | None = None
+    interval_minutes: Annotated[int, Field(ge=1)] | None = None
+    enabled: bool = True
+    note: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.match(value):
+            raise ValueError("use lower-case letters, digits and dashes, e.g. 'yonhap-nk'")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http:// or https:// address")
+        return value
+
+
+class ConceptSettings(_Section):
+    label: str
+    priority: Literal["high", "normal", "low"] = "normal"
+    patterns: Annotated[tuple[str, ...], Field(min_length=1)]
+
+
+class Settings(_Section):
+    storage: StorageSettings = StorageSettings()
+    fetch: FetchSettings = FetchSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    extract: ExtractSettings = ExtractSettings()
+    sources: tuple[Source, ...] = ()
+    concepts: dict[str, ConceptSettings] = {}
+    ladders: dict[str, tuple[str, ...]] = {}
+
+    @property
+    def database(self) -> Path:
+        return Path(self.storage.database)
+
+    def concept_records(self) -> tuple[Concept, ...]:
+        """The configured concepts as match records, in file order."""
+        return tuple(
+            Concept(id=cid, label=c.label, patterns=c.patterns, priority=c.priority)
+            for cid, c in self.concepts.items()
+        )
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"no source named {name!r} in the config (known: {known})")
+
+
+_FIXES = {
+    "missing": "add this key",
+    "extra_forbidden": "remove it or check its spelling against config/monitor.toml",
+    "literal_error": "use one of the allowed values",
+    "float_parsing": "use a number",
+    "int_parsing": "use a whole number",
+    "greater_than": "use a larger number",
+    "greater_than_equal": "use a larger number",
+    "too_short": "add at least one entry",
+}
+
+
+def _key(loc: tuple[int | str, ...], raw: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    node: Any = raw
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node) and isinstance(node[item], dict):
+                name = node[item].get("name")
+                if name:
+                    label = f"[{item}] ({name})"
+            parts.append(label)
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            parts.append(("." if parts else "") + item)
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts)
+
+
+def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        msg = err["msg"].removeprefix("Value error, ")
+        fix = _FIXES.get(err["type"])
+        problems.append(f"{_key(err['loc'], raw)}: {msg}" + (f" ({fix})" if fix else ""))
+    return problems
+
+
+def _cross_check(settings: Settings) -> list[str]:
+    problems = []
+    seen: set[str] = set()
+    for i, source in enumerate(settings.sources):
+        if source.name in seen:
+            problems.append(f"sources[{i}] ({source.name}).name: duplicate name; names must be unique")
+        seen.add(source.name)
+        if source.kind == "page" and source.follow != "none":
+            problems.append(
+                f"sources[{i}] ({source.name}).follow: only feeds follow links; remove it"
+            )
+    for cid in settings.concepts:
+        if not NAME.match(cid):
+            problems.append(f"concepts.{cid}: use lower-case letters, digits and dashes in ids")
+        for j, pattern in enumerate(settings.concepts[cid].patterns):
+            if not pattern.strip(" *"):
+                problems.append(f"concepts.{cid}.patterns[{j}]: empty pattern; remove it")
+    for lid, steps in settings.ladders.items():
+        for step in steps:
+            if step not in settings.concepts:
+                problems.append(
+                    f"ladders.{lid}: unknown concept {step!r}; define [concepts.{step}] or remove it"
+                )
+        if len(set(steps)) != len(steps):
+            problems.append(f"ladders.{lid}: a concept appears twice; list each once")
+    return problems
+
+
+def parse(raw: Mapping[str, Any], *, origin: str = "config") -> Settings:
+    """Validate a parsed TOML mapping; raise ConfigError listing every problem."""
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = _describe(exc, raw)
+    else:
+        problems = _cross_check(settings)
+    if problems:
+        raise ConfigError(f"{origin} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    database = os.environ.get(ENV_DB)
+    if database:
+        settings = settings.model_copy(
+            update={"storage": StorageSettings(database=database)}
+        )
+    return settings
+
+
+def config_path(path: Path | None) -> Path:
+    """The config file to use: the given path, else $MONITOR_CONFIG, else config/monitor.toml."""
+    if path is not None:
+        return path
+    env = os.environ.get(ENV_CONFIG)
+    return Path(env) if env else DEFAULT_CONFIG
+
+
+def load(path: Path | None = None) -> Settings:
+    """Read and validate the config file."""
+    path = config_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found; run `monitor init` to write one, "
+            f"or pass --config PATH (or set {ENV_CONFIG})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc})") from exc
+    return parse(loads(text, origin=str(path)), origin=str(path))
+
+
+def loads(text: str, *, origin: str = "config") -> dict[str, Any]:
+    """Parse TOML text, turning syntax errors into ConfigError."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+
+
+def shipped_config_text() -> str:
+    """The commented example config that ships with monitor (config/monitor.toml)."""
+    packaged = resources.files("monitor").joinpath("data/monitor.toml")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    # An editable install runs from the source tree, where the file sits beside the package.
+    return (Path(__file__).resolve().parent.parent / DEFAULT_CONFIG).read_text(encoding="utf-8")

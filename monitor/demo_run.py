@@ -1,0 +1,133 @@
+"""The offline demo: serve the bundled feeds and pages on loopback and poll them for real.
+
+The server stands in for the internet; everything after it is the ordinary pipeline with the
+shipped concept families and the sources of `monitor/demo/sources.toml`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from monitor import config, store
+from monitor.pipeline import poll
+
+TYPES = {
+    ".xml": "application/rss+xml",
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".html": "text/html; charset=utf-8",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+def demo_root() -> Path:
+    return Path(str(resources.files("monitor").joinpath("demo")))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves files under the demo folder with ETag, Last-Modified and 304s, like a real site."""
+
+    root: Path
+
+    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        relative = self.path.split("?", 1)[0].lstrip("/")
+        path = (self.root / relative).resolve()
+        if not path.is_file() or self.root.resolve() not in path.parents:
+            self.send_error(404)
+            return
+        body = path.read_bytes()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", TYPES.get(path.suffix, "application/octet-stream"))
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", formatdate(path.stat().st_mtime, usegmt=True))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+@contextmanager
+def serve(root: Path) -> Iterator[str]:
+    """Serve a folder on a free loopback port; yields the base URL."""
+    handler = type("DemoHandler", (_Handler,), {"root": root})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def demo_settings(base: str, database: Path) -> config.Settings:
+    """The shipped config with the demo's sources and database."""
+    raw = config.loads(config.shipped_config_text(), origin="shipped config")
+    sources_text = (demo_root() / "sources.toml").read_text(encoding="utf-8")
+    raw["sources"] = config.loads(sources_text.replace("{base}", base), origin="demo sources")["sources"]
+    raw["storage"] = {"database": str(database)}
+    return config.parse(raw, origin="demo config")
+
+
+def run_demo(directory: Path, echo: Callable[[str], None]) -> None:
+    """Poll the bundled sources twice and print what was found."""
+    database = directory / "monitor.db"
+    for stale in directory.glob("monitor.db*"):
+        stale.unlink()
+    with serve(demo_root()) as base:
+        settings = demo_settings(base, database)
+        echo(f"serving the bundled demo at {base}; database {database}")
+        with store.open_db(settings.database) as db:
+            first = poll(settings, db)
+            echo(
+                f"\nfirst poll of {first.sources} sources: {first.fetched} fetched, "
+                f"{first.new_documents} new documents, {first.new_versions} versions, "
+                f"{first.mentions} concept mentions"
+            )
+            for source, error in first.errors:
+                echo(f"  problem recorded for {source}: {error}")
+            second = poll(settings, db)
+            echo(
+                f"second poll: {second.not_modified} not modified (conditional GET), "
+                f"{second.new_versions} new versions"
+            )
+            report(db, settings, echo)
+    echo(
+        f"\nexplore the history: MONITOR_DB={database} monitor search 비핵화"
+        f"\n                     datasette {database}"
+    )
+
+
+def report(db: Any, settings: config.Settings, echo: Callable[[str], None]) -> None:
+    """Per concept: how often and where it was found, with one quotable sentence."""
+    echo("\nconcepts found (mentions in documents):")
+    for row in store.concept_summary(db):
+        label = settings.concepts[row.concept].label if row.concept in settings.concepts else row.concept
+        echo(f"  {row.concept:26} {row.mentions:4} in {row.documents:3} documents  ({label})")
+        echo(f"      e.g. “{_clip(row.example_sentence)}”")
+        echo(f"           variants: {', '.join(row.variants)}  [{row.example_title}]")
+    echo("\nsources:")
+    for health in store.source_health(db, [s.name for s in settings.sources]):
+        state = "ok" if health.consecutive_failures == 0 else f"failing: {health.last_error}"
+        echo(f"  {health.name:24} {health.documents:4} documents  {state}")
+
+
+def _clip(text: str, width: int = 160) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

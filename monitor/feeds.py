@@ -1,0 +1,147 @@
+"""Feeds: parse fetched bytes with feedparser into entries keyed by canonical URL."""
+
+from __future__ import annotations
+
+import re
+from calendar import timegm
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+import feedparser
+import lxml.html
+
+from monitor.errors import FeedError
+from monitor.models import FeedEntry, ParsedFeed
+
+SEOUL = ZoneInfo("Asia/Seoul")
+# Zone abbreviations that email.utils does not know; feedparser reads "KST" as UTC.
+ZONES = {"KST": "+0900", "JST": "+0900", "HKT": "+0800", "CST": "-0600", "CDT": "-0500"}
+ZONE_WORD = re.compile(r"\b(" + "|".join(ZONES) + r")\b")
+DOTTED = re.compile(r"^(\d{4})[.\-/](\d{1,2})[.\-/](\d{1,2})\.?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+KOREAN = re.compile(
+    r"^(\d{4})년\s*(\d{1,2})월\s*(\d{1,2})일"
+    r"(?:\s*(오전|오후)?\s*(\d{1,2})(?:시|:)\s*(\d{1,2})?분?)?"
+)
+TRACKING = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|_ga|_gl|yclid|ocid|cmpid"
+    r"|spm|s_cid|ncid|sr_share|ref_src|wt_mc|wt_zmc)$",
+    re.IGNORECASE,
+)
+
+
+def canonical_url(url: str) -> str:
+    """The key of a document: lower-case scheme and host, no fragment, no tracking parameters."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.port and not (
+        (parts.scheme == "http" and parts.port == 80)
+        or (parts.scheme == "https" and parts.port == 443)
+    ):
+        host = f"{host}:{parts.port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(k)]
+    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", urlencode(query), ""))
+
+
+def parse_date(raw: str | None) -> datetime | None:
+    """Read a feed date as UTC, including KST and Korean formats that feedparser gets wrong."""
+    if not raw or not raw.strip():
+        return None
+    text = raw.strip()
+    m = DOTTED.match(text)
+    if m:
+        year, month, day, hour, minute, second = (int(g) if g else 0 for g in m.groups())
+        return _local(year, month, day, hour, minute, second)
+    m = KOREAN.match(text)
+    if m:
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
+        hour, minute = int(m[5] or 0), int(m[6] or 0)
+        if m[4] == "오후" and hour < 12:
+            hour += 12
+        return _local(year, month, day, hour, minute, 0)
+    try:
+        parsed = parsedate_to_datetime(ZONE_WORD.sub(lambda z: ZONES[z[1]], text))
+    except (TypeError, ValueError, IndexError):
+        parsed = None
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        # A zoneless time in a Korea-policy feed is far more often KST than UTC.
+        parsed = parsed.replace(tzinfo=SEOUL)
+    return parsed.astimezone(UTC)
+
+
+def _local(year: int, month: int, day: int, hour: int, minute: int, second: int) -> datetime | None:
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=SEOUL).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _text(html: str) -> str:
+    if "<" not in html and "&" not in html:
+        return " ".join(html.split())
+    try:
+        return " ".join(lxml.html.fragment_fromstring(html, create_parent="div").text_content().split())
+    except (lxml.etree.ParserError, ValueError):
+        return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def _entry(raw: Any, now: datetime) -> FeedEntry | None:
+    link = raw.get("link") or ""
+    if not link.startswith(("http://", "https://")):
+        guid = raw.get("id") or ""
+        link = guid if guid.startswith(("http://", "https://")) else ""
+    if not link:
+        return None
+    published_raw = raw.get("published") or raw.get("updated")
+    published = parse_date(published_raw)
+    if published is None and raw.get("published_parsed"):
+        published = datetime.fromtimestamp(timegm(raw["published_parsed"]), UTC)
+    if published is not None and published > now + timedelta(days=2):
+        published = None  # implausible: a parser guessed a month from today's date
+    return FeedEntry(
+        url=canonical_url(link),
+        link=link,
+        title=_text(raw.get("title") or ""),
+        summary=_text(raw.get("summary") or ""),
+        published=published,
+        published_raw=published_raw,
+    )
+
+
+def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
+    """Parse feed bytes; raise FeedError when the response is not a feed at all."""
+    parsed = feedparser.parse(body, response_headers={**headers, "content-location": final_url})
+    problem = None
+    if parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        problem = f"{type(exc).__name__}: {exc}" if exc else "malformed feed"
+    if not parsed.get("version"):
+        kind = headers.get("content-type", "unknown content type")
+        hint = f" ({problem})" if problem else ""
+        raise FeedError(
+            f"{final_url}: not an RSS or Atom feed ({kind}){hint}; "
+            "check the URL, or use kind = \"page\" to watch an HTML page"
+        )
+    now = datetime.now(timezone.utc)
+    entries: dict[str, FeedEntry] = {}
+    skipped = 0
+    for raw in parsed.get("entries", []):
+        entry = _entry(raw, now)
+        if entry is None:
+            skipped += 1
+        elif entry.url not in entries:
+            entries[entry.url] = entry
+    if skipped:
+        note = f"{skipped} entries without a link were skipped"
+        problem = f"{problem}; {note}" if problem else note
+    if not entries and problem:
+        raise FeedError(f"{final_url}: feed could not be read: {problem}")
+    title = parsed.get("feed", {}).get("title")
+    return ParsedFeed(title=title or None, entries=tuple(entries.values()), problem=problem)

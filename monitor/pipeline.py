@@ -1,0 +1,301 @@
+"""One poll of the sources: fetch, parse, follow, extract, match, store.
+
+The only module that knows the order of the stages. Fetches run in a thread pool (they wait on
+the network); extraction runs in a process pool on every core (it is CPU-bound); all database
+work happens here, on the calling thread, one transaction per document.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sqlite_utils import Database
+
+from monitor import store
+from monitor.config import Settings, Source
+from monitor.errors import ExtractError, FeedError, FetchError
+from monitor.extract import extract
+from monitor.feeds import canonical_url, parse_feed
+from monitor.fetch import Fetcher, FetchSettings
+from monitor.match import Matcher
+from monitor.models import Concept, Extracted, FeedEntry, Processed, Response
+from monitor.text import content_hash
+
+# An article whose fetch failed this many times in a row is not tried again.
+MAX_ARTICLE_FAILURES = 3
+
+
+@dataclass
+class Summary:
+    """What one poll did; `errors` pairs a source name with what went wrong."""
+
+    sources: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    new_documents: int = 0
+    new_versions: int = 0
+    mentions: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "sources": self.sources,
+            "fetched": self.fetched,
+            "not_modified": self.not_modified,
+            "new_documents": self.new_documents,
+            "new_versions": self.new_versions,
+            "mentions": self.mentions,
+            "errors": [{"source": s, "error": e} for s, e in self.errors],
+        }
+
+
+@lru_cache(maxsize=4)
+def _matcher(concepts: tuple[Concept, ...]) -> Matcher:
+    return Matcher(concepts)
+
+
+def process(body: bytes, url: str, content_type: str, concepts: tuple[Concept, ...]) -> Processed:
+    """Extract a fetched body and find the concepts in it (runs in a worker process)."""
+    extracted = extract(body, url, content_type)
+    return _processed(extracted, concepts)
+
+
+def _processed(extracted: Extracted, concepts: tuple[Concept, ...]) -> Processed:
+    mentions = tuple(_matcher(concepts).find(extracted.text))
+    return Processed(extracted, content_hash(extracted.text), mentions)
+
+
+def _entry_text(entry: FeedEntry) -> str:
+    return "\n\n".join(part for part in (entry.title, entry.summary) if part)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a pending future is for."""
+
+    stage: str  # feed, page, article, extract
+    source: Source
+    url: str
+    entry: FeedEntry | None = None
+    response: Response | None = None
+
+
+class _Poll:
+    """The state of one poll: pools, pending work and the summary."""
+
+    def __init__(self, settings: Settings, db: Database, progress: Callable[[str], None]) -> None:
+        self.settings = settings
+        self.db = db
+        self.progress = progress
+        self.concepts = settings.concept_records()
+        self.summary = Summary()
+        self.pending: dict[Future[object], _Job] = {}
+        self.threads = ThreadPoolExecutor(settings.fetch.concurrency, thread_name_prefix="fetch")
+        self.fetcher = Fetcher(FetchSettings(**settings.fetch.model_dump()))
+        self.processes: Executor | None = None
+
+    def close(self) -> None:
+        self.threads.shutdown(wait=True, cancel_futures=True)
+        if self.processes is not None:
+            self.processes.shutdown(wait=True, cancel_futures=True)
+        self.fetcher.close()
+
+    def _submit(self, pool: Executor, job: _Job, fn: Callable[..., object], *args: object) -> None:
+        self.pending[pool.submit(fn, *args)] = job
+
+    def _get(self, source: Source, url: str, *, robots: bool, conditional: bool) -> Response:
+        etag, modified = store.validators(self.db, url) if conditional else (None, None)
+        return self.fetcher.get(
+            url, etag=etag, last_modified=modified, delay=source.delay, robots=robots
+        )
+
+    def _extract(self, job: _Job, response: Response) -> None:
+        workers = self.settings.extract.workers or os.cpu_count() or 1
+        if workers == 1:
+            self._finish_extract(job, response, self._run_inline(response, job.url))
+            return
+        if self.processes is None:
+            # spawn, not fork: forking a process that runs fetch threads can deadlock.
+            context = multiprocessing.get_context("spawn")
+            self.processes = ProcessPoolExecutor(workers, mp_context=context)
+        job = _Job("extract", job.source, job.url, job.entry, response)
+        self._submit(
+            self.processes, job, process, response.body, response.final_url,
+            response.content_type, self.concepts,
+        )
+
+    def _run_inline(self, response: Response, url: str) -> Processed | Exception:
+        try:
+            return process(response.body, response.final_url, response.content_type, self.concepts)
+        except ExtractError as exc:
+            return exc
+
+    def start(self, sources: Sequence[Source]) -> None:
+        self.summary.sources = len(sources)
+        for source in sources:
+            job = _Job(source.kind, source, source.url)
+            self._submit(self.threads, job, self._fetch_conditional, source)
+
+    def _fetch_conditional(self, source: Source) -> Response:
+        etag, modified = self._validators[source.url]
+        return self.fetcher.get(source.url, etag=etag, last_modified=modified, delay=source.delay)
+
+    def run(self, sources: Sequence[Source]) -> Summary:
+        # Validators are read here, on the database's own thread, before the fetch threads start.
+        self._validators = {s.url: store.validators(self.db, s.url) for s in sources}
+        self.start(sources)
+        while self.pending:
+            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = self.pending.pop(future)
+                try:
+                    result = future.result()
+                except (FetchError, ExtractError, FeedError) as exc:
+                    result = exc
+                except Exception as exc:  # a bug or a library crash must not stop the other sources
+                    result = ExtractError(f"{job.url}: unexpected {type(exc).__name__}: {exc}")
+                self._handle(job, result)
+        return self.summary
+
+    def _handle(self, job: _Job, result: object) -> None:
+        if isinstance(result, FetchError):
+            store.record_attempts(self.db, job.source.name, result.attempts)
+        elif isinstance(result, Response):
+            store.record_attempts(self.db, job.source.name, result.attempts)
+        if job.stage == "feed":
+            self._feed_done(job, result)
+        elif job.stage == "page":
+            self._page_done(job, result)
+        elif job.stage == "article":
+            self._article_done(job, result)
+        else:
+            assert job.response is not None
+            self._finish_extract(job, job.response, result)
+
+    def _fail_source(self, source: Source, error: str) -> None:
+        store.source_failed(self.db, source.name, error)
+        self.summary.errors.append((source.name, error))
+        self.progress(f"{source.name}: {error}")
+
+    def _fetched(self, job: _Job, result: object) -> Response | None:
+        if isinstance(result, Exception):
+            self._fail_source(job.source, str(result))
+            return None
+        assert isinstance(result, Response)
+        if result.not_modified:
+            self.summary.not_modified += 1
+            store.source_succeeded(self.db, job.source.name)
+            return None
+        self.summary.fetched += 1
+        return result
+
+    def _feed_done(self, job: _Job, result: object) -> None:
+        response = self._fetched(job, result)
+        if response is None:
+            return
+        source = job.source
+        try:
+            feed = parse_feed(response.body, response.headers, response.final_url)
+        except FeedError as exc:
+            self._fail_source(source, str(exc))
+            return
+        store.save_validators(self.db, source.url, response.headers)
+        warning = f"feed partly unreadable, kept {len(feed.entries)} entries: {feed.problem}" if (
+            feed.problem
+        ) else None
+        store.source_succeeded(self.db, source.name, feed.title, warning)
+        if warning:
+            self.summary.errors.append((source.name, warning))
+        settled = store.settled_urls(self.db, (e.url for e in feed.entries), MAX_ARTICLE_FAILURES)
+        keywords = Matcher([Concept("keyword", "keyword", source.keywords)]) if source.keywords else None
+        matcher = _matcher(self.concepts)
+        for entry in feed.entries:
+            if entry.url in settled:
+                continue
+            text = _entry_text(entry)
+            follow = source.follow == "all" or (
+                source.follow == "matching"
+                and (matcher.matches_any(text) or (keywords is not None and keywords.matches_any(text)))
+            )
+            self._save_entry(source, entry)
+            if follow:
+                article = _Job("article", source, entry.link, entry)
+                self._submit(self.threads, article, self._fetch_article, source, entry.link)
+        self.progress(f"{source.name}: {len(feed.entries)} entries, {len(settled)} known")
+
+    def _fetch_article(self, source: Source, url: str) -> Response:
+        return self.fetcher.get(url, delay=source.delay, robots=True)
+
+    def _save_entry(self, source: Source, entry: FeedEntry) -> None:
+        processed = _processed(Extracted(_entry_text(entry), entry.title, entry.published, "feed"), self.concepts)
+        self._count(
+            store.save_document(
+                self.db, source=source.name, url=entry.url, link=entry.link, kind="entry",
+                processed=processed, entry=entry,
+            )
+        )
+
+    def _count(self, stored: store.Stored) -> None:
+        self.summary.new_documents += stored.new_document
+        self.summary.new_versions += stored.new_version
+        self.summary.mentions += stored.mentions
+
+    def _article_done(self, job: _Job, result: object) -> None:
+        assert job.entry is not None
+        if isinstance(result, Exception):
+            store.article_failed(self.db, job.entry.url, str(result))
+            self.summary.errors.append((job.source.name, str(result)))
+            return
+        assert isinstance(result, Response)
+        self.summary.fetched += 1
+        self._extract(job, result)
+
+    def _page_done(self, job: _Job, result: object) -> None:
+        response = self._fetched(job, result)
+        if response is None:
+            return
+        store.save_validators(self.db, job.source.url, response.headers)
+        store.source_succeeded(self.db, job.source.name)
+        self._extract(job, response)
+
+    def _finish_extract(self, job: _Job, response: Response, result: object) -> None:
+        url = job.entry.url if job.entry else canonical_url(job.source.url)
+        if isinstance(result, Exception):
+            if job.entry is not None:
+                store.article_failed(self.db, url, str(result))
+            else:
+                store.source_failed(self.db, job.source.name, str(result))
+            self.summary.errors.append((job.source.name, str(result)))
+            return
+        assert isinstance(result, Processed)
+        self._count(
+            store.save_document(
+                self.db, source=job.source.name, url=url,
+                link=job.entry.link if job.entry else job.source.url,
+                kind="article" if job.entry else "page", processed=result, entry=job.entry,
+                raw=response.body, content_type=response.content_type,
+                final_url=response.final_url,
+            )
+        )
+
+
+def poll(
+    settings: Settings,
+    db: Database,
+    sources: Sequence[Source] | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Summary:
+    """Poll the given sources (default: every enabled source) once."""
+    chosen = [s for s in settings.sources if s.enabled] if sources is None else list(sources)
+    store.sync_sources(db, settings.sources)
+    run = _Poll(settings, db, progress)
+    try:
+        return run.run(chosen)
+    finally:
+        run.close()
