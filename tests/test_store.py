@@ -1,0 +1,139 @@
+"""The SQLite history: versions by content hash, raw bodies, full-text search in two languages."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from monitor import store
+from monitor.models import Extracted, FeedEntry, Mention, Processed
+
+
+def _processed(text: str, mentions: tuple[Mention, ...] = ()) -> Processed:
+    digest = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+    return Processed(Extracted(text, "A title"), digest, mentions)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    return store.open_db(tmp_path / "m.db")
+
+
+def _entry(url: str, title: str, published: datetime | None = None) -> FeedEntry:
+    return FeedEntry(url, url, title, "", published, published.isoformat() if published else None)
+
+
+def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
+    first = store.open_db(tmp_path / "m.db")
+    assert first.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    first.close()
+    again = store.open_db(tmp_path / "m.db")
+    assert [r[0] for r in again.execute("SELECT name FROM _sqlite_migrations")] == ["m001_initial"]
+    assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(
+        again.table_names()
+    )
+
+
+def test_a_version_is_stored_only_when_the_normalised_text_changes(db: Database) -> None:
+    mention = Mention("denuclearization", "denuclearization", "We seek denuclearization.", 8, 24)
+    first = store.save_document(
+        db, source="s", url="http://x/a", link="http://x/a?utm_source=rss", kind="article",
+        processed=_processed("We seek denuclearization.", (mention,)), raw=b"<p>raw</p>",
+    )
+    assert (first.new_document, first.new_version, first.mentions) == (True, True, 1)
+    same = store.save_document(
+        db, source="s", url="http://x/a", link="http://x/a", kind="article",
+        processed=_processed("We  seek\ndenuclearization."),
+    )
+    assert (same.new_document, same.new_version) == (False, False)
+    changed = store.save_document(
+        db, source="s", url="http://x/a", link="http://x/a", kind="article",
+        processed=_processed("We seek arms control."),
+    )
+    assert changed.new_version
+    assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 2
+    assert db.execute("SELECT position, length, sentence FROM mentions").fetchall() == [
+        (8, 16, "We seek denuclearization.")
+    ]
+
+
+def test_raw_body_is_kept_compressed_and_comes_back(db: Database) -> None:
+    raw = ("<html><body>" + "<p>비핵화를 논의했다.</p>" * 500 + "</body></html>").encode()
+    store.save_document(
+        db, source="s", url="http://x/k", link="http://x/k", kind="page",
+        processed=_processed("비핵화를 논의했다."), raw=raw,
+    )
+    version_id, stored, size = db.execute("SELECT id, length(raw), raw_bytes FROM versions").fetchone()
+    assert size == len(raw)
+    assert stored < len(raw) / 10
+    assert store.raw_body(db, version_id) == raw
+
+
+def test_search_finds_korean_with_particles_and_english_prefixes(db: Database) -> None:
+    when = datetime(2025, 3, 1, tzinfo=UTC)
+    store.save_document(
+        db, source="ko", url="http://x/ko", link="http://x/ko", kind="article",
+        processed=_processed("정부는 북한의 완전한 비핵화를 촉구했다. 확장억제 강화도 논의했다."),
+        entry=_entry("http://x/ko", "한미 정상회담", when),
+    )
+    store.save_document(
+        db, source="en", url="http://x/en", link="http://x/en", kind="article",
+        processed=_processed("The allies reaffirmed the complete denuclearization of the Korean Peninsula."),
+        entry=_entry("http://x/en", "Joint statement", datetime(2023, 4, 26, tzinfo=UTC)),
+    )
+    hits = store.search(db, "비핵화")
+    assert [h.url for h in hits] == ["http://x/ko"]
+    assert "[비핵화를]" in hits[0].snippet
+    assert [h.url for h in store.search(db, "denuclear")] == ["http://x/en"]
+    assert [h.url for h in store.search(db, '"complete denuclearization"')] == ["http://x/en"]
+    assert store.search(db, '"denuclearization complete"') == []
+    assert [h.url for h in store.search(db, "비핵화", since=datetime(2025, 1, 1, tzinfo=UTC))] == [
+        "http://x/ko"
+    ]
+    assert store.search(db, "denuclear", since=datetime(2025, 1, 1, tzinfo=UTC)) == []
+
+
+def test_search_survives_what_people_type(db: Database) -> None:
+    for query in ['"quoted', "AND", "minister's", "freeze-for-freeze", "NOT OR", "*", "()"]:
+        store.search(db, query)
+
+
+def test_search_results_are_newest_last(db: Database) -> None:
+    for day in (3, 1, 2):
+        url = f"http://x/{day}"
+        store.save_document(
+            db, source="s", url=url, link=url, kind="article",
+            processed=_processed(f"Sanctions story {day}."),
+            entry=_entry(url, f"day {day}", datetime(2025, 1, day, tzinfo=UTC)),
+        )
+    assert [h.url for h in store.search(db, "sanctions")] == ["http://x/1", "http://x/2", "http://x/3"]
+
+
+def test_history_lists_versions_with_concept_counts(db: Database) -> None:
+    for text, concepts in (("One CVID.", ("cvid",)), ("Two: CVID, CVID.", ("cvid", "cvid"))):
+        mentions = tuple(Mention(c, "CVID", text, 0, 4) for c in concepts)
+        store.save_document(
+            db, source="s", url="http://x/h", link="http://x/h?utm_medium=x", kind="page",
+            processed=_processed(text, mentions),
+        )
+    found = store.history(db, "http://x/h?utm_medium=x", "http://x/h")
+    assert found is not None
+    assert [v.concepts for v in found.versions] == [{"cvid": 1}, {"cvid": 2}]
+    assert found.versions[0].id < found.versions[1].id
+    assert store.history(db, "http://x/none", "http://x/none") is None
+
+
+def test_failed_articles_are_retried_up_to_a_limit(db: Database) -> None:
+    store.save_document(
+        db, source="s", url="http://x/f", link="http://x/f", kind="entry",
+        processed=_processed("entry text"),
+    )
+    assert store.settled_urls(db, ["http://x/f"], 2) == {"http://x/f"}
+    store.article_failed(db, "http://x/f", "HTTP 500")
+    assert store.settled_urls(db, ["http://x/f"], 2) == set()
+    store.article_failed(db, "http://x/f", "HTTP 500")
+    assert store.settled_urls(db, ["http://x/f"], 2) == {"http://x/f"}
