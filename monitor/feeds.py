@@ -17,6 +17,7 @@ from monitor.errors import FeedError
 from monitor.models import FeedEntry, ParsedFeed
 
 SEOUL = ZoneInfo("Asia/Seoul")
+HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # Zone abbreviations that email.utils does not know; feedparser reads "KST" as UTC.
 ZONES = {"KST": "+0900", "JST": "+0900", "HKT": "+0800", "CST": "-0600", "CDT": "-0500"}
 ZONE_WORD = re.compile(r"\b(" + "|".join(ZONES) + r")\b")
@@ -119,8 +120,9 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     """Parse feed bytes; raise FeedError when the response is not a feed at all."""
     parsed = feedparser.parse(body, response_headers={**headers, "content-location": final_url})
     problem = None
-    if parsed.get("bozo"):
-        exc = parsed.get("bozo_exception")
+    exc = parsed.get("bozo_exception")
+    # A charset that disagrees with the header, or a text/* type, is decoded right and loses nothing.
+    if parsed.get("bozo") and not isinstance(exc, HARMLESS):
         problem = f"{type(exc).__name__}: {exc}" if exc else "malformed feed"
     if not parsed.get("version"):
         kind = headers.get("content-type", "unknown content type")

@@ -223,10 +223,11 @@ class _Poll:
                 source.follow == "matching"
                 and (matcher.matches_any(text) or (keywords is not None and keywords.matches_any(text)))
             )
-            self._save_entry(source, entry)
             if follow:
                 article = _Job("article", source, entry.link, entry)
                 self._submit(self.threads, article, self._fetch_article, source, entry.link)
+            else:
+                self._save_entry(source, entry)
         self.progress(f"{source.name}: {len(feed.entries)} entries, {len(settled)} known")
 
     def _fetch_article(self, source: Source, url: str) -> Response:
@@ -241,6 +242,12 @@ class _Poll:
             )
         )
 
+    def _article_failed(self, source: Source, entry: FeedEntry, error: str) -> None:
+        """Keep the entry's own text and count the failure; later polls retry the article."""
+        self._save_entry(source, entry)
+        store.article_failed(self.db, entry.url, error)
+        self.summary.errors.append((source.name, error))
+
     def _count(self, stored: store.Stored) -> None:
         self.summary.new_documents += stored.new_document
         self.summary.new_versions += stored.new_version
@@ -249,8 +256,7 @@ class _Poll:
     def _article_done(self, job: _Job, result: object) -> None:
         assert job.entry is not None
         if isinstance(result, Exception):
-            store.article_failed(self.db, job.entry.url, str(result))
-            self.summary.errors.append((job.source.name, str(result)))
+            self._article_failed(job.source, job.entry, str(result))
             return
         assert isinstance(result, Response)
         self.summary.fetched += 1
@@ -268,10 +274,10 @@ class _Poll:
         url = job.entry.url if job.entry else canonical_url(job.source.url)
         if isinstance(result, Exception):
             if job.entry is not None:
-                store.article_failed(self.db, url, str(result))
+                self._article_failed(job.source, job.entry, str(result))
             else:
                 store.source_failed(self.db, job.source.name, str(result))
-            self.summary.errors.append((job.source.name, str(result)))
+                self.summary.errors.append((job.source.name, str(result)))
             return
         assert isinstance(result, Processed)
         self._count(

@@ -432,7 +432,8 @@ def concept_summary(db: Database) -> list[ConceptSummary]:
         sentence, title = db.execute(
             f"SELECT m.sentence, COALESCE(d.title, d.url) FROM mentions m "
             f"JOIN documents d ON d.id = m.document_id WHERE m.concept = ? "
-            f"AND m.version_id IN ({latest}) ORDER BY length(m.sentence) LIMIT 1",
+            f"AND m.version_id IN ({latest}) "
+            f"ORDER BY length(m.sentence) < 60, length(m.sentence) LIMIT 1",
             [concept],
         ).fetchone()
         result.append(ConceptSummary(concept, mentions, documents, variants, sentence, title))

@@ -1,0 +1,31 @@
+"""Shared fixtures: settings built from the shipped config, with test sources and a temp database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor import config
+
+SHIPPED = Path(__file__).parent.parent / "config" / "monitor.toml"
+DEMO = Path(__file__).parent.parent / "monitor" / "demo"
+
+MakeSettings = Callable[..., config.Settings]
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> MakeSettings:
+    """Settings with the shipped concepts, the given sources and fast, polite-to-nobody fetching."""
+
+    def build(sources: list[dict[str, Any]], **fetch: Any) -> config.Settings:
+        raw = config.loads(SHIPPED.read_text(encoding="utf-8"))
+        raw["sources"] = sources
+        raw["storage"] = {"database": str(tmp_path / "monitor.db")}
+        raw["fetch"] = {"delay": 0, "retries": 1, "backoff": 0.05, "timeout": 5, **fetch}
+        raw["extract"] = {"workers": 1}
+        return config.parse(raw)
+
+    return build

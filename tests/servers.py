@@ -1,0 +1,206 @@
+"""A real threaded HTTP server on loopback for tests that pytest-httpserver cannot express.
+
+    with LocalServer("127.0.0.2") as server:
+        server.route("/slow", drip(b"x" * 100, interval=0.2))
+        server.route("/big", huge(20_000_000, content_length=False))
+        server.route("/feed", respond(200, FEED, {"Content-Type": "application/rss+xml"}))
+        fetch(server.url("/slow"))
+        assert server.requests[0].headers["User-Agent"].startswith("monitor/")
+
+Handlers get the `BaseHTTPRequestHandler` and the server's `stopping` event (set on exit; long
+handlers should return when it is set). Every request is recorded in `server.requests`, with its
+start and end on the `time.monotonic()` clock. Unknown paths get 404.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Self
+
+Handler = Callable[[BaseHTTPRequestHandler, threading.Event], None]
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    started: float
+    ended: float = 0.0
+
+
+class LocalServer:
+    """A `ThreadingHTTPServer` in a background thread; use as a context manager."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.routes: dict[str, Handler] = {}
+        self.requests: list[Recorded] = []
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                record = Recorded(self.command, self.path, dict(self.headers), time.monotonic())
+                with server._lock:
+                    server.requests.append(record)
+                handler = server.routes.get(self.path.split("?")[0], respond(404, b"not found"))
+                try:
+                    handler(self, server.stopping)
+                except (ConnectionError, TimeoutError):
+                    self.close_connection = True  # the client gave up; that is often the point
+                finally:
+                    record.ended = time.monotonic()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.block_on_close = False
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def host(self) -> str:
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def route(self, path: str, handler: Handler) -> None:
+        self.routes[path] = handler
+
+    def hits(self, path: str) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if r.path.split("?")[0] == path]
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def _head(
+    request: BaseHTTPRequestHandler, status: int, headers: dict[str, str] | None, length: int | None
+) -> None:
+    request.send_response(status)
+    for name, value in (headers or {}).items():
+        request.send_header(name, value)
+    if length is None:
+        request.send_header("Connection", "close")  # the body ends when the connection does
+        request.close_connection = True
+    else:
+        request.send_header("Content-Length", str(length))
+    request.end_headers()
+
+
+def respond(status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None) -> Handler:
+    """An ordinary response."""
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        _head(request, status, headers, len(body))
+        request.wfile.write(body)
+
+    return handler
+
+
+def sequence(*handlers: Handler) -> Handler:
+    """The first handler for the first request, and so on; the last one repeats."""
+    remaining = list(handlers)
+    lock = threading.Lock()
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        with lock:
+            current = remaining.pop(0) if len(remaining) > 1 else remaining[0]
+        current(request, stopping)
+
+    return handler
+
+
+def drip(
+    body: bytes,
+    interval: float = 0.2,
+    chunk: int = 1,
+    content_length: bool = True,
+    headers: dict[str, str] | None = None,
+) -> Handler:
+    """Send `body` `chunk` bytes at a time, one chunk every `interval` seconds."""
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        _head(request, 200, headers, len(body) if content_length else None)
+        for start in range(0, len(body), chunk):
+            request.wfile.write(body[start : start + chunk])
+            request.wfile.flush()
+            if stopping.wait(interval):
+                return
+
+    return handler
+
+
+def huge(size: int, content_length: bool = True, headers: dict[str, str] | None = None) -> Handler:
+    """`size` bytes of b"x", in 64 KiB writes, as fast as the client reads."""
+    block = b"x" * 65536
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        _head(request, 200, headers, size if content_length else None)
+        sent = 0
+        while sent < size and not stopping.is_set():
+            piece = block[: size - sent]
+            request.wfile.write(piece)
+            sent += len(piece)
+
+    return handler
+
+
+def hang(
+    seconds: float = 60.0,
+    headers_first: bool = True,
+    body: bytes = b"",
+    length: int | None = 1000,
+    pause: float = 0.0,
+) -> Handler:
+    """Wait `pause` s; unless not `headers_first`, send headers (claiming `length` bytes, or no
+    Content-Length when None) and `body`; then say nothing for `seconds`."""
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        if stopping.wait(pause):
+            return
+        if headers_first:
+            _head(request, 200, None, length)
+            request.wfile.write(body)
+            request.wfile.flush()
+        stopping.wait(seconds)
+        request.close_connection = True
+
+    return handler
+
+
+def closed_port(host: str = "127.0.0.1") -> int:
+    """A port on `host` that nothing listens on, so connections to it are refused."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

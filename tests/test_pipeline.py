@@ -1,0 +1,205 @@
+"""One poll against real local HTTP servers: good sources land while bad ones record why."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from monitor import store
+from monitor.pipeline import poll
+from tests.conftest import DEMO, MakeSettings
+from tests.servers import Handler, LocalServer, hang, respond, sequence
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+PDF = Path(__file__).parent / "data" / "pdf" / "us-rok-joint-statement-2022.pdf"
+RSS = {"Content-Type": "application/rss+xml"}
+
+
+def static(body: bytes, content_type: str, etag: str = '"v1"') -> Handler:
+    """A file as a real site serves it: with an ETag, and 304 when the client already has it."""
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        if request.headers.get("If-None-Match") == etag:
+            request.send_response(304)
+            request.send_header("ETag", etag)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        request.send_response(200)
+        request.send_header("Content-Type", content_type)
+        request.send_header("ETag", etag)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    return handler
+
+
+def serve_demo_site(server: LocalServer) -> None:
+    """The demo's White House and Korean feeds with every page they link to."""
+    for path in DEMO.rglob("*"):
+        if path.is_file() and path.suffix in (".xml", ".html", ".rss", ".atom"):
+            kind = "text/html; charset=utf-8" if path.suffix == ".html" else "application/rss+xml"
+            server.route("/" + path.relative_to(DEMO).as_posix(), static(path.read_bytes(), kind))
+
+
+def _count(db: Database, sql: str, *params: object) -> int:
+    return int(db.execute(sql, params).fetchone()[0])
+
+
+def test_bad_sources_record_errors_while_the_others_land(make_settings: MakeSettings) -> None:
+    guardian = (FEEDS / "guardian.rss").read_bytes()
+    with LocalServer() as server:
+        serve_demo_site(server)
+        server.route("/guardian.rss", static(guardian, "application/rss+xml; charset=utf-8"))
+        server.route("/latin1.xml", static((FEEDS / "rss_2.0_encoding_1.xml").read_bytes(), "text/xml"))
+        server.route("/latin1-rss091.xml", static((FEEDS / "rss_0.91_encoding_2.xml").read_bytes(), "text/xml"))
+        heise = (FEEDS / "heise.atom").read_bytes()
+        server.route("/broken.rss", respond(200, heise[: len(heise) // 2], RSS))
+        server.route("/error.rss", respond(500, b"oops"))
+        server.route("/slow.rss", hang(30))
+        server.route("/home.html", respond(200, b"<html><body><p>Welcome</p></body></html>", {"Content-Type": "text/html"}))
+        settings = make_settings(
+            [
+                {"name": "guardian", "kind": "feed", "url": server.url("/guardian.rss")},
+                {"name": "latin1", "kind": "feed", "url": server.url("/latin1.xml")},
+                {"name": "latin1-old", "kind": "feed", "url": server.url("/latin1-rss091.xml")},
+                {"name": "korean", "kind": "feed", "url": server.url("/feeds/korean-policy.xml"), "follow": "all"},
+                {"name": "whitehouse", "kind": "feed", "url": server.url("/feeds/whitehouse-korea.xml"), "follow": "all"},
+                {"name": "broken", "kind": "feed", "url": server.url("/broken.rss")},
+                {"name": "missing", "kind": "feed", "url": server.url("/missing.rss")},
+                {"name": "error", "kind": "feed", "url": server.url("/error.rss")},
+                {"name": "slow", "kind": "feed", "url": server.url("/slow.rss")},
+                {"name": "posing", "kind": "feed", "url": server.url("/home.html")},
+            ],
+            timeout=1.5,
+        )
+        with store.open_db(settings.database) as db:
+            summary = poll(settings, db)
+            errors = dict(summary.errors)
+            assert set(errors) == {"broken", "missing", "error", "slow", "posing"}
+            assert "404" in errors["missing"]
+            assert "500" in errors["error"]
+            assert "not an RSS or Atom feed" in errors["posing"]
+            assert "partly unreadable" in errors["broken"]
+            health = {h.name: h for h in store.source_health(db, [s.name for s in settings.sources])}
+            for name in ("missing", "error", "slow", "posing"):
+                assert health[name].consecutive_failures == 1, name
+                assert health[name].last_error
+            for name in ("guardian", "latin1", "latin1-old", "korean", "whitehouse", "broken"):
+                assert health[name].consecutive_failures == 0, name
+                assert health[name].documents > 0, name
+            assert health["guardian"].documents == 55
+            assert 0 < health["broken"].documents < 15
+            title = db.execute(
+                "SELECT title FROM documents WHERE source = 'latin1'"
+            ).fetchone()[0]
+            assert title == "Revolução nas telas com pontos quânticos impressos em 3D"
+            # Every attempt is recorded, retries included (retries = 1: two tries at the 500).
+            assert _count(db, "SELECT COUNT(*) FROM fetches WHERE source = 'error'") == 2
+            assert _count(db, "SELECT COUNT(*) FROM fetches WHERE error IS NULL AND status = 200") > 10
+            # Followed articles were extracted and matched.
+            assert _count(db, "SELECT COUNT(*) FROM documents WHERE source = 'whitehouse' AND kind = 'article'") == 9
+            korean = db.execute(
+                "SELECT COUNT(*) FROM mentions m JOIN documents d ON d.id = m.document_id "
+                "WHERE d.source = 'korean' AND m.concept = 'complete-denuclearization'"
+            ).fetchone()[0]
+            assert korean > 0
+            assert summary.mentions == _count(db, "SELECT COUNT(*) FROM mentions")
+
+
+def test_second_poll_gets_304_and_stores_nothing(make_settings: MakeSettings) -> None:
+    with LocalServer() as server:
+        serve_demo_site(server)
+        settings = make_settings(
+            [
+                {"name": "whitehouse", "kind": "feed", "url": server.url("/feeds/whitehouse-korea.xml"), "follow": "all"},
+                {"name": "analysis", "kind": "page", "url": server.url("/pages/analysis/denuclearization-wording.html")},
+            ]
+        )
+        with store.open_db(settings.database) as db:
+            first = poll(settings, db)
+            assert first.new_documents == 10 and first.new_versions == 10 and not first.errors
+            tables = ("documents", "versions", "mentions")
+            before = {t: _count(db, f"SELECT COUNT(*) FROM {t}") for t in tables}
+            second = poll(settings, db)
+            assert second.not_modified == 2
+            assert (second.fetched, second.new_documents, second.new_versions, second.mentions) == (0, 0, 0, 0)
+            assert {t: _count(db, f"SELECT COUNT(*) FROM {t}") for t in tables} == before
+            sent = [r.headers.get("If-None-Match") for r in server.hits("/feeds/whitehouse-korea.xml")]
+            assert sent == [None, '"v1"']
+
+
+def test_follow_matching_skips_unrelated_entries_and_honours_robots(make_settings: MakeSettings) -> None:
+    with LocalServer() as server:
+        serve_demo_site(server)
+        server.route("/robots.txt", respond(200, b"User-agent: *\nDisallow: /pages/ko/\n", {"Content-Type": "text/plain"}))
+        settings = make_settings(
+            [{"name": "korean", "kind": "feed", "url": server.url("/feeds/korean-policy.xml"), "follow": "matching"}]
+        )
+        with store.open_db(settings.database) as db:
+            summary = poll(settings, db)
+            assert summary.errors and all("robots.txt" in e for _, e in summary.errors)
+            assert not [r for r in server.requests if r.path.startswith("/pages/ko/")]
+            kinds = db.execute("SELECT kind, last_error IS NOT NULL FROM documents").fetchall()
+            # Matching entries were owed an article (refused by robots); the unrelated one was not.
+            assert ("entry", 1) in kinds and ("entry", 0) in kinds
+
+
+def test_a_pdf_page_is_fetched_and_extracted(make_settings: MakeSettings) -> None:
+    with LocalServer() as server:
+        server.route("/nss.pdf", static(PDF.read_bytes(), "application/pdf"))
+        settings = make_settings([{"name": "statement", "kind": "page", "url": server.url("/nss.pdf")}])
+        with store.open_db(settings.database) as db:
+            summary = poll(settings, db)
+            assert not summary.errors
+            text, method = db.execute("SELECT text, method FROM versions").fetchone()
+            assert method.startswith("pdf")
+            assert "complete denuclearization of the Korean Peninsula" in " ".join(text.split())
+            concepts = {r[0] for r in db.execute("SELECT concept FROM mentions")}
+            assert {"complete-denuclearization", "denuclearization", "extended-deterrence"} <= concepts
+
+
+def test_retry_after_is_honoured_and_every_attempt_recorded(make_settings: MakeSettings) -> None:
+    feed = (FEEDS / "heise.atom").read_bytes()
+    with LocalServer() as server:
+        server.route("/feed", sequence(respond(503, b"busy", {"Retry-After": "1"}), static(feed, "application/atom+xml")))
+        settings = make_settings([{"name": "heise", "kind": "feed", "url": server.url("/feed")}])
+        with store.open_db(settings.database) as db:
+            summary = poll(settings, db)
+            assert not summary.errors and summary.new_documents == 15
+            hits = server.hits("/feed")
+            assert len(hits) == 2 and hits[1].started - hits[0].ended >= 0.95
+            statuses = [r[0] for r in db.execute("SELECT status FROM fetches ORDER BY id")]
+            assert statuses == [503, 200]
+
+
+def test_the_body_cap_is_enforced(make_settings: MakeSettings) -> None:
+    guardian = (FEEDS / "guardian.rss").read_bytes()
+    with LocalServer() as server:
+        server.route("/feed", static(guardian, "application/rss+xml"))
+        settings = make_settings([{"name": "big", "kind": "feed", "url": server.url("/feed")}], max_bytes=10_000)
+        with store.open_db(settings.database) as db:
+            summary = poll(settings, db)
+            assert len(summary.errors) == 1 and "10000 bytes" in summary.errors[0][1]
+            assert _count(db, "SELECT COUNT(*) FROM documents") == 0
+
+
+def test_a_failed_article_is_retried_at_the_next_poll(make_settings: MakeSettings) -> None:
+    article = (DEMO / "pages" / "whitehouse" / "2023-04-26-washington-declaration-2.html").read_bytes()
+    feed = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>
+    <description>d</description><item><title>Washington Declaration on extended deterrence</title>
+    <link>/a.html</link></item></channel></rss>""".encode()
+    with LocalServer() as server:
+        server.route("/feed", respond(200, feed, RSS))
+        server.route("/a.html", sequence(respond(404, b"gone"), static(article, "text/html")))
+        settings = make_settings([{"name": "s", "kind": "feed", "url": server.url("/feed"), "follow": "all"}])
+        with store.open_db(settings.database) as db:
+            first = poll(settings, db)
+            assert first.new_documents == 1 and "404" in first.errors[0][1]
+            second = poll(settings, db)
+            assert not second.errors and second.new_versions == 1
+            assert db.execute("SELECT kind, failures FROM documents").fetchone() == ("article", 0)
