@@ -55,7 +55,7 @@ def handler_for(feed: bytes, pages: list[bytes]) -> type[BaseHTTPRequestHandler]
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/feed.xml":
                 if self.headers.get("If-None-Match") == '"feed"':
                     self._send(304, b"", "application/rss+xml")
@@ -75,7 +75,7 @@ def handler_for(feed: bytes, pages: list[bytes]) -> type[BaseHTTPRequestHandler]
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     return Handler

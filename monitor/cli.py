@@ -113,8 +113,13 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc
     verbose = sys.stderr.isatty() and not as_json
+
+    def progress(message: str) -> None:
+        if verbose:
+            click.echo(message, err=True)
+
     with store.open_db(settings.database) as db:
-        summary = poll(settings, db, sources, progress=lambda m: verbose and click.echo(m, err=True))
+        summary = poll(settings, db, sources, progress=progress)
     if as_json:
         _print_json(summary.as_json())
         return
@@ -133,7 +138,9 @@ def _since(value: str | None, settings: Settings) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r}: use YYYY-MM-DD or an ISO-8601 time", param_hint="--since") from None
+        raise click.BadParameter(
+            f"{value!r}: use YYYY-MM-DD or an ISO-8601 time", param_hint="--since"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(settings.schedule.timezone))
     return moment.astimezone(UTC)
@@ -211,16 +218,22 @@ def sources(config_path: Path | None, as_json: bool) -> None:
         return
     for h in health:
         state = "ok" if not h.consecutive_failures else f"FAILING x{h.consecutive_failures}"
-        click.echo(f"{h.name:24} {h.kind:5} {state:12} last ok {_local(h.last_success, settings):22} "
-                   f"{h.documents:5} docs  {h.url}")
+        click.echo(
+            f"{h.name:24} {h.kind:5} {state:12} last ok {_local(h.last_success, settings):22} "
+            f"{h.documents:5} docs  {h.url}"
+        )
         if h.last_error:
             click.echo(f"    last error: {h.last_error}")
 
 
 @main.command()
 @click.option(
-    "--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=Path("demo"),
-    show_default=True, help="Where the demo database goes.",
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo"),
+    show_default=True,
+    help="Where the demo database goes.",
 )
 def demo(directory: Path) -> None:
     """Run the offline demo: serve bundled real feeds and pages on loopback and poll them.

@@ -60,12 +60,16 @@ class ScheduleSettings(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Seoul") from exc
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Asia/Seoul"
+            ) from exc
         return value
 
 
 class ExtractSettings(_Section):
-    workers: Annotated[int, Field(ge=0)] = Field(0, description="extraction processes; 0 = one per core")
+    workers: Annotated[int, Field(ge=0)] = Field(
+        0, description="extraction processes; 0 = one per core"
+    )
 
 
 class Source(_Section):
@@ -102,10 +106,10 @@ class ConceptSettings(_Section):
 
 
 class Settings(_Section):
-    storage: StorageSettings = StorageSettings()
-    fetch: FetchSettings = FetchSettings()
-    schedule: ScheduleSettings = ScheduleSettings()
-    extract: ExtractSettings = ExtractSettings()
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
     sources: tuple[Source, ...] = ()
     concepts: dict[str, ConceptSettings] = {}
     ladders: dict[str, tuple[str, ...]] = {}
@@ -173,7 +177,9 @@ def _cross_check(settings: Settings) -> list[str]:
     seen: set[str] = set()
     for i, source in enumerate(settings.sources):
         if source.name in seen:
-            problems.append(f"sources[{i}] ({source.name}).name: duplicate name; names must be unique")
+            problems.append(
+                f"sources[{i}] ({source.name}).name: duplicate name; names must be unique"
+            )
         seen.add(source.name)
         if source.kind == "page" and source.follow != "none":
             problems.append(
@@ -208,9 +214,7 @@ def parse(raw: Mapping[str, Any], *, origin: str = "config") -> Settings:
         raise ConfigError(f"{origin} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
     database = os.environ.get(ENV_DB)
     if database:
-        settings = settings.model_copy(
-            update={"storage": StorageSettings(database=database)}
-        )
+        settings = settings.model_copy(update={"storage": StorageSettings(database=database)})
     return settings
 
 

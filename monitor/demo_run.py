@@ -38,7 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     root: Path
 
-    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+    def do_GET(self) -> None:
         relative = self.path.split("?", 1)[0].lstrip("/")
         path = (self.root / relative).resolve()
         if not path.is_file() or self.root.resolve() not in path.parents:
@@ -59,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -81,7 +81,9 @@ def demo_settings(base: str, database: Path) -> config.Settings:
     """The shipped config with the demo's sources and database."""
     raw = config.loads(config.shipped_config_text(), origin="shipped config")
     sources_text = (demo_root() / "sources.toml").read_text(encoding="utf-8")
-    raw["sources"] = config.loads(sources_text.replace("{base}", base), origin="demo sources")["sources"]
+    raw["sources"] = config.loads(sources_text.replace("{base}", base), origin="demo sources")[
+        "sources"
+    ]
     raw["storage"] = {"database": str(database)}
     return config.parse(raw, origin="demo config")
 
@@ -119,7 +121,11 @@ def report(db: Any, settings: config.Settings, echo: Callable[[str], None]) -> N
     """Per concept: how often and where it was found, with one quotable sentence."""
     echo("\nconcepts found (mentions in documents):")
     for row in store.concept_summary(db):
-        label = settings.concepts[row.concept].label if row.concept in settings.concepts else row.concept
+        label = (
+            settings.concepts[row.concept].label
+            if row.concept in settings.concepts
+            else row.concept
+        )
         echo(f"  {row.concept:26} {row.mentions:4} in {row.documents:3} documents  ({label})")
         echo(f"      e.g. “{_clip(row.example_sentence)}”")
         echo(f"           variants: {', '.join(row.variants)}  [{row.example_title}]")

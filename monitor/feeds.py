@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from calendar import timegm
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -21,7 +21,9 @@ HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # Zone abbreviations that email.utils does not know; feedparser reads "KST" as UTC.
 ZONES = {"KST": "+0900", "JST": "+0900", "HKT": "+0800", "CST": "-0600", "CDT": "-0500"}
 ZONE_WORD = re.compile(r"\b(" + "|".join(ZONES) + r")\b")
-DOTTED = re.compile(r"^(\d{4})[.\-/](\d{1,2})[.\-/](\d{1,2})\.?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+DOTTED = re.compile(
+    r"^(\d{4})[.\-/](\d{1,2})[.\-/](\d{1,2})\.?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
 KOREAN = re.compile(
     r"^(\d{4})년\s*(\d{1,2})월\s*(\d{1,2})일"
     r"(?:\s*(오전|오후)?\s*(\d{1,2})(?:시|:)\s*(\d{1,2})?분?)?"
@@ -42,7 +44,9 @@ def canonical_url(url: str) -> str:
         or (parts.scheme == "https" and parts.port == 443)
     ):
         host = f"{host}:{parts.port}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(k)]
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(k)
+    ]
     return urlunsplit((parts.scheme.lower(), host, parts.path or "/", urlencode(query), ""))
 
 
@@ -88,7 +92,9 @@ def _text(html: str) -> str:
     if "<" not in html and "&" not in html:
         return " ".join(html.split())
     try:
-        return " ".join(lxml.html.fragment_fromstring(html, create_parent="div").text_content().split())
+        return " ".join(
+            lxml.html.fragment_fromstring(html, create_parent="div").text_content().split()
+        )
     except (lxml.etree.ParserError, ValueError):
         return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
@@ -129,9 +135,9 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
         hint = f" ({problem})" if problem else ""
         raise FeedError(
             f"{final_url}: not an RSS or Atom feed ({kind}){hint}; "
-            "check the URL, or use kind = \"page\" to watch an HTML page"
+            'check the URL, or use kind = "page" to watch an HTML page'
         )
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     entries: dict[str, FeedEntry] = {}
     skipped = 0
     for raw in parsed.get("entries", []):

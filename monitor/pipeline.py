@@ -10,8 +10,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -24,7 +30,7 @@ from monitor.extract import extract
 from monitor.feeds import canonical_url, parse_feed
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.match import Matcher
-from monitor.models import Concept, Extracted, FeedEntry, Processed, Response
+from monitor.models import Concept, Extracted, FeedEntry, Processed, Response, Stored
 from monitor.text import content_hash
 
 # An article whose fetch failed this many times in a row is not tried again.
@@ -126,8 +132,13 @@ class _Poll:
             self.processes = ProcessPoolExecutor(workers, mp_context=context)
         job = _Job("extract", job.source, job.url, job.entry, response)
         self._submit(
-            self.processes, job, process, response.body, response.final_url,
-            response.content_type, self.concepts,
+            self.processes,
+            job,
+            process,
+            response.body,
+            response.final_url,
+            response.content_type,
+            self.concepts,
         )
 
     def _run_inline(self, response: Response, url: str) -> Processed | Exception:
@@ -164,9 +175,7 @@ class _Poll:
         return self.summary
 
     def _handle(self, job: _Job, result: object) -> None:
-        if isinstance(result, FetchError):
-            store.record_attempts(self.db, job.source.name, result.attempts)
-        elif isinstance(result, Response):
+        if isinstance(result, FetchError) or isinstance(result, Response):
             store.record_attempts(self.db, job.source.name, result.attempts)
         if job.stage == "feed":
             self._feed_done(job, result)
@@ -206,14 +215,18 @@ class _Poll:
             self._fail_source(source, str(exc))
             return
         store.save_validators(self.db, source.url, response.headers)
-        warning = f"feed partly unreadable, kept {len(feed.entries)} entries: {feed.problem}" if (
-            feed.problem
-        ) else None
+        warning = (
+            f"feed partly unreadable, kept {len(feed.entries)} entries: {feed.problem}"
+            if (feed.problem)
+            else None
+        )
         store.source_succeeded(self.db, source.name, feed.title, warning)
         if warning:
             self.summary.errors.append((source.name, warning))
         settled = store.settled_urls(self.db, (e.url for e in feed.entries), MAX_ARTICLE_FAILURES)
-        keywords = Matcher([Concept("keyword", "keyword", source.keywords)]) if source.keywords else None
+        keywords = (
+            Matcher([Concept("keyword", "keyword", source.keywords)]) if source.keywords else None
+        )
         matcher = _matcher(self.concepts)
         for entry in feed.entries:
             if entry.url in settled:
@@ -221,7 +234,10 @@ class _Poll:
             text = _entry_text(entry)
             follow = source.follow == "all" or (
                 source.follow == "matching"
-                and (matcher.matches_any(text) or (keywords is not None and keywords.matches_any(text)))
+                and (
+                    matcher.matches_any(text)
+                    or (keywords is not None and keywords.matches_any(text))
+                )
             )
             if follow:
                 article = _Job("article", source, entry.link, entry)
@@ -234,11 +250,18 @@ class _Poll:
         return self.fetcher.get(url, delay=source.delay, robots=True)
 
     def _save_entry(self, source: Source, entry: FeedEntry) -> None:
-        processed = _processed(Extracted(_entry_text(entry), entry.title, entry.published, "feed"), self.concepts)
+        processed = _processed(
+            Extracted(_entry_text(entry), entry.title, entry.published, "feed"), self.concepts
+        )
         self._count(
             store.save_document(
-                self.db, source=source.name, url=entry.url, link=entry.link, kind="entry",
-                processed=processed, entry=entry,
+                self.db,
+                source=source.name,
+                url=entry.url,
+                link=entry.link,
+                kind="entry",
+                processed=processed,
+                entry=entry,
             )
         )
 
@@ -248,7 +271,7 @@ class _Poll:
         store.article_failed(self.db, entry.url, error)
         self.summary.errors.append((source.name, error))
 
-    def _count(self, stored: store.Stored) -> None:
+    def _count(self, stored: Stored) -> None:
         self.summary.new_documents += stored.new_document
         self.summary.new_versions += stored.new_version
         self.summary.mentions += stored.mentions
@@ -282,10 +305,15 @@ class _Poll:
         assert isinstance(result, Processed)
         self._count(
             store.save_document(
-                self.db, source=job.source.name, url=url,
+                self.db,
+                source=job.source.name,
+                url=url,
                 link=job.entry.link if job.entry else job.source.url,
-                kind="article" if job.entry else "page", processed=result, entry=job.entry,
-                raw=response.body, content_type=response.content_type,
+                kind="article" if job.entry else "page",
+                processed=result,
+                entry=job.entry,
+                raw=response.body,
+                content_type=response.content_type,
                 final_url=response.final_url,
             )
         )

@@ -19,8 +19,8 @@ from sqlite_utils.migrations import Migrations
 
 from monitor.config import Source
 from monitor.models import (
-    ConceptSummary,
     Attempt,
+    ConceptSummary,
     DocumentHistory,
     FeedEntry,
     Processed,
@@ -111,7 +111,7 @@ def m001_initial(db: Database) -> None:
         CREATE INDEX mentions_version ON mentions(version_id);
         """
     )
-    db["versions"].enable_fts(
+    db.table("versions").enable_fts(
         ["title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2"
     )
 
@@ -165,7 +165,7 @@ def save_validators(db: Database, url: str, headers: dict[str, str]) -> None:
 
 
 def record_attempts(db: Database, source: str, attempts: Sequence[Attempt]) -> None:
-    db["fetches"].insert_all(
+    db.table("fetches").insert_all(
         {
             "source": source,
             "url": a.url,
@@ -297,7 +297,15 @@ def save_document(
             "INSERT INTO mentions (version_id, document_id, concept, variant, sentence, "
             "position, length) VALUES (?,?,?,?,?,?,?)",
             [
-                (version_id, document_id, m.concept, m.variant, m.sentence, m.start, m.end - m.start)
+                (
+                    version_id,
+                    document_id,
+                    m.concept,
+                    m.variant,
+                    m.sentence,
+                    m.start,
+                    m.end - m.start,
+                )
                 for m in processed.mentions
             ],
         )
@@ -330,7 +338,9 @@ def fts_query(query: str) -> str:
     return " ".join(parts)
 
 
-def search(db: Database, query: str, since: datetime | None = None, limit: int = 50) -> list[SearchHit]:
+def search(
+    db: Database, query: str, since: datetime | None = None, limit: int = 50
+) -> list[SearchHit]:
     """Documents whose latest matching version contains the query, newest last."""
     match = fts_query(query)
     if not match:
@@ -361,7 +371,9 @@ def search(db: Database, query: str, since: datetime | None = None, limit: int =
         rows = db.execute(sql, params).fetchall()
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
-    hits = [SearchHit(url=r[0], title=r[1], source=r[2], published=r[3], snippet=r[4]) for r in rows]
+    hits = [
+        SearchHit(url=r[0], title=r[1], source=r[2], published=r[3], snippet=r[4]) for r in rows
+    ]
     return hits[::-1]
 
 

@@ -39,7 +39,9 @@ def test_shipped_config_defines_the_concept_families_and_ladder() -> None:
         assert any(p.isascii() for p in patterns), f"{cid} has no English pattern"
         assert any(not p.isascii() for p in patterns), f"{cid} has no Korean pattern"
     assert len(settings.sources) >= 15
-    assert all(s.note for s in settings.sources), "every shipped source says whether it was verified"
+    assert all(s.note for s in settings.sources), (
+        "every shipped source says whether it was verified"
+    )
 
 
 def test_packaged_copy_is_the_shipped_config() -> None:
@@ -72,10 +74,15 @@ def test_errors_name_the_key_and_the_fix() -> None:
         """
     )
     assert "fetch.timeout: Input should be greater than 0 (use a larger number)" in message
-    assert "fetch.retrys: Extra inputs are not permitted (remove it or check its spelling" in message
+    assert (
+        "fetch.retrys: Extra inputs are not permitted (remove it or check its spelling" in message
+    )
     assert "schedule.timezone: unknown time zone 'Asia/Seol'; use an IANA name" in message
     assert "sources[1] (Bad Name).name: use lower-case letters, digits and dashes" in message
-    assert "sources[1] (Bad Name).kind: Input should be 'feed' or 'page' (use one of the allowed" in message
+    assert (
+        "sources[1] (Bad Name).kind: Input should be 'feed' or 'page' (use one of the allowed"
+        in message
+    )
     assert "sources[1] (Bad Name).url: must be an absolute http:// or https:// address" in message
     assert "sources[1] (Bad Name).follow:" in message
     assert "7 problem(s)" in message

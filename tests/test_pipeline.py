@@ -55,20 +55,40 @@ def test_bad_sources_record_errors_while_the_others_land(make_settings: MakeSett
     with LocalServer() as server:
         serve_demo_site(server)
         server.route("/guardian.rss", static(guardian, "application/rss+xml; charset=utf-8"))
-        server.route("/latin1.xml", static((FEEDS / "rss_2.0_encoding_1.xml").read_bytes(), "text/xml"))
-        server.route("/latin1-rss091.xml", static((FEEDS / "rss_0.91_encoding_2.xml").read_bytes(), "text/xml"))
+        server.route(
+            "/latin1.xml", static((FEEDS / "rss_2.0_encoding_1.xml").read_bytes(), "text/xml")
+        )
+        server.route(
+            "/latin1-rss091.xml",
+            static((FEEDS / "rss_0.91_encoding_2.xml").read_bytes(), "text/xml"),
+        )
         heise = (FEEDS / "heise.atom").read_bytes()
         server.route("/broken.rss", respond(200, heise[: len(heise) // 2], RSS))
         server.route("/error.rss", respond(500, b"oops"))
         server.route("/slow.rss", hang(30))
-        server.route("/home.html", respond(200, b"<html><body><p>Welcome</p></body></html>", {"Content-Type": "text/html"}))
+        server.route(
+            "/home.html",
+            respond(
+                200, b"<html><body><p>Welcome</p></body></html>", {"Content-Type": "text/html"}
+            ),
+        )
         settings = make_settings(
             [
                 {"name": "guardian", "kind": "feed", "url": server.url("/guardian.rss")},
                 {"name": "latin1", "kind": "feed", "url": server.url("/latin1.xml")},
                 {"name": "latin1-old", "kind": "feed", "url": server.url("/latin1-rss091.xml")},
-                {"name": "korean", "kind": "feed", "url": server.url("/feeds/korean-policy.xml"), "follow": "all"},
-                {"name": "whitehouse", "kind": "feed", "url": server.url("/feeds/whitehouse-korea.xml"), "follow": "all"},
+                {
+                    "name": "korean",
+                    "kind": "feed",
+                    "url": server.url("/feeds/korean-policy.xml"),
+                    "follow": "all",
+                },
+                {
+                    "name": "whitehouse",
+                    "kind": "feed",
+                    "url": server.url("/feeds/whitehouse-korea.xml"),
+                    "follow": "all",
+                },
                 {"name": "broken", "kind": "feed", "url": server.url("/broken.rss")},
                 {"name": "missing", "kind": "feed", "url": server.url("/missing.rss")},
                 {"name": "error", "kind": "feed", "url": server.url("/error.rss")},
@@ -85,7 +105,9 @@ def test_bad_sources_record_errors_while_the_others_land(make_settings: MakeSett
             assert "500" in errors["error"]
             assert "not an RSS or Atom feed" in errors["posing"]
             assert "partly unreadable" in errors["broken"]
-            health = {h.name: h for h in store.source_health(db, [s.name for s in settings.sources])}
+            health = {
+                h.name: h for h in store.source_health(db, [s.name for s in settings.sources])
+            }
             for name in ("missing", "error", "slow", "posing"):
                 assert health[name].consecutive_failures == 1, name
                 assert health[name].last_error
@@ -94,15 +116,21 @@ def test_bad_sources_record_errors_while_the_others_land(make_settings: MakeSett
                 assert health[name].documents > 0, name
             assert health["guardian"].documents == 55
             assert 0 < health["broken"].documents < 15
-            title = db.execute(
-                "SELECT title FROM documents WHERE source = 'latin1'"
-            ).fetchone()[0]
+            title = db.execute("SELECT title FROM documents WHERE source = 'latin1'").fetchone()[0]
             assert title == "Revolução nas telas com pontos quânticos impressos em 3D"
             # Every attempt is recorded, retries included (retries = 1: two tries at the 500).
             assert _count(db, "SELECT COUNT(*) FROM fetches WHERE source = 'error'") == 2
-            assert _count(db, "SELECT COUNT(*) FROM fetches WHERE error IS NULL AND status = 200") > 10
+            assert (
+                _count(db, "SELECT COUNT(*) FROM fetches WHERE error IS NULL AND status = 200") > 10
+            )
             # Followed articles were extracted and matched.
-            assert _count(db, "SELECT COUNT(*) FROM documents WHERE source = 'whitehouse' AND kind = 'article'") == 9
+            assert (
+                _count(
+                    db,
+                    "SELECT COUNT(*) FROM documents WHERE source = 'whitehouse' AND kind = 'article'",
+                )
+                == 9
+            )
             korean = db.execute(
                 "SELECT COUNT(*) FROM mentions m JOIN documents d ON d.id = m.document_id "
                 "WHERE d.source = 'korean' AND m.concept = 'complete-denuclearization'"
@@ -116,8 +144,17 @@ def test_second_poll_gets_304_and_stores_nothing(make_settings: MakeSettings) ->
         serve_demo_site(server)
         settings = make_settings(
             [
-                {"name": "whitehouse", "kind": "feed", "url": server.url("/feeds/whitehouse-korea.xml"), "follow": "all"},
-                {"name": "analysis", "kind": "page", "url": server.url("/pages/analysis/denuclearization-wording.html")},
+                {
+                    "name": "whitehouse",
+                    "kind": "feed",
+                    "url": server.url("/feeds/whitehouse-korea.xml"),
+                    "follow": "all",
+                },
+                {
+                    "name": "analysis",
+                    "kind": "page",
+                    "url": server.url("/pages/analysis/denuclearization-wording.html"),
+                },
             ]
         )
         with store.open_db(settings.database) as db:
@@ -127,18 +164,37 @@ def test_second_poll_gets_304_and_stores_nothing(make_settings: MakeSettings) ->
             before = {t: _count(db, f"SELECT COUNT(*) FROM {t}") for t in tables}
             second = poll(settings, db)
             assert second.not_modified == 2
-            assert (second.fetched, second.new_documents, second.new_versions, second.mentions) == (0, 0, 0, 0)
+            assert (second.fetched, second.new_documents, second.new_versions, second.mentions) == (
+                0,
+                0,
+                0,
+                0,
+            )
             assert {t: _count(db, f"SELECT COUNT(*) FROM {t}") for t in tables} == before
-            sent = [r.headers.get("If-None-Match") for r in server.hits("/feeds/whitehouse-korea.xml")]
+            sent = [
+                r.headers.get("If-None-Match") for r in server.hits("/feeds/whitehouse-korea.xml")
+            ]
             assert sent == [None, '"v1"']
 
 
-def test_follow_matching_skips_unrelated_entries_and_honours_robots(make_settings: MakeSettings) -> None:
+def test_follow_matching_skips_unrelated_entries_and_honours_robots(
+    make_settings: MakeSettings,
+) -> None:
     with LocalServer() as server:
         serve_demo_site(server)
-        server.route("/robots.txt", respond(200, b"User-agent: *\nDisallow: /pages/ko/\n", {"Content-Type": "text/plain"}))
+        server.route(
+            "/robots.txt",
+            respond(200, b"User-agent: *\nDisallow: /pages/ko/\n", {"Content-Type": "text/plain"}),
+        )
         settings = make_settings(
-            [{"name": "korean", "kind": "feed", "url": server.url("/feeds/korean-policy.xml"), "follow": "matching"}]
+            [
+                {
+                    "name": "korean",
+                    "kind": "feed",
+                    "url": server.url("/feeds/korean-policy.xml"),
+                    "follow": "matching",
+                }
+            ]
         )
         with store.open_db(settings.database) as db:
             summary = poll(settings, db)
@@ -152,7 +208,9 @@ def test_follow_matching_skips_unrelated_entries_and_honours_robots(make_setting
 def test_a_pdf_page_is_fetched_and_extracted(make_settings: MakeSettings) -> None:
     with LocalServer() as server:
         server.route("/nss.pdf", static(PDF.read_bytes(), "application/pdf"))
-        settings = make_settings([{"name": "statement", "kind": "page", "url": server.url("/nss.pdf")}])
+        settings = make_settings(
+            [{"name": "statement", "kind": "page", "url": server.url("/nss.pdf")}]
+        )
         with store.open_db(settings.database) as db:
             summary = poll(settings, db)
             assert not summary.errors
@@ -160,13 +218,22 @@ def test_a_pdf_page_is_fetched_and_extracted(make_settings: MakeSettings) -> Non
             assert method.startswith("pdf")
             assert "complete denuclearization of the Korean Peninsula" in " ".join(text.split())
             concepts = {r[0] for r in db.execute("SELECT concept FROM mentions")}
-            assert {"complete-denuclearization", "denuclearization", "extended-deterrence"} <= concepts
+            assert {
+                "complete-denuclearization",
+                "denuclearization",
+                "extended-deterrence",
+            } <= concepts
 
 
 def test_retry_after_is_honoured_and_every_attempt_recorded(make_settings: MakeSettings) -> None:
     feed = (FEEDS / "heise.atom").read_bytes()
     with LocalServer() as server:
-        server.route("/feed", sequence(respond(503, b"busy", {"Retry-After": "1"}), static(feed, "application/atom+xml")))
+        server.route(
+            "/feed",
+            sequence(
+                respond(503, b"busy", {"Retry-After": "1"}), static(feed, "application/atom+xml")
+            ),
+        )
         settings = make_settings([{"name": "heise", "kind": "feed", "url": server.url("/feed")}])
         with store.open_db(settings.database) as db:
             summary = poll(settings, db)
@@ -181,7 +248,9 @@ def test_the_body_cap_is_enforced(make_settings: MakeSettings) -> None:
     guardian = (FEEDS / "guardian.rss").read_bytes()
     with LocalServer() as server:
         server.route("/feed", static(guardian, "application/rss+xml"))
-        settings = make_settings([{"name": "big", "kind": "feed", "url": server.url("/feed")}], max_bytes=10_000)
+        settings = make_settings(
+            [{"name": "big", "kind": "feed", "url": server.url("/feed")}], max_bytes=10_000
+        )
         with store.open_db(settings.database) as db:
             summary = poll(settings, db)
             assert len(summary.errors) == 1 and "10000 bytes" in summary.errors[0][1]
@@ -189,14 +258,18 @@ def test_the_body_cap_is_enforced(make_settings: MakeSettings) -> None:
 
 
 def test_a_failed_article_is_retried_at_the_next_poll(make_settings: MakeSettings) -> None:
-    article = (DEMO / "pages" / "whitehouse" / "2023-04-26-washington-declaration-2.html").read_bytes()
-    feed = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>
+    article = (
+        DEMO / "pages" / "whitehouse" / "2023-04-26-washington-declaration-2.html"
+    ).read_bytes()
+    feed = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>
     <description>d</description><item><title>Washington Declaration on extended deterrence</title>
-    <link>/a.html</link></item></channel></rss>""".encode()
+    <link>/a.html</link></item></channel></rss>"""
     with LocalServer() as server:
         server.route("/feed", respond(200, feed, RSS))
         server.route("/a.html", sequence(respond(404, b"gone"), static(article, "text/html")))
-        settings = make_settings([{"name": "s", "kind": "feed", "url": server.url("/feed"), "follow": "all"}])
+        settings = make_settings(
+            [{"name": "s", "kind": "feed", "url": server.url("/feed"), "follow": "all"}]
+        )
         with store.open_db(settings.database) as db:
             first = poll(settings, db)
             assert first.new_documents == 1 and "404" in first.errors[0][1]

@@ -41,17 +41,30 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
 def test_a_version_is_stored_only_when_the_normalised_text_changes(db: Database) -> None:
     mention = Mention("denuclearization", "denuclearization", "We seek denuclearization.", 8, 24)
     first = store.save_document(
-        db, source="s", url="http://x/a", link="http://x/a?utm_source=rss", kind="article",
-        processed=_processed("We seek denuclearization.", (mention,)), raw=b"<p>raw</p>",
+        db,
+        source="s",
+        url="http://x/a",
+        link="http://x/a?utm_source=rss",
+        kind="article",
+        processed=_processed("We seek denuclearization.", (mention,)),
+        raw=b"<p>raw</p>",
     )
     assert (first.new_document, first.new_version, first.mentions) == (True, True, 1)
     same = store.save_document(
-        db, source="s", url="http://x/a", link="http://x/a", kind="article",
+        db,
+        source="s",
+        url="http://x/a",
+        link="http://x/a",
+        kind="article",
         processed=_processed("We  seek\ndenuclearization."),
     )
     assert (same.new_document, same.new_version) == (False, False)
     changed = store.save_document(
-        db, source="s", url="http://x/a", link="http://x/a", kind="article",
+        db,
+        source="s",
+        url="http://x/a",
+        link="http://x/a",
+        kind="article",
         processed=_processed("We seek arms control."),
     )
     assert changed.new_version
@@ -64,10 +77,17 @@ def test_a_version_is_stored_only_when_the_normalised_text_changes(db: Database)
 def test_raw_body_is_kept_compressed_and_comes_back(db: Database) -> None:
     raw = ("<html><body>" + "<p>비핵화를 논의했다.</p>" * 500 + "</body></html>").encode()
     store.save_document(
-        db, source="s", url="http://x/k", link="http://x/k", kind="page",
-        processed=_processed("비핵화를 논의했다."), raw=raw,
+        db,
+        source="s",
+        url="http://x/k",
+        link="http://x/k",
+        kind="page",
+        processed=_processed("비핵화를 논의했다."),
+        raw=raw,
     )
-    version_id, stored, size = db.execute("SELECT id, length(raw), raw_bytes FROM versions").fetchone()
+    version_id, stored, size = db.execute(
+        "SELECT id, length(raw), raw_bytes FROM versions"
+    ).fetchone()
     assert size == len(raw)
     assert stored < len(raw) / 10
     assert store.raw_body(db, version_id) == raw
@@ -76,13 +96,23 @@ def test_raw_body_is_kept_compressed_and_comes_back(db: Database) -> None:
 def test_search_finds_korean_with_particles_and_english_prefixes(db: Database) -> None:
     when = datetime(2025, 3, 1, tzinfo=UTC)
     store.save_document(
-        db, source="ko", url="http://x/ko", link="http://x/ko", kind="article",
+        db,
+        source="ko",
+        url="http://x/ko",
+        link="http://x/ko",
+        kind="article",
         processed=_processed("정부는 북한의 완전한 비핵화를 촉구했다. 확장억제 강화도 논의했다."),
         entry=_entry("http://x/ko", "한미 정상회담", when),
     )
     store.save_document(
-        db, source="en", url="http://x/en", link="http://x/en", kind="article",
-        processed=_processed("The allies reaffirmed the complete denuclearization of the Korean Peninsula."),
+        db,
+        source="en",
+        url="http://x/en",
+        link="http://x/en",
+        kind="article",
+        processed=_processed(
+            "The allies reaffirmed the complete denuclearization of the Korean Peninsula."
+        ),
         entry=_entry("http://x/en", "Joint statement", datetime(2023, 4, 26, tzinfo=UTC)),
     )
     hits = store.search(db, "비핵화")
@@ -106,18 +136,30 @@ def test_search_results_are_newest_last(db: Database) -> None:
     for day in (3, 1, 2):
         url = f"http://x/{day}"
         store.save_document(
-            db, source="s", url=url, link=url, kind="article",
+            db,
+            source="s",
+            url=url,
+            link=url,
+            kind="article",
             processed=_processed(f"Sanctions story {day}."),
             entry=_entry(url, f"day {day}", datetime(2025, 1, day, tzinfo=UTC)),
         )
-    assert [h.url for h in store.search(db, "sanctions")] == ["http://x/1", "http://x/2", "http://x/3"]
+    assert [h.url for h in store.search(db, "sanctions")] == [
+        "http://x/1",
+        "http://x/2",
+        "http://x/3",
+    ]
 
 
 def test_history_lists_versions_with_concept_counts(db: Database) -> None:
     for text, concepts in (("One CVID.", ("cvid",)), ("Two: CVID, CVID.", ("cvid", "cvid"))):
         mentions = tuple(Mention(c, "CVID", text, 0, 4) for c in concepts)
         store.save_document(
-            db, source="s", url="http://x/h", link="http://x/h?utm_medium=x", kind="page",
+            db,
+            source="s",
+            url="http://x/h",
+            link="http://x/h?utm_medium=x",
+            kind="page",
             processed=_processed(text, mentions),
         )
     found = store.history(db, "http://x/h?utm_medium=x", "http://x/h")
@@ -129,7 +171,11 @@ def test_history_lists_versions_with_concept_counts(db: Database) -> None:
 
 def test_failed_articles_are_retried_up_to_a_limit(db: Database) -> None:
     store.save_document(
-        db, source="s", url="http://x/f", link="http://x/f", kind="entry",
+        db,
+        source="s",
+        url="http://x/f",
+        link="http://x/f",
+        kind="entry",
         processed=_processed("entry text"),
     )
     assert store.settled_urls(db, ["http://x/f"], 2) == {"http://x/f"}
