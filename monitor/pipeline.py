@@ -175,7 +175,7 @@ class _Poll:
         return self.summary
 
     def _handle(self, job: _Job, result: object) -> None:
-        if isinstance(result, FetchError) or isinstance(result, Response):
+        if isinstance(result, (FetchError, Response)):
             store.record_attempts(self.db, job.source.name, result.attempts)
         if job.stage == "feed":
             self._feed_done(job, result)

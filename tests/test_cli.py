@@ -1,0 +1,155 @@
+"""The command line: exact JSON shapes, against a real local server and a real database."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import main
+from tests.conftest import DEMO
+from tests.servers import LocalServer
+from tests.test_pipeline import serve_demo_site
+
+ONCE_KEYS = {
+    "sources",
+    "fetched",
+    "not_modified",
+    "new_documents",
+    "new_versions",
+    "mentions",
+    "errors",
+}
+
+
+@pytest.fixture
+def site() -> LocalServer:
+    with LocalServer() as server:
+        serve_demo_site(server)
+        yield server
+
+
+def _config(tmp_path: Path, server: LocalServer) -> Path:
+    shipped = (Path(__file__).parent.parent / "config" / "monitor.toml").read_text(encoding="utf-8")
+    concepts = shipped[shipped.index("[concepts.cvid]") :]
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        f"""
+[storage]
+database = "{tmp_path / "m.db"}"
+[fetch]
+delay = 0
+retries = 0
+[extract]
+workers = 1
+[[sources]]
+name = "korean"
+kind = "feed"
+url = "{server.url("/feeds/korean-policy.xml")}"
+follow = "all"
+[[sources]]
+name = "whitehouse"
+kind = "feed"
+url = "{server.url("/feeds/whitehouse-korea.xml")}"
+follow = "matching"
+[[sources]]
+name = "gone"
+kind = "feed"
+url = "{server.url("/gone.xml")}"
+{concepts}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _run(*args: str) -> object:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output) if "--json" in args else result.output
+
+
+def test_once_search_show_sources_json_shapes(tmp_path: Path, site: LocalServer) -> None:
+    config = str(_config(tmp_path, site))
+    once = _run("once", "--config", config, "--json")
+    assert isinstance(once, dict) and set(once) == ONCE_KEYS
+    assert all(isinstance(once[k], int) for k in ONCE_KEYS - {"errors"})
+    assert once["errors"] == [{"source": "gone", "error": once["errors"][0]["error"]}]
+    assert "404" in once["errors"][0]["error"]
+    assert once["new_documents"] >= 10 and once["mentions"] > 0
+
+    again = _run("once", "--config", config, "--source", "korean", "--json")
+    assert again["sources"] == 1 and again["not_modified"] == 1 and again["new_versions"] == 0
+
+    hits = _run("search", "비핵화", "--config", config, "--json")
+    assert isinstance(hits, list) and hits
+    assert all(set(h) == {"url", "title", "source", "published", "snippet"} for h in hits)
+    particles = {m for h in hits for m in re.findall(r"\[비핵화([가-힣]+)\]", h["snippet"])}
+    assert particles, "a query for 비핵화 finds it with particles attached (비핵화를, 비핵화는)"
+    published = [h["published"] for h in hits if h["published"]]
+    assert published == sorted(published), "newest last"
+    english = _run(
+        "search", "denuclearization", "--since", "2023-01-01", "--config", config, "--json"
+    )
+    assert english and all(h["published"] >= "2022-12-31T15:00:00+00:00" for h in english)
+
+    url = hits[-1]["url"]
+    shown = _run("show", url, "--config", config, "--json")
+    assert set(shown) == {"url", "title", "source", "versions"}
+    assert shown["url"] == url
+    version = shown["versions"][0]
+    assert set(version) == {"id", "fetched_at", "text", "concepts"}
+    assert version["concepts"]["denuclearization"] >= 1
+
+    health = _run("sources", "--config", config, "--json")
+    assert [h["name"] for h in health] == ["korean", "whitehouse", "gone"]
+    keys = {
+        "name",
+        "url",
+        "kind",
+        "last_success",
+        "last_error",
+        "consecutive_failures",
+        "documents",
+    }
+    assert all(set(h) == keys for h in health)
+    gone = health[2]
+    assert (
+        gone["consecutive_failures"] == 1
+        and gone["last_success"] is None
+        and gone["documents"] == 0
+    )
+
+
+def test_check_reports_problems_and_exits_nonzero(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sources]]\nname = "x"\nkind = "feed"\nurl = "ftp://x"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--config", str(bad)])
+    assert result.exit_code == 1
+    assert "sources[0] (x).url: must be an absolute http:// or https:// address" in result.output
+
+
+def test_init_writes_the_commented_config_and_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["init", "--config", "conf/monitor.toml"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "conf" / "monitor.toml").read_text(encoding="utf-8").startswith("# monitor")
+    assert (tmp_path / "monitor.db").exists()
+    check = CliRunner().invoke(main, ["check", "--config", "conf/monitor.toml"])
+    assert check.exit_code == 0 and "ok: 20 sources, 8 concepts, 1 ladders" in check.output
+
+
+def test_show_unknown_url_says_how_to_find_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MONITOR_DB", str(tmp_path / "m.db"))
+    result = CliRunner().invoke(main, ["show", "http://nowhere/x"])
+    assert result.exit_code == 1 and "monitor search" in result.output
+
+
+def test_demo_data_is_in_the_package() -> None:
+    assert (DEMO / "sources.toml").is_file() and (DEMO / "PROVENANCE.md").is_file()

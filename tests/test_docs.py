@@ -1,0 +1,78 @@
+"""The README stays true: its quick start, its command table, its tables, and the demo it promises."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor import store
+from monitor.cli import main
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def quick_start() -> list[str]:
+    """The fenced block after '## Quick start', as .ci/run reads it."""
+    section = README.split("## Quick start", 1)[1]
+    return section.split("```", 2)[1].strip().splitlines()
+
+
+def test_quick_start_is_two_commands_demo_then_tests() -> None:
+    setup, tests = quick_start()
+    assert "pip install" in setup and "-e '.[dev]'" in setup
+    assert setup.endswith("monitor demo")
+    assert tests.startswith(".venv/bin/pytest")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert (
+        "## Quick start" in ci
+        and 'bash -c "${quickstart[0]}"' in ci
+        and 'bash -c "${quickstart[1]}"' in ci
+    )
+
+
+def test_every_command_is_documented_with_an_example() -> None:
+    for name, command in main.commands.items():
+        assert f"`monitor {name}" in README, f"README does not document `monitor {name}`"
+        assert "Example: monitor " + name in (command.help or ""), (
+            f"`monitor {name} --help` has no example"
+        )
+
+
+def test_every_table_and_column_is_documented(tmp_path: Path) -> None:
+    store.open_db(tmp_path / "m.db").close()
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not r[0].startswith(("_", "sqlite_", "versions_fts"))
+        ]
+        for table in tables:
+            assert f"**`{table}`**" in README, f"README does not document table {table}"
+            section = README.split(f"**`{table}`**", 1)[1].split("**`", 1)[0]
+            for column in (r[1] for r in conn.execute(f"PRAGMA table_info({table})")):
+                if column != "id":
+                    assert f"`{column}`" in section, f"README does not document {table}.{column}"
+
+
+def test_the_demo_runs_offline_and_finds_the_concepts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    first = re.search(r"first poll of (\d+) sources: (\d+) fetched, (\d+) new documents", out)
+    assert first and int(first[1]) >= 6 and int(first[3]) >= 60
+    second = re.search(
+        r"second poll: (\d+) not modified \(conditional GET\), (\d+) new versions", out
+    )
+    assert second and second[1] == first[1] and second[2] == "0"
+    for concept in ("cvid", "complete-denuclearization", "denuclearization", "extended-deterrence"):
+        assert re.search(rf"^  {concept} +\d+ in +\d+ documents", out, re.M), concept
+    assert "완전한 비핵화" in out and "problem recorded" not in out
+    with sqlite3.connect(tmp_path / "monitor.db") as conn:
+        counts = dict(
+            conn.execute("SELECT method, COUNT(*) FROM versions GROUP BY method").fetchall()
+        )
+    assert counts.get("feed", 0) > 50 and sum(counts.values()) - counts["feed"] >= 10
