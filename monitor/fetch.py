@@ -1,0 +1,352 @@
+"""The only HTTP client of monitor: polite, bounded GETs with retries, robots.txt, conditional GET.
+
+Every attempt has a total wall-clock deadline (a watchdog shuts the socket down when it passes, so
+neither a drip-feeding nor a silent server can hold a request longer) and a byte cap. One request
+at a time goes to each host, with a pause between them; `concurrency` requests run overall.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import random
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, NamedTuple, Self
+from urllib.parse import urljoin, urlsplit
+
+import httpx2
+from protego import Protego
+
+from monitor.errors import FetchError
+from monitor.models import Attempt, Response
+
+MAX_BACKOFF = 60.0  # seconds; the exponential backoff never waits longer
+MAX_CRAWL_DELAY = 60.0  # a larger robots.txt Crawl-delay is shortened to this
+CONNECT_TIMEOUT = 10.0  # a connect that takes longer is retried (within the total deadline)
+ROBOTS_TTL = 24 * 3600.0
+ROBOTS_RETRY = 300.0  # an unreadable robots.txt is asked for again after this long
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str
+    timeout: float = 30.0  # total deadline per attempt: connect + headers + body (+ redirects)
+    max_bytes: int = 10_000_000
+    max_redirects: int = 5
+    retries: int = 3  # extra attempts on connection errors, 429 and 5xx
+    backoff: float = 1.0  # first retry waits this long, then twice as long each time
+    max_retry_after: float = 120.0
+    concurrency: int = 8
+    delay: float = 1.0  # minimum seconds between two requests to the same host
+
+
+@dataclass
+class _Failure(Exception):
+    """One attempt failed; `retry` says whether another attempt may help, `wait` how long first."""
+
+    reason: str
+    hint: str
+    status: int | None = None
+    retry: bool = False
+    wait: float | None = None
+    nbytes: int = 0
+
+
+class _Result(NamedTuple):
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class _Robots:
+    parser: Protego | None  # None: everything allowed
+    error: str | None  # set when robots.txt could not be read: nothing allowed for now
+    until: float
+
+
+@dataclass
+class _Host:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_end: float = float("-inf")
+    crawl_delay: float = 0.0
+    robots: dict[str, _Robots] = field(default_factory=dict)  # by scheme://host:port
+
+
+class _Watchdog:
+    """Shuts down the socket of one attempt when its deadline passes, waking any blocked read."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._done = False
+        self._lock = threading.Lock()
+        self._stream: Any = None
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            self.watch(info.get("return_value"))
+
+    def watch(self, stream: Any) -> None:
+        with self._lock:
+            self._stream = stream
+            if self.fired and not self._done:
+                _shutdown(stream)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if not self._done:
+                self.fired = True
+                _shutdown(self._stream)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+
+def _shutdown(stream: Any) -> None:
+    sock = None if stream is None else stream.get_extra_info("socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain fd, even under TLS
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if value is None or value.strip().isdigit():
+        return None if value is None else float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class Fetcher:
+    """Thread-safe: share one Fetcher between all worker threads."""
+
+    def __init__(self, settings: FetchSettings) -> None:
+        self.settings = settings
+        self._client = httpx2.Client(headers={"User-Agent": settings.user_agent})
+        self._slots = threading.BoundedSemaphore(max(1, settings.concurrency))
+        self._hosts: dict[str, _Host] = {}
+        self._hosts_lock = threading.Lock()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        delay: float | None = None,
+        robots: bool = False,
+        accept: str | None = None,
+    ) -> Response:
+        """GET `url`; a 2xx or 304 comes back as a Response, anything else raises FetchError."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(url, "not an http(s) URL; fix it in the config")
+        headers = {"Accept": accept} if accept else {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        gap = self.settings.delay if delay is None else delay
+        with self._hosts_lock:
+            host = self._hosts.setdefault(parts.hostname, _Host())
+        with host.lock:
+            early: list[Attempt] = []
+            if robots:
+                self._check_robots(url, host, gap, early)
+            try:
+                response = self._fetch(url, headers, host, gap)
+            except FetchError as exc:
+                raise FetchError(url, exc.reason, exc.status, (*early, *exc.attempts)) from exc
+        return dataclasses.replace(response, attempts=(*early, *response.attempts))
+
+    def _check_robots(self, url: str, host: _Host, gap: float, attempts: list[Attempt]) -> None:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        entry = host.robots.get(origin)
+        if entry is None or entry.until < time.monotonic():
+            entry = host.robots[origin] = self._load_robots(origin, host, gap, attempts)
+        reason = None
+        if entry.error is not None:
+            reason = f"robots.txt unavailable ({entry.error}); {parts.netloc} is skipped for now"
+        elif entry.parser is not None and not entry.parser.can_fetch(url, self.settings.user_agent):
+            reason = f"disallowed by robots.txt of {parts.netloc}; drop this page from the config"
+        if reason is not None:
+            raise FetchError(url, reason, attempts=tuple(attempts))
+
+    def _load_robots(self, origin: str, host: _Host, gap: float, out: list[Attempt]) -> _Robots:
+        now = time.monotonic()
+        try:
+            response = self._fetch(f"{origin}/robots.txt", {}, host, gap)
+        except FetchError as exc:
+            out.extend(exc.attempts)
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                return _Robots(None, None, now + ROBOTS_TTL)  # no robots.txt: all allowed
+            last = exc.attempts[-1].error if exc.attempts else None
+            return _Robots(None, last or exc.reason, now + ROBOTS_RETRY)
+        out.extend(response.attempts)
+        parser = Protego.parse(response.body.decode("utf-8", errors="replace"))
+        crawl_delay = parser.crawl_delay(self.settings.user_agent)
+        if crawl_delay:
+            host.crawl_delay = max(host.crawl_delay, min(float(crawl_delay), MAX_CRAWL_DELAY))
+        return _Robots(parser, None, now + ROBOTS_TTL)
+
+    def _fetch(self, url: str, headers: dict[str, str], host: _Host, gap: float) -> Response:
+        """Attempts with retries; the caller holds `host.lock`."""
+        attempts: list[Attempt] = []
+        first = time.monotonic()
+        for retried in range(self.settings.retries + 1):
+            wait = host.last_end + max(gap, host.crawl_delay) - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)  # holding the host, not a global slot
+            try:
+                with self._slots:
+                    started, t0 = datetime.now(UTC), time.monotonic()
+                    result = self._attempt(url, headers)
+            except _Failure as failure:
+                host.last_end = end = time.monotonic()
+                attempts.append(
+                    Attempt(url, started, failure.status, failure.nbytes, end - t0, failure.reason)
+                )
+                if not failure.retry or retried == self.settings.retries:
+                    again = f", retried {retried} time{'s' * (retried > 1)}" if retried else ""
+                    reason = f"{failure.reason}{again}; {failure.hint}"
+                    raise FetchError(url, reason, failure.status, tuple(attempts)) from None
+                time.sleep(self._backoff(retried, failure.wait))
+                continue
+            host.last_end = end = time.monotonic()
+            attempts.append(Attempt(url, started, result.status, len(result.body), end - t0))
+            return Response(url, *result, end - first, tuple(attempts))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, retried: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after + random.uniform(0.0, 0.1)
+        base = min(self.settings.backoff * 2.0**retried, MAX_BACKOFF)
+        return base + random.uniform(0.0, 0.1 * base)
+
+    def _attempt(self, url: str, headers: dict[str, str]) -> _Result:
+        """One attempt: follow redirects and read the body, all within one total deadline."""
+        deadline = time.monotonic() + self.settings.timeout
+        dog = _Watchdog(self.settings.timeout)
+        current, status = url, 0
+        try:
+            for _ in range(self.settings.max_redirects + 1):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._late(None, 0)
+                timeout = httpx2.Timeout(left, connect=min(left, CONNECT_TIMEOUT))
+                request = self._client.build_request(
+                    "GET",
+                    current,
+                    headers=headers,
+                    timeout=timeout,
+                    extensions={"trace": dog.trace},
+                )
+                response = self._client.send(request, stream=True)
+                try:
+                    dog.watch(response.extensions.get("network_stream"))
+                    status, location = response.status_code, response.headers.get("location")
+                    if status in REDIRECTS and location:
+                        current = urljoin(current, location)
+                        continue
+                    self._check_status(response)
+                    body = self._read(response, deadline) if status != 304 else b""
+                    if dog.fired:  # a body without a length ends at EOF, which the watchdog caused
+                        raise self._late(status, len(body))
+                    out = {name.lower(): value for name, value in response.headers.items()}
+                    return _Result(current, status, out, body)
+                finally:
+                    response.close()
+            limit = self.settings.max_redirects
+            reason = f"more than {limit} redirects (last: HTTP {status} to {current})"
+            hint = "put the final URL in the config or raise fetch.max_redirects"
+            raise _Failure(reason, hint, status)
+        except (httpx2.RequestError, httpx2.InvalidURL) as exc:
+            if dog.fired or time.monotonic() >= deadline:
+                raise self._late(None, 0) from exc
+            network = isinstance(exc, httpx2.TransportError)
+            if isinstance(exc, httpx2.UnsupportedProtocol | httpx2.InvalidURL):
+                network = False
+            hint = "check the host name and port, and that the site is up"
+            if not network:
+                hint = "check the URL in the config"
+            what = "connection" if network else "request"
+            raise _Failure(
+                f"{what} failed ({type(exc).__name__}: {exc})", hint, retry=network
+            ) from exc
+        finally:
+            dog.stop()
+
+    def _late(self, status: int | None, received: int) -> _Failure:
+        reason = f"no complete response within {self.settings.timeout:g} s"
+        if received:
+            reason += f" ({received} bytes received)"
+        return _Failure(reason, "raise fetch.timeout if the site is slow", status, nbytes=received)
+
+    def _check_status(self, response: httpx2.Response) -> None:
+        status = response.status_code
+        if 200 <= status < 300 or status == 304:
+            return
+        what = f"HTTP {status} {response.reason_phrase}".rstrip()
+        if status == 429 or status >= 500:
+            wait = _retry_after(response.headers.get("retry-after"))
+            if wait is not None and wait > self.settings.max_retry_after:
+                most = self.settings.max_retry_after
+                reason = (
+                    f"{what} with Retry-After {wait:.0f} s, over fetch.max_retry_after {most:g}"
+                )
+                raise _Failure(reason, "it will be tried again on the next poll", status)
+            kind = "too many requests" if status == 429 else "server error"
+            hint = "the site is busy or failing; it will be tried again on the next poll"
+            raise _Failure(f"{kind} ({what})", hint, status, retry=True, wait=wait)
+        reason, hint = {
+            404: ("not found", "check the URL in the config"),
+            410: ("gone", "remove this URL from the config"),
+            401: ("access denied", "check the URL, or ask the site to let monitor in"),
+            403: ("access denied", "check the URL, or ask the site to let monitor in"),
+        }.get(status, ("unexpected response", "check the URL in the config"))
+        raise _Failure(f"{reason} (HTTP {status})", hint, status)
+
+    def _read(self, response: httpx2.Response, deadline: float) -> bytes:
+        cap, status = self.settings.max_bytes, response.status_code
+        too_big = f"response larger than {cap} bytes"
+        hint = "raise fetch.max_bytes or drop this source from the config"
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > cap:
+            raise _Failure(f"{too_big} (Content-Length: {length})", hint, status)
+        chunks: list[bytes] = []
+        received = 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            received += len(chunk)
+            if received > cap:
+                raise _Failure(too_big, hint, status, nbytes=received)
+            if time.monotonic() > deadline:
+                raise self._late(status, received)
+        return b"".join(chunks)
