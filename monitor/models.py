@@ -96,11 +96,17 @@ class ParsedFeed:
 
 @dataclass(frozen=True)
 class Processed:
-    """A page after extraction and matching, ready to store."""
+    """A page after extraction and matching, ready to store.
+
+    `raw` is the fetched body, zlib-compressed (None for text that came from a feed entry);
+    `raw_bytes` its size before compression.
+    """
 
     extracted: Extracted
     normalised_hash: str
     mentions: tuple[Mention, ...] = field(default_factory=tuple)
+    raw: bytes | None = None
+    raw_bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,9 +14,14 @@ from monitor import store
 from monitor.models import Extracted, FeedEntry, Mention, Processed
 
 
-def _processed(text: str, mentions: tuple[Mention, ...] = ()) -> Processed:
+def _processed(
+    text: str, mentions: tuple[Mention, ...] = (), raw: bytes | None = None
+) -> Processed:
     digest = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
-    return Processed(Extracted(text, "A title"), digest, mentions)
+    packed = zlib.compress(raw) if raw is not None else None
+    return Processed(
+        Extracted(text, "A title"), digest, mentions, packed, len(raw) if raw else None
+    )
 
 
 @pytest.fixture
@@ -46,8 +52,7 @@ def test_a_version_is_stored_only_when_the_normalised_text_changes(db: Database)
         url="http://x/a",
         link="http://x/a?utm_source=rss",
         kind="article",
-        processed=_processed("We seek denuclearization.", (mention,)),
-        raw=b"<p>raw</p>",
+        processed=_processed("We seek denuclearization.", (mention,), b"<p>raw</p>"),
     )
     assert (first.new_document, first.new_version, first.mentions) == (True, True, 1)
     same = store.save_document(
@@ -82,8 +87,7 @@ def test_raw_body_is_kept_compressed_and_comes_back(db: Database) -> None:
         url="http://x/k",
         link="http://x/k",
         kind="page",
-        processed=_processed("비핵화를 논의했다."),
-        raw=raw,
+        processed=_processed("비핵화를 논의했다.", raw=raw),
     )
     version_id, stored, size = db.execute(
         "SELECT id, length(raw), raw_bytes FROM versions"
