@@ -59,12 +59,12 @@ def timed(run: Callable[[], str], repeat: int) -> tuple[str, float]:
     return out, statistics.median(times)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Print the comparison table; exit 0 (also when the corpus is absent)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per page for the timing")
     parser.add_argument("--settings", action="store_true", help="also score candidate settings")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not CORPUS_HTML.is_dir():
         print(f"skipped: the shared corpus is not at {CORPUS_HTML} (see its MANIFEST.md)")
         return 0

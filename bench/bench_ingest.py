@@ -158,7 +158,7 @@ def baseline(pages: list[bytes], count: int) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="repeat the measurement; medians are shown"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     pages = real_pages()
     total = args.feeds * args.per_feed
     print(

@@ -1,0 +1,24 @@
+"""Every benchmark of the ingest issue in one run, with its baseline measured in the same run.
+
+    python bench/run.py [--rounds 3] [--feeds 20] [--per-feed 50]
+
+(a) extraction quality: token F1 per corpus page and mean, beside trafilatura's defaults
+    (needs ../shared/corpus; skipped with a reason when it is absent);
+(b) ingest throughput of `monitor once` over feeds on loopback, beside a bare trafilatura loop;
+(c) CPU time of an immediate second `monitor once` as a share of the first.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import bench_extraction, bench_ingest
+
+if __name__ == "__main__":
+    print("(a) extraction quality")
+    bench_extraction.main(["--repeat", "3"])
+    print()
+    bench_ingest.main(sys.argv[1:])
