@@ -163,3 +163,78 @@ class ConceptSummary:
     variants: tuple[str, ...]
     example_sentence: str
     example_title: str
+
+
+# --- wording changes -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WordOp:
+    """A run of words inside a changed sentence: kept ("same"), "added" or "removed"."""
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ChangedSentence:
+    """A sentence reworded in place, with word-level highlights."""
+
+    old: str
+    new: str
+    ops: tuple[WordOp, ...]
+
+
+@dataclass(frozen=True)
+class SentenceDiff:
+    """Sentence operations between two texts; moved sentences are neither added nor removed."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[ChangedSentence, ...] = ()
+    moved: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConceptDelta:
+    """How often a concept appears before and after; status is dropped, introduced, increased,
+    decreased or unchanged."""
+
+    id: str
+    old: int
+    new: int
+    status: str
+    variants_old: tuple[str, ...]
+    variants_new: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StanceMove:
+    """The strongest concept of a ladder present before and after; move is downgrade, upgrade or
+    same."""
+
+    ladder: str
+    old: str | None
+    new: str | None
+    move: str
+
+
+@dataclass(frozen=True)
+class DocumentSide:
+    """One side of a comparison."""
+
+    title: str | None
+    words: int
+    concepts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything `monitor compare --json` shows."""
+
+    old: DocumentSide
+    new: DocumentSide
+    concepts: tuple[ConceptDelta, ...]
+    stance: tuple[StanceMove, ...]
+    sentences: SentenceDiff
+    significance: float
