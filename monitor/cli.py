@@ -16,6 +16,7 @@ import click
 from monitor import __version__, config, store
 from monitor.config import Settings
 from monitor.errors import MonitorError
+from monitor.models import Extracted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -132,14 +133,15 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
         click.echo(f"  {source}: {error}")
 
 
-def _since(value: str | None, settings: Settings) -> datetime | None:
+def _since(value: str | None, settings: Settings, hint: str = "--since") -> datetime | None:
+    """A date or time typed by a person, read in the configured zone, as UTC."""
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
-            f"{value!r}: use YYYY-MM-DD or an ISO-8601 time", param_hint="--since"
+            f"{value!r}: use YYYY-MM-DD or an ISO-8601 time", param_hint=hint
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(settings.schedule.timezone))
@@ -184,7 +186,7 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
 
     Example: monitor show https://www.whitehouse.gov/briefing-room/statements-releases/...
     """
-    from monitor.feeds import canonical_url
+    from monitor.urls import canonical_url
 
     settings = _settings(config_path)
     with store.open_db(settings.database) as db:
@@ -224,6 +226,156 @@ def sources(config_path: Path | None, as_json: bool) -> None:
         )
         if h.last_error:
             click.echo(f"    last error: {h.last_error}")
+
+
+def _load(address: str, settings: Settings) -> Extracted:
+    """A document from a file or a URL, extracted as the pipeline would."""
+    from monitor.extract import extract, extract_file
+    from monitor.fetch import Fetcher, FetchSettings
+    from monitor.urls import is_web
+
+    if not is_web(address):
+        return extract_file(Path(address))
+    with Fetcher(FetchSettings(**settings.fetch.model_dump())) as fetcher:
+        response = fetcher.get(address)
+    return extract(response.body, response.final_url, response.content_type)
+
+
+@main.command()
+@config_option
+@click.argument("old")
+@click.argument("new")
+@json_option
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write a self-contained HTML redline here.",
+)
+@click.option(
+    "--ignore", multiple=True, help="Regular expression for boilerplate to ignore (repeatable)."
+)
+@click.option(
+    "--color/--no-color", default=None, help="Colour the word highlights (default: on a terminal)."
+)
+def compare(
+    config_path: Path | None,
+    old: str,
+    new: str,
+    as_json: bool,
+    html_path: Path | None,
+    ignore: tuple[str, ...],
+    color: bool | None,
+) -> None:
+    """Compare two documents (files or URLs: HTML, PDF, text or Markdown) without the database.
+
+    Prints the verdict first ("cvid dropped; denuclearization ladder: cvid → complete-denuclearization
+    (downgrade)"), then the concept counts and the changed sentences.
+
+    Example: monitor compare statement-2021.md https://example.org/statement-2022.html --html redline.html
+    """
+    import re
+
+    from monitor import compare as comparing
+    from monitor import report
+    from monitor.match import Matcher
+
+    settings = _settings(config_path)
+    try:
+        patterns = [re.compile(p) for p in ignore]
+    except re.error as exc:
+        raise click.BadParameter(f"not a regular expression: {exc}", param_hint="--ignore") from exc
+    try:
+        before, after = _load(old, settings), _load(new, settings)
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    result = comparing.compare(
+        before.text,
+        after.text,
+        matcher=Matcher(settings.concept_records()),
+        ladders=settings.ladders,
+        old_title=before.title,
+        new_title=after.title,
+        ignore=patterns,
+    )
+    if html_path is not None:
+        html_path.write_text(
+            report.render_html(result, old_label=old, new_label=new), encoding="utf-8"
+        )
+    if as_json:
+        _print_json(comparing.as_json(result))
+        return
+    use_color = sys.stdout.isatty() if color is None else color
+    click.echo(report.render_text(result, old_label=old, new_label=new, color=use_color), nl=False)
+    if html_path is not None:
+        click.echo(f"\nHTML redline written to {html_path}")
+
+
+@main.command()
+@config_option
+@click.option("--since", help="Only changes detected since this date.")
+@click.option("--concept", help="Only changes that move this concept (or a ladder it is on).")
+@json_option
+def changes(
+    config_path: Path | None, since: str | None, concept: str | None, as_json: bool
+) -> None:
+    """Stored wording changes, most significant first.
+
+    Example: monitor changes --since 2025-12-01 --concept cvid
+    """
+    settings = _settings(config_path)
+    if concept is not None and concept not in settings.concepts:
+        known = ", ".join(settings.concepts)
+        raise click.BadParameter(
+            f"unknown concept {concept!r} (known: {known})", param_hint="--concept"
+        )
+    with store.open_db(settings.database) as db:
+        found = store.list_changes(db, _since(since, settings), concept)
+    if as_json:
+        keys = ("id", "kind", "url", "title", "detected_at", "significance", "concepts", "stance")
+        _print_json([{k: asdict(c)[k] for k in keys} for c in found])
+        return
+    if not found:
+        click.echo("no changes stored" + (f" for {concept}" if concept else ""))
+    for c in found:
+        click.echo(
+            f"{c.significance:.2f}  {c.kind:10} {_local(c.detected_at, settings)}  {c.title or c.url}"
+        )
+        click.echo(f"      {c.verdict}")
+        click.echo(f"      {c.url}")
+
+
+@main.command()
+@config_option
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--series", "series_id", required=True, help="The series id from the config.")
+@click.option("--title", help="The document's title (default: from the file).")
+@click.option("--date", "when", help="Its publication date, YYYY-MM-DD (orders the series).")
+def add(
+    config_path: Path | None, file: Path, series_id: str, title: str | None, when: str | None
+) -> None:
+    """Store a local document (PDF, HTML, Markdown or text) as a member of a series.
+
+    Editions that are no longer online can seed a series this way; the new member is compared
+    with the previous member and the baseline like any other.
+
+    Example: monitor add nss-2017.pdf --series nss --title "National Security Strategy 2017" --date 2017-12-18
+    """
+    from monitor.pipeline import add_file
+
+    settings = _settings(config_path)
+    try:
+        series = settings.series_by_id(series_id)
+        with store.open_db(settings.database) as db:
+            stored = add_file(
+                settings, db, file, series=series, title=title, published=_since(when, settings, "--date")
+            )
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    state = "stored" if stored.new_version else "unchanged (already stored)"
+    click.echo(
+        f"{file}: {state} in series {series_id}; {stored.mentions} mentions, {stored.changes} changes"
+    )
 
 
 @main.command()

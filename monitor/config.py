@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.models import Concept
+from monitor.urls import document_key
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
 ENV_CONFIG = "MONITOR_CONFIG"
@@ -72,6 +73,13 @@ class ExtractSettings(_Section):
     )
 
 
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{pattern!r} is not a valid regular expression ({exc})") from exc
+
+
 class Source(_Section):
     name: str
     kind: Literal["feed", "page"]
@@ -82,6 +90,17 @@ class Source(_Section):
     interval_minutes: Annotated[int, Field(ge=1)] | None = None
     enabled: bool = True
     note: str | None = None
+    ignore: tuple[str, ...] = Field((), description="regular expressions for injected boilerplate")
+
+    @field_validator("ignore")
+    @classmethod
+    def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            _compile(pattern)
+        return value
+
+    def ignore_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(p) for p in self.ignore)
 
     @field_validator("name")
     @classmethod
@@ -99,6 +118,51 @@ class Source(_Section):
         return value
 
 
+class SeriesRule(_Section):
+    source: str
+    title: str = Field(description="regular expression matched against document titles")
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        _compile(value)
+        return value
+
+
+class Series(_Section):
+    """Successive editions of one document; members are ordered by their publication date."""
+
+    id: str
+    title: str
+    members: tuple[str, ...] = ()
+    rule: SeriesRule | None = None
+    baseline: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not NAME.match(value):
+            raise ValueError(
+                "use lower-case letters, digits and dashes, e.g. 'us-rok-joint-statements'"
+            )
+        return value
+
+    def member_keys(self) -> tuple[str, ...]:
+        return tuple(document_key(m) for m in self.members)
+
+    def includes(self, url: str, source: str, title: str | None) -> bool:
+        """Whether a document (canonical URL, source name, title) belongs to this series."""
+        if url in self.member_keys():
+            return True
+        rule = self.rule
+        return (
+            rule is not None
+            and rule.source == source
+            and title is not None
+            and re.search(rule.title, title) is not None
+        )
+
+
 class ConceptSettings(_Section):
     label: str
     priority: Literal["high", "normal", "low"] = "normal"
@@ -113,6 +177,7 @@ class Settings(_Section):
     sources: tuple[Source, ...] = ()
     concepts: dict[str, ConceptSettings] = {}
     ladders: dict[str, tuple[str, ...]] = {}
+    series: tuple[Series, ...] = ()
 
     @property
     def database(self) -> Path:
@@ -123,6 +188,19 @@ class Settings(_Section):
         return tuple(
             Concept(id=cid, label=c.label, patterns=c.patterns, priority=c.priority)
             for cid, c in self.concepts.items()
+        )
+
+    def series_of(self, url: str, source: str, title: str | None) -> Series | None:
+        """The first configured series a document belongs to, if any."""
+        return next((s for s in self.series if s.includes(url, source, title)), None)
+
+    def series_by_id(self, series_id: str) -> Series:
+        for series in self.series:
+            if series.id == series_id:
+                return series
+        known = ", ".join(s.id for s in self.series) or "none"
+        raise ConfigError(
+            f"no series {series_id!r} in the config (known: {known}); add a [[series]]"
         )
 
     def source(self, name: str) -> Source:
@@ -191,6 +269,23 @@ def _cross_check(settings: Settings) -> list[str]:
         for j, pattern in enumerate(settings.concepts[cid].patterns):
             if not pattern.strip(" *"):
                 problems.append(f"concepts.{cid}.patterns[{j}]: empty pattern; remove it")
+    names = {s.name for s in settings.sources}
+    ids: set[str] = set()
+    for i, series in enumerate(settings.series):
+        key = f"series[{i}] ({series.id})"
+        if series.id in ids:
+            problems.append(f"{key}.id: duplicate id; ids must be unique")
+        ids.add(series.id)
+        if not series.members and series.rule is None:
+            problems.append(f"{key}: give members = [...] or a [series.rule], or both")
+        if (
+            series.rule is not None
+            and series.rule.source not in names
+            and series.rule.source != "local"
+        ):
+            problems.append(f"{key}.rule.source: no source named {series.rule.source!r}")
+        if series.baseline is not None and series.members and series.baseline not in series.members:
+            problems.append(f"{key}.baseline: not one of the members; list it in members")
     for lid, steps in settings.ladders.items():
         for step in steps:
             if step not in settings.concepts:

@@ -9,13 +9,15 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import trafilatura
+import yaml
 from trafilatura.settings import Document
 
 from monitor.errors import ExtractError
@@ -88,6 +90,55 @@ def extract(body: bytes, url: str, content_type: str, *, metadata: bool = True) 
             raise ExtractError(f"{url}: the text document holds only whitespace")
         return Extracted(text=text, method="plain")
     return extract_html(body, url, metadata=metadata)
+
+
+_FILE_TYPES = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}
+_MARKDOWN = frozenset({".md", ".markdown"})
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
+_MD_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]*", re.MULTILINE)
+_FOOTNOTE = re.compile(r"<sup>.*?</sup>", re.IGNORECASE | re.DOTALL)
+
+
+def extract_file(path: Path) -> Extracted:
+    """Read a local document (PDF, HTML, Markdown with YAML front matter, or plain text)."""
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise ExtractError(
+            f"{path}: cannot read the file ({exc.strerror}); check the path"
+        ) from exc
+    suffix = path.suffix.lower()
+    if suffix not in _MARKDOWN:
+        return extract(body, path.as_uri(), _FILE_TYPES.get(suffix, "text/plain"))
+    text = _decode(body, "")
+    meta: dict[str, Any] = {}
+    front = _FRONT_MATTER.match(text)
+    if front:
+        try:
+            loaded = yaml.safe_load(front.group(1))
+        except yaml.YAMLError as exc:
+            raise ExtractError(f"{path}: its YAML front matter is invalid ({exc})") from exc
+        meta = loaded if isinstance(loaded, dict) else {}
+        text = text[front.end() :]
+    text = _MD_ESCAPE.sub(r"\1", _MD_HEADING.sub("", _FOOTNOTE.sub("", text)))
+    paragraphs = (" ".join(block.split()) for block in re.split(r"\n\s*\n", text))
+    # A paragraph without a letter or digit is a rule or separator ("###", "* * *").
+    body_text = "\n\n".join(p for p in paragraphs if any(c.isalnum() for c in p))
+    if not body_text:
+        raise ExtractError(f"{path}: the document holds no text")
+    title = " ".join(str(meta["title"]).split()) if meta.get("title") else None
+    return Extracted(
+        text=body_text, title=title, published=_meta_date(meta.get("date")), method="markdown"
+    )
+
+
+def _meta_date(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return _utc(str(value)) if value else None
 
 
 def extract_html(body: bytes, url: str, *, metadata: bool = True) -> Extracted:

@@ -7,7 +7,6 @@ from calendar import timegm
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -15,6 +14,7 @@ import lxml.html
 
 from monitor.errors import FeedError
 from monitor.models import FeedEntry, ParsedFeed
+from monitor.urls import canonical_url
 
 SEOUL = ZoneInfo("Asia/Seoul")
 HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -28,26 +28,6 @@ KOREAN = re.compile(
     r"^(\d{4})년\s*(\d{1,2})월\s*(\d{1,2})일"
     r"(?:\s*(오전|오후)?\s*(\d{1,2})(?:시|:)\s*(\d{1,2})?분?)?"
 )
-TRACKING = re.compile(
-    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|_ga|_gl|yclid|ocid|cmpid"
-    r"|spm|s_cid|ncid|sr_share|ref_src|wt_mc|wt_zmc)$",
-    re.IGNORECASE,
-)
-
-
-def canonical_url(url: str) -> str:
-    """The key of a document: lower-case scheme and host, no fragment, no tracking parameters."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    if parts.port and not (
-        (parts.scheme == "http" and parts.port == 80)
-        or (parts.scheme == "https" and parts.port == 443)
-    ):
-        host = f"{host}:{parts.port}"
-    query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(k)
-    ]
-    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", urlencode(query), ""))
 
 
 def parse_date(raw: str | None) -> datetime | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class Stored:
     new_document: bool
     new_version: bool
     mentions: int
+    changes: int = 0
 
 
 @dataclass(frozen=True)
@@ -238,3 +240,44 @@ class Comparison:
     stance: tuple[StanceMove, ...]
     sentences: SentenceDiff
     significance: float
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """A comparison to store with a new version: kind is revision (the same URL), succession (the
+    previous member of its series) or baseline (the series' chosen baseline)."""
+
+    kind: str
+    old_version_id: int
+    series: str | None
+    significance: float
+    verdict: str
+    comparison: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """A stored version, as needed to compare a newer one with it."""
+
+    id: int
+    document_id: int
+    url: str
+    title: str | None
+    content_hash: str
+    text: str
+    method: str
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """A stored change, as `monitor changes` shows it."""
+
+    id: int
+    kind: str
+    url: str
+    title: str | None
+    detected_at: str
+    significance: float
+    verdict: str
+    concepts: list[dict[str, Any]]
+    stance: list[dict[str, Any]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -20,22 +21,35 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.config import Settings, Source
+from monitor.compare import as_json, compare, verdict
+from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
-from monitor.extract import extract
-from monitor.feeds import canonical_url, parse_feed
+from monitor.extract import extract, extract_file
+from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.match import Matcher
-from monitor.models import Concept, Extracted, FeedEntry, Processed, Response, Stored
+from monitor.models import (
+    ChangeRecord,
+    Concept,
+    Extracted,
+    FeedEntry,
+    Processed,
+    Response,
+    Stored,
+    StoredVersion,
+)
 from monitor.text import content_hash
+from monitor.urls import canonical_url, document_key, is_web
 
 # An article whose fetch failed this many times in a row is not tried again.
 MAX_ARTICLE_FAILURES = 3
@@ -51,6 +65,7 @@ class Summary:
     new_documents: int = 0
     new_versions: int = 0
     mentions: int = 0
+    changes: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
@@ -61,6 +76,7 @@ class Summary:
             "new_documents": self.new_documents,
             "new_versions": self.new_versions,
             "mentions": self.mentions,
+            "changes": self.changes,
             "errors": [{"source": s, "error": e} for s, e in self.errors],
         }
 
@@ -268,9 +284,10 @@ class _Poll:
             Extracted(_entry_text(entry), entry.title, entry.published, "feed"), self.concepts
         )
         self._count(
-            store.save_document(
+            store_document(
+                self.settings,
                 self.db,
-                source=source.name,
+                source=source,
                 url=entry.url,
                 link=entry.link,
                 kind="entry",
@@ -289,6 +306,7 @@ class _Poll:
         self.summary.new_documents += stored.new_document
         self.summary.new_versions += stored.new_version
         self.summary.mentions += stored.mentions
+        self.summary.changes += stored.changes
 
     def _article_done(self, job: _Job, result: object) -> None:
         assert job.entry is not None
@@ -318,9 +336,10 @@ class _Poll:
             return
         assert isinstance(result, Processed)
         self._count(
-            store.save_document(
+            store_document(
+                self.settings,
                 self.db,
-                source=job.source.name,
+                source=job.source,
                 url=url,
                 link=job.entry.link if job.entry else job.source.url,
                 kind="article" if job.entry else "page",
@@ -343,6 +362,136 @@ def poll(
     store.sync_sources(db, settings.sources)
     run = _Poll(settings, db, progress)
     try:
-        return run.run(chosen)
+        summary = run.run(chosen)
     finally:
         run.close()
+    if sources is None:
+        for series in settings.series:
+            for member in series.members:
+                if not is_web(member):
+                    _add_local(settings, db, Path(member), series, summary)
+    return summary
+
+
+def _add_local(
+    settings: Settings, db: Database, path: Path, series: Series, summary: Summary
+) -> None:
+    """Store a series member that is a local file (re-read at each poll, stored when changed)."""
+    try:
+        stored = add_file(settings, db, path, series=series)
+    except ExtractError as exc:
+        summary.errors.append((f"series {series.id}", str(exc)))
+        return
+    summary.new_documents += stored.new_document
+    summary.new_versions += stored.new_version
+    summary.mentions += stored.mentions
+    summary.changes += stored.changes
+
+
+def add_file(
+    settings: Settings,
+    db: Database,
+    path: Path,
+    *,
+    series: Series | None = None,
+    title: str | None = None,
+    published: datetime | None = None,
+) -> Stored:
+    """Store a local document (PDF, HTML, Markdown or text), e.g. an edition no longer online."""
+    extracted = extract_file(path)
+    if title:
+        extracted = replace(extracted, title=title)
+    body = path.read_bytes()
+    processed = _processed(extracted, settings.concept_records(), zlib.compress(body, 1), len(body))
+    return store_document(
+        settings,
+        db,
+        source=None,
+        url=document_key(str(path)),
+        link=str(path),
+        kind="file",
+        processed=processed,
+        published=published or extracted.published,
+        series=series,
+    )
+
+
+def _compared(
+    settings: Settings,
+    kind: str,
+    old: StoredVersion,
+    new: Extracted,
+    ignore: Sequence[re.Pattern[str]],
+    series: str | None,
+) -> ChangeRecord | None:
+    result = compare(
+        old.text,
+        new.text,
+        matcher=_matcher(settings.concept_records()),
+        ladders=settings.ladders,
+        old_title=old.title,
+        new_title=new.title,
+        ignore=ignore,
+    )
+    if result.significance == 0:
+        return None  # reflow, quote styles, boilerplate: no change a reader would see
+    return ChangeRecord(kind, old.id, series, result.significance, verdict(result), as_json(result))
+
+
+def store_document(
+    settings: Settings,
+    db: Database,
+    *,
+    source: Source | None,
+    url: str,
+    link: str,
+    kind: str,
+    processed: Processed,
+    entry: FeedEntry | None = None,
+    content_type: str | None = None,
+    final_url: str | None = None,
+    published: datetime | None = None,
+    series: Series | None = None,
+) -> Stored:
+    """Store a processed document with the changes against its earlier versions (kind
+    revision) and, for a series member, against the previous member and the baseline."""
+    extracted = processed.extracted
+    name = source.name if source else "local"
+    title = extracted.title or (entry.title if entry else None)
+    published = published or (entry.published if entry else None) or extracted.published
+    series = series or settings.series_of(url, name, title)
+    ignore = source.ignore_patterns() if source else ()
+    new_hash = processed.normalised_hash
+    recent = store.recent_versions(db, url)
+    if recent and recent[0].content_hash == new_hash:
+        return store.save_document(
+            db, source=name, url=url, link=link, kind=kind, processed=processed, entry=entry
+        )
+    changes: list[ChangeRecord | None] = []
+    series_id = series.id if series else None
+    # A return to an earlier state (A, B, A) is a flip, not news; feed text that gives way to
+    # the article it summarised is not a revision either.
+    seen_before = any(v.content_hash == new_hash for v in recent[1:])
+    if recent and not seen_before and (recent[0].method == "feed") == (extracted.method == "feed"):
+        changes.append(_compared(settings, "revision", recent[0], extracted, ignore, series_id))
+    if series is not None and not recent:
+        baseline = document_key(series.baseline) if series.baseline else None
+        before, base = store.series_neighbours(db, series.id, url, published, baseline)
+        if before is not None:
+            changes.append(_compared(settings, "succession", before, extracted, ignore, series_id))
+        if base is not None and (before is None or base.id != before.id):
+            changes.append(_compared(settings, "baseline", base, extracted, ignore, series_id))
+    return store.save_document(
+        db,
+        source=name,
+        url=url,
+        link=link,
+        kind=kind,
+        processed=processed,
+        entry=entry,
+        content_type=content_type,
+        final_url=final_url,
+        series=series_id,
+        published=published,
+        changes=[c for c in changes if c is not None],
+    )

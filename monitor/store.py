@@ -6,6 +6,7 @@ for people who query them with SQL or Datasette. Times are UTC ISO-8601 strings.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import zlib
@@ -20,6 +21,8 @@ from sqlite_utils.migrations import Migrations
 from monitor.config import Source
 from monitor.models import (
     Attempt,
+    ChangeRecord,
+    ChangeView,
     ConceptSummary,
     DocumentHistory,
     FeedEntry,
@@ -27,6 +30,7 @@ from monitor.models import (
     SearchHit,
     SourceHealth,
     Stored,
+    StoredVersion,
     VersionView,
 )
 
@@ -113,6 +117,31 @@ def m001_initial(db: Database) -> None:
     )
     db.table("versions").enable_fts(
         ["title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2"
+    )
+
+
+@migrations()
+def m002_changes(db: Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE documents ADD COLUMN series TEXT;  -- the series it is an edition of, if any
+        CREATE INDEX documents_series ON documents(series);
+        CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,             -- revision (same URL), succession (previous member of
+                                            -- its series) or baseline (the series' baseline)
+            document_id INTEGER NOT NULL REFERENCES documents(id),   -- the newer document
+            version_id INTEGER NOT NULL REFERENCES versions(id),     -- its version compared
+            old_version_id INTEGER NOT NULL REFERENCES versions(id), -- what it was compared with
+            series TEXT,
+            detected_at TEXT NOT NULL,
+            significance REAL NOT NULL,     -- 0 to 1, see README "Significance"
+            verdict TEXT NOT NULL,          -- the one-line summary
+            comparison TEXT NOT NULL        -- JSON, exactly what `monitor compare --json` prints
+        );
+        CREATE INDEX changes_detected ON changes(detected_at);
+        CREATE INDEX changes_document ON changes(document_id);
+        """
     )
 
 
@@ -242,19 +271,25 @@ def save_document(
     entry: FeedEntry | None = None,
     content_type: str | None = None,
     final_url: str | None = None,
+    series: str | None = None,
+    published: datetime | None = None,
+    changes: Sequence[ChangeRecord] = (),
 ) -> Stored:
-    """Store a document and, when its normalised text changed, a new version: one transaction."""
+    """Store a document and, when its normalised text changed, a new version with the changes
+    found against earlier versions: one transaction."""
     stamp = now()
     extracted = processed.extracted
     title = extracted.title or (entry.title if entry else None)
-    published = entry.published if entry and entry.published else extracted.published
+    published = published or (entry.published if entry and entry.published else None)
+    published = published or extracted.published
     with db.atomic():
         row = db.execute("SELECT id FROM documents WHERE url = ?", [url]).fetchone()
         new_document = row is None
         if row is None:
             cursor = db.execute(
                 "INSERT INTO documents (url, link, source, kind, title, summary, published_at, "
-                "published_raw, first_seen_at, last_checked_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "published_raw, first_seen_at, last_checked_at, series) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     url,
                     link,
@@ -266,6 +301,7 @@ def save_document(
                     entry.published_raw if entry else None,
                     stamp,
                     stamp,
+                    series,
                 ],
             )
             document_id = int(cursor.lastrowid or 0)
@@ -273,8 +309,8 @@ def save_document(
             document_id = int(row[0])
             db.execute(
                 "UPDATE documents SET last_checked_at = ?, last_error = NULL, failures = 0, "
-                "kind = ?, title = COALESCE(?, title) WHERE id = ?",
-                [stamp, kind, title, document_id],
+                "kind = ?, title = COALESCE(?, title), series = COALESCE(?, series) WHERE id = ?",
+                [stamp, kind, title, series, document_id],
             )
         latest = db.execute(
             "SELECT content_hash FROM versions WHERE document_id = ? ORDER BY id DESC LIMIT 1",
@@ -316,7 +352,23 @@ def save_document(
                 for m in processed.mentions
             ],
         )
-    return Stored(document_id, new_document, True, len(processed.mentions))
+        for change in changes:
+            db.execute(
+                "INSERT INTO changes (kind, document_id, version_id, old_version_id, series, "
+                "detected_at, significance, verdict, comparison) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    change.kind,
+                    document_id,
+                    version_id,
+                    change.old_version_id,
+                    change.series,
+                    stamp,
+                    change.significance,
+                    change.verdict,
+                    json.dumps(change.comparison, ensure_ascii=False),
+                ],
+            )
+    return Stored(document_id, new_document, True, len(processed.mentions), len(changes))
 
 
 def raw_body(db: Database, version_id: int) -> bytes | None:
@@ -457,3 +509,83 @@ def concept_summary(db: Database) -> list[ConceptSummary]:
         ).fetchone()
         result.append(ConceptSummary(concept, mentions, documents, variants, sentence, title))
     return result
+
+
+def recent_versions(db: Database, url: str, limit: int = 5) -> list[StoredVersion]:
+    """The latest versions of a document, newest first (to compare a new one with them)."""
+    rows = db.execute(
+        "SELECT v.id, d.id, d.url, COALESCE(v.title, d.title), v.content_hash, v.text, v.method "
+        "FROM versions v JOIN documents d ON d.id = v.document_id WHERE d.url = ? "
+        "ORDER BY v.id DESC LIMIT ?",
+        [url, limit],
+    ).fetchall()
+    return [StoredVersion(*row) for row in rows]
+
+
+def series_neighbours(
+    db: Database, series: str, url: str, published: datetime | None, baseline: str | None
+) -> tuple[StoredVersion | None, StoredVersion | None]:
+    """The latest version of the member before this one (by publication date) and of the
+    baseline member, for a document about to be stored as a member of `series`."""
+    key = iso(published) if published else now()
+    latest = (
+        "SELECT v.id, d.id, d.url, COALESCE(v.title, d.title), v.content_hash, v.text, v.method "
+        "FROM documents d JOIN versions v ON v.id = "
+        "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
+    )
+    row = db.execute(
+        latest + "WHERE d.series = ? AND d.url != ? "
+        "AND COALESCE(d.published_at, d.first_seen_at) <= ? "
+        "ORDER BY COALESCE(d.published_at, d.first_seen_at) DESC, d.id DESC LIMIT 1",
+        [series, url, key],
+    ).fetchone()
+    base = None
+    if baseline is not None and baseline != url:
+        found = db.execute(latest + "WHERE d.url = ?", [baseline]).fetchone()
+        base = StoredVersion(*found) if found else None
+    return (StoredVersion(*row) if row else None), base
+
+
+def list_changes(
+    db: Database, since: datetime | None = None, concept: str | None = None, limit: int = 200
+) -> list[ChangeView]:
+    """Stored changes, most significant first (then newest first)."""
+    where, params = ["1 = 1"], []
+    if since is not None:
+        where.append("c.detected_at >= ?")
+        params.append(iso(since))
+    if concept is not None:
+        # Changes where the concept is present on either side and its count moved, or that
+        # moved a ladder it is on.
+        where.append(
+            "(EXISTS (SELECT 1 FROM json_each(c.comparison, '$.concepts') j "
+            "WHERE json_extract(j.value, '$.id') = ? "
+            "AND json_extract(j.value, '$.status') != 'unchanged') "
+            "OR EXISTS (SELECT 1 FROM json_each(c.comparison, '$.stance') k "
+            "WHERE json_extract(k.value, '$.move') != 'same' "
+            "AND ? IN (json_extract(k.value, '$.old'), json_extract(k.value, '$.new'))))"
+        )
+        params += [concept, concept]
+    rows = db.execute(
+        "SELECT c.id, c.kind, d.url, d.title, c.detected_at, c.significance, c.verdict, "
+        "c.comparison FROM changes c JOIN documents d ON d.id = c.document_id "
+        f"WHERE {' AND '.join(where)} ORDER BY c.significance DESC, c.id DESC LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    views = []
+    for cid, kind, url, title, detected, significance, verdict, comparison in rows:
+        data = json.loads(comparison)
+        views.append(
+            ChangeView(
+                cid,
+                kind,
+                url,
+                title,
+                detected,
+                significance,
+                verdict,
+                data["concepts"],
+                data["stance"],
+            )
+        )
+    return views

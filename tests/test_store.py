@@ -38,7 +38,9 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
     assert first.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     first.close()
     again = store.open_db(tmp_path / "m.db")
-    assert [r[0] for r in again.execute("SELECT name FROM _sqlite_migrations")] == ["m001_initial"]
+    applied = [r[0] for r in again.execute("SELECT name FROM _sqlite_migrations")]
+    assert applied == ["m001_initial", "m002_changes"]
+    assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(
         again.table_names()
     )
