@@ -127,7 +127,8 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     click.echo(
         f"{summary.sources} sources: {summary.fetched} fetched, {summary.not_modified} not modified, "
         f"{summary.new_documents} new documents, {summary.new_versions} new versions, "
-        f"{summary.mentions} mentions, {len(summary.errors)} errors"
+        f"{summary.mentions} mentions, {summary.changes} wording changes, "
+        f"{len(summary.errors)} errors"
     )
     for source, error in summary.errors:
         click.echo(f"  {source}: {error}")
@@ -361,14 +362,19 @@ def add(
 
     Example: monitor add nss-2017.pdf --series nss --title "National Security Strategy 2017" --date 2017-12-18
     """
-    from monitor.pipeline import add_file
+    from monitor.changes import add_file
 
     settings = _settings(config_path)
     try:
         series = settings.series_by_id(series_id)
         with store.open_db(settings.database) as db:
             stored = add_file(
-                settings, db, file, series=series, title=title, published=_since(when, settings, "--date")
+                settings,
+                db,
+                file,
+                series=series,
+                title=title,
+                published=_since(when, settings, "--date"),
             )
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -23,9 +23,9 @@ Significance, a number in [0, 1]. With sat(k) = k / (k + 1), which grows from 0 
    words of added, removed and moved sentences, and of the removed and added runs of changed
    sentences, at least 1 per changed sentence), W the word count of the longer side.
 
-Only the first band that applies counts. Each band is increasing in its k, and since k >= 1 in
-bands 1-3 the scores actually fall in [0.9, 1), [0.65, 0.8), [0.375, 0.5), and [0, 1/6] (u is at
-most 2W): the bands never overlap. Identical texts, text that differs only in boilerplate removed
+Only the first band that applies counts. Each band is increasing in its k and stays below the
+next band's floor; since k >= 1 in bands 1-3 their scores fall in [0.9, 1), [0.65, 0.8) and
+[0.375, 0.5), and band 4 in [0, 0.25) (in practice below 1/6, as u is about 2W at most). Identical texts, text that differs only in boilerplate removed
 by `ignore`, and reflowed text (an empty sentence diff with equal concept counts) score exactly 0.
 """
 
@@ -99,7 +99,7 @@ def compare(
 def _concept_order(matcher: Matcher, old: Iterable[Mention], new: Iterable[Mention]) -> list[str]:
     """The matcher's concept order (the config's), then any other concept seen, first seen first."""
     # Matcher keeps its concept ids privately; a public accessor would be cleaner.
-    order: list[str] = list(getattr(matcher, "_ids", ()))
+    order: list[str] = list(matcher.ids)
     known = set(order)
     for mention in (*old, *new):
         if mention.concept not in known:

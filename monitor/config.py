@@ -91,6 +91,9 @@ class Source(_Section):
     enabled: bool = True
     note: str | None = None
     ignore: tuple[str, ...] = Field((), description="regular expressions for injected boilerplate")
+    max_articles: Annotated[int, Field(ge=0)] = Field(
+        100, description="articles fetched per poll; the rest wait for the next poll"
+    )
 
     @field_validator("ignore")
     @classmethod
@@ -230,7 +233,7 @@ def _key(loc: tuple[int | str, ...], raw: Mapping[str, Any]) -> str:
         if isinstance(item, int):
             label = f"[{item}]"
             if isinstance(node, list) and item < len(node) and isinstance(node[item], dict):
-                name = node[item].get("name")
+                name = node[item].get("name") or node[item].get("id")
                 if name:
                     label = f"[{item}] ({name})"
             parts.append(label)
@@ -250,6 +253,17 @@ def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _pattern_problem(pattern: str) -> str | None:
+    """Why a concept pattern or keyword cannot be matched, or None."""
+    from monitor.match import Matcher
+
+    try:
+        Matcher([Concept("check", "check", (pattern,))])
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
 def _cross_check(settings: Settings) -> list[str]:
     problems = []
     seen: set[str] = set()
@@ -263,12 +277,18 @@ def _cross_check(settings: Settings) -> list[str]:
             problems.append(
                 f"sources[{i}] ({source.name}).follow: only feeds follow links; remove it"
             )
+    for i, source in enumerate(settings.sources):
+        for j, keyword in enumerate(source.keywords):
+            problem = _pattern_problem(keyword)
+            if problem:
+                problems.append(f"sources[{i}] ({source.name}).keywords[{j}]: {problem}")
     for cid in settings.concepts:
         if not NAME.match(cid):
             problems.append(f"concepts.{cid}: use lower-case letters, digits and dashes in ids")
         for j, pattern in enumerate(settings.concepts[cid].patterns):
-            if not pattern.strip(" *"):
-                problems.append(f"concepts.{cid}.patterns[{j}]: empty pattern; remove it")
+            problem = _pattern_problem(pattern)
+            if problem:
+                problems.append(f"concepts.{cid}.patterns[{j}]: {problem}")
     names = {s.name for s in settings.sources}
     ids: set[str] = set()
     for i, series in enumerate(settings.series):
@@ -297,8 +317,10 @@ def _cross_check(settings: Settings) -> list[str]:
     return problems
 
 
-def parse(raw: Mapping[str, Any], *, origin: str = "config") -> Settings:
-    """Validate a parsed TOML mapping; raise ConfigError listing every problem."""
+def parse(raw: Mapping[str, Any], *, origin: str = "config", environment: bool = True) -> Settings:
+    """Validate a parsed TOML mapping; raise ConfigError listing every problem.
+
+    With `environment`, $MONITOR_DB overrides the database (the demo keeps its own)."""
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
@@ -307,7 +329,7 @@ def parse(raw: Mapping[str, Any], *, origin: str = "config") -> Settings:
         problems = _cross_check(settings)
     if problems:
         raise ConfigError(f"{origin} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
-    database = os.environ.get(ENV_DB)
+    database = os.environ.get(ENV_DB) if environment else None
     if database:
         settings = settings.model_copy(update={"storage": StorageSettings(database=database)})
     return settings

@@ -81,11 +81,10 @@ def demo_settings(base: str, database: Path) -> config.Settings:
     """The shipped config with the demo's sources and database."""
     raw = config.loads(config.shipped_config_text(), origin="shipped config")
     sources_text = (demo_root() / "sources.toml").read_text(encoding="utf-8")
-    raw["sources"] = config.loads(sources_text.replace("{base}", base), origin="demo sources")[
-        "sources"
-    ]
+    demo = config.loads(sources_text.replace("{base}", base), origin="demo sources")
+    raw["sources"], raw["series"] = demo["sources"], demo.get("series", [])
     raw["storage"] = {"database": str(database)}
-    return config.parse(raw, origin="demo config")
+    return config.parse(raw, origin="demo config", environment=False)
 
 
 def run_demo(directory: Path, echo: Callable[[str], None]) -> None:

@@ -47,7 +47,8 @@ _OFFICE_MAGIC = (b"\xd0\xcf\x11\xe0", b"PK\x03\x04")  # OLE (HWP 5, .doc) and zi
 
 # PDFium reports a hyphen at a line end as U+0002 (or U+FFFE); a soft hyphen is U+00AD.
 _HYPHEN_MARKS = "\x02\ufffe\xad"
-_LINE_END_HYPHEN = re.compile(rf"([\w-]*\w)(?:[{_HYPHEN_MARKS}]\r?\n?|-\n)(\w+)")
+# The look-behind anchors each try at a word start, so a very long unbroken word stays linear.
+_LINE_END_HYPHEN = re.compile(rf"(?<![\w-])([\w-]*\w)(?:[{_HYPHEN_MARKS}]\r?\n?|-\n)(\w+)")
 # Second halves of compounds that keep their hyphen ("rules-\nbased", "high-\nlevel").
 _COMPOUND_TAILS = frozenset(
     {"based", "led", "level", "scale", "term", "related", "oriented", "owned", "sponsored"}
@@ -73,7 +74,9 @@ def extract(body: bytes, url: str, content_type: str, *, metadata: bool = True) 
     mime = mime.strip().lower()
     if not body.strip():
         raise ExtractError(f"{url}: the response body is empty; check that the URL still serves it")
-    if mime == "application/pdf" or b"%PDF-" in body[:1024]:
+    # A PDF is what the server says, or a body that starts as one (not an HTML page that
+    # merely mentions "%PDF-" in its first kilobyte).
+    if mime == "application/pdf" or body.lstrip()[:5] == b"%PDF-":
         try:
             return extract_pdf(body)
         except ExtractError as exc:

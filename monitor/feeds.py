@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from calendar import timegm
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -21,13 +20,24 @@ HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # Zone abbreviations that email.utils does not know; feedparser reads "KST" as UTC.
 ZONES = {"KST": "+0900", "JST": "+0900", "HKT": "+0800", "CST": "-0600", "CDT": "-0500"}
 ZONE_WORD = re.compile(r"\b(" + "|".join(ZONES) + r")\b")
+MERIDIEM = r"(오전|오후|AM|PM|am|pm)"
 DOTTED = re.compile(
-    r"^(\d{4})[.\-/](\d{1,2})[.\-/](\d{1,2})\.?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+    r"^(\d{4})\s*[.\-/]\s*(\d{1,2})\s*[.\-/]\s*(\d{1,2})\.?"
+    rf"(?:\s*{MERIDIEM}?\s*(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?\s*{MERIDIEM}?)?$"
 )
 KOREAN = re.compile(
-    r"^(\d{4})년\s*(\d{1,2})월\s*(\d{1,2})일"
-    r"(?:\s*(오전|오후)?\s*(\d{1,2})(?:시|:)\s*(\d{1,2})?분?)?"
+    r"^(\d{4})년\s*(\d{1,2})월\s*(\d{1,2})일(?:\s*\(\w\))?"
+    rf"(?:\s*{MERIDIEM}?\s*(\d{{1,2}})(?:시|:)\s*(?:(\d{{1,2}})분?)?(?::(\d{{2}}))?)?"
+    rf"\s*{MERIDIEM}?$"
 )
+
+
+def _clock(hour: int, meridiem: str | None) -> int:
+    if meridiem in ("오후", "PM", "pm") and hour < 12:
+        return hour + 12
+    if meridiem in ("오전", "AM", "am") and hour == 12:
+        return 0
+    return hour
 
 
 def parse_date(raw: str | None) -> datetime | None:
@@ -35,17 +45,11 @@ def parse_date(raw: str | None) -> datetime | None:
     if not raw or not raw.strip():
         return None
     text = raw.strip()
-    m = DOTTED.match(text)
-    if m:
-        year, month, day, hour, minute, second = (int(g) if g else 0 for g in m.groups())
-        return _local(year, month, day, hour, minute, second)
-    m = KOREAN.match(text)
+    m = DOTTED.match(text) or KOREAN.match(text)
     if m:
         year, month, day = int(m[1]), int(m[2]), int(m[3])
-        hour, minute = int(m[5] or 0), int(m[6] or 0)
-        if m[4] == "오후" and hour < 12:
-            hour += 12
-        return _local(year, month, day, hour, minute, 0)
+        hour, minute, second = int(m[5] or 0), int(m[6] or 0), int(m[7] or 0)
+        return _local(year, month, day, _clock(hour, m[4] or m[8]), minute, second)
     try:
         parsed = parsedate_to_datetime(ZONE_WORD.sub(lambda z: ZONES[z[1]], text))
     except (TypeError, ValueError, IndexError):
@@ -87,13 +91,17 @@ def _entry(raw: Any, now: datetime) -> FeedEntry | None:
     if not link:
         return None
     published_raw = raw.get("published") or raw.get("updated")
+    # feedparser's own reading is not a fallback: for dates we cannot read it guesses the month
+    # from today's date. An unreadable date stays unknown (the first-seen time stands in).
     published = parse_date(published_raw)
-    if published is None and raw.get("published_parsed"):
-        published = datetime.fromtimestamp(timegm(raw["published_parsed"]), UTC)
     if published is not None and published > now + timedelta(days=2):
-        published = None  # implausible: a parser guessed a month from today's date
+        published = None  # implausible: a date in the future
+    try:
+        url = canonical_url(link)
+    except ValueError:
+        return None  # e.g. a port out of range: not an address we could ever fetch
     return FeedEntry(
-        url=canonical_url(link),
+        url=url,
         link=link,
         title=_text(raw.get("title") or ""),
         summary=_text(raw.get("summary") or ""),
@@ -127,7 +135,7 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
         elif entry.url not in entries:
             entries[entry.url] = entry
     if skipped:
-        note = f"{skipped} entries without a link were skipped"
+        note = f"{skipped} entries without a usable link were skipped"
         problem = f"{problem}; {note}" if problem else note
     if not entries and problem:
         raise FeedError(f"{final_url}: feed could not be read: {problem}")

@@ -58,6 +58,21 @@ class _Failure(Exception):
     nbytes: int = 0
 
 
+class _Moved(Exception):
+    """A redirect to another origin: followed by `get` under that host's lock, delay and robots."""
+
+    def __init__(self, target: str, status: int, attempts: tuple[Attempt, ...] = ()) -> None:
+        super().__init__(target)
+        self.target = target
+        self.status = status
+        self.attempts = attempts
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 class _Result(NamedTuple):
     final_url: str
     status: int
@@ -164,15 +179,34 @@ class Fetcher:
         accept: str | None = None,
     ) -> Response:
         """GET `url`; a 2xx or 304 comes back as a Response, anything else raises FetchError."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(url, "not an http(s) URL; fix it in the config")
         headers = {"Accept": accept} if accept else {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         gap = self.settings.delay if delay is None else delay
+        done: list[Attempt] = []
+        current = url
+        for _ in range(self.settings.max_redirects + 1):
+            try:
+                response = self._get_one(current, headers, gap, robots)
+            except _Moved as moved:
+                done.extend(moved.attempts)
+                current = moved.target
+                headers = {"Accept": accept} if accept else {}  # validators belong to `url`
+                continue
+            except FetchError as exc:
+                raise FetchError(url, exc.reason, exc.status, (*done, *exc.attempts)) from exc
+            return dataclasses.replace(response, url=url, attempts=(*done, *response.attempts))
+        limit = self.settings.max_redirects
+        reason = f"more than {limit} redirects (last to {current}); put the final URL in the config"
+        raise FetchError(url, reason, attempts=tuple(done))
+
+    def _get_one(self, url: str, headers: dict[str, str], gap: float, robots: bool) -> Response:
+        """GET within one origin, holding that host's turn; redirects elsewhere raise _Moved."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(url, "not an http(s) URL; fix it in the config")
         with self._hosts_lock:
             host = self._hosts.setdefault(parts.hostname, _Host())
         with host.lock:
@@ -183,6 +217,8 @@ class Fetcher:
                 response = self._fetch(url, headers, host, gap)
             except FetchError as exc:
                 raise FetchError(url, exc.reason, exc.status, (*early, *exc.attempts)) from exc
+            except _Moved as moved:
+                raise _Moved(moved.target, moved.status, (*early, *moved.attempts)) from None
         return dataclasses.replace(response, attempts=(*early, *response.attempts))
 
     def _check_robots(self, url: str, host: _Host, gap: float, attempts: list[Attempt]) -> None:
@@ -228,6 +264,10 @@ class Fetcher:
                 with self._slots:
                     started, t0 = datetime.now(UTC), time.monotonic()
                     result = self._attempt(url, headers)
+            except _Moved as moved:
+                host.last_end = end = time.monotonic()
+                attempts.append(Attempt(url, started, moved.status, 0, end - t0))
+                raise _Moved(moved.target, moved.status, tuple(attempts)) from None
             except _Failure as failure:
                 host.last_end = end = time.monotonic()
                 attempts.append(
@@ -273,7 +313,16 @@ class Fetcher:
                     dog.watch(response.extensions.get("network_stream"))
                     status, location = response.status_code, response.headers.get("location")
                     if status in REDIRECTS and location:
-                        current = urljoin(current, location)
+                        try:
+                            target = urljoin(current, location)
+                        except ValueError:
+                            reason = f"bad redirect (HTTP {status} to {location!r})"
+                            raise _Failure(
+                                reason, "the site sent a broken Location", status
+                            ) from None
+                        if _origin(target) != _origin(current):
+                            raise _Moved(target, status)
+                        current = target
                         continue
                     self._check_status(response)
                     body = self._read(response, deadline) if status != 304 else b""

@@ -102,7 +102,8 @@ def _compile(pattern: str, concept: Concept, index: int) -> tuple[str, _Entry]:
     key = view.text.strip()
     if "*" in body or not key:
         raise ConfigError(
-            f"concept {concept.id!r}: pattern {pattern!r} is empty or has a * before its end"
+            f"pattern {pattern!r} is empty or has a * before its end; write one pattern per "
+            "spelling, with * only after the last word"
         )
     lead = len(view.text) - len(view.text.lstrip())
     hangul = _IS_HANGUL.search(key) is not None
@@ -167,6 +168,11 @@ class Matcher:
                     chosen.insert(k, (start, end))
             kept[concept] = chosen
         return kept
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The concept ids in the order they were given, each once."""
+        return tuple(dict.fromkeys(self._ids))
 
     def find(self, text: str) -> list[Mention]:
         """Every mention of every concept in `text`, by start offset in `text`."""

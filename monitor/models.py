@@ -245,14 +245,18 @@ class Comparison:
 @dataclass(frozen=True)
 class ChangeRecord:
     """A comparison to store with a new version: kind is revision (the same URL), succession (the
-    previous member of its series) or baseline (the series' chosen baseline)."""
+    previous member of its series) or baseline (the series' chosen baseline).
+
+    A version id of None stands for the version being stored: an earlier edition stored after a
+    later one becomes the old side of the later one's succession."""
 
     kind: str
-    old_version_id: int
+    old_version_id: int | None
     series: str | None
     significance: float
     verdict: str
     comparison: dict[str, Any]
+    new_version_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
-    Executor,
     Future,
     ProcessPoolExecutor,
     ThreadPoolExecutor,
     wait,
 )
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from functools import lru_cache
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,25 +28,15 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.compare import as_json, compare, verdict
+from monitor.changes import add_file, matcher, prepare, store_document
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
-from monitor.extract import extract, extract_file
+from monitor.extract import extract
 from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.match import Matcher
-from monitor.models import (
-    ChangeRecord,
-    Concept,
-    Extracted,
-    FeedEntry,
-    Processed,
-    Response,
-    Stored,
-    StoredVersion,
-)
-from monitor.text import content_hash
-from monitor.urls import canonical_url, document_key, is_web
+from monitor.models import Concept, Extracted, FeedEntry, Processed, Response, Stored
+from monitor.urls import canonical_url, is_web
 
 # An article whose fetch failed this many times in a row is not tried again.
 MAX_ARTICLE_FAILURES = 3
@@ -76,14 +63,8 @@ class Summary:
             "new_documents": self.new_documents,
             "new_versions": self.new_versions,
             "mentions": self.mentions,
-            "changes": self.changes,
             "errors": [{"source": s, "error": e} for s, e in self.errors],
         }
-
-
-@lru_cache(maxsize=4)
-def _matcher(concepts: tuple[Concept, ...]) -> Matcher:
-    return Matcher(concepts)
 
 
 def process(
@@ -93,17 +74,7 @@ def process(
     extracted = extract(body, url, content_type, metadata=metadata)
     # Compressing here, in the worker, keeps the storing thread free; level 1 is 3x faster
     # than the default and the body is kept only to re-run extraction.
-    return _processed(extracted, concepts, zlib.compress(body, 1), len(body))
-
-
-def _processed(
-    extracted: Extracted,
-    concepts: tuple[Concept, ...],
-    raw: bytes | None = None,
-    raw_bytes: int | None = None,
-) -> Processed:
-    mentions = tuple(_matcher(concepts).find(extracted.text))
-    return Processed(extracted, content_hash(extracted.text), mentions, raw, raw_bytes)
+    return prepare(extracted, concepts, zlib.compress(body, 1), len(body))
 
 
 def _entry_text(entry: FeedEntry) -> str:
@@ -122,6 +93,15 @@ class _Job:
     validators: tuple[str | None, str | None] = (None, None)
 
 
+@dataclass
+class _Feed:
+    """A feed response whose validators are remembered only once all its work is stored, so a
+    poll that is killed half-way reads the feed again instead of getting a 304."""
+
+    headers: dict[str, str] | None
+    outstanding: int = 0
+
+
 class _Poll:
     """The state of one poll: pools, pending work and the summary."""
 
@@ -134,11 +114,12 @@ class _Poll:
         self.pending: dict[Future[Any], _Job] = {}
         self.threads = ThreadPoolExecutor(settings.fetch.concurrency, thread_name_prefix="fetch")
         self.fetcher = Fetcher(FetchSettings(**settings.fetch.model_dump()))
-        self.processes: Executor | None = None
+        self.processes: ProcessPoolExecutor | None = None
         # One fetch per host in flight: a thread never waits on another's host, so many
         # articles from one site cannot starve the other sites of threads.
         self.busy_hosts: set[str] = set()
         self.waiting: dict[str, deque[_Job]] = defaultdict(deque)
+        self.feeds: dict[str, _Feed] = {}
 
     def close(self) -> None:
         self.threads.shutdown(wait=True, cancel_futures=True)
@@ -147,7 +128,7 @@ class _Poll:
         self.fetcher.close()
 
     def _fetch(self, job: _Job) -> None:
-        host = urlsplit(job.url).netloc
+        host = urlsplit(job.url).hostname or job.url
         if host in self.busy_hosts:
             self.waiting[host].append(job)
             return
@@ -164,7 +145,7 @@ class _Poll:
         self.pending[future] = job
 
     def _fetched_from(self, job: _Job) -> None:
-        host = urlsplit(job.url).netloc
+        host = urlsplit(job.url).hostname or job.url
         self.busy_hosts.discard(host)
         if self.waiting[host]:
             self._fetch(self.waiting[host].popleft())
@@ -178,15 +159,27 @@ class _Poll:
         if workers == 1:
             try:
                 result: object = process(*args)
-            except ExtractError as exc:
-                result = exc
-            self._finish_extract(job, response, result)
+            except Exception as exc:  # one bad document must not stop the poll
+                result = _as_extract_error(job.url, exc)
+            self._handle(job, result)
             return
-        if self.processes is None:
-            # spawn, not fork: forking a process that runs fetch threads can deadlock.
-            context = multiprocessing.get_context("spawn")
-            self.processes = ProcessPoolExecutor(workers, mp_context=context)
-        self.pending[self.processes.submit(process, *args)] = job
+        for _ in range(2):
+            if self.processes is None:
+                # spawn, not fork: forking a process that runs fetch threads can deadlock.
+                context = multiprocessing.get_context("spawn")
+                self.processes = ProcessPoolExecutor(workers, mp_context=context)
+            try:
+                self.pending[self.processes.submit(process, *args)] = job
+                return
+            except BrokenProcessPool:
+                self._replace_pool()
+        self._handle(job, ExtractError(f"{job.url}: the extraction workers keep crashing"))
+
+    def _replace_pool(self) -> None:
+        """A worker died (out of memory, a crash in PDFium): start a new pool for what follows."""
+        if self.processes is not None:
+            self.processes.shutdown(wait=False, cancel_futures=True)
+        self.processes = None
 
     def run(self, sources: Sequence[Source]) -> Summary:
         self.summary.sources = len(sources)
@@ -201,25 +194,32 @@ class _Poll:
                     result = future.result()
                 except (FetchError, ExtractError, FeedError) as exc:
                     result = exc
-                except Exception as exc:  # a bug or a library crash must not stop the other sources
-                    result = ExtractError(f"{job.url}: unexpected {type(exc).__name__}: {exc}")
+                except BrokenProcessPool as exc:
+                    self._replace_pool()
+                    result = ExtractError(f"{job.url}: the extraction worker crashed ({exc})")
+                except Exception as exc:  # a bug or a library crash must not stop the others
+                    result = _as_extract_error(job.url, exc)
                 if job.stage != "extract":
                     self._fetched_from(job)
                 self._handle(job, result)
         return self.summary
 
     def _handle(self, job: _Job, result: object) -> None:
-        if isinstance(result, (FetchError, Response)):
-            store.record_attempts(self.db, job.source.name, result.attempts)
-        if job.stage == "feed":
-            self._feed_done(job, result)
-        elif job.stage == "page":
-            self._page_done(job, result)
-        elif job.stage == "article":
-            self._article_done(job, result)
-        else:
-            assert job.response is not None
-            self._finish_extract(job, job.response, result)
+        try:
+            if isinstance(result, (FetchError, Response)):
+                store.record_attempts(self.db, job.source.name, result.attempts)
+            if job.stage == "feed":
+                self._feed_done(job, result)
+            elif job.stage == "page":
+                self._page_done(job, result)
+            elif job.stage == "article":
+                self._article_done(job, result)
+            else:
+                self._extract_done(job, result)
+        except Exception as exc:  # record it against the source and go on with the others
+            error = f"{job.url}: could not be stored ({type(exc).__name__}: {exc})"
+            self.summary.errors.append((job.source.name, error))
+            self.progress(f"{job.source.name}: {error}")
 
     def _fail_source(self, source: Source, error: str) -> None:
         store.source_failed(self.db, source.name, error)
@@ -239,48 +239,80 @@ class _Poll:
         return result
 
     def _feed_done(self, job: _Job, result: object) -> None:
+        source = job.source
         response = self._fetched(job, result)
         if response is None:
+            if isinstance(result, Response):  # 304: the feed is unchanged, but articles may be owed
+                self.feeds[source.name] = _Feed(None)
+                self._follow_owed(source, set())
+                self._feed_settled(source)
             return
-        source = job.source
         try:
             feed = parse_feed(response.body, response.headers, response.final_url)
         except FeedError as exc:
             self._fail_source(source, str(exc))
             return
-        store.save_validators(self.db, source.url, response.headers)
-        warning = (
-            f"feed partly unreadable, kept {len(feed.entries)} entries: {feed.problem}"
-            if (feed.problem)
-            else None
-        )
-        store.source_succeeded(self.db, source.name, feed.title, warning)
-        if warning:
+        warning = None
+        if feed.problem:
+            warning = f"feed partly unreadable, kept {len(feed.entries)} entries: {feed.problem}"
             self.summary.errors.append((source.name, warning))
-        settled = store.settled_urls(self.db, (e.url for e in feed.entries), MAX_ARTICLE_FAILURES)
+        store.source_succeeded(self.db, source.name, feed.title, warning)
+        # A damaged feed is read again next time rather than answered with a 304.
+        state = self.feeds[source.name] = _Feed(None if warning else response.headers)
+        known = store.entry_states(self.db, (e.url for e in feed.entries))
         keywords = (
             Matcher([Concept("keyword", "keyword", source.keywords)]) if source.keywords else None
         )
-        matcher = _matcher(self.concepts)
+        concepts = matcher(self.concepts)
+        budget = source.max_articles
         for entry in feed.entries:
-            if entry.url in settled:
+            kind, failures = known.get(entry.url, (None, 0))
+            if kind not in (None, "entry") or failures >= MAX_ARTICLE_FAILURES:
                 continue
             text = _entry_text(entry)
             follow = source.follow == "all" or (
                 source.follow == "matching"
                 and (
-                    matcher.matches_any(text)
+                    concepts.matches_any(text)
                     or (keywords is not None and keywords.matches_any(text))
                 )
             )
-            if follow:
+            if follow and (kind is None or failures > 0):
+                if budget == 0:
+                    state.headers = (
+                        None  # the rest waits for the next poll, which re-reads the feed
+                    )
+                    continue
+                budget -= 1
+                state.outstanding += 1
                 self._fetch(_Job("article", source, entry.link, entry))
-            else:
-                self._save_entry(source, entry)
-        self.progress(f"{source.name}: {len(feed.entries)} entries, {len(settled)} known")
+            elif not follow or kind is None:
+                self._save_entry(source, entry)  # new, or its title or summary may have changed
+        self._follow_owed(source, {e.url for e in feed.entries})
+        self.progress(f"{source.name}: {len(feed.entries)} entries, {state.outstanding} to fetch")
+        self._feed_settled(source)
 
-    def _save_entry(self, source: Source, entry: FeedEntry) -> None:
-        processed = _processed(
+    def _follow_owed(self, source: Source, listed: set[str]) -> None:
+        """Retry articles whose fetch failed at an earlier poll, even when the feed is unchanged."""
+        if source.follow == "none":
+            return
+        state = self.feeds[source.name]
+        for entry in store.owed_entries(self.db, source.name, MAX_ARTICLE_FAILURES):
+            if entry.url not in listed:
+                state.outstanding += 1
+                self._fetch(_Job("article", source, entry.link, entry))
+
+    def _feed_settled(self, source: Source, finished: int = 0) -> None:
+        state = self.feeds.get(source.name)
+        if state is None:
+            return
+        state.outstanding -= finished
+        if state.outstanding == 0 and state.headers is not None:
+            store.save_validators(self.db, source.url, state.headers)
+            state.headers = None
+
+    def _save_entry(self, source: Source, entry: FeedEntry, failure: str | None = None) -> None:
+        ready = prepare(
             Extracted(_entry_text(entry), entry.title, entry.published, "feed"), self.concepts
         )
         self._count(
@@ -291,16 +323,24 @@ class _Poll:
                 url=entry.url,
                 link=entry.link,
                 kind="entry",
-                processed=processed,
+                processed=ready,
                 entry=entry,
+                failure=failure,
             )
         )
 
-    def _article_failed(self, source: Source, entry: FeedEntry, error: str) -> None:
+    def _article_failed(
+        self, source: Source, entry: FeedEntry, error: FetchError | Exception
+    ) -> None:
         """Keep the entry's own text and count the failure; later polls retry the article."""
-        self._save_entry(source, entry)
-        store.article_failed(self.db, entry.url, error)
-        self.summary.errors.append((source.name, error))
+        self._save_entry(source, entry, failure=str(error))
+        if (
+            isinstance(error, FetchError)
+            and "robots.txt" in error.reason
+            and "disallowed" in error.reason
+        ):
+            store.give_up_article(self.db, entry.url, str(error), MAX_ARTICLE_FAILURES)
+        self.summary.errors.append((source.name, str(error)))
 
     def _count(self, stored: Stored) -> None:
         self.summary.new_documents += stored.new_document
@@ -311,7 +351,10 @@ class _Poll:
     def _article_done(self, job: _Job, result: object) -> None:
         assert job.entry is not None
         if isinstance(result, Exception):
-            self._article_failed(job.source, job.entry, str(result))
+            try:
+                self._article_failed(job.source, job.entry, result)
+            finally:
+                self._feed_settled(job.source, 1)
             return
         assert isinstance(result, Response)
         self.summary.fetched += 1
@@ -319,20 +362,19 @@ class _Poll:
 
     def _page_done(self, job: _Job, result: object) -> None:
         response = self._fetched(job, result)
-        if response is None:
-            return
-        store.save_validators(self.db, job.source.url, response.headers)
-        store.source_succeeded(self.db, job.source.name)
-        self._extract(job, response)
+        if response is not None:
+            self._extract(job, response)
 
-    def _finish_extract(self, job: _Job, response: Response, result: object) -> None:
-        url = job.entry.url if job.entry else canonical_url(job.source.url)
+    def _extract_done(self, job: _Job, result: object) -> None:
+        assert job.response is not None
+        if job.entry is not None:
+            try:
+                self._store_article(job, job.entry, job.response, result)
+            finally:
+                self._feed_settled(job.source, 1)
+            return
         if isinstance(result, Exception):
-            if job.entry is not None:
-                self._article_failed(job.source, job.entry, str(result))
-            else:
-                store.source_failed(self.db, job.source.name, str(result))
-                self.summary.errors.append((job.source.name, str(result)))
+            self._fail_source(job.source, str(result))
             return
         assert isinstance(result, Processed)
         self._count(
@@ -340,15 +382,44 @@ class _Poll:
                 self.settings,
                 self.db,
                 source=job.source,
-                url=url,
-                link=job.entry.link if job.entry else job.source.url,
-                kind="article" if job.entry else "page",
+                url=canonical_url(job.source.url),
+                link=job.source.url,
+                kind="page",
                 processed=result,
-                entry=job.entry,
+                content_type=job.response.content_type,
+                final_url=job.response.final_url,
+                validators=job.response.headers,
+            )
+        )
+        store.source_succeeded(self.db, job.source.name)
+
+    def _store_article(
+        self, job: _Job, entry: FeedEntry, response: Response, result: object
+    ) -> None:
+        if isinstance(result, Exception):
+            self._article_failed(job.source, entry, result)
+            return
+        assert isinstance(result, Processed)
+        self._count(
+            store_document(
+                self.settings,
+                self.db,
+                source=job.source,
+                url=entry.url,
+                link=entry.link,
+                kind="article",
+                processed=result,
+                entry=entry,
                 content_type=response.content_type,
                 final_url=response.final_url,
             )
         )
+
+
+def _as_extract_error(url: str, exc: Exception) -> ExtractError:
+    if isinstance(exc, ExtractError):
+        return exc
+    return ExtractError(f"{url}: extraction failed ({type(exc).__name__}: {exc})")
 
 
 def poll(
@@ -357,7 +428,7 @@ def poll(
     sources: Sequence[Source] | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> Summary:
-    """Poll the given sources (default: every enabled source) once."""
+    """Poll the given sources (default: every enabled source, and local series members) once."""
     chosen = [s for s in settings.sources if s.enabled] if sources is None else list(sources)
     store.sync_sources(db, settings.sources)
     run = _Poll(settings, db, progress)
@@ -386,112 +457,3 @@ def _add_local(
     summary.new_versions += stored.new_version
     summary.mentions += stored.mentions
     summary.changes += stored.changes
-
-
-def add_file(
-    settings: Settings,
-    db: Database,
-    path: Path,
-    *,
-    series: Series | None = None,
-    title: str | None = None,
-    published: datetime | None = None,
-) -> Stored:
-    """Store a local document (PDF, HTML, Markdown or text), e.g. an edition no longer online."""
-    extracted = extract_file(path)
-    if title:
-        extracted = replace(extracted, title=title)
-    body = path.read_bytes()
-    processed = _processed(extracted, settings.concept_records(), zlib.compress(body, 1), len(body))
-    return store_document(
-        settings,
-        db,
-        source=None,
-        url=document_key(str(path)),
-        link=str(path),
-        kind="file",
-        processed=processed,
-        published=published or extracted.published,
-        series=series,
-    )
-
-
-def _compared(
-    settings: Settings,
-    kind: str,
-    old: StoredVersion,
-    new: Extracted,
-    ignore: Sequence[re.Pattern[str]],
-    series: str | None,
-) -> ChangeRecord | None:
-    result = compare(
-        old.text,
-        new.text,
-        matcher=_matcher(settings.concept_records()),
-        ladders=settings.ladders,
-        old_title=old.title,
-        new_title=new.title,
-        ignore=ignore,
-    )
-    if result.significance == 0:
-        return None  # reflow, quote styles, boilerplate: no change a reader would see
-    return ChangeRecord(kind, old.id, series, result.significance, verdict(result), as_json(result))
-
-
-def store_document(
-    settings: Settings,
-    db: Database,
-    *,
-    source: Source | None,
-    url: str,
-    link: str,
-    kind: str,
-    processed: Processed,
-    entry: FeedEntry | None = None,
-    content_type: str | None = None,
-    final_url: str | None = None,
-    published: datetime | None = None,
-    series: Series | None = None,
-) -> Stored:
-    """Store a processed document with the changes against its earlier versions (kind
-    revision) and, for a series member, against the previous member and the baseline."""
-    extracted = processed.extracted
-    name = source.name if source else "local"
-    title = extracted.title or (entry.title if entry else None)
-    published = published or (entry.published if entry else None) or extracted.published
-    series = series or settings.series_of(url, name, title)
-    ignore = source.ignore_patterns() if source else ()
-    new_hash = processed.normalised_hash
-    recent = store.recent_versions(db, url)
-    if recent and recent[0].content_hash == new_hash:
-        return store.save_document(
-            db, source=name, url=url, link=link, kind=kind, processed=processed, entry=entry
-        )
-    changes: list[ChangeRecord | None] = []
-    series_id = series.id if series else None
-    # A return to an earlier state (A, B, A) is a flip, not news; feed text that gives way to
-    # the article it summarised is not a revision either.
-    seen_before = any(v.content_hash == new_hash for v in recent[1:])
-    if recent and not seen_before and (recent[0].method == "feed") == (extracted.method == "feed"):
-        changes.append(_compared(settings, "revision", recent[0], extracted, ignore, series_id))
-    if series is not None and not recent:
-        baseline = document_key(series.baseline) if series.baseline else None
-        before, base = store.series_neighbours(db, series.id, url, published, baseline)
-        if before is not None:
-            changes.append(_compared(settings, "succession", before, extracted, ignore, series_id))
-        if base is not None and (before is None or base.id != before.id):
-            changes.append(_compared(settings, "baseline", base, extracted, ignore, series_id))
-    return store.save_document(
-        db,
-        source=name,
-        url=url,
-        link=link,
-        kind=kind,
-        processed=processed,
-        entry=entry,
-        content_type=content_type,
-        final_url=final_url,
-        series=series_id,
-        published=published,
-        changes=[c for c in changes if c is not None],
-    )

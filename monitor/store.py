@@ -238,25 +238,45 @@ def source_failed(db: Database, name: str, error: str) -> None:
     )
 
 
-def settled_urls(db: Database, urls: Iterable[str], max_failures: int) -> set[str]:
-    """Which of these canonical URLs need no more work: stored, and not owed an article fetch."""
+def entry_states(db: Database, urls: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """For the stored ones among these canonical URLs: their kind and failed article fetches."""
     wanted = list(urls)
-    found: set[str] = set()
+    found: dict[str, tuple[str, int]] = {}
     for i in range(0, len(wanted), 500):
         chunk = wanted[i : i + 500]
         marks = ",".join("?" * len(chunk))
         rows = db.execute(
-            f"SELECT url FROM documents WHERE url IN ({marks}) AND (failures = 0 OR failures >= ?)",
-            [*chunk, max_failures],
+            f"SELECT url, kind, failures FROM documents WHERE url IN ({marks})", chunk
         )
-        found.update(row[0] for row in rows)
+        found.update((url, (kind, failures)) for url, kind, failures in rows)
     return found
 
 
-def article_failed(db: Database, url: str, error: str) -> None:
-    """Count a failed article fetch; the entry is retried at later polls up to a limit."""
+def owed_entries(db: Database, source: str, max_failures: int) -> list[FeedEntry]:
+    """Entries of a source whose article fetch failed and is still to be retried."""
+    rows = db.execute(
+        "SELECT url, link, title, summary, published_at, published_raw FROM documents "
+        "WHERE source = ? AND kind = 'entry' AND failures > 0 AND failures < ? ORDER BY id",
+        [source, max_failures],
+    ).fetchall()
+    return [
+        FeedEntry(
+            url,
+            link,
+            title or "",
+            summary or "",
+            datetime.fromisoformat(published) if published else None,
+            raw,
+        )
+        for url, link, title, summary, published, raw in rows
+    ]
+
+
+def give_up_article(db: Database, url: str, error: str, max_failures: int) -> None:
+    """Stop retrying an article (e.g. refused by robots.txt): a final answer, not a hiccup."""
     db.execute(
-        "UPDATE documents SET last_error = ?, failures = failures + 1 WHERE url = ?", [error, url]
+        "UPDATE documents SET last_error = ?, failures = ? WHERE url = ?",
+        [error, max_failures, url],
     )
 
 
@@ -274,6 +294,8 @@ def save_document(
     series: str | None = None,
     published: datetime | None = None,
     changes: Sequence[ChangeRecord] = (),
+    failure: str | None = None,
+    validators: tuple[str, dict[str, str]] | None = None,
 ) -> Stored:
     """Store a document and, when its normalised text changed, a new version with the changes
     found against earlier versions: one transaction."""
@@ -283,7 +305,7 @@ def save_document(
     published = published or (entry.published if entry and entry.published else None)
     published = published or extracted.published
     with db.atomic():
-        row = db.execute("SELECT id FROM documents WHERE url = ?", [url]).fetchone()
+        row = db.execute("SELECT id, failures FROM documents WHERE url = ?", [url]).fetchone()
         new_document = row is None
         if row is None:
             cursor = db.execute(
@@ -312,6 +334,13 @@ def save_document(
                 "kind = ?, title = COALESCE(?, title), series = COALESCE(?, series) WHERE id = ?",
                 [stamp, kind, title, series, document_id],
             )
+        if failure is not None:
+            db.execute(
+                "UPDATE documents SET last_error = ?, failures = ? WHERE id = ?",
+                [failure, (row[1] if row else 0) + 1, document_id],
+            )
+        if validators is not None:
+            save_validators(db, *validators)
         latest = db.execute(
             "SELECT content_hash FROM versions WHERE document_id = ? ORDER BY id DESC LIMIT 1",
             [document_id],
@@ -353,14 +382,18 @@ def save_document(
             ],
         )
         for change in changes:
+            newer = change.new_version_id or version_id
+            newer_document = db.execute(
+                "SELECT document_id FROM versions WHERE id = ?", [newer]
+            ).fetchone()[0]
             db.execute(
                 "INSERT INTO changes (kind, document_id, version_id, old_version_id, series, "
                 "detected_at, significance, verdict, comparison) VALUES (?,?,?,?,?,?,?,?,?)",
                 [
                     change.kind,
-                    document_id,
-                    version_id,
-                    change.old_version_id,
+                    newer_document,
+                    newer,
+                    change.old_version_id or version_id,
                     change.series,
                     stamp,
                     change.significance,
@@ -524,26 +557,35 @@ def recent_versions(db: Database, url: str, limit: int = 5) -> list[StoredVersio
 
 def series_neighbours(
     db: Database, series: str, url: str, published: datetime | None, baseline: str | None
-) -> tuple[StoredVersion | None, StoredVersion | None]:
-    """The latest version of the member before this one (by publication date) and of the
-    baseline member, for a document about to be stored as a member of `series`."""
+) -> tuple[StoredVersion | None, StoredVersion | None, StoredVersion | None]:
+    """For a document about to be stored as a member of `series`: the latest versions of the
+    member before it and the member after it (by publication date), and of the baseline."""
     key = iso(published) if published else now()
     latest = (
         "SELECT v.id, d.id, d.url, COALESCE(v.title, d.title), v.content_hash, v.text, v.method "
         "FROM documents d JOIN versions v ON v.id = "
         "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
     )
-    row = db.execute(
-        latest + "WHERE d.series = ? AND d.url != ? "
-        "AND COALESCE(d.published_at, d.first_seen_at) <= ? "
-        "ORDER BY COALESCE(d.published_at, d.first_seen_at) DESC, d.id DESC LIMIT 1",
+    order = "COALESCE(d.published_at, d.first_seen_at)"
+    before = db.execute(
+        latest + f"WHERE d.series = ? AND d.url != ? AND {order} <= ? "
+        f"ORDER BY {order} DESC, d.id DESC LIMIT 1",
+        [series, url, key],
+    ).fetchone()
+    after = db.execute(
+        latest + f"WHERE d.series = ? AND d.url != ? AND {order} > ? "
+        f"ORDER BY {order}, d.id LIMIT 1",
         [series, url, key],
     ).fetchone()
     base = None
     if baseline is not None and baseline != url:
         found = db.execute(latest + "WHERE d.url = ?", [baseline]).fetchone()
         base = StoredVersion(*found) if found else None
-    return (StoredVersion(*row) if row else None), base
+    return (
+        StoredVersion(*before) if before else None,
+        StoredVersion(*after) if after else None,
+        base,
+    )
 
 
 def list_changes(

@@ -247,7 +247,8 @@ def content_hash(text: str) -> str:
 
 _CLOSERS = "\"')\\]»」』”’"
 _BOUNDARY = re.compile(
-    rf"(?P<stop>[.!?。！？]+[{_CLOSERS}]*)(?=\s|\Z)"
+    # Possessive quantifiers and the look-behind keep a long run of dots linear, not quadratic.
+    rf"(?<![.!?。！？])(?P<stop>[.!?。！？]++[{_CLOSERS}]*+)(?=\s|\Z)"
     r"|(?<=[a-z]{2})(?P<glued>\.)(?=[A-Z][a-z])"  # "programs.Both": a lost space
     r"|(?P<blank>\n[^\S\n]*\n\s*)"
     r"|\n(?=[^\S\n]*(?:[-*•▪●◦‣]|#{1,6})[^\S\n])"  # a list item or heading starts a line

@@ -20,9 +20,12 @@ MakeSettings = Callable[..., config.Settings]
 def make_settings(tmp_path: Path) -> MakeSettings:
     """Settings with the shipped concepts, the given sources and fast, polite-to-nobody fetching."""
 
-    def build(sources: list[dict[str, Any]], **fetch: Any) -> config.Settings:
+    def build(
+        sources: list[dict[str, Any]], series: list[dict[str, Any]] | None = None, **fetch: Any
+    ) -> config.Settings:
         raw = config.loads(SHIPPED.read_text(encoding="utf-8"))
         raw["sources"] = sources
+        raw["series"] = series or []
         raw["storage"] = {"database": str(tmp_path / "monitor.db")}
         raw["fetch"] = {"delay": 0, "retries": 1, "backoff": 0.05, "timeout": 5, **fetch}
         raw["extract"] = {"workers": 1}

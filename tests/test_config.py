@@ -131,3 +131,67 @@ def test_monitor_config_picks_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path
     path.write_text('[storage]\ndatabase = "x.db"\n', encoding="utf-8")
     monkeypatch.setenv("MONITOR_CONFIG", str(path))
     assert config.load(None).database == Path("x.db")
+
+
+def test_bad_patterns_and_keywords_are_reported_with_their_keys() -> None:
+    raw = config.loads(SHIPPED.read_text(encoding="utf-8"))
+    raw["concepts"]["cvid"]["patterns"] = ["CVID", "foo*bar", ","]
+    raw["sources"][0]["keywords"] = ["North Korea", "  "]
+    with pytest.raises(ConfigError) as caught:
+        config.parse(raw)
+    message = str(caught.value)
+    assert "3 problem(s)" in message
+    assert "concepts.cvid.patterns[1]: pattern 'foo*bar' is empty or has a * before its end" in message
+    assert "concepts.cvid.patterns[2]: pattern ','" in message
+    assert "sources[0] (yonhap-en-nk).keywords[1]: pattern '  '" in message
+
+
+def test_series_and_ignore_rules_are_validated() -> None:
+    message = _problems(
+        """
+        [[sources]]
+        name = "wh"
+        kind = "feed"
+        url = "https://example.org/feed"
+        ignore = ["(unclosed"]
+        [[series]]
+        id = "nss"
+        title = "NSS"
+        [[series]]
+        id = "statements"
+        title = "Statements"
+        members = ["https://example.org/a"]
+        baseline = "https://example.org/b"
+        [series.rule]
+        source = "nowhere"
+        title = "Joint ["
+        """
+    )
+    assert "sources[0] (wh).ignore: Value error" not in message
+    assert "sources[0] (wh).ignore: '(unclosed' is not a valid regular expression" in message
+    assert "series[1] (statements).rule.title: 'Joint [' is not a valid regular expression" in message
+
+
+def test_series_cross_checks() -> None:
+    message = _problems(
+        """
+        [[sources]]
+        name = "wh"
+        kind = "feed"
+        url = "https://example.org/feed"
+        [[series]]
+        id = "nss"
+        title = "NSS"
+        [[series]]
+        id = "statements"
+        title = "Statements"
+        members = ["https://example.org/a"]
+        baseline = "https://example.org/b"
+        [series.rule]
+        source = "nowhere"
+        title = "Joint"
+        """
+    )
+    assert "series[0] (nss): give members = [...] or a [series.rule], or both" in message
+    assert "series[1] (statements).rule.source: no source named 'nowhere'" in message
+    assert "series[1] (statements).baseline: not one of the members" in message

@@ -315,3 +315,13 @@ def _raw_pdf_text(body: bytes) -> str:
         return "".join(texts)
     finally:
         pdf.close()
+
+
+def test_an_html_page_that_mentions_pdf_magic_is_still_html() -> None:
+    body = (
+        b"<html><head><title>Why %PDF- headers matter</title></head><body><article>"
+        + b"<p>A long enough paragraph about file formats and their magic numbers. " * 8
+        + b"</p></article></body></html>"
+    )
+    extracted = extract(body, "http://x/a", "text/html")
+    assert extracted.method != "pdfium" and "magic numbers" in extracted.text

@@ -77,6 +77,12 @@ def test_rss_parser_fixtures_parse_like_upstream(name: str, filename: str) -> No
         ("2025년 3월 5일 오후 3시 20분", datetime(2025, 3, 5, 6, 20, tzinfo=UTC)),
         ("2025-03-01T09:00:00Z", datetime(2025, 3, 1, 9, 0, tzinfo=UTC)),
         ("2023-05-20T10:00:00-04:00", datetime(2023, 5, 20, 14, 0, tzinfo=UTC)),
+        ("2025. 3. 4.", datetime(2025, 3, 3, 15, 0, tzinfo=UTC)),
+        ("2025.03.04 오후 2:30", datetime(2025, 3, 4, 5, 30, tzinfo=UTC)),
+        ("2025-03-04 오후 2:30", datetime(2025, 3, 4, 5, 30, tzinfo=UTC)),
+        ("2025년 3월 5일 오전 12시", datetime(2025, 3, 4, 15, 0, tzinfo=UTC)),
+        ("2025년 3월 5일 (수) 오후 3시 20분", datetime(2025, 3, 5, 6, 20, tzinfo=UTC)),
+        ("2025-03-04 02:30 PM", datetime(2025, 3, 4, 5, 30, tzinfo=UTC)),
         ("not a date", None),
         ("", None),
     ],
@@ -132,3 +138,20 @@ def test_broken_feed_yields_what_it_can_with_the_problem() -> None:
 def test_garbage_is_an_error_not_an_empty_success() -> None:
     with pytest.raises(FeedError):
         parse_feed(b"\x00\xff\xfe garbage <<<", {}, "http://x/feed")
+
+
+def test_an_unreadable_date_stays_unknown_rather_than_guessed() -> None:
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x/</link>
+    <description>d</description><item><title>a</title><link>http://x/a</link>
+    <pubDate>sometime in March</pubDate></item></channel></rss>"""
+    [entry] = parse_feed(body, {}, "http://x/feed").entries
+    assert entry.published is None and entry.published_raw == "sometime in March"
+
+
+def test_an_entry_with_an_impossible_link_is_skipped_not_fatal() -> None:
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x/</link>
+    <description>d</description><item><title>bad</title><link>http://example.com:99999/a</link></item>
+    <item><title>good</title><link>http://example.com/b</link></item></channel></rss>"""
+    feed = parse_feed(body, {}, "http://x/feed")
+    assert [e.title for e in feed.entries] == ["good"]
+    assert feed.problem == "1 entries without a usable link were skipped"

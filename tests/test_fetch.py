@@ -340,3 +340,31 @@ def test_crawl_delay_spaces_requests() -> None:
         robots, a = fetcher.get(server.url("/a"), robots=True).attempts
         [b] = fetcher.get(server.url("/b"), robots=True).attempts
     assert gap(robots, a) >= 0.4 and gap(a, b) >= 0.4
+
+
+# --- redirects to other hosts --------------------------------------------------------------------
+
+
+def test_a_redirect_to_another_host_honours_that_hosts_robots(fetcher: Fetcher) -> None:
+    with LocalServer("127.0.0.2") as first, LocalServer("127.0.0.3") as second:
+        second.route("/robots.txt", respond(200, b"User-agent: *\nDisallow: /private/\n"))
+        second.route("/private/x.html", respond(200, b"secret"))
+        second.route("/public/x.html", respond(200, b"<p>public</p>"))
+        first.route("/go", respond(302, b"", {"Location": second.url("/private/x.html")}))
+        first.route("/ok", respond(301, b"", {"Location": second.url("/public/x.html")}))
+        error = fails(fetcher, first.url("/go"), robots=True)
+        assert "disallowed by robots.txt of 127.0.0.3" in error.reason
+        assert not second.hits("/private/x.html")
+        response = fetcher.get(first.url("/ok"), robots=True, etag='"old"')
+        assert response.body == b"<p>public</p>" and response.url == first.url("/ok")
+        assert response.final_url == second.url("/public/x.html")
+        assert [a.status for a in response.attempts if "robots" not in a.url] == [301, 200]
+        # Validators belong to the first URL; they are not sent to the redirect's target.
+        assert "If-None-Match" not in second.hits("/public/x.html")[0].headers
+
+
+def test_a_broken_redirect_location_is_a_clear_error(fetcher: Fetcher) -> None:
+    with LocalServer() as server:
+        server.route("/bad", respond(302, b"", {"Location": "http://[::1"}))
+        error = fails(fetcher, server.url("/bad"))
+        assert "bad redirect" in error.reason and error.attempts

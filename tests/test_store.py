@@ -175,17 +175,25 @@ def test_history_lists_versions_with_concept_counts(db: Database) -> None:
     assert store.history(db, "http://x/none", "http://x/none") is None
 
 
-def test_failed_articles_are_retried_up_to_a_limit(db: Database) -> None:
+def test_a_failed_article_is_counted_in_the_same_transaction_and_owed(db: Database) -> None:
+    entry = _entry("http://x/f", "An entry", datetime(2025, 3, 1, tzinfo=UTC))
+    for attempt in (1, 2):
+        store.save_document(
+            db, source="s", url="http://x/f", link="http://x/f", kind="entry",
+            processed=_processed("An entry"), entry=entry, failure=f"HTTP 500 ({attempt})",
+        )
+        assert store.entry_states(db, ["http://x/f", "http://x/other"]) == {
+            "http://x/f": ("entry", attempt)
+        }
+    owed = store.owed_entries(db, "s", 3)
+    assert [(e.url, e.title, e.published) for e in owed] == [
+        ("http://x/f", "A title", datetime(2025, 3, 1, tzinfo=UTC))
+    ]
+    assert store.owed_entries(db, "s", 2) == []  # two failures: given up at a limit of two
+    store.give_up_article(db, "http://x/f", "disallowed by robots.txt", 3)
+    assert store.owed_entries(db, "s", 3) == []
     store.save_document(
-        db,
-        source="s",
-        url="http://x/f",
-        link="http://x/f",
-        kind="entry",
-        processed=_processed("entry text"),
+        db, source="s", url="http://x/f", link="http://x/f", kind="article",
+        processed=_processed("The article."),
     )
-    assert store.settled_urls(db, ["http://x/f"], 2) == {"http://x/f"}
-    store.article_failed(db, "http://x/f", "HTTP 500")
-    assert store.settled_urls(db, ["http://x/f"], 2) == set()
-    store.article_failed(db, "http://x/f", "HTTP 500")
-    assert store.settled_urls(db, ["http://x/f"], 2) == {"http://x/f"}
+    assert store.entry_states(db, ["http://x/f"]) == {"http://x/f": ("article", 0)}

@@ -1,0 +1,365 @@
+"""Sentence-level diff of two versions of a document, blind to reflow, typography and furniture.
+
+Sentences are compared by a key made of their letters and digits only (normalised: NFKC,
+case-folded, line-broken words rejoined), so re-wrapping, white space, quote and dash styles,
+line-end hyphenation, zero-width characters and punctuation-only edits are no change. Page
+numbers, short lines repeated through a document (running headers) and sentences without a
+letter are ignored. Sentences are aligned on the ones unique to both texts (patience anchors),
+with `difflib` on the sentence keys between anchors; a sentence removed in one place and added
+in another is `moved`; inside each changed block, rewordings are paired into `ChangedSentence`s
+with word-level ops.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import cached_property
+
+from monitor.models import ChangedSentence, SentenceDiff, WordOp
+from monitor.text import normalise, sentences, tidy
+
+# Two sentences are one reworded sentence when difflib's ratio on their word lists reaches this.
+PAIR_THRESHOLD = 0.4
+# ... and they share at least this many words.
+_MIN_SHARED = 2
+# A short line seen this often in one of the texts is a running header or footer.
+REPEATED_LINE = 5
+# Changed blocks up to this many (old, new) pairs compare every pair; larger ones only compare
+# pairs that share a word occurring at most _RARE times in the block, which bounds the cost.
+_ALL_PAIRS = 400
+_RARE = 8
+
+# What is not part of a key: punctuation (but decimal and thousands separators), "_".
+_NOT_KEY = re.compile(r"(?<!\d)[.,]|[.,](?!\d)|[^\w\s.,%$€£¥₩]|_")
+_ROMAN = r"(?=[ivxlc])(?:x[cl]|l?x{0,3})(?:i[xv]|v?i{0,3})"
+_PAGE_NUMBER = re.compile(
+    rf"(?:(?i:page)\s+)?[-–—]?\s*(?:\d{{1,3}}|{_ROMAN})\s*[-–—]?(?:\s+(?i:of)\s+\d{{1,3}})?"
+)
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    text: str  # the original sentence, white space collapsed
+    view: str  # its normalised view
+    bare: str  # `view` without punctuation; its words are what words are compared by
+
+    @cached_property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.text.split())
+
+    @cached_property
+    def key(self) -> str:
+        return self.bare.replace(" ", "")
+
+    @cached_property
+    def word_keys(self) -> tuple[str, ...]:
+        """Per word: its letters and digits, or its view if it has none."""
+        view, bare = self.view.split(" "), self.bare.split(" ")
+        if len(view) != len(self.words):  # NFKC turned a character into a space: rare
+            view = [normalise(w).text for w in self.words]
+            bare = [_NOT_KEY.sub("", w) for w in view]
+        return tuple(b or v for b, v in zip(bare, view, strict=True))
+
+    @cached_property
+    def vocab(self) -> frozenset[str]:
+        return frozenset(self.word_keys)
+
+
+def strip_ignored(text: str, patterns: Sequence[re.Pattern[str]]) -> str:
+    """`text` without the matches of `patterns` (boilerplate a site injects into its pages).
+
+    Where a match sat between two runs of white space, the one with more line breaks is kept, so
+    removing a line or a paragraph does not create or remove a paragraph break.
+    """
+    for pattern in patterns:
+        pieces: list[str] = []
+        prev = 0
+        for m in pattern.finditer(text):
+            if m.end() == m.start():
+                continue
+            left, right = text[prev : m.start()], text[m.end() :]
+            pieces.append(left)
+            prev = m.end()
+            before = len(left) - len(left.rstrip())
+            after = len(right) - len(right.lstrip())
+            if before and after:
+                gap_before, gap_after = left[len(left) - before :], right[:after]
+                pieces[-1] = left[: len(left) - before]
+                keep = max(gap_before, gap_after, key=lambda gap: gap.count("\n"))
+                pieces.append(keep)
+                prev += after
+        pieces.append(text[prev:])
+        text = "".join(pieces)
+    return text
+
+
+def diff(old: str, new: str) -> SentenceDiff:
+    """Added, removed, reworded (with word ops) and moved sentences from `old` to `new`."""
+    if old == new:
+        return SentenceDiff()
+    headers = _repeated_lines(old) | _repeated_lines(new)
+    a = _segment(old, headers)
+    b = _segment(new, headers)
+    matches = _align([s.key for s in a], [s.key for s in b])
+    gone = _unmatched(len(a), (i for i, _ in matches))
+    come = _unmatched(len(b), (j for _, j in matches))
+    moved = _moves(a, b, gone, come)
+    removed: list[int] = []
+    added: list[int] = []
+    changed: list[ChangedSentence] = []
+    for block_old, block_new in _blocks(matches, len(a), len(b)):
+        olds = [i for i in block_old if i in gone]
+        news = [j for j in block_new if j in come]
+        pairs = _pair(a, b, olds, news) if olds and news else []
+        paired_old = {i for i, _ in pairs}
+        paired_new = {j for _, j in pairs}
+        removed += [i for i in olds if i not in paired_old]
+        added += [j for j in news if j not in paired_new]
+        changed += [ChangedSentence(a[i].text, b[j].text, _word_ops(a[i], b[j])) for i, j in pairs]
+    return SentenceDiff(
+        added=tuple(b[j].text for j in added),
+        removed=tuple(a[i].text for i in removed),
+        changed=tuple(changed),
+        moved=tuple(b[j].text for j in sorted(moved)),
+    )
+
+
+# ---- segmentation and furniture --------------------------------------------------------------
+
+
+def sentence_key(text: str) -> str:
+    """What sentences are compared by: the letters and digits of the normalised text."""
+    return _NOT_KEY.sub("", normalise(text).text).replace(" ", "")
+
+
+def _is_header(line: str) -> bool:
+    return len(line) <= 80 and len(line.split()) <= 10 and line[-1] not in ".:;,!?"
+
+
+def _repeated_lines(text: str) -> set[str]:
+    """Keys of short lines (no sentence stop) repeated often enough to be running headers."""
+    counts = Counter(line.strip() for line in text.splitlines())
+    return {
+        key
+        for line, n in counts.items()
+        if n >= REPEATED_LINE and line and _is_header(line) and (key := sentence_key(line))
+    }
+
+
+def _furniture(lines: Sequence[str], headers: set[str]) -> list[bool]:
+    """Which lines are running headers, or page numbers next to a blank line or a text end."""
+    blank = [not line.strip() for line in lines]
+    last = len(lines) - 1
+    flags = []
+    for k, line in enumerate(lines):
+        stripped = line.strip()
+        flags.append(
+            bool(stripped)
+            and (
+                (_is_header(stripped) and sentence_key(stripped) in headers)
+                or (
+                    _PAGE_NUMBER.fullmatch(stripped) is not None
+                    and (k in (0, last) or blank[k - 1] or blank[k + 1])
+                )
+            )
+        )
+    return flags
+
+
+def _strip_furniture(text: str, headers: set[str]) -> str:
+    lines = text.split("\n")
+    return "\n".join(
+        line for line, drop in zip(lines, _furniture(lines, headers), strict=True) if not drop
+    )
+
+
+def _segment(text: str, headers: set[str]) -> list[_Sentence]:
+    """The sentences of `text` that have a letter, without page furniture."""
+    text = _strip_furniture(text, headers)
+    out = []
+    for start, end in sentences(text):
+        shown = tidy(text[start:end])
+        view = normalise(shown).text
+        bare = _NOT_KEY.sub("", view)
+        if any(c.isalpha() for c in bare):
+            out.append(_Sentence(shown, view, bare))
+    return out
+
+
+# ---- alignment -------------------------------------------------------------------------------
+
+
+def _increasing(pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest run of `pairs` (sorted by first item) increasing in the second item."""
+    tails: list[int] = []  # tails[k]: second item ending the best run of length k + 1
+    ends: list[int] = []  # index in `pairs` of that end
+    back = [-1] * len(pairs)
+    for n, (_, j) in enumerate(pairs):
+        k = bisect_left(tails, j)
+        back[n] = ends[k - 1] if k else -1
+        if k == len(tails):
+            tails.append(j)
+            ends.append(n)
+        else:
+            tails[k], ends[k] = j, n
+    run = []
+    n = ends[-1] if ends else -1
+    while n >= 0:
+        run.append(pairs[n])
+        n = back[n]
+    return run[::-1]
+
+
+def _align(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
+    """Matched (old, new) indices, increasing in both: patience anchors, difflib between them."""
+    count_a, count_b = Counter(a), Counter(b)
+    where_b = {key: j for j, key in enumerate(b) if count_b[key] == 1}
+    unique = [(i, where_b[key]) for i, key in enumerate(a) if count_a[key] == 1 and key in where_b]
+    matches: list[tuple[int, int]] = []
+    i0 = j0 = 0
+    for i, j in [*_increasing(unique), (len(a), len(b))]:
+        if i > i0 and j > j0:
+            matcher = SequenceMatcher(None, a[i0:i], b[j0:j], autojunk=False)
+            for x, y, size in matcher.get_matching_blocks():
+                matches += [(i0 + x + k, j0 + y + k) for k in range(size)]
+        if i < len(a):
+            matches.append((i, j))
+        i0, j0 = i + 1, j + 1
+    return matches
+
+
+def _unmatched(size: int, matched: Iterable[int]) -> set[int]:
+    return set(range(size)).difference(matched)
+
+
+def _blocks(
+    matches: Sequence[tuple[int, int]], size_a: int, size_b: int
+) -> list[tuple[range, range]]:
+    """The (old, new) index ranges between consecutive matches that are not both empty."""
+    out = []
+    i0 = j0 = 0
+    for i, j in [*matches, (size_a, size_b)]:
+        if i > i0 or j > j0:
+            out.append((range(i0, i), range(j0, j)))
+        i0, j0 = i + 1, j + 1
+    return out
+
+
+def _moves(
+    a: Sequence[_Sentence], b: Sequence[_Sentence], gone: set[int], come: set[int]
+) -> set[int]:
+    """Pair unmatched old and new sentences with one key; drop them from `gone` and `come`."""
+    waiting: defaultdict[str, deque[int]] = defaultdict(deque)
+    for j in sorted(come):
+        waiting[b[j].key].append(j)
+    moved = set()
+    for i in sorted(gone):
+        if queue := waiting.get(a[i].key):
+            j = queue.popleft()
+            gone.discard(i)
+            come.discard(j)
+            moved.add(j)
+    return moved
+
+
+# ---- rewordings --------------------------------------------------------------------------------
+
+
+def similarity(old: Sequence[str], new: Sequence[str]) -> float:
+    """difflib's ratio on two word lists, taken in a fixed order so that it is symmetric."""
+    first, second = (old, new) if tuple(old) <= tuple(new) else (new, old)
+    return SequenceMatcher(None, first, second, autojunk=False).ratio()
+
+
+def _score(x: _Sentence, y: _Sentence) -> float:
+    """`similarity` of two sentences' words if it can reach the threshold, else 0."""
+    size = len(x.word_keys) + len(y.word_keys)
+    # shared distinct words plus possible repeats bound the words difflib can match
+    bound = len(x.vocab & y.vocab) + min(
+        len(x.word_keys) - len(x.vocab), len(y.word_keys) - len(y.vocab)
+    )
+    if bound < _MIN_SHARED or 2 * bound < PAIR_THRESHOLD * size:
+        return 0.0
+    score = similarity(x.word_keys, y.word_keys)
+    return score if score >= PAIR_THRESHOLD and score * size >= 2 * _MIN_SHARED else 0.0
+
+
+def _pair(
+    a: Sequence[_Sentence], b: Sequence[_Sentence], olds: list[int], news: list[int]
+) -> list[tuple[int, int]]:
+    """Order-preserving pairs of rewordings with the greatest total similarity."""
+    candidates: Iterable[tuple[int, int]]
+    if len(olds) * len(news) <= _ALL_PAIRS:
+        candidates = [(i, j) for i in olds for j in news]
+    else:  # only pairs sharing a word that is rare in the block
+        df = Counter(w for s in [*(a[i] for i in olds), *(b[j] for j in news)] for w in s.vocab)
+        posting: defaultdict[str, list[int]] = defaultdict(list)
+        for j in news:
+            for w in b[j].vocab:
+                if df[w] <= _RARE:
+                    posting[w].append(j)
+        candidates = sorted(
+            {(i, j) for i in olds for w in a[i].vocab if df[w] <= _RARE for j in posting[w]}
+        )
+    scored = [(i, j, score) for i, j in candidates if (score := _score(a[i], b[j]))]
+    return _heaviest_chain(scored)
+
+
+def _heaviest_chain(scored: list[tuple[int, int, float]]) -> list[tuple[int, int]]:
+    """The chain of (i, j) strictly increasing in both with the greatest total score."""
+    scored.sort(key=lambda t: (t[0], -t[1]))  # same i: larger j first, so they never chain
+    js = sorted({j for _, j, _ in scored})
+    rank = {j: k + 1 for k, j in enumerate(js)}
+    tree = [(0.0, -1)] * (len(js) + 1)  # Fenwick tree of (best total, index in scored)
+    back = [-1] * len(scored)
+    best = (0.0, -1)
+    for n, (_, j, score) in enumerate(scored):
+        top, k = (0.0, -1), rank[j] - 1
+        while k > 0:
+            top = max(top, tree[k])
+            k -= k & -k
+        back[n] = top[1]
+        total = (top[0] + score, n)
+        best = max(best, total)
+        k = rank[j]
+        while k <= len(js):
+            tree[k] = max(tree[k], total)
+            k += k & -k
+    chain = []
+    n = best[1]
+    while n >= 0:
+        chain.append(scored[n][:2])
+        n = back[n]
+    return chain[::-1]
+
+
+def _word_ops(old: _Sentence, new: _Sentence) -> tuple[WordOp, ...]:
+    """Runs of kept, removed and added words; words equal only once normalised are replaced."""
+    steps: list[tuple[str, str]] = []
+    matcher = SequenceMatcher(None, old.word_keys, new.word_keys, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for x, y in zip(old.words[i1:i2], new.words[j1:j2], strict=True):
+                steps += [("same", x)] if x == y else [("removed", x), ("added", y)]
+        else:
+            steps += [("removed", w) for w in old.words[i1:i2]]
+            steps += [("added", w) for w in new.words[j1:j2]]
+    ops: list[WordOp] = []
+    runs: dict[str, list[str]] = {"same": [], "removed": [], "added": []}
+
+    def flush(kinds: Sequence[str]) -> None:
+        for kind in kinds:
+            if runs[kind]:
+                ops.append(WordOp(kind, " ".join(runs[kind])))
+                runs[kind].clear()
+
+    for kind, word in steps:
+        flush(("removed", "added") if kind == "same" else ("same",))
+        runs[kind].append(word)
+    flush(("same", "removed", "added"))
+    return tuple(ops)
