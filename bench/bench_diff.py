@@ -89,7 +89,9 @@ def touched(side: Side, lo: int, hi: int) -> set[int]:
     return set()
 
 
-def check(old: Side, new: Side, opcodes: Sequence[tuple[str, int, int, int, int]], ours: SentenceDiff) -> dict[str, int]:
+def check(
+    old: Side, new: Side, opcodes: Sequence[tuple[str, int, int, int, int]], ours: SentenceDiff
+) -> dict[str, int]:
     ours_old = {D.sentence_key(t) for t in (*ours.removed, *ours.moved)}
     ours_old |= {D.sentence_key(c.old) for c in ours.changed}
     ours_new = {D.sentence_key(t) for t in (*ours.added, *ours.moved)}
@@ -144,7 +146,9 @@ def bench(first: str, second: str, runs: int) -> int:
         f"{len(ours.removed)} removed, {len(ours.changed)} changed, {len(ours.moved)} moved"
     )
     changes = sum(1 for op in opcodes if op[0] != "equal")
-    print(f"   baseline (difflib on words, 1 run): {base_time:.2f} s, {changes:,} non-equal opcodes")
+    print(
+        f"   baseline (difflib on words, 1 run): {base_time:.2f} s, {changes:,} non-equal opcodes"
+    )
     ratio = base_time / ours_time
     ok_speed = ratio >= 10 and ours_time <= 1
     print(f"   speed-up: {ratio:.0f}x ({'ok' if ok_speed else 'BELOW TARGET'}: >= 10x and <= 1 s)")

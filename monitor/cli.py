@@ -386,6 +386,13 @@ def add(
 
 @main.command()
 @click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Take the concepts and ladders from this config (default: the shipped one).",
+)
+@click.option(
     "--dir",
     "directory",
     type=click.Path(path_type=Path, file_okay=False),
@@ -393,14 +400,18 @@ def add(
     show_default=True,
     help="Where the demo database goes.",
 )
-def demo(directory: Path) -> None:
+def demo(config_path: Path | None, directory: Path) -> None:
     """Run the offline demo: serve bundled real feeds and pages on loopback and poll them.
+
+    The demo's sources replace the config's; its database is DIR/monitor.db whatever
+    $MONITOR_DB says.
 
     Example: monitor demo --dir /tmp/monitor-demo
     """
     from monitor.demo_run import run_demo
 
+    text = config_path.read_text(encoding="utf-8") if config_path else None
     try:
-        run_demo(directory, click.echo)
+        run_demo(directory, click.echo, text)
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -77,9 +77,9 @@ def serve(root: Path) -> Iterator[str]:
         server.server_close()
 
 
-def demo_settings(base: str, database: Path) -> config.Settings:
-    """The shipped config with the demo's sources and database."""
-    raw = config.loads(config.shipped_config_text(), origin="shipped config")
+def demo_settings(base: str, database: Path, text: str | None = None) -> config.Settings:
+    """A config (default: the shipped one) with the demo's sources, series and database."""
+    raw = config.loads(text or config.shipped_config_text(), origin="config")
     sources_text = (demo_root() / "sources.toml").read_text(encoding="utf-8")
     demo = config.loads(sources_text.replace("{base}", base), origin="demo sources")
     raw["sources"], raw["series"] = demo["sources"], demo.get("series", [])
@@ -87,13 +87,13 @@ def demo_settings(base: str, database: Path) -> config.Settings:
     return config.parse(raw, origin="demo config", environment=False)
 
 
-def run_demo(directory: Path, echo: Callable[[str], None]) -> None:
+def run_demo(directory: Path, echo: Callable[[str], None], config_text: str | None = None) -> None:
     """Poll the bundled sources twice and print what was found."""
     database = directory / "monitor.db"
     for stale in directory.glob("monitor.db*"):
         stale.unlink()
     with serve(demo_root()) as base:
-        settings = demo_settings(base, database)
+        settings = demo_settings(base, database, config_text)
         echo(f"serving the bundled demo at {base}; database {database}")
         with store.open_db(settings.database) as db:
             first = poll(settings, db)
@@ -112,6 +112,7 @@ def run_demo(directory: Path, echo: Callable[[str], None]) -> None:
             report(db, settings, echo)
     echo(
         f"\nexplore the history: MONITOR_DB={database} monitor search 비핵화"
+        f"\n                     MONITOR_DB={database} monitor changes"
         f"\n                     datasette {database}"
     )
 
@@ -128,6 +129,11 @@ def report(db: Any, settings: config.Settings, echo: Callable[[str], None]) -> N
         echo(f"  {row.concept:26} {row.mentions:4} in {row.documents:3} documents  ({label})")
         echo(f"      e.g. “{_clip(row.example_sentence)}”")
         echo(f"           variants: {', '.join(row.variants)}  [{row.example_title}]")
+    found = store.list_changes(db)
+    echo(f"\nwording changes: {len(found)}")
+    for change in found:
+        echo(f"  {change.significance:.2f} {change.kind}: {change.title or change.url}")
+        echo(f"       {change.verdict}")
     echo("\nsources:")
     for health in store.source_health(db, [s.name for s in settings.sources]):
         state = "ok" if health.consecutive_failures == 0 else f"failing: {health.last_error}"

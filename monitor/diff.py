@@ -13,7 +13,7 @@ with word-level ops.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+import zlib
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -194,35 +194,19 @@ def _segment(text: str, headers: set[str]) -> list[_Sentence]:
 # ---- alignment -------------------------------------------------------------------------------
 
 
-def _increasing(pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The longest run of `pairs` (sorted by first item) increasing in the second item."""
-    tails: list[int] = []  # tails[k]: second item ending the best run of length k + 1
-    ends: list[int] = []  # index in `pairs` of that end
-    back = [-1] * len(pairs)
-    for n, (_, j) in enumerate(pairs):
-        k = bisect_left(tails, j)
-        back[n] = ends[k - 1] if k else -1
-        if k == len(tails):
-            tails.append(j)
-            ends.append(n)
-        else:
-            tails[k], ends[k] = j, n
-    run = []
-    n = ends[-1] if ends else -1
-    while n >= 0:
-        run.append(pairs[n])
-        n = back[n]
-    return run[::-1]
-
-
 def _align(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
     """Matched (old, new) indices, increasing in both: patience anchors, difflib between them."""
     count_a, count_b = Counter(a), Counter(b)
     where_b = {key: j for j, key in enumerate(b) if count_b[key] == 1}
-    unique = [(i, where_b[key]) for i, key in enumerate(a) if count_a[key] == 1 and key in where_b]
+    # The most anchors; among as many, the most text, then a hash: the same choice both ways.
+    unique = [
+        (i, where_b[key], (1 << 96) + (len(key) << 48) + zlib.crc32(key.encode()))
+        for i, key in enumerate(a)
+        if count_a[key] == 1 and key in where_b
+    ]
     matches: list[tuple[int, int]] = []
     i0 = j0 = 0
-    for i, j in [*_increasing(unique), (len(a), len(b))]:
+    for i, j in [*_heaviest_chain(unique), (len(a), len(b))]:
         if i > i0 and j > j0:
             matcher = SequenceMatcher(None, a[i0:i], b[j0:j], autojunk=False)
             for x, y, size in matcher.get_matching_blocks():
@@ -310,16 +294,17 @@ def _pair(
     return _heaviest_chain(scored)
 
 
-def _heaviest_chain(scored: list[tuple[int, int, float]]) -> list[tuple[int, int]]:
-    """The chain of (i, j) strictly increasing in both with the greatest total score."""
-    scored.sort(key=lambda t: (t[0], -t[1]))  # same i: larger j first, so they never chain
+def _heaviest_chain(weighted: Iterable[tuple[int, int, float]]) -> list[tuple[int, int]]:
+    """The chain of (i, j) strictly increasing in both with the greatest total weight."""
+    scored = sorted(weighted, key=lambda t: (t[0], -t[1]))  # same i: larger j first: no chain
     js = sorted({j for _, j, _ in scored})
     rank = {j: k + 1 for k, j in enumerate(js)}
-    tree = [(0.0, -1)] * (len(js) + 1)  # Fenwick tree of (best total, index in scored)
+    zero: tuple[float, int] = (0, -1)  # int 0: integer weights add up exactly
+    tree = [zero] * (len(js) + 1)  # Fenwick tree of (best total, index in scored)
     back = [-1] * len(scored)
-    best = (0.0, -1)
+    best = zero
     for n, (_, j, score) in enumerate(scored):
-        top, k = (0.0, -1), rank[j] - 1
+        top, k = zero, rank[j] - 1
         while k > 0:
             top = max(top, tree[k])
             k -= k & -k

@@ -113,7 +113,7 @@ def extract_file(path: Path) -> Extracted:
         ) from exc
     suffix = path.suffix.lower()
     if suffix not in _MARKDOWN:
-        return extract(body, path.as_uri(), _FILE_TYPES.get(suffix, "text/plain"))
+        return extract(body, path.resolve().as_uri(), _FILE_TYPES.get(suffix, "text/plain"))
     text = _decode(body, "")
     meta: dict[str, Any] = {}
     front = _FRONT_MATTER.match(text)

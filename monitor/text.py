@@ -280,7 +280,8 @@ def _ends_sentence(text: str, dot: int, end: int) -> bool:
     if text[dot] != "." or text[dot + 1 : dot + 2] == ".":
         return True
     start = m.start() if (m := _TOKEN_BEFORE.search(text, max(0, dot - 40), dot)) else dot
-    token = _LAST_PART.split(text[start:dot].lstrip("\"'(“‘[").rstrip("\\"))[-1]
+    whole = text[start:dot].lstrip("\"'(“‘[").rstrip("\\")
+    token = _LAST_PART.split(whole)[-1]
     low = token.lower()
     if not token:
         return True
@@ -293,6 +294,8 @@ def _ends_sentence(text: str, dot: int, end: int) -> bool:
     if low in _SOMETIMES_END:
         return following[:1].isupper()
     if (len(token) <= 3 and token.isdigit()) or (len(token) == 1 and token.isalpha()):
+        if whole != token:
+            return True  # "May 30-31." is a date range, not a list number
         line_start = text.rfind("\n", 0, start) + 1
         return bool(text[line_start:start].strip())  # "1. The ..." at a line start is a number
     return True

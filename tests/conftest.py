@@ -32,3 +32,10 @@ def make_settings(tmp_path: Path) -> MakeSettings:
         return config.parse(raw)
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def _no_user_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read, or write into, the database or config of whoever runs them."""
+    monkeypatch.delenv("MONITOR_DB", raising=False)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)

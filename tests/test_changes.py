@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from monitor import store
+from monitor.changes import add_file
 from monitor.cli import main
 from monitor.config import Settings
-from monitor.changes import add_file
 from monitor.pipeline import poll
 from tests.conftest import DEMO, MakeSettings
 from tests.servers import Handler, LocalServer
@@ -78,7 +78,9 @@ def test_dropped_cvid_is_a_revision_and_a_flip_back_is_not(make_settings: MakeSe
             [(kind, verdict)] = _changes(db)
             assert kind == "revision"
             assert verdict.startswith("cvid dropped")
-            assert "denuclearization ladder: cvid → complete-denuclearization (downgrade)" in verdict
+            assert (
+                "denuclearization ladder: cvid → complete-denuclearization (downgrade)" in verdict
+            )
             stored = json.loads(db.execute("SELECT comparison FROM changes").fetchone()[0])
             assert stored["sentences"]["removed"] == [
                 "The two leaders reaffirmed their commitment to the complete, verifiable, and "
@@ -198,7 +200,9 @@ def test_changes_command_filters_and_prints_the_json_shape(
     assert "cvid dropped" in plain.output
 
 
-def test_add_command_stores_a_member_and_reports(make_settings: MakeSettings, tmp_path: Path) -> None:
+def test_add_command_stores_a_member_and_reports(
+    make_settings: MakeSettings, tmp_path: Path
+) -> None:
     config = tmp_path / "monitor.toml"
     shipped = (Path(__file__).parent.parent / "config" / "monitor.toml").read_text(encoding="utf-8")
     config.write_text(

@@ -153,3 +153,37 @@ def test_show_unknown_url_says_how_to_find_one(
 
 def test_demo_data_is_in_the_package() -> None:
     assert (DEMO / "sources.toml").is_file() and (DEMO / "PROVENANCE.md").is_file()
+
+
+def test_compare_files_prints_json_and_writes_an_html_redline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(DEMO / "pages" / "whitehouse")  # relative paths, as a person types them
+    redline = tmp_path / "redline.html"
+    result = CliRunner().invoke(
+        main,
+        [
+            "compare",
+            "--config",
+            str(Path(__file__).parent.parent / "config" / "monitor.toml"),
+            "2021-05-21-u-s-rok-leaders-joint-statement.html",
+            "2022-05-21-united-states-republic-of-korea-leaders-joint-statement.html",
+            "--json",
+            "--html",
+            str(redline),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"old", "new", "concepts", "stance", "sentences", "significance"}
+    assert set(data["sentences"]) == {"added", "removed", "changed", "moved"}
+    assert isinstance(data["sentences"]["moved"], int)
+    statuses = {c["id"]: c["status"] for c in data["concepts"]}
+    assert statuses["maximum-pressure"] == "introduced"
+    page = redline.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<del>" in page and "<script" not in page
+
+
+def test_compare_names_a_missing_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["compare", str(tmp_path / "a.pdf"), str(tmp_path / "b.pdf")])
+    assert result.exit_code == 1 and "a.pdf: cannot read the file" in result.output

@@ -141,7 +141,9 @@ def test_bad_patterns_and_keywords_are_reported_with_their_keys() -> None:
         config.parse(raw)
     message = str(caught.value)
     assert "3 problem(s)" in message
-    assert "concepts.cvid.patterns[1]: pattern 'foo*bar' is empty or has a * before its end" in message
+    assert (
+        "concepts.cvid.patterns[1]: pattern 'foo*bar' is empty or has a * before its end" in message
+    )
     assert "concepts.cvid.patterns[2]: pattern ','" in message
     assert "sources[0] (yonhap-en-nk).keywords[1]: pattern '  '" in message
 
@@ -169,7 +171,9 @@ def test_series_and_ignore_rules_are_validated() -> None:
     )
     assert "sources[0] (wh).ignore: Value error" not in message
     assert "sources[0] (wh).ignore: '(unclosed' is not a valid regular expression" in message
-    assert "series[1] (statements).rule.title: 'Joint [' is not a valid regular expression" in message
+    assert (
+        "series[1] (statements).rule.title: 'Joint [' is not a valid regular expression" in message
+    )
 
 
 def test_series_cross_checks() -> None:

@@ -202,7 +202,6 @@ def test_a_document_unwrapped_or_rewrapped_is_no_change(path: Path) -> None:
     assert diff(text, rewrapped) == SentenceDiff()
 
 
-@pytest.mark.xfail(strict=True, reason="text.sentences: '30-31.' at a line start is a list number")
 def test_a_range_at_a_line_start_is_not_a_list_number() -> None:
     text = body(ROK_2021)
     assert "May\n30-31.\u00a0The United States" in text

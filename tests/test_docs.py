@@ -6,6 +6,7 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from monitor import store
@@ -58,7 +59,11 @@ def test_every_table_and_column_is_documented(tmp_path: Path) -> None:
                     assert f"`{column}`" in section, f"README does not document {table}.{column}"
 
 
-def test_the_demo_runs_offline_and_finds_the_concepts(tmp_path: Path) -> None:
+def test_the_demo_runs_offline_and_finds_the_concepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "production.db"
+    monkeypatch.setenv("MONITOR_DB", str(elsewhere))  # the demo never writes into it
     result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     out = result.output
@@ -76,3 +81,5 @@ def test_the_demo_runs_offline_and_finds_the_concepts(tmp_path: Path) -> None:
             conn.execute("SELECT method, COUNT(*) FROM versions GROUP BY method").fetchall()
         )
     assert counts.get("feed", 0) > 50 and sum(counts.values()) - counts["feed"] >= 10
+    assert not elsewhere.exists()
+    assert "succession: United States-Republic of Korea Leaders" in out, "a wording change"

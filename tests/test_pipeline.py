@@ -276,3 +276,90 @@ def test_a_failed_article_is_retried_at_the_next_poll(make_settings: MakeSetting
             second = poll(settings, db)
             assert not second.errors and second.new_versions == 1
             assert db.execute("SELECT kind, failures FROM documents").fetchone() == ("article", 0)
+
+
+def _feed(*items: tuple[str, str, str]) -> bytes:
+    body = "".join(
+        f"<item><title>{title}</title><link>{link}</link><description>{summary}</description></item>"
+        for title, link, summary in items
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
+        f"<description>d</description>{body}</channel></rss>"
+    ).encode()
+
+
+def test_a_failed_article_is_retried_while_the_feed_is_unchanged_then_given_up(
+    make_settings: MakeSettings,
+) -> None:
+    feed = _feed(("Extended deterrence talks", "/a.html", "NCG meets"))
+    with LocalServer() as server:
+        server.route("/feed", static(feed, "application/rss+xml"))
+        server.route("/a.html", respond(503, b"busy"))
+        settings = make_settings(
+            [{"name": "s", "kind": "feed", "url": server.url("/feed"), "follow": "all"}], retries=0
+        )
+        with store.open_db(settings.database) as db:
+            for _ in range(4):
+                poll(settings, db)
+            assert [r.headers.get("If-None-Match") for r in server.hits("/feed")][1:] == [
+                '"v1"'
+            ] * 3
+            assert len(server.hits("/a.html")) == 3, "three tries in all, also behind a 304"
+            row = db.execute("SELECT kind, failures, last_error FROM documents").fetchone()
+            assert row[:2] == ("entry", 3) and "503" in row[2]
+
+
+def test_validators_are_kept_only_once_every_article_is_stored(make_settings: MakeSettings) -> None:
+    article = (DEMO / "pages" / "analysis" / "denuclearization-wording.html").read_bytes()
+    feed = _feed(*[(f"Story {n}", f"/{n}.html", "denuclearization") for n in range(3)])
+    with LocalServer() as server:
+        server.route("/feed", static(feed, "application/rss+xml"))
+        for n in range(3):
+            server.route(f"/{n}.html", static(article, "text/html"))
+        source = {"name": "s", "kind": "feed", "url": server.url("/feed"), "follow": "all"}
+        settings = make_settings([{**source, "max_articles": 1}])
+        with store.open_db(settings.database) as db:
+            kinds = []
+            for _ in range(4):
+                poll(settings, db)
+                kinds.append(sorted(k for (k,) in db.execute("SELECT kind FROM documents")))
+            # One article per poll; until the last is stored, the feed is read again in full.
+            assert kinds[:3] == [["article"], ["article"] * 2, ["article"] * 3]
+            sent = [r.headers.get("If-None-Match") for r in server.hits("/feed")]
+            assert sent == [None, None, None, '"v1"']
+
+
+def test_a_page_that_fails_extraction_is_fetched_again_not_answered_304(
+    make_settings: MakeSettings,
+) -> None:
+    empty = b"<html><head><title>x</title></head><body><script>app()</script></body></html>"
+    with LocalServer() as server:
+        server.route("/p.html", static(empty, "text/html"))
+        settings = make_settings([{"name": "p", "kind": "page", "url": server.url("/p.html")}])
+        with store.open_db(settings.database) as db:
+            first, second = poll(settings, db), poll(settings, db)
+            assert "JavaScript" in first.errors[0][1] and second.errors
+            assert [r.headers.get("If-None-Match") for r in server.hits("/p.html")] == [None, None]
+            [health] = store.source_health(db, ["p"])
+            assert health.consecutive_failures == 2 and health.last_success is None
+
+
+def test_an_entry_whose_summary_changes_gets_a_new_version(make_settings: MakeSettings) -> None:
+    before = _feed(("Talks", "/a.html", "The allies seek complete denuclearization."))
+    after = _feed(("Talks", "/a.html", "The allies seek denuclearization."))
+    with LocalServer() as server:
+        server.route(
+            "/feed",
+            sequence(
+                static(before, RSS["Content-Type"], '"1"'),
+                static(after, RSS["Content-Type"], '"2"'),
+            ),
+        )
+        settings = make_settings([{"name": "s", "kind": "feed", "url": server.url("/feed")}])
+        with store.open_db(settings.database) as db:
+            poll(settings, db)
+            second = poll(settings, db)
+            assert (second.new_documents, second.new_versions, second.changes) == (0, 1, 1)
+            verdict = db.execute("SELECT verdict FROM changes").fetchone()[0]
+            assert verdict.startswith("complete-denuclearization dropped")

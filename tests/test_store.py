@@ -179,8 +179,14 @@ def test_a_failed_article_is_counted_in_the_same_transaction_and_owed(db: Databa
     entry = _entry("http://x/f", "An entry", datetime(2025, 3, 1, tzinfo=UTC))
     for attempt in (1, 2):
         store.save_document(
-            db, source="s", url="http://x/f", link="http://x/f", kind="entry",
-            processed=_processed("An entry"), entry=entry, failure=f"HTTP 500 ({attempt})",
+            db,
+            source="s",
+            url="http://x/f",
+            link="http://x/f",
+            kind="entry",
+            processed=_processed("An entry"),
+            entry=entry,
+            failure=f"HTTP 500 ({attempt})",
         )
         assert store.entry_states(db, ["http://x/f", "http://x/other"]) == {
             "http://x/f": ("entry", attempt)
@@ -193,7 +199,11 @@ def test_a_failed_article_is_counted_in_the_same_transaction_and_owed(db: Databa
     store.give_up_article(db, "http://x/f", "disallowed by robots.txt", 3)
     assert store.owed_entries(db, "s", 3) == []
     store.save_document(
-        db, source="s", url="http://x/f", link="http://x/f", kind="article",
+        db,
+        source="s",
+        url="http://x/f",
+        link="http://x/f",
+        kind="article",
         processed=_processed("The article."),
     )
     assert store.entry_states(db, ["http://x/f"]) == {"http://x/f": ("article", 0)}
