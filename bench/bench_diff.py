@@ -96,17 +96,14 @@ def check(
     ours_old |= {D.sentence_key(c.old) for c in ours.changed}
     ours_new = {D.sentence_key(t) for t in (*ours.added, *ours.moved)}
     ours_new |= {D.sentence_key(c.new) for c in ours.changed}
-    counts = dict.fromkeys(["changed", "reported", "normalisation", "furniture", "missed"], 0)
+    counts = dict.fromkeys(["changed", "reported", "unchanged", "same text", "furniture"], 0)
     missed: list[str] = []
-    for this, other, reported, pick in (
-        (old, new, ours_old, lambda op: op[1:3]),
-        (new, old, ours_new, lambda op: op[3:5]),
-    ):
-        other_keys = set(other.keys)
+    for this, other, reported, side in ((old, new, ours_old, 0), (new, old, ours_new, 1)):
+        other_keys, other_texts = set(other.keys), set(other.tidied)
         hit: set[int] = set()
-        for op in opcodes:
-            if op[0] != "equal":
-                hit |= touched(this, *pick(op))
+        for tag, i1, i2, j1, j2 in opcodes:
+            if tag != "equal":
+                hit |= touched(this, *((i1, i2) if side == 0 else (j1, j2)))
         for s in sorted(hit):
             counts["changed"] += 1
             if s < 0:
@@ -114,16 +111,17 @@ def check(
             elif this.keys[s] in reported:
                 counts["reported"] += 1
             elif this.keys[s] in other_keys:
-                counts["normalisation"] += 1
+                counts["unchanged"] += 1
+                counts["same text"] += this.tidied[s] in other_texts
             else:
-                counts["missed"] += 1
                 missed.append(this.tidied[s])
     for text in missed[:10]:
         print("   MISSED:", text[:160])
+    counts["missed"] = len(missed)
     return counts
 
 
-def bench(first: str, second: str, runs: int) -> int:
+def bench(first: str, second: str, runs: int, gate: bool) -> int:
     old = (NSS / f"{first}_national_security_strategy.txt").read_text(encoding="utf-8")
     new = (NSS / f"{second}_national_security_strategy.txt").read_text(encoding="utf-8")
     times = []
@@ -149,16 +147,20 @@ def bench(first: str, second: str, runs: int) -> int:
     print(
         f"   baseline (difflib on words, 1 run): {base_time:.2f} s, {changes:,} non-equal opcodes"
     )
+    shared = sum(op[2] - op[1] for op in opcodes if op[0] == "equal") / max(1, len(a.words))
+    print(f"   words the baseline keeps: {shared:.0%} of {first}")
     ratio = base_time / ours_time
     ok_speed = ratio >= 10 and ours_time <= 1
-    print(f"   speed-up: {ratio:.0f}x ({'ok' if ok_speed else 'BELOW TARGET'}: >= 10x and <= 1 s)")
+    verdict = ("ok" if ok_speed else "BELOW TARGET") if gate else "not a target for this pair"
+    print(f"   speed-up: {ratio:.0f}x ({verdict}: >= 10x and <= 1 s)")
     c = check(a, b, opcodes, ours)
     print(
         f"   baseline-changed sentences: {c['changed']:,}; reported by us: {c['reported']:,}; "
-        f"normalisation-only: {c['normalisation']:,}; furniture: {c['furniture']:,}; "
+        f"unchanged up to normalisation: {c['unchanged']:,} ({c['same text']:,} of them "
+        f"word-for-word, which the baseline aligned elsewhere); furniture: {c['furniture']:,}; "
         f"missed: {c['missed']}"
     )
-    return 0 if ok_speed and c["missed"] == 0 else 1
+    return 0 if (ok_speed or not gate) and c["missed"] == 0 else 1
 
 
 def main() -> int:
@@ -170,8 +172,8 @@ def main() -> int:
         print(f"skip: the shared corpus is not at {NSS} (expected ../shared/corpus from the repo)")
         return 0
     status = 0
-    for first, second in PAIRS[:1] if args.no_second else PAIRS:
-        status |= bench(first, second, args.runs)
+    for n, (first, second) in enumerate(PAIRS[:1] if args.no_second else PAIRS):
+        status |= bench(first, second, args.runs, gate=n == 0)
     return status
 
 

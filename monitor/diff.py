@@ -23,19 +23,23 @@ from functools import cached_property
 from monitor.models import ChangedSentence, SentenceDiff, WordOp
 from monitor.text import normalise, sentences, tidy
 
-# Two sentences are one reworded sentence when difflib's ratio on their word lists reaches this.
+# Two sentences are one reworded sentence when difflib's ratio on their word lists reaches this
+# (on NSS editions, pairs at 0.4-0.5 were nearly all rewordings, pairs at 0.3-0.4 half junk).
 PAIR_THRESHOLD = 0.4
 # ... and they share at least this many words.
 _MIN_SHARED = 2
 # A short line seen this often in one of the texts is a running header or footer.
 REPEATED_LINE = 5
 # Changed blocks up to this many (old, new) pairs compare every pair; larger ones only compare
-# pairs that share a word occurring at most _RARE times in the block, which bounds the cost.
+# pairs within _BAND places of the block's diagonal, and pairs that share a word occurring at
+# most _RARE times in the block: the cost stays linear in the block's size.
 _ALL_PAIRS = 400
+_BAND = 3
 _RARE = 8
 
 # What is not part of a key: punctuation (but decimal and thousands separators), "_".
 _NOT_KEY = re.compile(r"(?<!\d)[.,]|[.,](?!\d)|[^\w\s.,%$€£¥₩]|_")
+_SPACE = re.compile(r"\s+")
 _ROMAN = r"(?=[ivxlc])(?:x[cl]|l?x{0,3})(?:i[xv]|v?i{0,3})"
 _PAGE_NUMBER = re.compile(
     rf"(?:(?i:page)\s+)?[-–—]?\s*(?:\d{{1,3}}|{_ROMAN})\s*[-–—]?(?:\s+(?i:of)\s+\d{{1,3}})?"
@@ -80,34 +84,39 @@ def strip_ignored(text: str, patterns: Sequence[re.Pattern[str]]) -> str:
         pieces: list[str] = []
         prev = 0
         for m in pattern.finditer(text):
-            if m.end() == m.start():
+            start = max(m.start(), prev)  # (a match may begin in white space already taken)
+            if m.end() <= start:
                 continue
-            left, right = text[prev : m.start()], text[m.end() :]
-            pieces.append(left)
-            prev = m.end()
-            before = len(left) - len(left.rstrip())
-            after = len(right) - len(right.lstrip())
-            if before and after:
-                gap_before, gap_after = left[len(left) - before :], right[:after]
-                pieces[-1] = left[: len(left) - before]
-                keep = max(gap_before, gap_after, key=lambda gap: gap.count("\n"))
-                pieces.append(keep)
-                prev += after
+            left = text[prev:start]
+            kept = left.rstrip()
+            after = _SPACE.match(text, m.end())
+            if after and kept != left:
+                gaps = (left[len(kept) :], after.group())
+                pieces += [kept, max(gaps, key=lambda gap: gap.count("\n"))]
+                prev = after.end()
+            else:
+                pieces.append(left)
+                prev = m.end()
         pieces.append(text[prev:])
         text = "".join(pieces)
     return text
 
 
 def diff(old: str, new: str) -> SentenceDiff:
-    """Added, removed, reworded (with word ops) and moved sentences from `old` to `new`."""
+    """Added, removed, reworded (with word ops) and moved sentences from `old` to `new`.
+
+    Sentences are given as their original text with white space collapsed, in document order
+    (`moved` as they read in `new`). Swapping `old` and `new` swaps added and removed and the two
+    sides of each changed sentence.
+    """
     if old == new:
         return SentenceDiff()
     headers = _repeated_lines(old) | _repeated_lines(new)
     a = _segment(old, headers)
     b = _segment(new, headers)
     matches = _align([s.key for s in a], [s.key for s in b])
-    gone = _unmatched(len(a), (i for i, _ in matches))
-    come = _unmatched(len(b), (j for _, j in matches))
+    gone = set(range(len(a))).difference(i for i, _ in matches)
+    come = set(range(len(b))).difference(j for _, j in matches)
     moved = _moves(a, b, gone, come)
     removed: list[int] = []
     added: list[int] = []
@@ -116,10 +125,8 @@ def diff(old: str, new: str) -> SentenceDiff:
         olds = [i for i in block_old if i in gone]
         news = [j for j in block_new if j in come]
         pairs = _pair(a, b, olds, news) if olds and news else []
-        paired_old = {i for i, _ in pairs}
-        paired_new = {j for _, j in pairs}
-        removed += [i for i in olds if i not in paired_old]
-        added += [j for j in news if j not in paired_new]
+        removed += sorted(set(olds).difference(i for i, _ in pairs))
+        added += sorted(set(news).difference(j for _, j in pairs))
         changed += [ChangedSentence(a[i].text, b[j].text, _word_ops(a[i], b[j])) for i, j in pairs]
     return SentenceDiff(
         added=tuple(b[j].text for j in added),
@@ -141,46 +148,51 @@ def _is_header(line: str) -> bool:
     return len(line) <= 80 and len(line.split()) <= 10 and line[-1] not in ".:;,!?"
 
 
+def _page_numbers(lines: Sequence[str]) -> list[bool]:
+    """Which lines are a page number alone, next to a blank line or a text end."""
+    blank = [not line.strip() for line in lines]
+    last = len(lines) - 1
+    return [
+        _PAGE_NUMBER.fullmatch(line.strip()) is not None
+        and (k in (0, last) or blank[k - 1] or blank[k + 1])
+        for k, line in enumerate(lines)
+    ]
+
+
 def _repeated_lines(text: str) -> set[str]:
-    """Keys of short lines (no sentence stop) repeated often enough to be running headers."""
-    counts = Counter(line.strip() for line in text.splitlines())
+    """Keys of running headers: short lines without a stop seen REPEATED_LINE times, at least
+    half of them apart from the text that follows (so not the first line of a paragraph)."""
+    lines = text.split("\n")
+    quiet = [
+        page or not line.strip() for line, page in zip(lines, _page_numbers(lines), strict=True)
+    ]
+    seen: Counter[str] = Counter()
+    apart: Counter[str] = Counter()
+    for k, line in enumerate(lines):
+        if (stripped := line.strip()) and _is_header(stripped):
+            seen[stripped] += 1
+            apart[stripped] += k == len(lines) - 1 or quiet[k + 1] or (k > 0 and not quiet[k - 1])
     return {
         key
-        for line, n in counts.items()
-        if n >= REPEATED_LINE and line and _is_header(line) and (key := sentence_key(line))
+        for line, n in seen.items()
+        if n >= REPEATED_LINE and 2 * apart[line] >= n and (key := sentence_key(line))
     }
 
 
 def _furniture(lines: Sequence[str], headers: set[str]) -> list[bool]:
-    """Which lines are running headers, or page numbers next to a blank line or a text end."""
-    blank = [not line.strip() for line in lines]
-    last = len(lines) - 1
-    flags = []
-    for k, line in enumerate(lines):
-        stripped = line.strip()
-        flags.append(
-            bool(stripped)
-            and (
-                (_is_header(stripped) and sentence_key(stripped) in headers)
-                or (
-                    _PAGE_NUMBER.fullmatch(stripped) is not None
-                    and (k in (0, last) or blank[k - 1] or blank[k + 1])
-                )
-            )
-        )
-    return flags
-
-
-def _strip_furniture(text: str, headers: set[str]) -> str:
-    lines = text.split("\n")
-    return "\n".join(
-        line for line, drop in zip(lines, _furniture(lines, headers), strict=True) if not drop
-    )
+    """Which lines are running headers or page numbers."""
+    return [
+        page or (_is_header(s) and sentence_key(s) in headers if (s := line.strip()) else False)
+        for line, page in zip(lines, _page_numbers(lines), strict=True)
+    ]
 
 
 def _segment(text: str, headers: set[str]) -> list[_Sentence]:
     """The sentences of `text` that have a letter, without page furniture."""
-    text = _strip_furniture(text, headers)
+    lines = text.split("\n")
+    text = "\n".join(
+        line for line, drop in zip(lines, _furniture(lines, headers), strict=True) if not drop
+    )
     out = []
     for start, end in sentences(text):
         shown = tidy(text[start:end])
@@ -217,10 +229,6 @@ def _align(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
     return matches
 
 
-def _unmatched(size: int, matched: Iterable[int]) -> set[int]:
-    return set(range(size)).difference(matched)
-
-
 def _blocks(
     matches: Sequence[tuple[int, int]], size_a: int, size_b: int
 ) -> list[tuple[range, range]]:
@@ -254,43 +262,46 @@ def _moves(
 # ---- rewordings --------------------------------------------------------------------------------
 
 
-def similarity(old: Sequence[str], new: Sequence[str]) -> float:
-    """difflib's ratio on two word lists, taken in a fixed order so that it is symmetric."""
-    first, second = (old, new) if tuple(old) <= tuple(new) else (new, old)
-    return SequenceMatcher(None, first, second, autojunk=False).ratio()
-
-
 def _score(x: _Sentence, y: _Sentence) -> float:
-    """`similarity` of two sentences' words if it can reach the threshold, else 0."""
-    size = len(x.word_keys) + len(y.word_keys)
+    """difflib's ratio on the two word lists if it reaches the threshold, else 0."""
+    xs, ys = x.word_keys, y.word_keys
     # shared distinct words plus possible repeats bound the words difflib can match
-    bound = len(x.vocab & y.vocab) + min(
-        len(x.word_keys) - len(x.vocab), len(y.word_keys) - len(y.vocab)
-    )
-    if bound < _MIN_SHARED or 2 * bound < PAIR_THRESHOLD * size:
+    bound = len(x.vocab & y.vocab) + min(len(xs) - len(x.vocab), len(ys) - len(y.vocab))
+    if bound < _MIN_SHARED or 2 * bound < PAIR_THRESHOLD * (len(xs) + len(ys)):
         return 0.0
-    score = similarity(x.word_keys, y.word_keys)
-    return score if score >= PAIR_THRESHOLD and score * size >= 2 * _MIN_SHARED else 0.0
+    if xs > ys:  # one order both ways: the ratio is then symmetric
+        xs, ys = ys, xs
+    matcher = SequenceMatcher(None, xs, ys, autojunk=False)
+    shared = sum(size for *_, size in matcher.get_matching_blocks())
+    score = 2 * shared / (len(xs) + len(ys))
+    return score if score >= PAIR_THRESHOLD and shared >= _MIN_SHARED else 0.0
 
 
 def _pair(
     a: Sequence[_Sentence], b: Sequence[_Sentence], olds: list[int], news: list[int]
 ) -> list[tuple[int, int]]:
     """Order-preserving pairs of rewordings with the greatest total similarity."""
-    candidates: Iterable[tuple[int, int]]
-    if len(olds) * len(news) <= _ALL_PAIRS:
-        candidates = [(i, j) for i in olds for j in news]
-    else:  # only pairs sharing a word that is rare in the block
+    n, m = len(olds), len(news)
+    if n * m <= _ALL_PAIRS:
+        candidates = {(i, j) for i in olds for j in news}
+    else:  # pairs near the block's diagonal, and pairs sharing a word rare in the block
+        reach = _BAND * max(n, m)
+        candidates = {
+            (olds[p], news[q])
+            for p in range(n)
+            for q in range(max(0, (p * m - reach) // n), min(m, (p * m + reach) // n + 1))
+            if abs(p * m - q * n) <= reach
+        }
         df = Counter(w for s in [*(a[i] for i in olds), *(b[j] for j in news)] for w in s.vocab)
         posting: defaultdict[str, list[int]] = defaultdict(list)
         for j in news:
             for w in b[j].vocab:
                 if df[w] <= _RARE:
                     posting[w].append(j)
-        candidates = sorted(
-            {(i, j) for i in olds for w in a[i].vocab if df[w] <= _RARE for j in posting[w]}
-        )
-    scored = [(i, j, score) for i, j in candidates if (score := _score(a[i], b[j]))]
+        candidates |= {
+            (i, j) for i in olds for w in a[i].vocab if df[w] <= _RARE for j in posting[w]
+        }
+    scored = [(i, j, score) for i, j in sorted(candidates) if (score := _score(a[i], b[j]))]
     return _heaviest_chain(scored)
 
 
