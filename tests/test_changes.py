@@ -183,7 +183,7 @@ def test_changes_command_filters_and_prints_the_json_shape(
     env = {"MONITOR_DB": str(settings.database)}
     out = CliRunner(env=env).invoke(main, ["changes", "--config", str(config), "--json"])
     assert out.exit_code == 0, out.output
-    listed = json.loads(out.output)
+    listed = json.loads(out.stdout)
     keys = {"id", "kind", "url", "title", "detected_at", "significance", "concepts", "stance"}
     assert len(listed) == 2 and all(set(c) == keys for c in listed)
     assert listed[0]["significance"] >= listed[1]["significance"], "most significant first"
@@ -191,11 +191,11 @@ def test_changes_command_filters_and_prints_the_json_shape(
     cvid = CliRunner(env=env).invoke(
         main, ["changes", "--config", str(config), "--concept", "cvid", "--json"]
     )
-    assert [c["title"] for c in json.loads(cvid.output)] == ["Statement"]
+    assert [c["title"] for c in json.loads(cvid.stdout)] == ["Statement"]
     later = CliRunner(env=env).invoke(
         main, ["changes", "--config", str(config), "--since", "2999-01-01", "--json"]
     )
-    assert json.loads(later.output) == []
+    assert json.loads(later.stdout) == []
     plain = CliRunner(env=env).invoke(main, ["changes", "--config", str(config)])
     assert "cvid dropped" in plain.output
 

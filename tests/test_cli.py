@@ -68,7 +68,7 @@ url = "{server.url("/gone.xml")}"
 def _run(*args: str) -> object:
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return json.loads(result.output) if "--json" in args else result.output
+    return json.loads(result.stdout) if "--json" in args else result.output
 
 
 def test_once_search_show_sources_json_shapes(tmp_path: Path, site: LocalServer) -> None:
@@ -174,7 +174,7 @@ def test_compare_files_prints_json_and_writes_an_html_redline(
         ],
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert set(data) == {"old", "new", "concepts", "stance", "sentences", "significance"}
     assert set(data["sentences"]) == {"added", "removed", "changed", "moved"}
     assert isinstance(data["sentences"]["moved"], int)
