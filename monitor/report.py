@@ -138,6 +138,9 @@ table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
 th, td { text-align: start; padding: 0.3rem 0.5rem 0.3rem 0; border-bottom: 1px solid var(--line);
   vertical-align: top; }
 td.n { text-align: end; font-variant-numeric: tabular-nums; }
+table { overflow-wrap: normal; }
+th, td.n, td:nth-child(4) { white-space: nowrap; }
+td:last-child { min-width: 10rem; }
 .dropped, .decreased, .downgrade { color: var(--warn); font-weight: 600; }
 .introduced, .increased, .upgrade { color: var(--up); font-weight: 600; }
 ol, ul { padding-inline-start: 1.25rem; }
