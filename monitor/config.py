@@ -166,6 +166,96 @@ class Series(_Section):
         )
 
 
+class EmailSettings(_Section):
+    """SMTP delivery. The login and password come from the environment variables named here."""
+
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str = "monitor@localhost"
+    to: tuple[str, ...] = ()
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+
+    def username(self) -> str | None:
+        return os.environ.get(self.username_env) if self.username_env else None
+
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+class WebhookSettings(_Section):
+    """A JSON webhook: `json` posts monitor's own body, `slack` a Slack-compatible one."""
+
+    name: str
+    url: str
+    format: Literal["json", "slack"] = "json"
+    token_env: str | None = Field(None, description="sent as Authorization: Bearer <token>")
+    timeout: Annotated[float, Field(gt=0)] = 15.0
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return Source._url(value)
+
+    def token(self) -> str | None:
+        return os.environ.get(self.token_env) if self.token_env else None
+
+
+class AlertRule(_Section):
+    """Which events alert at once. A rule matches when every filter it sets holds; statuses and
+    moves together mean either (a concept's status, or a ladder's move)."""
+
+    name: str
+    event: Literal["change", "article"]
+    sources: tuple[str, ...] = ()
+    concepts: tuple[str, ...] = ()
+    kinds: tuple[Literal["revision", "succession", "baseline"], ...] = ()
+    statuses: tuple[Literal["dropped", "introduced", "increased", "decreased"], ...] = ()
+    moves: tuple[Literal["downgrade", "upgrade"], ...] = ()
+    priority: Literal["high", "normal", "low"] | None = None
+    watched_only: bool = Field(False, description="only watched pages, local files and series")
+    min_significance: Annotated[float, Field(ge=0, le=1)] = 0.0
+    deliver: Literal["now", "digest"] = "now"
+    channels: tuple[str, ...] = ("email",)
+
+
+DEFAULT_RULES = (
+    AlertRule(
+        name="weakening",
+        event="change",
+        statuses=("dropped",),
+        moves=("downgrade",),
+        watched_only=True,
+    ),
+    AlertRule(name="high-priority-article", event="article", priority="high"),
+)
+
+
+class AlertSettings(_Section):
+    rules: tuple[AlertRule, ...] = DEFAULT_RULES
+    failure_threshold: Annotated[int, Field(ge=1)] = 3
+    failure_recipients: tuple[str, ...] = Field((), description="default: email.to")
+    failure_channels: tuple[str, ...] = ("email",)
+    max_attempts: Annotated[int, Field(ge=1)] = 12
+    retry_seconds: Annotated[float, Field(ge=0)] = 60.0
+
+
+class DigestSettings(_Section):
+    time: str = Field("07:00", description="local time in schedule.timezone, HH:MM")
+    send_empty: bool = True
+    recipients: tuple[str, ...] = Field((), description="default: email.to")
+    chart_days: Annotated[int, Field(ge=7, le=90)] = 30
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("use HH:MM on a 24-hour clock, e.g. '07:00'")
+        return value
+
+
 class ConceptSettings(_Section):
     label: str
     priority: Literal["high", "normal", "low"] = "normal"
@@ -181,6 +271,10 @@ class Settings(_Section):
     concepts: dict[str, ConceptSettings] = {}
     ladders: dict[str, tuple[str, ...]] = {}
     series: tuple[Series, ...] = ()
+    email: EmailSettings | None = None
+    webhooks: tuple[WebhookSettings, ...] = ()
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
 
     @property
     def database(self) -> Path:
@@ -306,6 +400,23 @@ def _cross_check(settings: Settings) -> list[str]:
             problems.append(f"{key}.rule.source: no source named {series.rule.source!r}")
         if series.baseline is not None and series.members and series.baseline not in series.members:
             problems.append(f"{key}.baseline: not one of the members; list it in members")
+    channels = {"email"} | {w.name for w in settings.webhooks}
+    for i, rule in enumerate(settings.alerts.rules):
+        key = f"alerts.rules[{i}] ({rule.name})"
+        for channel in rule.channels:
+            if channel not in channels:
+                problems.append(
+                    f"{key}.channels: no channel {channel!r}; define [[webhooks]] with that name"
+                )
+        for concept in rule.concepts:
+            if concept not in settings.concepts:
+                problems.append(f"{key}.concepts: unknown concept {concept!r}")
+        for name in rule.sources:
+            if name not in names:
+                problems.append(f"{key}.sources: no source named {name!r}")
+    for channel in settings.alerts.failure_channels:
+        if channel not in channels:
+            problems.append(f"alerts.failure_channels: no channel {channel!r}")
     for lid, steps in settings.ladders.items():
         for step in steps:
             if step not in settings.concepts:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -285,3 +285,78 @@ class ChangeView:
     verdict: str
     concepts: list[dict[str, Any]]
     stance: list[dict[str, Any]]
+
+
+# --- alerts and the digest -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """An alert or a digest, rendered once and kept in the outbox until a channel accepts it.
+
+    `dedup_key` goes into the mail's Message-ID and the webhook's Idempotency-Key; `payload` is
+    the JSON body webhooks receive (monitor's own format)."""
+
+    dedup_key: str
+    subject: str
+    text: str
+    html: str | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """A stored wording change, as an alert or the digest tells it."""
+
+    kind: str
+    url: str
+    title: str | None
+    old_title: str | None
+    source: str
+    series: str | None
+    detected_at: datetime
+    old_hash: str
+    new_hash: str
+    significance: float
+    verdict: str
+    comparison: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ArticleEvent:
+    """A new document that mentions concepts."""
+
+    url: str
+    title: str | None
+    source: str
+    published: datetime | None
+    detected_at: datetime
+    content_hash: str
+    mentions: tuple[Mention, ...]
+
+
+@dataclass(frozen=True)
+class SourceEvent:
+    """A source that started failing (after the threshold) or recovered."""
+
+    name: str
+    url: str
+    failing: bool
+    consecutive_failures: int
+    last_error: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DigestData:
+    """Everything one day's digest shows; times are UTC, `timezone` is for display."""
+
+    day: date
+    start: datetime
+    end: datetime
+    timezone: str
+    changes: tuple[ChangeEvent, ...]
+    articles: tuple[ArticleEvent, ...]
+    daily_counts: dict[str, tuple[tuple[date, int], ...]]
+    labels: dict[str, str]
+    order: tuple[str, ...]
