@@ -39,3 +39,7 @@ class FeedError(MonitorError):
 
 class ExtractError(MonitorError):
     """No text could be extracted from a page or document."""
+
+
+class NotifyError(MonitorError):
+    """A channel (mail server, webhook) did not accept a message; it stays in the outbox."""
