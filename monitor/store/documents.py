@@ -1,0 +1,306 @@
+"""Writes, and the reads the pipeline needs: sources, fetches, documents, versions, changes."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from monitor.config import Source
+from monitor.models import (
+    Attempt,
+    ChangeRecord,
+    FeedEntry,
+    Processed,
+    Stored,
+    StoredVersion,
+)
+from monitor.store.schema import iso, now
+
+
+def sync_sources(db: Database, sources: Iterable[Source]) -> None:
+    with db.atomic():
+        for source in sources:
+            db.execute(
+                "INSERT INTO sources (name, kind, url, added_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url",
+                [source.name, source.kind, source.url, now()],
+            )
+
+
+def validators(db: Database, url: str) -> tuple[str | None, str | None]:
+    """The ETag and Last-Modified remembered for a URL."""
+    row = db.execute("SELECT etag, last_modified FROM http_cache WHERE url = ?", [url]).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def save_validators(db: Database, url: str, headers: dict[str, str]) -> None:
+    etag, modified = headers.get("etag"), headers.get("last-modified")
+    if etag or modified:
+        db.execute(
+            "INSERT INTO http_cache (url, etag, last_modified, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, "
+            "last_modified = excluded.last_modified, updated_at = excluded.updated_at",
+            [url, etag, modified, now()],
+        )
+
+
+def record_attempts(db: Database, source: str, attempts: Sequence[Attempt]) -> None:
+    with db.atomic():
+        db.conn.executemany(
+            "INSERT INTO fetches (source, url, started_at, status, bytes, elapsed_ms, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    source,
+                    a.url,
+                    iso(a.started_at),
+                    a.status,
+                    a.bytes,
+                    round(a.elapsed * 1000),
+                    a.error,
+                )
+                for a in attempts
+            ],
+        )
+
+
+def source_succeeded(
+    db: Database, name: str, title: str | None = None, warning: str | None = None
+) -> None:
+    """Record a successful poll; `warning` keeps a problem that did not stop it (a damaged feed)."""
+    stamp = now()
+    db.execute(
+        "UPDATE sources SET last_attempt_at = ?, last_success_at = ?, last_error = ?, "
+        "last_error_at = CASE WHEN ? IS NULL THEN last_error_at ELSE ? END, "
+        "consecutive_failures = 0, title = COALESCE(?, title) WHERE name = ?",
+        [stamp, stamp, warning, warning, stamp, title, name],
+    )
+
+
+def source_failed(db: Database, name: str, error: str) -> None:
+    stamp = now()
+    db.execute(
+        "UPDATE sources SET last_attempt_at = ?, last_error = ?, last_error_at = ?, "
+        "consecutive_failures = consecutive_failures + 1 WHERE name = ?",
+        [stamp, error, stamp, name],
+    )
+
+
+def entry_states(db: Database, urls: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """For the stored ones among these canonical URLs: their kind and failed article fetches."""
+    wanted = list(urls)
+    found: dict[str, tuple[str, int]] = {}
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT url, kind, failures FROM documents WHERE url IN ({marks})", chunk
+        )
+        found.update((url, (kind, failures)) for url, kind, failures in rows)
+    return found
+
+
+def owed_entries(db: Database, source: str, max_failures: int) -> list[FeedEntry]:
+    """Entries of a source whose article fetch failed and is still to be retried."""
+    rows = db.execute(
+        "SELECT url, link, title, summary, published_at, published_raw FROM documents "
+        "WHERE source = ? AND kind = 'entry' AND failures > 0 AND failures < ? ORDER BY id",
+        [source, max_failures],
+    ).fetchall()
+    return [
+        FeedEntry(
+            url,
+            link,
+            title or "",
+            summary or "",
+            datetime.fromisoformat(published) if published else None,
+            raw,
+        )
+        for url, link, title, summary, published, raw in rows
+    ]
+
+
+def give_up_article(db: Database, url: str, error: str, max_failures: int) -> None:
+    """Stop retrying an article (e.g. refused by robots.txt): a final answer, not a hiccup."""
+    db.execute(
+        "UPDATE documents SET last_error = ?, failures = ? WHERE url = ?",
+        [error, max_failures, url],
+    )
+
+
+def save_document(
+    db: Database,
+    *,
+    source: str,
+    url: str,
+    link: str,
+    kind: str,
+    processed: Processed,
+    entry: FeedEntry | None = None,
+    content_type: str | None = None,
+    final_url: str | None = None,
+    series: str | None = None,
+    published: datetime | None = None,
+    changes: Sequence[ChangeRecord] = (),
+    failure: str | None = None,
+    validators: tuple[str, dict[str, str]] | None = None,
+) -> Stored:
+    """Store a document and, when its normalised text changed, a new version with the changes
+    found against earlier versions: one transaction."""
+    stamp = now()
+    extracted = processed.extracted
+    title = extracted.title or (entry.title if entry else None)
+    published = published or (entry.published if entry and entry.published else None)
+    published = published or extracted.published
+    with db.atomic():
+        row = db.execute("SELECT id, failures FROM documents WHERE url = ?", [url]).fetchone()
+        new_document = row is None
+        if row is None:
+            cursor = db.execute(
+                "INSERT INTO documents (url, link, source, kind, title, summary, published_at, "
+                "published_raw, first_seen_at, last_checked_at, series) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    url,
+                    link,
+                    source,
+                    kind,
+                    title,
+                    entry.summary if entry else None,
+                    iso(published) if published else None,
+                    entry.published_raw if entry else None,
+                    stamp,
+                    stamp,
+                    series,
+                ],
+            )
+            document_id = int(cursor.lastrowid or 0)
+        else:
+            document_id = int(row[0])
+            db.execute(
+                "UPDATE documents SET last_checked_at = ?, last_error = NULL, failures = 0, "
+                "kind = ?, title = COALESCE(?, title), series = COALESCE(?, series) WHERE id = ?",
+                [stamp, kind, title, series, document_id],
+            )
+        if failure is not None:
+            db.execute(
+                "UPDATE documents SET last_error = ?, failures = ? WHERE id = ?",
+                [failure, (row[1] if row else 0) + 1, document_id],
+            )
+        if validators is not None:
+            save_validators(db, *validators)
+        latest = db.execute(
+            "SELECT content_hash FROM versions WHERE document_id = ? ORDER BY id DESC LIMIT 1",
+            [document_id],
+        ).fetchone()
+        if latest is not None and latest[0] == processed.normalised_hash:
+            return Stored(document_id, new_document, False, 0)
+        cursor = db.execute(
+            "INSERT INTO versions (document_id, fetched_at, content_hash, title, text, words, "
+            "method, content_type, final_url, raw, raw_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                document_id,
+                stamp,
+                processed.normalised_hash,
+                title,
+                extracted.text,
+                len(extracted.text.split()),
+                extracted.method,
+                content_type,
+                final_url,
+                processed.raw,
+                processed.raw_bytes,
+            ],
+        )
+        version_id = int(cursor.lastrowid or 0)
+        db.conn.executemany(
+            "INSERT INTO mentions (version_id, document_id, concept, variant, sentence, "
+            "position, length) VALUES (?,?,?,?,?,?,?)",
+            [
+                (
+                    version_id,
+                    document_id,
+                    m.concept,
+                    m.variant,
+                    m.sentence,
+                    m.start,
+                    m.end - m.start,
+                )
+                for m in processed.mentions
+            ],
+        )
+        for change in changes:
+            newer = change.new_version_id or version_id
+            newer_document = db.execute(
+                "SELECT document_id FROM versions WHERE id = ?", [newer]
+            ).fetchone()[0]
+            db.execute(
+                "INSERT INTO changes (kind, document_id, version_id, old_version_id, series, "
+                "detected_at, significance, verdict, comparison) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    change.kind,
+                    newer_document,
+                    newer,
+                    change.old_version_id or version_id,
+                    change.series,
+                    stamp,
+                    change.significance,
+                    change.verdict,
+                    json.dumps(change.comparison, ensure_ascii=False),
+                ],
+            )
+    return Stored(document_id, new_document, True, len(processed.mentions), len(changes))
+
+
+def raw_body(db: Database, version_id: int) -> bytes | None:
+    """The fetched body behind a version, decompressed, so extraction can be re-run."""
+    row = db.execute("SELECT raw FROM versions WHERE id = ?", [version_id]).fetchone()
+    return zlib.decompress(row[0]) if row and row[0] is not None else None
+
+
+def recent_versions(db: Database, url: str, limit: int = 5) -> list[StoredVersion]:
+    """The latest versions of a document, newest first (to compare a new one with them)."""
+    rows = db.execute(
+        "SELECT v.id, d.id, d.url, COALESCE(v.title, d.title), v.content_hash, v.text, v.method "
+        "FROM versions v JOIN documents d ON d.id = v.document_id WHERE d.url = ? "
+        "ORDER BY v.id DESC LIMIT ?",
+        [url, limit],
+    ).fetchall()
+    return [StoredVersion(*row) for row in rows]
+
+
+def series_neighbours(
+    db: Database, series: str, url: str, published: datetime | None, baseline: str | None
+) -> tuple[StoredVersion | None, StoredVersion | None, StoredVersion | None]:
+    """For a document about to be stored as a member of `series`: the latest versions of the
+    member before it and the member after it (by publication date), and of the baseline."""
+    key = iso(published) if published else now()
+    latest = (
+        "SELECT v.id, d.id, d.url, COALESCE(v.title, d.title), v.content_hash, v.text, v.method "
+        "FROM documents d JOIN versions v ON v.id = "
+        "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
+    )
+    order = "COALESCE(d.published_at, d.first_seen_at)"
+    before = db.execute(
+        latest + f"WHERE d.series = ? AND d.url != ? AND {order} <= ? "
+        f"ORDER BY {order} DESC, d.id DESC LIMIT 1",
+        [series, url, key],
+    ).fetchone()
+    after = db.execute(
+        latest + f"WHERE d.series = ? AND d.url != ? AND {order} > ? "
+        f"ORDER BY {order}, d.id LIMIT 1",
+        [series, url, key],
+    ).fetchone()
+    base = None
+    if baseline is not None and baseline != url:
+        found = db.execute(latest + "WHERE d.url = ?", [baseline]).fetchone()
+        base = StoredVersion(*found) if found else None
+    return (
+        StoredVersion(*before) if before else None,
+        StoredVersion(*after) if after else None,
+        base,
+    )

@@ -1,0 +1,202 @@
+"""Reads for people: search, a document's history, source health, changes, summaries."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from monitor.models import (
+    ChangeView,
+    ConceptSummary,
+    DocumentHistory,
+    SearchHit,
+    SourceHealth,
+    VersionView,
+)
+from monitor.store.schema import iso
+
+HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+
+
+TERM = re.compile(r'"([^"]+)"|(\S+)')
+
+
+def fts_query(query: str) -> str:
+    """Turn what a person typed into an FTS5 query: quoted phrases stay phrases, words are prefixes.
+
+    Prefixes let 비핵화 find 비핵화를 (unicode61 keeps a Korean particle in the token) and
+    denuclear find denuclearization.
+    """
+    parts = []
+    for phrase, word in TERM.findall(query):
+        if phrase:
+            parts.append('"' + phrase.replace('"', "") + '"')
+        else:
+            cleaned = re.sub(r"[^\w]+", " ", word).split()
+            parts.extend('"' + token + '"*' for token in cleaned)
+    return " ".join(parts)
+
+
+def search(
+    db: Database, query: str, since: datetime | None = None, limit: int = 50
+) -> list[SearchHit]:
+    """Documents whose latest matching version contains the query, newest last."""
+    match = fts_query(query)
+    if not match:
+        return []
+    params: list[Any] = [match]
+    where = ""
+    if since is not None:
+        where = "AND COALESCE(d.published_at, d.first_seen_at) >= ?"
+        params.append(iso(since))
+    params.append(limit)
+    sql = f"""
+        WITH hits AS (
+            SELECT v.document_id, MAX(v.id) AS version_id
+            FROM versions_fts JOIN versions v ON v.id = versions_fts.rowid
+            WHERE versions_fts MATCH ? GROUP BY v.document_id
+        )
+        SELECT d.url, d.title, d.source, d.published_at,
+               snippet(versions_fts, 1, '[', ']', ' … ', 16) AS snippet,
+               COALESCE(d.published_at, d.first_seen_at) AS sort_key
+        FROM hits
+        JOIN documents d ON d.id = hits.document_id
+        JOIN versions_fts ON versions_fts.rowid = hits.version_id AND versions_fts MATCH ?
+        WHERE 1 = 1 {where}
+        ORDER BY sort_key DESC LIMIT ?
+    """
+    params.insert(1, match)
+    try:
+        rows = db.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise ValueError(f"cannot search for {query!r}: {exc}") from exc
+    hits = [
+        SearchHit(url=r[0], title=r[1], source=r[2], published=r[3], snippet=r[4]) for r in rows
+    ]
+    return hits[::-1]
+
+
+def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
+    """A document (by its link or canonical URL) and all its versions, oldest first."""
+    row = db.execute(
+        "SELECT id, url, title, source FROM documents WHERE url = ? OR url = ? OR link = ?",
+        [url, canonical, url],
+    ).fetchone()
+    if row is None:
+        return None
+    versions = []
+    for vid, fetched_at, text in db.execute(
+        "SELECT id, fetched_at, text FROM versions WHERE document_id = ? ORDER BY id", [row[0]]
+    ).fetchall():
+        counts = dict(
+            db.execute(
+                "SELECT concept, COUNT(*) FROM mentions WHERE version_id = ? "
+                "GROUP BY concept ORDER BY concept",
+                [vid],
+            ).fetchall()
+        )
+        versions.append(VersionView(id=vid, fetched_at=fetched_at, text=text, concepts=counts))
+    return DocumentHistory(url=row[1], title=row[2], source=row[3], versions=tuple(versions))
+
+
+def source_health(db: Database, names: Sequence[str]) -> list[SourceHealth]:
+    """Health of the configured sources, in config order."""
+    rows = {
+        r[0]: r
+        for r in db.execute(
+            "SELECT s.name, s.url, s.kind, s.last_success_at, s.last_error, "
+            "s.consecutive_failures, (SELECT COUNT(*) FROM documents d WHERE d.source = s.name) "
+            "FROM sources s"
+        ).fetchall()
+    }
+    return [
+        SourceHealth(
+            name=r[0],
+            url=r[1],
+            kind=r[2],
+            last_success=r[3],
+            last_error=r[4],
+            consecutive_failures=r[5],
+            documents=r[6],
+        )
+        for r in (rows[n] for n in names if n in rows)
+    ]
+
+
+def concept_summary(db: Database) -> list[ConceptSummary]:
+    """Mentions per concept in the latest version of each document, most mentioned first."""
+    latest = "SELECT MAX(id) FROM versions GROUP BY document_id"
+    rows = db.execute(
+        f"SELECT concept, COUNT(*), COUNT(DISTINCT document_id) FROM mentions "
+        f"WHERE version_id IN ({latest}) GROUP BY concept ORDER BY COUNT(*) DESC, concept"
+    ).fetchall()
+    result = []
+    for concept, mentions, documents in rows:
+        variants = tuple(
+            r[0]
+            for r in db.execute(
+                f"SELECT variant FROM mentions WHERE concept = ? AND version_id IN ({latest}) "
+                "GROUP BY lower(variant) ORDER BY COUNT(*) DESC LIMIT 5",
+                [concept],
+            )
+        )
+        sentence, title = db.execute(
+            f"SELECT m.sentence, COALESCE(d.title, d.url) FROM mentions m "
+            f"JOIN documents d ON d.id = m.document_id WHERE m.concept = ? "
+            f"AND m.version_id IN ({latest}) "
+            f"ORDER BY length(m.sentence) < 60, length(m.sentence) LIMIT 1",
+            [concept],
+        ).fetchone()
+        result.append(ConceptSummary(concept, mentions, documents, variants, sentence, title))
+    return result
+
+
+def list_changes(
+    db: Database, since: datetime | None = None, concept: str | None = None, limit: int = 200
+) -> list[ChangeView]:
+    """Stored changes, most significant first (then newest first)."""
+    where, params = ["1 = 1"], []
+    if since is not None:
+        where.append("c.detected_at >= ?")
+        params.append(iso(since))
+    if concept is not None:
+        # Changes where the concept is present on either side and its count moved, or that
+        # moved a ladder it is on.
+        where.append(
+            "(EXISTS (SELECT 1 FROM json_each(c.comparison, '$.concepts') j "
+            "WHERE json_extract(j.value, '$.id') = ? "
+            "AND json_extract(j.value, '$.status') != 'unchanged') "
+            "OR EXISTS (SELECT 1 FROM json_each(c.comparison, '$.stance') k "
+            "WHERE json_extract(k.value, '$.move') != 'same' "
+            "AND ? IN (json_extract(k.value, '$.old'), json_extract(k.value, '$.new'))))"
+        )
+        params += [concept, concept]
+    rows = db.execute(
+        "SELECT c.id, c.kind, d.url, d.title, c.detected_at, c.significance, c.verdict, "
+        "c.comparison FROM changes c JOIN documents d ON d.id = c.document_id "
+        f"WHERE {' AND '.join(where)} ORDER BY c.significance DESC, c.id DESC LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    views = []
+    for cid, kind, url, title, detected, significance, verdict, comparison in rows:
+        data = json.loads(comparison)
+        views.append(
+            ChangeView(
+                cid,
+                kind,
+                url,
+                title,
+                detected,
+                significance,
+                verdict,
+                data["concepts"],
+                data["stance"],
+            )
+        )
+    return views

@@ -1,0 +1,147 @@
+"""The schema and its migrations, applied at start; times as stored (UTC ISO-8601).
+
+The database is a user-facing interface (README, "The database"): tables and columns are named
+for people who query them with SQL or Datasette.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("monitor")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,          -- the source's name in the config
+            kind TEXT NOT NULL,             -- feed or page
+            url TEXT NOT NULL,              -- the address polled
+            title TEXT,                     -- the feed's own title, when it has one
+            added_at TEXT NOT NULL,         -- first seen in the config
+            last_attempt_at TEXT,           -- last poll, successful or not
+            last_success_at TEXT,           -- last poll that fetched and parsed
+            last_error TEXT,                -- why the last failed poll failed (NULL after a success)
+            last_error_at TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE http_cache (
+            url TEXT PRIMARY KEY,           -- a fetched address
+            etag TEXT,                      -- its last ETag, sent back as If-None-Match
+            last_modified TEXT,             -- its last Last-Modified, sent back as If-Modified-Since
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE fetches (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,           -- the source the request was made for
+            url TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            status INTEGER,                 -- HTTP status; NULL when no response came
+            bytes INTEGER NOT NULL,         -- body bytes received
+            elapsed_ms INTEGER NOT NULL,
+            error TEXT                      -- NULL when the attempt succeeded
+        );
+        CREATE INDEX fetches_source ON fetches(source, started_at);
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,       -- canonical address (no fragment, no tracking parameters)
+            link TEXT NOT NULL,             -- the address as the feed or config gave it
+            source TEXT NOT NULL,           -- the source that found it first
+            kind TEXT NOT NULL,             -- entry (feed text only), article (followed link), page
+            title TEXT,
+            summary TEXT,                   -- the feed entry's summary as plain text
+            published_at TEXT,              -- publication time in UTC, when known
+            published_raw TEXT,             -- the date exactly as the feed wrote it
+            first_seen_at TEXT NOT NULL,
+            last_checked_at TEXT NOT NULL,
+            last_error TEXT,                -- why its last fetch or extraction failed, if it did
+            failures INTEGER NOT NULL DEFAULT 0  -- failed attempts to fetch its article in a row
+        );
+        CREATE INDEX documents_source ON documents(source);
+        CREATE TABLE versions (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            fetched_at TEXT NOT NULL,
+            content_hash TEXT NOT NULL,     -- sha256 of the normalised text
+            title TEXT,
+            text TEXT NOT NULL,             -- the extracted text
+            words INTEGER NOT NULL,
+            method TEXT NOT NULL,           -- how the text was obtained (trafilatura, pdf, feed, ...)
+            content_type TEXT,
+            final_url TEXT,                 -- the address after redirects
+            raw BLOB,                       -- the fetched body, zlib-compressed (NULL for feed text)
+            raw_bytes INTEGER               -- the body's size before compression
+        );
+        CREATE INDEX versions_document ON versions(document_id, id);
+        CREATE TABLE mentions (
+            id INTEGER PRIMARY KEY,
+            version_id INTEGER NOT NULL REFERENCES versions(id),
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            concept TEXT NOT NULL,          -- concept id from the config
+            variant TEXT NOT NULL,          -- the spelling that matched, as written
+            sentence TEXT NOT NULL,         -- the original sentence around it
+            position INTEGER NOT NULL,      -- character offset of the match in versions.text
+            length INTEGER NOT NULL         -- its length in characters
+        );
+        CREATE INDEX mentions_concept ON mentions(concept);
+        CREATE INDEX mentions_version ON mentions(version_id);
+        """
+    )
+    db.table("versions").enable_fts(
+        ["title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2"
+    )
+
+
+@migrations()
+def m002_changes(db: Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE documents ADD COLUMN series TEXT;  -- the series it is an edition of, if any
+        CREATE INDEX documents_series ON documents(series);
+        CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,             -- revision (same URL), succession (previous member of
+                                            -- its series) or baseline (the series' baseline)
+            document_id INTEGER NOT NULL REFERENCES documents(id),   -- the newer document
+            version_id INTEGER NOT NULL REFERENCES versions(id),     -- its version compared
+            old_version_id INTEGER NOT NULL REFERENCES versions(id), -- what it was compared with
+            series TEXT,
+            detected_at TEXT NOT NULL,
+            significance REAL NOT NULL,     -- 0 to 1, see README "Significance"
+            verdict TEXT NOT NULL,          -- the one-line summary
+            comparison TEXT NOT NULL        -- JSON, exactly what `monitor compare --json` prints
+        );
+        CREATE INDEX changes_detected ON changes(detected_at);
+        CREATE INDEX changes_document ON changes(document_id);
+        """
+    )
+
+
+def now() -> str:
+    """The current time as stored: UTC ISO-8601 with seconds."""
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def open_db(path: Path) -> Database:
+    """Open (creating if needed) the database in WAL mode and apply pending migrations."""
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(path, execute_plugins=False)
+    db.execute("PRAGMA journal_mode=wal")
+    # In WAL mode NORMAL is still crash-safe (a killed process loses nothing committed); it only
+    # skips the fsync per commit, which otherwise dominates one-transaction-per-document writes.
+    db.execute("PRAGMA synchronous=normal")
+    db.execute("PRAGMA foreign_keys=on")
+    db.execute("PRAGMA busy_timeout=10000")
+    migrations.apply(db)
+    return db
