@@ -8,21 +8,25 @@ series' baseline (`baseline`). The changes are stored in the same transaction as
 from __future__ import annotations
 
 import re
+import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cmp_to_key, lru_cache
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from monitor import store
+from monitor import alerts, store
 from monitor.compare import as_json, compare, verdict
 from monitor.config import Series, Settings, Source
+from monitor.diff import strip_ignored
 from monitor.extract import extract_file
 from monitor.match import Matcher
 from monitor.models import (
+    ArticleEvent,
+    ChangeEvent,
     ChangeRecord,
     Concept,
     Extracted,
@@ -33,6 +37,8 @@ from monitor.models import (
 )
 from monitor.text import content_hash
 from monitor.urls import document_key
+
+FEED_TEXT_CAP = 0.24
 
 
 @lru_cache(maxsize=4)
@@ -85,11 +91,16 @@ def _compared(
     kind: str,
     old: StoredVersion | Extracted,
     new: StoredVersion | Extracted,
+    *,
     ignore: Sequence[re.Pattern[str]],
     series: str | None,
-) -> ChangeRecord | None:
-    """Compare two versions; a StoredVersion side is named by its id, the other is the one
-    being stored."""
+    stored_hash: str,
+    url: str,
+    source: str,
+    feed_text: bool = False,
+) -> tuple[ChangeRecord, ChangeEvent] | None:
+    """Compare two versions; a StoredVersion side is named by its id, the other (an Extracted,
+    with `stored_hash` and `url`) is the one being stored."""
     result = compare(
         old.text,
         new.text,
@@ -101,15 +112,35 @@ def _compared(
     )
     if result.significance == 0:
         return None  # reflow, quote styles, boilerplate: no change a reader would see
-    return ChangeRecord(
+    significance, line = result.significance, verdict(result)
+    if feed_text:
+        # A feed's blurb (a search result's snippet) is not the document: keep its rewording
+        # in the history and the digest, in the lowest band, never as a downgrade alert.
+        significance, line = min(significance, FEED_TEXT_CAP), f"feed summary: {line}"
+    record = ChangeRecord(
         kind,
         old.id if isinstance(old, StoredVersion) else None,
         series,
-        result.significance,
-        verdict(result),
+        significance,
+        line,
         as_json(result),
         new.id if isinstance(new, StoredVersion) else None,
     )
+    event = ChangeEvent(
+        kind=kind,
+        url=new.url if isinstance(new, StoredVersion) else url,
+        title=new.title,
+        old_title=old.title,
+        source=source,
+        series=series,
+        detected_at=datetime.now(UTC),
+        old_hash=old.content_hash if isinstance(old, StoredVersion) else stored_hash,
+        new_hash=new.content_hash if isinstance(new, StoredVersion) else stored_hash,
+        significance=record.significance,
+        verdict=record.verdict,
+        comparison=record.comparison,
+    )
+    return record, event
 
 
 def store_document(
@@ -140,39 +171,64 @@ def store_document(
     title = extracted.title or (entry.title if entry else None)
     published = published or (entry.published if entry else None) or extracted.published
     series = series or settings.series_of(url, name, title)
+    series_id = series.id if series else None
     ignore = source.ignore_patterns() if source else ()
     new_hash = processed.normalised_hash
     recent = store.recent_versions(db, url)
-    if recent and recent[0].content_hash == new_hash:
-        return store.save_document(
-            db,
-            source=name,
-            url=url,
-            link=link,
-            kind=kind,
-            processed=processed,
-            entry=entry,
-            failure=failure,
-            validators=(source.url, validators) if source and validators else None,
+    unchanged = bool(recent) and recent[0].content_hash == new_hash
+    # The side being stored: the stored latest version when the text did not change.
+    current: StoredVersion | Extracted = recent[0] if unchanged else extracted
+    feed_text = extracted.method == "feed"
+    found: list[tuple[ChangeRecord, ChangeEvent] | None] = []
+
+    def compared(kind: str, old: StoredVersion | Extracted, new: StoredVersion | Extracted) -> None:
+        found.append(
+            _compared(
+                settings,
+                kind,
+                old,
+                new,
+                ignore=ignore,
+                series=series_id,
+                stored_hash=new_hash,
+                url=url,
+                source=name,
+                feed_text=feed_text,
+            )
         )
-    changes: list[ChangeRecord | None] = []
-    series_id = series.id if series else None
-    # A return to an earlier state (A, B, A) is a flip, not news; feed text that gives way to
-    # the article it summarised is not a revision either.
-    seen_before = any(v.content_hash == new_hash for v in recent[1:])
-    if recent and not seen_before and (recent[0].method == "feed") == (extracted.method == "feed"):
-        changes.append(_compared(settings, "revision", recent[0], extracted, ignore, series_id))
-    if series is not None and not recent:
-        baseline = document_key(series.baseline) if series.baseline else None
-        before, after, base = store.series_neighbours(db, series.id, url, published, baseline)
-        if before is not None:
-            changes.append(_compared(settings, "succession", before, extracted, ignore, series_id))
-        elif after is not None:
-            # An earlier edition arriving after a later one (a feed lists newest first; an old
-            # edition seeded by `monitor add`): the later one is now a succession from it.
-            changes.append(_compared(settings, "succession", extracted, after, ignore, series_id))
-        if base is not None and (before is None or base.id != before.id):
-            changes.append(_compared(settings, "baseline", base, extracted, ignore, series_id))
+
+    if recent and not unchanged:
+        # A return to an earlier state (A, B, A) is a flip, not news, also when the boilerplate
+        # around it rotates; feed text that gives way to its article is not a revision either.
+        identity = content_hash(strip_ignored(extracted.text, ignore))
+        seen_before = any(
+            content_hash(strip_ignored(v.text, ignore)) == identity for v in recent[1:]
+        )
+        if not seen_before and (recent[0].method == "feed") == feed_text:
+            compared("revision", recent[0], extracted)
+    placed = False
+    if series is not None and not feed_text and not store.is_placed(db, url):
+        # A member takes its place in the series once, with its first full text.
+        for kind, old, new in _series_comparisons(db, series, url, published, current):
+            compared(kind, old, new)
+        placed = True
+    changes = [pair for pair in found if pair is not None]
+    # Watched documents (pages, local files, series members) are where a dropped formula is news.
+    watched = source is None or source.kind == "page" or series is not None
+    outbox = [
+        item for _, event in changes for item in alerts.for_change(settings, event, watched=watched)
+    ]
+    if not recent and kind in ("entry", "article"):
+        article = ArticleEvent(
+            url=url,
+            title=title,
+            source=name,
+            published=published,
+            detected_at=datetime.now(UTC),
+            content_hash=new_hash,
+            mentions=processed.mentions,
+        )
+        outbox += alerts.for_article(settings, article)
     return store.save_document(
         db,
         source=name,
@@ -185,7 +241,61 @@ def store_document(
         final_url=final_url,
         series=series_id,
         published=published,
-        changes=[c for c in changes if c is not None],
+        changes=[record for record, _ in changes],
         failure=failure,
         validators=(source.url, validators) if source and validators else None,
+        alerts=outbox,
+        placed=placed,
     )
+
+
+def _series_comparisons(
+    db: Database,
+    series: Series,
+    url: str,
+    published: datetime | None,
+    current: StoredVersion | Extracted,
+) -> list[tuple[str, StoredVersion | Extracted, StoredVersion | Extracted]]:
+    """Which comparisons place a new member in its series: with the member before it
+    (succession), the member after it becomes a succession from it (an edition that arrives
+    late), and with the baseline when the baseline comes before it.
+
+    Order: members listed in `members` keep their list order between themselves; any other
+    pair is ordered by publication date (else by when it was first seen)."""
+    listed = {key: i for i, key in enumerate(series.member_keys())}
+    stamp = (published or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    # (url, date, arrival): on equal dates the member stored first comes first.
+    Place = tuple[str, str, int]
+    members = [
+        (v, (v.url, when, v.document_id))
+        for v, when in store.series_members(db, series.id)
+        if v.url != url
+    ]
+
+    def before(a: Place, b: Place) -> bool:
+        if a[0] in listed and b[0] in listed:
+            return listed[a[0]] < listed[b[0]]
+        return (a[1], a[2]) < (b[1], b[2])
+
+    me: Place = (url, stamp, sys.maxsize)
+    earlier = [m for m in members if before(m[1], me)]
+    later = [m for m in members if not before(m[1], me)]
+
+    def order(x: tuple[StoredVersion, Place], y: tuple[StoredVersion, Place]) -> int:
+        return -1 if before(x[1], y[1]) else 1
+
+    earlier.sort(key=cmp_to_key(order))
+    later.sort(key=cmp_to_key(order))
+    plans: list[tuple[str, StoredVersion | Extracted, StoredVersion | Extracted]] = []
+    previous = earlier[-1][0] if earlier else None
+    following = later[0][0] if later else None
+    if previous is not None:
+        plans.append(("succession", previous, current))
+    if following is not None:
+        plans.append(("succession", current, following))
+    if series.baseline:
+        base_key = document_key(series.baseline)
+        base = next((v for v, _ in earlier if v.url == base_key), None)
+        if base is not None and base is not previous:
+            plans.append(("baseline", base, current))
+    return plans

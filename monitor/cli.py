@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from monitor import __version__, config, store
-from monitor.config import Settings
+from monitor.config import EmailSettings, Settings
 from monitor.errors import MonitorError
 from monitor.models import Extracted
 
@@ -119,8 +119,12 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
         if verbose:
             click.echo(message, err=True)
 
+    from monitor import alerts
+
     with store.open_db(settings.database) as db:
         summary = poll(settings, db, sources, progress=progress)
+        alerts.queue_due_digest(settings, db)
+        delivery = alerts.deliver_due(settings, db)
     if as_json:
         _print_json(summary.as_json())
         return
@@ -132,6 +136,11 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     )
     for source, error in summary.errors:
         click.echo(f"  {source}: {error}")
+    if delivery.sent or delivery.retrying or delivery.given_up:
+        click.echo(
+            f"alerts: {delivery.sent} sent, {delivery.retrying} waiting to retry, "
+            f"{delivery.given_up} given up"
+        )
 
 
 def _since(value: str | None, settings: Settings, hint: str = "--since") -> datetime | None:
@@ -344,6 +353,101 @@ def changes(
         )
         click.echo(f"      {c.verdict}")
         click.echo(f"      {c.url}")
+
+
+@main.command()
+@config_option
+@click.option("--date", "day", help="The local date of the digest (default: the latest one due).")
+@click.option("--send", is_flag=True, help="Queue it for every recipient and deliver it now.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write it to FILE: HTML, or a whole mail when FILE ends in .eml.",
+)
+def digest(config_path: Path | None, day: str | None, send: bool, out: Path | None) -> None:
+    """Build the daily digest (the 24 hours before [digest].time on a day) and show, write or
+    send it. A digest is sent at most once per day and recipient.
+
+    Example: monitor digest --date 2026-11-28 --out digest.html
+    """
+    from datetime import date as date_type
+
+    from monitor import alerts, notify
+    from monitor import digest as digesting
+
+    settings = _settings(config_path)
+    try:
+        when = (
+            date_type.fromisoformat(day) if day else alerts.digest_day(settings, datetime.now(UTC))
+        )
+    except ValueError:
+        raise click.BadParameter(f"{day!r}: use YYYY-MM-DD", param_hint="--date") from None
+    with store.open_db(settings.database) as db:
+        if send:
+            if settings.email is None and not settings.webhooks:
+                raise click.ClickException("nothing to send with: add [email] or [[webhooks]]")
+            queued = alerts.queue_digest(settings, db, when)
+            delivery = alerts.deliver_due(settings, db)
+            state = "queued" if queued else "already queued or sent earlier"
+            click.echo(
+                f"digest for {when}: {state}; {delivery.sent} sent, "
+                f"{delivery.retrying} waiting to retry"
+            )
+            return
+        message = digesting.render_digest(
+            alerts.digest_data(settings, db, when), dedup_key=f"digest:{when}:preview"
+        )
+    if out is None:
+        click.echo(message.subject + "\n\n" + message.text)
+    elif out.suffix.lower() == ".eml":
+        email = settings.email or EmailSettings()
+        recipients = settings.digest.recipients or email.to or ("reader@localhost",)
+        out.write_bytes(bytes(notify.build_email(email.sender, recipients, message)))
+        click.echo(f"wrote {out}")
+    else:
+        out.write_text(message.html or message.text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+
+
+@main.command()
+@config_option
+@click.argument("concept")
+@click.option("--by", type=click.Choice(["day", "week", "month"]), default="day", show_default=True)
+@click.option("--source", help="Only this source.")
+@click.option("--split", is_flag=True, help="One row per source and period.")
+@json_option
+def timeline(
+    config_path: Path | None, concept: str, by: str, source: str | None, split: bool, as_json: bool
+) -> None:
+    """Mentions of a concept over time, in the configured time zone.
+
+    A document counts on its publication date (else when first seen), with the mentions of its
+    latest version.
+
+    Example: monitor timeline complete-denuclearization --by month --json
+    """
+    from monitor.timeline import timeline as mentions_over_time
+
+    settings = _settings(config_path)
+    if concept not in settings.concepts:
+        known = ", ".join(settings.concepts)
+        raise click.BadParameter(
+            f"unknown concept {concept!r} (known: {known})", param_hint="CONCEPT"
+        )
+    with store.open_db(settings.database) as db:
+        rows = mentions_over_time(
+            db, concept, by=by, timezone=settings.schedule.timezone, source=source, split=split
+        )
+    if as_json:
+        _print_json([asdict(r) for r in rows])
+        return
+    if not rows:
+        click.echo(f"no mentions of {concept} stored")
+    top = max((r.count for r in rows), default=0) or 1
+    for r in rows:
+        bar = "█" * round(30 * r.count / top)
+        label = f"{r.period} {r.source or ''}".strip()
+        click.echo(f"{label:32} {r.count:5} {bar}")
 
 
 @main.command()

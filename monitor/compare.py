@@ -12,7 +12,7 @@ Significance, a number in [0, 1]. With sat(k) = k / (k + 1), which grows from 0 
 
 1. Weakening, 0.8 + 0.2 * sat(kA), when kA > 0. kA is the sum, over the ladders that moved down,
    of the rungs fallen, plus the number of dropped concepts that are on a ladder that did not move
-   up. A rung is a concept's position on its ladder; a side with none of the ladder's concepts
+   up and stood above the new side's strongest concept of it. A rung is a concept's position on its ladder; a side with none of the ladder's concepts
    sits one rung below the last. (A ladder that moved up replaced its lower rungs: the concepts it
    dropped on the way count in band 2, with the upgrade.)
 2. Other concept changes, 0.5 + 0.3 * sat(kB), when kB > 0: kB is the sum over all concepts of
@@ -23,7 +23,9 @@ Significance, a number in [0, 1]. With sat(k) = k / (k + 1), which grows from 0 
    words of added, removed and moved sentences, and of the removed and added runs of changed
    sentences, at least 1 per changed sentence), W the word count of the longer side.
 
-Only the first band that applies counts. Each band is increasing in its k and stays below the
+Only the first band that applies counts. A new side that lost half or more of its words and
+gained almost none (a truncated or failed extraction, more often than a rewrite) is capped at
+0.79, below band 1, and its verdict starts with "text shrank N%". Each band is increasing in its k and stays below the
 next band's floor; since k >= 1 in bands 1-3 their scores fall in [0.9, 1), [0.65, 0.8) and
 [0.375, 0.5), and band 4 in [0, 0.25) (in practice below 1/6, as u is about 2W at most). Identical texts, text that differs only in boilerplate removed
 by `ignore`, and reflowed text (an empty sentence diff with equal concept counts) score exactly 0.
@@ -93,7 +95,23 @@ def compare(
     old_side = DocumentSide(old_title, len(old_text.split()), _counts(order, old_counts))
     new_side = DocumentSide(new_title, len(new_text.split()), _counts(order, new_counts))
     score = _significance(deltas, stance, ladders, sentences, matcher, old_side, new_side)
+    if shrinkage(old_side, new_side, sentences) is not None:
+        score = min(score, SHRUNK_CAP)
     return Comparison(old_side, new_side, deltas, stance, sentences, score)
+
+
+# A new side that lost most of its text and gained almost nothing is more often a failed or
+# partial extraction (a soft 404, a cookie wall) than a rewrite: say so, and keep it out of the
+# top band until a later version confirms it.
+SHRUNK_CAP = 0.79
+
+
+def shrinkage(old: DocumentSide, new: DocumentSide, sentences: SentenceDiff) -> float | None:
+    """The share of the old text lost, when the new side looks truncated; else None."""
+    added = sum(len(x.split()) for x in sentences.added)
+    if old.words >= 200 and new.words <= old.words / 2 and added <= new.words / 10:
+        return 1 - new.words / old.words
+    return None
 
 
 def _concept_order(matcher: Matcher, old: Iterable[Mention], new: Iterable[Mention]) -> list[str]:
@@ -169,11 +187,17 @@ def _significance(
     }
     fallen = sum(fall for fall in falls.values() if fall > 0)
     risen = sum(-fall for fall in falls.values() if fall < 0)
+    # A dropped rung weakens a ladder only when it stood above what the new side still holds:
+    # dropping "arms control" while "complete denuclearization" stays is not a retreat.
+    tops = {m.ladder: _rung(ladders[m.ladder], m.new) for m in stance}
     weakening = sum(
         1
         for d in deltas
         if d.status == DROPPED
-        and any(d.id in ladders[name] and fall >= 0 for name, fall in falls.items())
+        and any(
+            d.id in ladders[name] and fall >= 0 and _rung(ladders[name], d.id) < tops[name]
+            for name, fall in falls.items()
+        )
     )
     k_a = fallen + weakening
     if k_a:
@@ -237,6 +261,9 @@ def verdict(c: Comparison) -> str:
         *moves[UPGRADE],
         *([counts] if counts else []),
     ]
+    shrank = shrinkage(c.old, c.new, c.sentences)
+    if shrank is not None:
+        parts.insert(0, f"text shrank {shrank:.0%} (possibly a failed extraction)")
     if parts:
         return "; ".join(parts)
     s = c.sentences

@@ -220,7 +220,10 @@ def _align(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
     i0 = j0 = 0
     for i, j in [*_heaviest_chain(unique), (len(a), len(b))]:
         if i > i0 and j > j0:
-            matcher = SequenceMatcher(None, a[i0:i], b[j0:j], autojunk=False)
+            # A huge gap is a pathological input (thousands of repeated sentences): difflib's
+            # popularity heuristic keeps it from going quadratic there; real gaps are small.
+            huge = (i - i0) * (j - j0) > 1_000_000
+            matcher = SequenceMatcher(None, a[i0:i], b[j0:j], autojunk=huge)
             for x, y, size in matcher.get_matching_blocks():
                 matches += [(i0 + x + k, j0 + y + k) for k in range(size)]
         if i < len(a):

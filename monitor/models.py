@@ -360,3 +360,23 @@ class DigestData:
     daily_counts: dict[str, tuple[tuple[date, int], ...]]
     labels: dict[str, str]
     order: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A message for one channel ("email" or a webhook's name), to write to the outbox."""
+
+    channel: str
+    recipients: tuple[str, ...]
+    message: Message
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    """An outbox row due for delivery."""
+
+    id: int
+    channel: str
+    recipients: tuple[str, ...]
+    message: Message
+    attempts: int

@@ -21,13 +21,14 @@ from concurrent.futures import (
 )
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from monitor import store
+from monitor import alerts, store
 from monitor.changes import add_file, matcher, prepare, store_document
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
@@ -35,7 +36,15 @@ from monitor.extract import extract
 from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.match import Matcher
-from monitor.models import Concept, Extracted, FeedEntry, Processed, Response, Stored
+from monitor.models import (
+    Concept,
+    Extracted,
+    FeedEntry,
+    Processed,
+    Response,
+    SourceEvent,
+    Stored,
+)
 from monitor.urls import canonical_url, is_web
 
 # An article whose fetch failed this many times in a row is not tried again.
@@ -222,9 +231,23 @@ class _Poll:
             self.progress(f"{job.source.name}: {error}")
 
     def _fail_source(self, source: Source, error: str) -> None:
-        store.source_failed(self.db, source.name, error)
+        with store.transaction(self.db):
+            failures, since = store.source_failed(self.db, source.name, error)
+            event = SourceEvent(source.name, source.url, True, failures, error, datetime.now(UTC))
+            store.enqueue(self.db, alerts.for_source(self.settings, event, since))
         self.summary.errors.append((source.name, error))
         self.progress(f"{source.name}: {error}")
+
+    def _succeeded(
+        self, source: Source, title: str | None = None, warning: str | None = None
+    ) -> None:
+        with store.transaction(self.db):
+            failures, since = store.source_succeeded(self.db, source.name, title, warning)
+            if since is not None:
+                event = SourceEvent(
+                    source.name, source.url, False, failures, None, datetime.now(UTC)
+                )
+                store.enqueue(self.db, alerts.for_source(self.settings, event, since))
 
     def _fetched(self, job: _Job, result: object) -> Response | None:
         if isinstance(result, Exception):
@@ -233,7 +256,7 @@ class _Poll:
         assert isinstance(result, Response)
         if result.not_modified:
             self.summary.not_modified += 1
-            store.source_succeeded(self.db, job.source.name)
+            self._succeeded(job.source)
             return None
         self.summary.fetched += 1
         return result
@@ -256,7 +279,7 @@ class _Poll:
         if feed.problem:
             warning = f"feed partly unreadable, kept {len(feed.entries)} entries: {feed.problem}"
             self.summary.errors.append((source.name, warning))
-        store.source_succeeded(self.db, source.name, feed.title, warning)
+        self._succeeded(source, feed.title, warning)
         # A damaged feed is read again next time rather than answered with a 304.
         state = self.feeds[source.name] = _Feed(None if warning else response.headers)
         known = store.entry_states(self.db, (e.url for e in feed.entries))
@@ -391,7 +414,7 @@ class _Poll:
                 validators=job.response.headers,
             )
         )
-        store.source_succeeded(self.db, job.source.name)
+        self._succeeded(job.source)
 
     def _store_article(
         self, job: _Job, entry: FeedEntry, response: Response, result: object

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -222,3 +223,180 @@ def test_add_command_stores_a_member_and_reports(
     assert "unchanged" in again.output
     wrong = CliRunner(env=env).invoke(main, [*args[:-1], "nope", str(ROK_2021)])
     assert wrong.exit_code == 1 and "no series 'nope'" in wrong.output
+
+
+DOCS = Path(__file__).parent / "data" / "docs" / "whitehouse-briefings" / "statements-releases"
+MD_2021 = DOCS / "2021-05" / "2021-05-21-u-s-rok-leaders-joint-statement.md"
+MD_2022 = DOCS / "2022-05" / "2022-05-21-united-states-republic-of-korea-leaders-joint-statement.md"
+DECLARATION_2023 = PAGES / "2023-04-26-washington-declaration-2.html"
+
+
+def _pairs(db: Database) -> list[tuple[str, str, str]]:
+    """(kind, older title, newer title) of every stored change, in the order stored."""
+    return [
+        (kind, old, new)
+        for kind, old, new in db.execute(
+            "SELECT c.kind, ov.title, nv.title FROM changes c "
+            "JOIN versions ov ON ov.id = c.old_version_id JOIN versions nv ON nv.id = c.version_id "
+            "ORDER BY c.id"
+        )
+    ]
+
+
+def _when(day: str) -> datetime:
+    return datetime.fromisoformat(day).replace(tzinfo=UTC)
+
+
+def test_a_middle_edition_arriving_last_is_placed_between_its_neighbours(
+    make_settings: MakeSettings,
+) -> None:
+    settings = _series_settings(make_settings, rule={"source": "local", "title": "."})
+    series = settings.series[0]
+    with store.open_db(settings.database) as db:
+        add_file(settings, db, MD_2021, series=series, title="2021", published=_when("2021-05-21"))
+        add_file(
+            settings,
+            db,
+            DECLARATION_2023,
+            series=series,
+            title="2023",
+            published=_when("2023-04-26"),
+        )
+        add_file(settings, db, MD_2022, series=series, title="2022", published=_when("2022-05-21"))
+        assert _pairs(db) == [
+            ("succession", "2021", "2023"),
+            ("succession", "2021", "2022"),
+            ("succession", "2022", "2023"),
+        ]
+
+
+def test_the_members_list_orders_the_series_whatever_the_dates(make_settings: MakeSettings) -> None:
+    # Listed 2022 before 2021 on purpose: the list is the order, so 2021 follows 2022.
+    settings = _series_settings(make_settings, members=[str(MD_2022), str(MD_2021)])
+    series = settings.series[0]
+    with store.open_db(settings.database) as db:
+        add_file(settings, db, MD_2021, series=series, title="2021", published=_when("2021-05-21"))
+        add_file(settings, db, MD_2022, series=series, title="2022", published=_when("2022-05-21"))
+        assert _pairs(db) == [("succession", "2022", "2021")]
+
+
+def test_a_baseline_is_compared_only_with_later_members(make_settings: MakeSettings) -> None:
+    settings = _series_settings(
+        make_settings, rule={"source": "local", "title": "."}, baseline=str(MD_2021)
+    )
+    series = settings.series[0]
+    with store.open_db(settings.database) as db:
+        add_file(settings, db, MD_2021, series=series, title="2021", published=_when("2021-05-21"))
+        add_file(settings, db, MD_2022, series=series, title="2022", published=_when("2022-05-21"))
+        add_file(
+            settings,
+            db,
+            DECLARATION_2023,
+            series=series,
+            title="2023",
+            published=_when("2023-04-26"),
+        )
+        assert _pairs(db) == [
+            ("succession", "2021", "2022"),
+            ("succession", "2022", "2023"),
+            ("baseline", "2021", "2023"),
+        ]
+    # Seeding an older edition after the baseline never compares the baseline backwards.
+    late = _series_settings(
+        make_settings, rule={"source": "local", "title": "."}, baseline=str(MD_2022)
+    )
+    with store.open_db(late.database.with_name("late.db")) as db:
+        add_file(
+            late, db, MD_2022, series=late.series[0], title="2022", published=_when("2022-05-21")
+        )
+        add_file(
+            late, db, MD_2021, series=late.series[0], title="2021", published=_when("2021-05-21")
+        )
+        assert _pairs(db) == [("succession", "2021", "2022")]
+
+
+def test_a_feed_entry_is_not_a_series_member_until_its_article_arrives(
+    make_settings: MakeSettings,
+) -> None:
+    from tests.servers import respond, sequence
+
+    feed = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>
+    <description>d</description>
+    <item><title>U.S.-ROK Leaders’ Joint Statement 2021</title><link>/2021.html</link>
+    <description>The leaders met.</description><pubDate>Fri, 21 May 2021 20:00:00 -0400</pubDate></item>
+    <item><title>U.S.-ROK Leaders’ Joint Statement 2022</title><link>/2022.html</link>
+    <description>The leaders met again.</description><pubDate>Sat, 21 May 2022 20:00:00 -0400</pubDate></item>
+    </channel></rss>""".encode()
+    with LocalServer() as server:
+        server.route("/feed", respond(200, feed, {"Content-Type": "application/rss+xml"}))
+        server.route(
+            "/2021.html", respond(200, ROK_2021.read_bytes(), {"Content-Type": "text/html"})
+        )
+        server.route(
+            "/2022.html",
+            sequence(
+                respond(503, b"busy"),
+                respond(200, ROK_2022.read_bytes(), {"Content-Type": "text/html"}),
+            ),
+        )
+        source = {"name": "wh", "kind": "feed", "url": server.url("/feed"), "follow": "all"}
+        settings = make_settings(
+            [source],
+            series=[
+                {"id": "us-rok", "title": "t", "rule": {"source": "wh", "title": "Joint Statement"}}
+            ],
+            retries=0,
+        )
+        with store.open_db(settings.database) as db:
+            first = poll(settings, db)  # 2022's article fails: only its feed blurb is stored
+            assert first.changes == 0
+            second = poll(settings, db)  # now the article: it takes its place after 2021
+            assert second.changes == 1
+            [(kind, _, _)] = _pairs(db)
+            assert kind == "succession"
+            verdict = db.execute("SELECT verdict FROM changes").fetchone()[0]
+            assert "none (downgrade)" not in verdict
+
+
+def test_boilerplate_that_rotates_does_not_defeat_flip_detection(
+    make_settings: MakeSettings,
+) -> None:
+    body = ROK_2021.read_text(encoding="utf-8")
+    at = body.index("</p>", body.index("<article")) + len("</p>")
+
+    def version(cvid: bool, ad: int) -> bytes:
+        extra = CVID if cvid else ""
+        return (
+            body[:at] + f"<p>Advertisement: course number {ad} starts soon.</p>" + extra + body[at:]
+        ).encode()
+
+    page = Versions(version(True, 1))
+    with LocalServer() as server:
+        server.route("/s.html", page.handler())
+        source = {
+            "name": "s",
+            "kind": "page",
+            "url": server.url("/s.html"),
+            "ignore": [r"Advertisement: [^.]*\."],
+        }
+        settings = make_settings([source])
+        with store.open_db(settings.database) as db:
+            counts = []
+            for n, cvid in enumerate([True, False, True, False, True], start=1):
+                page.body = version(cvid, n)
+                counts.append(poll(settings, db).changes)
+            assert counts == [0, 1, 0, 0, 0]
+
+
+def test_a_series_configured_later_places_documents_already_stored(
+    make_settings: MakeSettings,
+) -> None:
+    plain = make_settings([])
+    with store.open_db(plain.database) as db:
+        add_file(plain, db, MD_2021, title="2021", published=_when("2021-05-21"))
+        add_file(plain, db, MD_2022, title="2022", published=_when("2022-05-21"))
+        assert _pairs(db) == []
+        later = _series_settings(make_settings, members=[str(MD_2021), str(MD_2022)])
+        summary = poll(later, db)  # file members are read at each poll
+        assert summary.changes == 1 and _pairs(db) == [("succession", "2021", "2022")]
+        assert poll(later, db).changes == 0

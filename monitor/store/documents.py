@@ -14,10 +14,12 @@ from monitor.models import (
     Attempt,
     ChangeRecord,
     FeedEntry,
+    OutboxItem,
     Processed,
     Stored,
     StoredVersion,
 )
+from monitor.store.outbox import enqueue
 from monitor.store.schema import iso, now
 
 
@@ -70,24 +72,37 @@ def record_attempts(db: Database, source: str, attempts: Sequence[Attempt]) -> N
 
 def source_succeeded(
     db: Database, name: str, title: str | None = None, warning: str | None = None
-) -> None:
-    """Record a successful poll; `warning` keeps a problem that did not stop it (a damaged feed)."""
+) -> tuple[int, str | None]:
+    """Record a successful poll; `warning` keeps a problem that did not stop it (a damaged feed).
+
+    Returns the failures in a row before this success and when that run of failures began."""
     stamp = now()
+    before = db.execute(
+        "SELECT consecutive_failures, failing_since FROM sources WHERE name = ?", [name]
+    ).fetchone()
     db.execute(
         "UPDATE sources SET last_attempt_at = ?, last_success_at = ?, last_error = ?, "
         "last_error_at = CASE WHEN ? IS NULL THEN last_error_at ELSE ? END, "
-        "consecutive_failures = 0, title = COALESCE(?, title) WHERE name = ?",
+        "consecutive_failures = 0, failing_since = NULL, title = COALESCE(?, title) "
+        "WHERE name = ?",
         [stamp, stamp, warning, warning, stamp, title, name],
     )
+    return (before[0], before[1]) if before else (0, None)
 
 
-def source_failed(db: Database, name: str, error: str) -> None:
+def source_failed(db: Database, name: str, error: str) -> tuple[int, str]:
+    """Record a failed poll; returns the failures in a row and when they began."""
     stamp = now()
     db.execute(
         "UPDATE sources SET last_attempt_at = ?, last_error = ?, last_error_at = ?, "
+        "failing_since = COALESCE(failing_since, ?), "
         "consecutive_failures = consecutive_failures + 1 WHERE name = ?",
-        [stamp, error, stamp, name],
+        [stamp, error, stamp, stamp, name],
     )
+    row = db.execute(
+        "SELECT consecutive_failures, failing_since FROM sources WHERE name = ?", [name]
+    ).fetchone()
+    return (row[0], row[1]) if row else (1, stamp)
 
 
 def entry_states(db: Database, urls: Iterable[str]) -> dict[str, tuple[str, int]]:
@@ -148,9 +163,13 @@ def save_document(
     changes: Sequence[ChangeRecord] = (),
     failure: str | None = None,
     validators: tuple[str, dict[str, str]] | None = None,
+    alerts: Sequence[OutboxItem] = (),
+    placed: bool = False,
 ) -> Stored:
     """Store a document and, when its normalised text changed, a new version with the changes
-    found against earlier versions: one transaction."""
+    found against earlier versions and the alerts they raise: one transaction.
+
+    `placed` records that the document was compared with its series neighbours."""
     stamp = now()
     extracted = processed.extracted
     title = extracted.title or (entry.title if entry else None)
@@ -194,45 +213,18 @@ def save_document(
         if validators is not None:
             save_validators(db, *validators)
         latest = db.execute(
-            "SELECT content_hash FROM versions WHERE document_id = ? ORDER BY id DESC LIMIT 1",
+            "SELECT content_hash, id FROM versions WHERE document_id = ? ORDER BY id DESC LIMIT 1",
             [document_id],
         ).fetchone()
-        if latest is not None and latest[0] == processed.normalised_hash:
-            return Stored(document_id, new_document, False, 0)
-        cursor = db.execute(
-            "INSERT INTO versions (document_id, fetched_at, content_hash, title, text, words, "
-            "method, content_type, final_url, raw, raw_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                document_id,
-                stamp,
-                processed.normalised_hash,
-                title,
-                extracted.text,
-                len(extracted.text.split()),
-                extracted.method,
-                content_type,
-                final_url,
-                processed.raw,
-                processed.raw_bytes,
-            ],
-        )
-        version_id = int(cursor.lastrowid or 0)
-        db.conn.executemany(
-            "INSERT INTO mentions (version_id, document_id, concept, variant, sentence, "
-            "position, length) VALUES (?,?,?,?,?,?,?)",
-            [
-                (
-                    version_id,
-                    document_id,
-                    m.concept,
-                    m.variant,
-                    m.sentence,
-                    m.start,
-                    m.end - m.start,
-                )
-                for m in processed.mentions
-            ],
-        )
+        if placed:
+            db.execute("UPDATE documents SET series_placed = 1 WHERE id = ?", [document_id])
+        new_version = latest is None or latest[0] != processed.normalised_hash
+        if new_version:
+            version_id = _insert_version(
+                db, document_id, stamp, title, processed, content_type, final_url
+            )
+        else:
+            version_id = int(latest[1])
         for change in changes:
             newer = change.new_version_id or version_id
             newer_document = db.execute(
@@ -253,7 +245,48 @@ def save_document(
                     json.dumps(change.comparison, ensure_ascii=False),
                 ],
             )
-    return Stored(document_id, new_document, True, len(processed.mentions), len(changes))
+        enqueue(db, alerts)
+    mentions = len(processed.mentions) if new_version else 0
+    return Stored(document_id, new_document, new_version, mentions, len(changes))
+
+
+def _insert_version(
+    db: Database,
+    document_id: int,
+    stamp: str,
+    title: str | None,
+    processed: Processed,
+    content_type: str | None,
+    final_url: str | None,
+) -> int:
+    extracted = processed.extracted
+    cursor = db.execute(
+        "INSERT INTO versions (document_id, fetched_at, content_hash, title, text, words, "
+        "method, content_type, final_url, raw, raw_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            document_id,
+            stamp,
+            processed.normalised_hash,
+            title,
+            extracted.text,
+            len(extracted.text.split()),
+            extracted.method,
+            content_type,
+            final_url,
+            processed.raw,
+            processed.raw_bytes,
+        ],
+    )
+    version_id = int(cursor.lastrowid or 0)
+    db.conn.executemany(
+        "INSERT INTO mentions (version_id, document_id, concept, variant, sentence, "
+        "position, length) VALUES (?,?,?,?,?,?,?)",
+        [
+            (version_id, document_id, m.concept, m.variant, m.sentence, m.start, m.end - m.start)
+            for m in processed.mentions
+        ],
+    )
+    return version_id
 
 
 def raw_body(db: Database, version_id: int) -> bytes | None:
@@ -273,34 +306,20 @@ def recent_versions(db: Database, url: str, limit: int = 5) -> list[StoredVersio
     return [StoredVersion(*row) for row in rows]
 
 
-def series_neighbours(
-    db: Database, series: str, url: str, published: datetime | None, baseline: str | None
-) -> tuple[StoredVersion | None, StoredVersion | None, StoredVersion | None]:
-    """For a document about to be stored as a member of `series`: the latest versions of the
-    member before it and the member after it (by publication date), and of the baseline."""
-    key = iso(published) if published else now()
-    latest = (
-        "SELECT v.id, d.id, d.url, COALESCE(v.title, d.title), v.content_hash, v.text, v.method "
-        "FROM documents d JOIN versions v ON v.id = "
-        "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
-    )
-    order = "COALESCE(d.published_at, d.first_seen_at)"
-    before = db.execute(
-        latest + f"WHERE d.series = ? AND d.url != ? AND {order} <= ? "
-        f"ORDER BY {order} DESC, d.id DESC LIMIT 1",
-        [series, url, key],
-    ).fetchone()
-    after = db.execute(
-        latest + f"WHERE d.series = ? AND d.url != ? AND {order} > ? "
-        f"ORDER BY {order}, d.id LIMIT 1",
-        [series, url, key],
-    ).fetchone()
-    base = None
-    if baseline is not None and baseline != url:
-        found = db.execute(latest + "WHERE d.url = ?", [baseline]).fetchone()
-        base = StoredVersion(*found) if found else None
-    return (
-        StoredVersion(*before) if before else None,
-        StoredVersion(*after) if after else None,
-        base,
-    )
+def series_members(db: Database, series: str) -> list[tuple[StoredVersion, str]]:
+    """Every member of a series with full text: its latest non-feed version and its date
+    (publication, else first seen) for ordering."""
+    rows = db.execute(
+        "SELECT v.id, d.id, d.url, COALESCE(v.title, d.title), v.content_hash, v.text, v.method, "
+        "COALESCE(d.published_at, d.first_seen_at) FROM documents d JOIN versions v ON v.id = "
+        "(SELECT MAX(id) FROM versions WHERE document_id = d.id AND method != 'feed') "
+        "WHERE d.series = ? ORDER BY d.id",
+        [series],
+    ).fetchall()
+    return [(StoredVersion(*row[:7]), row[7]) for row in rows]
+
+
+def is_placed(db: Database, url: str) -> bool:
+    """Whether a document was already compared with its series neighbours."""
+    row = db.execute("SELECT series_placed FROM documents WHERE url = ?", [url]).fetchone()
+    return bool(row and row[0])

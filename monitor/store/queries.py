@@ -12,9 +12,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor.models import (
+    ArticleEvent,
+    ChangeEvent,
     ChangeView,
     ConceptSummary,
     DocumentHistory,
+    Mention,
     SearchHit,
     SourceHealth,
     VersionView,
@@ -200,3 +203,106 @@ def list_changes(
             )
         )
     return views
+
+
+def changes_between(db: Database, start: datetime, end: datetime) -> list[ChangeEvent]:
+    """Changes detected in [start, end), most significant first."""
+    rows = db.execute(
+        "SELECT c.kind, d.url, COALESCE(nv.title, d.title), ov.title, d.source, c.series, "
+        "c.detected_at, ov.content_hash, nv.content_hash, c.significance, c.verdict, c.comparison "
+        "FROM changes c JOIN documents d ON d.id = c.document_id "
+        "JOIN versions nv ON nv.id = c.version_id JOIN versions ov ON ov.id = c.old_version_id "
+        "WHERE c.detected_at >= ? AND c.detected_at < ? ORDER BY c.significance DESC, c.id",
+        [iso(start), iso(end)],
+    ).fetchall()
+    return [
+        ChangeEvent(
+            kind,
+            url,
+            title,
+            old_title,
+            source,
+            series,
+            datetime.fromisoformat(at),
+            old_hash,
+            new_hash,
+            significance,
+            verdict,
+            json.loads(comparison),
+        )
+        for (
+            kind,
+            url,
+            title,
+            old_title,
+            source,
+            series,
+            at,
+            old_hash,
+            new_hash,
+            significance,
+            verdict,
+            comparison,
+        ) in rows
+    ]
+
+
+def articles_between(db: Database, start: datetime, end: datetime) -> list[ArticleEvent]:
+    """New feed entries and articles first seen in [start, end) that mention a concept, with the
+    mentions of their latest version; newest first."""
+    rows = db.execute(
+        "SELECT d.id, d.url, d.title, d.source, d.published_at, d.first_seen_at, v.id, "
+        "v.content_hash FROM documents d JOIN versions v ON v.id = "
+        "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
+        "WHERE d.kind IN ('entry', 'article') AND d.first_seen_at >= ? AND d.first_seen_at < ? "
+        "AND EXISTS (SELECT 1 FROM mentions m WHERE m.version_id = v.id) "
+        "ORDER BY COALESCE(d.published_at, d.first_seen_at) DESC, d.id DESC",
+        [iso(start), iso(end)],
+    ).fetchall()
+    events = []
+    for _, url, title, source, published, first_seen, version_id, content_hash in rows:
+        mentions = tuple(
+            Mention(concept, variant, sentence, position, position + length)
+            for concept, variant, sentence, position, length in db.execute(
+                "SELECT concept, variant, sentence, position, length FROM mentions "
+                "WHERE version_id = ? ORDER BY position",
+                [version_id],
+            )
+        )
+        events.append(
+            ArticleEvent(
+                url,
+                title,
+                source,
+                datetime.fromisoformat(published) if published else None,
+                datetime.fromisoformat(first_seen),
+                content_hash,
+                mentions,
+            )
+        )
+    return events
+
+
+def mention_dates(
+    db: Database, concept: str | None, source: str | None, since: datetime | None = None
+) -> list[tuple[datetime, str, str, int]]:
+    """(document date, source, concept, mentions) for the latest version of every document, the
+    date being its publication time, else when it was first seen."""
+    where, params = ["1 = 1"], []
+    if concept is not None:
+        where.append("m.concept = ?")
+        params.append(concept)
+    if source is not None:
+        where.append("d.source = ?")
+        params.append(source)
+    if since is not None:
+        where.append("COALESCE(d.published_at, d.first_seen_at) >= ?")
+        params.append(iso(since))
+    rows = db.execute(
+        "SELECT COALESCE(d.published_at, d.first_seen_at), d.source, m.concept, COUNT(*) "
+        "FROM documents d JOIN mentions m ON m.version_id = "
+        "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
+        f"WHERE {' AND '.join(where)} GROUP BY d.id, m.concept",
+        params,
+    ).fetchall()
+    return [(datetime.fromisoformat(at), src, cid, n) for at, src, cid, n in rows]

@@ -123,6 +123,35 @@ def m002_changes(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_alerts(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            dedup_key TEXT NOT NULL UNIQUE, -- one message per event and channel, ever
+            event TEXT NOT NULL,            -- change, article, source or digest
+            channel TEXT NOT NULL,          -- email, or the name of a webhook
+            recipients TEXT NOT NULL,       -- JSON list of addresses (email)
+            subject TEXT NOT NULL,
+            text TEXT NOT NULL,             -- the plain-text body
+            html TEXT,                      -- the HTML body, if any
+            payload TEXT NOT NULL,          -- JSON body for webhooks
+            created_at TEXT NOT NULL,       -- written with the event that caused it
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending, sent, or failed (gave up)
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,  -- when delivery is tried next
+            last_error TEXT,                -- why the last attempt failed
+            sent_at TEXT                    -- when the channel accepted it
+        );
+        CREATE INDEX alerts_due ON alerts(status, next_attempt_at);
+        ALTER TABLE sources ADD COLUMN failing_since TEXT;  -- first failure of the current run
+        -- 1 once a series member has been compared with its neighbours in the series
+        ALTER TABLE documents ADD COLUMN series_placed INTEGER NOT NULL DEFAULT 0;
+        """
+    )
+
+
 def now() -> str:
     """The current time as stored: UTC ISO-8601 with seconds."""
     return iso(datetime.now(UTC))

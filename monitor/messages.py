@@ -1,0 +1,470 @@
+"""Alert messages: a subject that says what happened, a plain-text and an HTML body, a JSON payload.
+
+Pure rendering: no I/O, no clock. Document text (titles, sentences, errors a server sent) is never
+trusted. Everywhere, control characters become spaces and bidirectional formatting characters
+(embeddings, overrides, isolates, marks) are removed, so a right-to-left override cannot reorder
+a subject line or a quoted sentence; in the HTML every piece of it is escaped and sits in a
+`<bdi>`. The HTML has inline styles only (mail clients drop style sheets), no scripts and no
+images; its colours are given in foreground/background pairs that read in light and dark mode.
+
+Times are shown in the configured zone and in UTC ("2026-11-28 05:30 KST (2026-11-27 20:30 UTC)");
+naive datetimes are taken as UTC.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from difflib import SequenceMatcher
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from monitor.diff import diff as sentence_diff
+from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent, WordOp
+
+MAX_SENTENCES = 5  # per list of changed, removed or added sentences; the rest are counted
+MAX_PER_CONCEPT = 3  # matched sentences shown per concept of an article
+TITLE_CHARS = 100  # of a title in a subject line
+SENTENCE_CHARS = 600  # of a quoted sentence
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NOT_HTML = re.compile("[\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+
+_FONT = (
+    "font-family:system-ui,-apple-system,'Segoe UI','Noto Sans','Noto Sans KR',"
+    "'Apple SD Gothic Neo','Malgun Gothic',sans-serif"
+)
+_MUTED = "color:#767676"  # 4.5:1 on white, 4:1 on near-black
+_DEL = "background:#ffd7d5;color:#82071e;text-decoration:line-through"
+_INS = "background:#ccffd8;color:#055d20;text-decoration:underline"
+_MARK = "background:#fff1a8;color:#1b1b1b"
+_QUOTE = "margin:6px 0;padding:2px 0 2px 10px;border-left:3px solid #8c8c8c"
+_H2 = "font-size:16px;margin:18px 0 6px"
+
+
+_PAGE = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="supported-color-schemes" content="light dark">
+<title>{{title}}</title>
+</head>
+<body style="margin:0;padding:0">
+<div style="max-width:40rem;margin:0 auto;padding:16px;{_FONT};font-size:16px;line-height:1.5;\
+overflow-wrap:anywhere;word-break:break-word">
+<h1 dir="auto" style="font-size:19px;line-height:1.3;margin:0 0 12px"><bdi>{{title}}</bdi></h1>
+{{body}}
+</div>
+</body>
+</html>
+"""
+
+
+# ---- text hygiene ------------------------------------------------------------------------------
+
+
+def clean(text: str) -> str:
+    """One line of untrusted text: no controls, no bidi formatting, white space collapsed."""
+    text = _BIDI.sub("", _CONTROL.sub(" ", text))
+    return _SPACES.sub(" ", _NOT_HTML.sub("\ufffd", text)).strip()
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _h(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _doc(text: str) -> str:
+    """Untrusted text for HTML: cleaned, escaped and isolated."""
+    return f"<bdi>{_h(clean(text))}</bdi>"
+
+
+def short_label(labels: Mapping[str, str], concept: str | None) -> str:
+    """A concept's label up to " / " or " (": "CVID / PVID" -> "CVID"; none -> "none"."""
+    if concept is None:
+        return "none"
+    label = labels.get(concept, concept)
+    return re.split(r" / | \(", label, maxsplit=1)[0].strip() or concept
+
+
+def _names(ids: Sequence[str], labels: Mapping[str, str]) -> str:
+    names = [short_label(labels, c) for c in ids]
+    return (
+        ", ".join(names) if len(names) <= 2 else f"{names[0]}, {names[1]} and {len(names) - 2} more"
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def when(moment: datetime, timezone: str) -> str:
+    """ "2026-11-28 05:30 KST (2026-11-27 20:30 UTC)"; the UTC date only when it differs."""
+    utc = _utc(moment)
+    local = utc.astimezone(ZoneInfo(timezone))
+    abbr = local.tzname() or timezone
+    if abbr in ("UTC", "GMT") and not local.utcoffset():
+        return f"{utc:%Y-%m-%d %H:%M} UTC"
+    if not abbr.isalpha():
+        abbr = f"UTC{abbr}"
+    utc_part = f"{utc:%H:%M}" if utc.date() == local.date() else f"{utc:%Y-%m-%d %H:%M}"
+    return f"{local:%Y-%m-%d %H:%M} {abbr} ({utc_part} UTC)"
+
+
+def _short_hash(value: str) -> str:
+    return clean(value).removeprefix("sha256:")[:12]
+
+
+def _link(url: str) -> str:
+    """A link for http(s) addresses; anything else is shown as text only."""
+    if re.match(r"(?i)https?://", url):
+        return f'<a href="{_h(clean(url))}" style="word-break:break-all">{_doc(url)}</a>'
+    return _doc(url)
+
+
+# ---- the shared frame --------------------------------------------------------------------------
+
+# A fact line: label, plain-text value, HTML value.
+Fact = tuple[str, str, str]
+
+
+def _fact(label: str, value: str, markup: str | None = None) -> Fact:
+    """A fact whose value is untrusted text (shown isolated) unless `markup` is given."""
+    value = clean(value)
+    return label, value, _doc(value) if markup is None else markup
+
+
+class _Body:
+    """The plain-text and HTML bodies, written side by side."""
+
+    def __init__(self, lead: str) -> None:
+        self.text = [lead]
+        self.html = [f'<p dir="auto" style="margin:0 0 8px">{_doc(lead)}</p>']
+
+    def facts(self, rows: Sequence[Fact]) -> None:
+        self.text += ["", *(f"{k}: {v}" for k, v, _ in rows)]
+        lines = "".join(
+            f'<div><span style="{_MUTED}">{_h(k)}:</span> {v}</div>' for k, _, v in rows
+        )
+        self.html.append(f'<div style="font-size:14px;margin:14px 0">{lines}</div>')
+
+    def heading(self, title: str) -> None:
+        self.text += ["", f"{title}:"]
+        self.html.append(f'<h2 style="{_H2}">{_h(title)}</h2>')
+
+    def quote(self, lines: Sequence[str], markup: str) -> None:
+        self.text += [f"  {line}" for line in lines]
+        self.html.append(f'<div dir="auto" style="{_QUOTE}">{markup}</div>')
+
+    def note(self, line: str, indent: str = "") -> None:
+        self.text += [indent + line] if indent else ["", line]
+        self.html.append(f'<p style="{_MUTED};font-size:14px;margin:6px 0">{_h(line)}</p>')
+
+    def message(self, dedup_key: str, subject: str, payload: dict[str, Any]) -> Message:
+        page = _PAGE.format(title=_h(subject), body="\n".join(self.html))
+        payload = {"subject": subject, **payload, "dedup_key": dedup_key}
+        return Message(dedup_key, subject, "\n".join(self.text) + "\n", page, payload)
+
+    def more(self, shown: int, total: int) -> None:
+        if total > shown:
+            self.note(f"and {total - shown} more", "  ")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else _utc(moment).isoformat(timespec="seconds")
+
+
+# ---- wording changes ---------------------------------------------------------------------------
+
+
+def _word_ops(old: str, new: str) -> tuple[WordOp, ...]:
+    """The word ops `monitor compare` shows; plain word matching if the two are not one pair."""
+    found = sentence_diff(old, new)
+    if len(found.changed) == 1 and not (found.added or found.removed):
+        return found.changed[0].ops
+    a, b = old.split(), new.split()
+    ops: list[WordOp] = []
+    matcher = SequenceMatcher(None, [w.casefold() for w in a], [w.casefold() for w in b])
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            ops.append(WordOp("same", " ".join(b[j1:j2])))
+            continue
+        ops += [WordOp("removed", " ".join(a[i1:i2]))] if i2 > i1 else []
+        ops += [WordOp("added", " ".join(b[j1:j2]))] if j2 > j1 else []
+    return tuple(ops)
+
+
+def _ops_text(ops: Sequence[WordOp]) -> str:
+    marks = {"removed": "[-{}-]", "added": "{{+{}+}}"}
+    return " ".join(marks.get(op.kind, "{}").format(clean(op.text)) for op in ops)
+
+
+def _ops_html(ops: Sequence[WordOp], side: str) -> str:
+    """One side of a changed sentence: the kept words and this side's removed or added runs."""
+    tag, style = ("del", _DEL) if side == "removed" else ("ins", _INS)
+    return " ".join(
+        _doc(op.text) if op.kind == "same" else f'<{tag} style="{style}">{_doc(op.text)}</{tag}>'
+        for op in ops
+        if op.kind in ("same", side)
+    )
+
+
+def _ranked(items: Sequence[Any], text: Callable[[Any], str], c: Mapping[str, Any]) -> list[Any]:
+    """Items whose sentence names a concept that changed first, then any concept, then the rest;
+    document order within each group."""
+    strong: list[str] = []
+    weak: list[str] = []
+    for d in c.get("concepts", []):
+        variants = [v.casefold() for v in (*d.get("variants_old", ()), *d.get("variants_new", ()))]
+        (weak if d.get("status") == "unchanged" else strong).extend(v for v in variants if v)
+
+    def rank(item: Any) -> int:
+        folded = text(item).casefold()
+        return 2 if any(v in folded for v in strong) else int(any(v in folded for v in weak))
+
+    return sorted(items, key=rank, reverse=True)
+
+
+def change_headline(event: ChangeEvent, labels: Mapping[str, str]) -> str:
+    """What happened, in a few words, weakening first: "CVID dropped", "Downgrade (CVID → FFVD)",
+    "Upgrade (…)", "X introduced", ..., "Wording changed". (A ladder's top rung dropped is also a
+    downgrade; the subject names the drop, the body the move.) A concept dropped because its ladder
+    moved up (replaced by a stronger one) is not news."""
+    c = event.comparison
+    by_status: dict[str, list[str]] = {}
+    for d in c.get("concepts", []):
+        by_status.setdefault(d.get("status", ""), []).append(d["id"])
+    moves = {m.get("move"): m for m in reversed(c.get("stance", []))}
+    up, down = moves.get("upgrade"), moves.get("downgrade")
+    dropped = [x for x in by_status.get("dropped", []) if not (up and x == up.get("old"))]
+    if dropped:
+        head = f"{_names(dropped, labels)} dropped"
+    elif down or up:
+        m = down or up or {}
+        steps = f"{short_label(labels, m.get('old'))} → {short_label(labels, m.get('new'))}"
+        head = f"{'Downgrade' if down else 'Upgrade'} ({steps})"
+    elif "introduced" in by_status:
+        head = f"{_names(by_status['introduced'], labels)} introduced"
+    elif "decreased" in by_status:
+        head = f"Fewer mentions of {_names(by_status['decreased'], labels)}"
+    elif "increased" in by_status:
+        head = f"More mentions of {_names(by_status['increased'], labels)}"
+    else:
+        head = "Wording changed"
+    return head + (" (vs. baseline)" if event.kind == "baseline" else "")
+
+
+def _title(*candidates: str | None) -> str:
+    title = next((clean(c) for c in candidates if c and clean(c)), "(untitled)")
+    return _cap(title, TITLE_CHARS)
+
+
+def _compared_with(event: ChangeEvent) -> str:
+    series = clean(event.series or "")
+    if event.kind == "succession":
+        return f"the previous edition in series {series}"
+    if event.kind == "baseline":
+        return f"the baseline of series {series}"
+    return "the previous version of this page"
+
+
+def change_message(
+    event: ChangeEvent, *, dedup_key: str, timezone: str, labels: Mapping[str, str]
+) -> Message:
+    """The alert for a stored wording change."""
+    c = event.comparison
+    title = _title(event.title, event.old_title, event.url)
+    subject = clean(f"{change_headline(event, labels)}: {title}")
+    ladder = "; ".join(
+        f"{clean(m['ladder'])}: {short_label(labels, m['old'])} → "
+        f"{short_label(labels, m['new'])} ({m['move']})"
+        for m in c.get("stance", [])
+        if m.get("move") in ("downgrade", "upgrade")
+    )
+    concepts = "; ".join(
+        f"{short_label(labels, d['id'])} {d['old']} → {d['new']} ({d['status']})"
+        for d in c.get("concepts", [])
+        if d.get("status") != "unchanged"
+    )
+    old_title = clean(event.old_title or "")
+    body = _Body(clean(event.verdict))
+    body.facts(
+        [
+            _fact("Document", title),
+            *([_fact("Was titled", old_title)] if old_title not in ("", title) else []),
+            _fact("Compared with", _compared_with(event)),
+            *([_fact("Ladder", ladder)] if ladder else []),
+            *([_fact("Concepts", concepts)] if concepts else []),
+            _fact("Significance", f"{event.significance:.3f}"),
+        ]
+    )
+    s = c.get("sentences", {})
+    changed = _ranked(s.get("changed", []), lambda x: f"{x['old']} {x['new']}", c)
+    if changed:
+        body.heading(f"Changed sentences ({len(changed)})")
+        for i, x in enumerate(changed[:MAX_SENTENCES]):
+            body.text += [""] if i else []
+            old, new = _cap(clean(x["old"]), SENTENCE_CHARS), _cap(clean(x["new"]), SENTENCE_CHARS)
+            ops = _word_ops(old, new)
+            body.quote(
+                [f'was: "{old}"', f'now: "{new}"', f"diff: {_ops_text(ops)}"],
+                f'<div dir="auto"><span style="{_MUTED}">was:</span> {_ops_html(ops, "removed")}'
+                f'</div><div dir="auto"><span style="{_MUTED}">now:</span> '
+                f"{_ops_html(ops, 'added')}</div>",
+            )
+        body.more(MAX_SENTENCES, len(changed))
+    for name, mark, style in (("Removed", "-", _DEL), ("Added", "+", _INS)):
+        items = _ranked(s.get(name.lower(), []), str, c)
+        if items:
+            body.heading(f"{name} sentences ({len(items)})")
+            for item in items[:MAX_SENTENCES]:
+                quote = _cap(clean(item), SENTENCE_CHARS)
+                body.quote([f'{mark} "{quote}"'], f'<span style="{style}">{_doc(quote)}</span>')
+            body.more(MAX_SENTENCES, len(items))
+    if s.get("moved"):
+        body.note(f"Moved sentences: {s['moved']} (same wording, new place).")
+    hashes = f"{_short_hash(event.old_hash)} (old) → {_short_hash(event.new_hash)} (new)"
+    body.facts(
+        [
+            _fact("Link", event.url, _link(event.url)),
+            _fact("Source", event.source),
+            _fact("Detected", when(event.detected_at, timezone)),
+            _fact("Text sha256", hashes),
+        ]
+    )
+    payload = {
+        "event": "change",
+        "url": event.url,
+        "title": event.title,
+        "old_title": event.old_title,
+        "source": event.source,
+        "series": event.series,
+        "kind": event.kind,
+        "verdict": event.verdict,
+        "significance": event.significance,
+        "detected_at": _iso(event.detected_at),
+        "old_hash": event.old_hash,
+        "new_hash": event.new_hash,
+        "comparison": event.comparison,
+    }
+    return body.message(dedup_key, subject, payload)
+
+
+# ---- new articles ------------------------------------------------------------------------------
+
+
+def _highlight(sentence: str, variant: str) -> tuple[str, str, str] | None:
+    """(before, term, after) around the first occurrence of `variant`, or None."""
+    at, size = sentence.find(variant), len(variant)
+    if at < 0 and len(sentence.casefold()) == len(sentence):  # then offsets carry over
+        at, size = sentence.casefold().find(variant.casefold()), len(variant.casefold())
+    if at < 0 or not variant:
+        return None
+    return sentence[:at], sentence[at : at + size], sentence[at + size :]
+
+
+def article_message(
+    event: ArticleEvent, *, dedup_key: str, timezone: str, labels: Mapping[str, str]
+) -> Message:
+    """The alert for a new document that mentions concepts."""
+    found: dict[str, dict[str, str]] = {}  # concept -> sentence -> first variant in it
+    for m in event.mentions:
+        found.setdefault(m.concept, {}).setdefault(clean(m.sentence), clean(m.variant))
+    order = [c for c in labels if c in found] + [c for c in found if c not in labels]
+    names = [short_label(labels, c) for c in order]
+    title = _title(event.title, event.url)
+    listed = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+    subject = clean(f"New: {title} mentions {listed}" if names else f"New: {title}")
+    body = _Body(f"A new article mentions {', '.join(names) or 'no watched concept'}.")
+    body.facts(
+        [
+            _fact("Title", title),
+            _fact("Source", event.source),
+            *([_fact("Published", when(event.published, timezone))] if event.published else []),
+            _fact("Detected", when(event.detected_at, timezone)),
+        ]
+    )
+    for concept in order:
+        count = sum(1 for m in event.mentions if m.concept == concept)
+        body.heading(f"{short_label(labels, concept)} ({count} mention{'' if count == 1 else 's'})")
+        for sentence, variant in list(found[concept].items())[:MAX_PER_CONCEPT]:
+            quote = _cap(sentence, SENTENCE_CHARS)
+            parts = _highlight(quote, variant)
+            if parts is None:
+                body.quote([f'"{quote}"'], _doc(quote))
+                continue
+            before, term, after = parts
+            body.quote(
+                [f'"{before}«{term}»{after}"'],
+                f'<bdi>{_h(before)}<mark style="{_MARK}">{_h(term)}</mark>{_h(after)}</bdi>',
+            )
+        body.more(MAX_PER_CONCEPT, len(found[concept]))
+    body.facts(
+        [
+            _fact("Link", event.url, _link(event.url)),
+            _fact("Text sha256", _short_hash(event.content_hash)),
+        ]
+    )
+    payload = {
+        "event": "article",
+        "url": event.url,
+        "title": event.title,
+        "source": event.source,
+        "verdict": f"mentions {', '.join(order)}",
+        "concepts": order,
+        "published": _iso(event.published),
+        "detected_at": _iso(event.detected_at),
+        "content_hash": event.content_hash,
+        "mentions": [
+            {"concept": m.concept, "variant": m.variant, "sentence": m.sentence}
+            for m in event.mentions
+        ],
+    }
+    return body.message(dedup_key, subject, payload)
+
+
+# ---- source health -----------------------------------------------------------------------------
+
+
+def source_message(event: SourceEvent, *, dedup_key: str, timezone: str) -> Message:
+    """The notice that a source started failing (once, after the threshold) or recovered."""
+    name, n = clean(event.name), event.consecutive_failures
+    times = f"{n} failure{'' if n == 1 else 's'}"
+    if event.failing:
+        subject, verdict = f"Source failing: {name} ({times})", f"{name}: {times} in a row."
+    else:
+        subject = f"Source recovered: {name}"
+        verdict = f"{name} works again" + (f" after {times} in a row." if n else ".")
+    body = _Body(verdict)
+    error = _cap(clean(event.last_error or ""), SENTENCE_CHARS)
+    body.facts(
+        [
+            _fact("Source", name),
+            _fact("URL", event.url, _link(event.url)),
+            *([_fact("Last error", error)] if error and event.failing else []),
+            _fact("At", when(event.at, timezone)),
+        ]
+    )
+    if event.failing:
+        body.note("No more mail about this source until it works again; then one notice.")
+    payload = {
+        "event": "source",
+        "url": event.url,
+        "title": event.name,
+        "source": event.name,
+        "verdict": verdict,
+        "failing": event.failing,
+        "consecutive_failures": n,
+        "last_error": event.last_error,
+        "detected_at": _iso(event.at),
+    }
+    return body.message(dedup_key, clean(subject), payload)

@@ -1,0 +1,84 @@
+"""The alert outbox: written with the event that caused it, marked sent once a channel took it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from monitor.models import Message, OutboxItem, PendingAlert
+from monitor.store.schema import iso, now
+
+
+def enqueue(db: Database, items: Sequence[OutboxItem]) -> int:
+    """Add messages to the outbox; a dedup key already there is left alone. Returns how many
+    were new. Call it inside the transaction that stores the event."""
+    added = 0
+    stamp = now()
+    for item in items:
+        m = item.message
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO alerts (dedup_key, event, channel, recipients, subject, text, "
+            "html, payload, created_at, next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                m.dedup_key,
+                str(m.payload.get("event", "")),
+                item.channel,
+                json.dumps(list(item.recipients)),
+                m.subject,
+                m.text,
+                m.html,
+                json.dumps(m.payload, ensure_ascii=False),
+                stamp,
+                stamp,
+            ],
+        )
+        added += cursor.rowcount
+    return added
+
+
+def due(db: Database, at: datetime, limit: int = 100) -> list[PendingAlert]:
+    """Pending messages whose next attempt is due, oldest first."""
+    rows = db.execute(
+        "SELECT id, channel, recipients, dedup_key, subject, text, html, payload, attempts "
+        "FROM alerts WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+        [iso(at), limit],
+    ).fetchall()
+    return [
+        PendingAlert(
+            row[0],
+            row[1],
+            tuple(json.loads(row[2])),
+            Message(row[3], row[4], row[5], row[6], json.loads(row[7])),
+            row[8],
+        )
+        for row in rows
+    ]
+
+
+def mark_sent(db: Database, alert_id: int) -> None:
+    db.execute(
+        "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+        "last_error = NULL WHERE id = ?",
+        [now(), alert_id],
+    )
+
+
+def mark_failed(db: Database, alert_id: int, error: str, retry_at: datetime | None) -> None:
+    """Count a failed attempt; with no `retry_at` the message is given up (status failed)."""
+    db.execute(
+        "UPDATE alerts SET attempts = attempts + 1, last_error = ?, "
+        "status = CASE WHEN ? IS NULL THEN 'failed' ELSE status END, "
+        "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+        [error, retry_at and iso(retry_at), retry_at and iso(retry_at), alert_id],
+    )
+
+
+def has_message(db: Database, prefix: str) -> bool:
+    """Whether any outbox message's dedup key starts with `prefix` (e.g. a day's digest)."""
+    row = db.execute(
+        "SELECT 1 FROM alerts WHERE substr(dedup_key, 1, ?) = ? LIMIT 1", [len(prefix), prefix]
+    ).fetchone()
+    return row is not None
