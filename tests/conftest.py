@@ -39,3 +39,12 @@ def _no_user_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read, or write into, the database or config of whoever runs them."""
     monkeypatch.delenv("MONITOR_DB", raising=False)
     monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+
+
+def shipped_concepts() -> str:
+    """The shipped config's [concepts.*] tables and [ladders], as TOML, for test configs."""
+    text = SHIPPED.read_text(encoding="utf-8")
+    start = text.index("[concepts.cvid]")
+    series = text.index("[[series]]", start)
+    concepts = text[start : text.rindex("# ---", start, series)]
+    return concepts + text[text.index("[ladders]") :]

@@ -23,7 +23,7 @@ from monitor import alerts, store
 from monitor.cli import main
 from monitor.config import Settings
 from monitor.pipeline import poll
-from tests.conftest import DEMO, SHIPPED, MakeSettings
+from tests.conftest import DEMO, SHIPPED, MakeSettings, shipped_concepts
 from tests.servers import LocalServer, respond
 from tests.test_changes import ROK_2021, Versions, _with_cvid
 
@@ -37,7 +37,7 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
@@ -89,7 +89,9 @@ def _email(mail: MailServer, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _settings(make_settings: MakeSettings, sources: list[dict[str, Any]], mail: MailServer, **raw: Any) -> Settings:
+def _settings(
+    make_settings: MakeSettings, sources: list[dict[str, Any]], mail: MailServer, **raw: Any
+) -> Settings:
     settings = make_settings(sources)
     data = settings.model_dump(mode="python")
     data["email"] = _email(mail)
@@ -111,7 +113,9 @@ def test_a_dropped_cvid_alert_arrives_multipart_with_its_dedup_key(
     with LocalServer() as server:
         server.route("/statement.html", page.handler())
         settings = _settings(
-            make_settings, [{"name": "statement", "kind": "page", "url": server.url("/statement.html")}], mail
+            make_settings,
+            [{"name": "statement", "kind": "page", "url": server.url("/statement.html")}],
+            mail,
         )
         with store.open_db(settings.database) as db:
             poll(settings, db)
@@ -133,7 +137,10 @@ def test_a_dropped_cvid_alert_arrives_multipart_with_its_dedup_key(
     assert "complete, verifiable, and irreversible denuclearization of North Korea" in text
     assert "downgrade" in text and "UTC" in text and "KST" in text
     assert "<del>" in _body(message, "html") or "line-through" in _body(message, "html")
-    assert mail.inbox.envelopes[0] == ("monitor@example.org", ["analyst@example.org", "desk@example.org"])
+    assert mail.inbox.envelopes[0] == (
+        "monitor@example.org",
+        ["analyst@example.org", "desk@example.org"],
+    )
 
 
 def test_with_the_mail_server_down_alerts_wait_and_arrive_once_across_restarts(
@@ -143,11 +150,13 @@ def test_with_the_mail_server_down_alerts_wait_and_arrive_once_across_restarts(
     with LocalServer() as server:
         server.route("/feed.xml", respond(200, korean, {"Content-Type": "application/rss+xml"}))
         for page in (DEMO / "pages" / "ko").glob("*.html"):
-            server.route(f"/pages/ko/{page.name}", respond(200, page.read_bytes(), {"Content-Type": "text/html; charset=utf-8"}))
+            server.route(
+                f"/pages/ko/{page.name}",
+                respond(200, page.read_bytes(), {"Content-Type": "text/html; charset=utf-8"}),
+            )
         config = tmp_path / "monitor.toml"
-        shipped = SHIPPED.read_text(encoding="utf-8")
         config.write_text(
-            shipped[shipped.index("[concepts.cvid]") :]
+            shipped_concepts()
             + f"""
 [storage]
 database = "{tmp_path / "m.db"}"
@@ -180,7 +189,10 @@ follow = "all"
             # A separate process each time: the outbox must survive restarts.
             out = subprocess.run(
                 [sys.executable, "-m", "monitor", "once", "--config", str(config), "--json"],
-                capture_output=True, text=True, cwd=ROOT, check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=True,
                 env={k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")},
             )
             return dict(json.loads(out.stdout))
@@ -197,7 +209,7 @@ follow = "all"
         once()
     subjects = sorted(m["Subject"] for m in mail.inbox.messages)
     assert len(subjects) == pending[0], "every waiting alert arrived, none twice"
-    assert len(set(m["Message-ID"] for m in mail.inbox.messages)) == len(subjects)
+    assert len({m["Message-ID"] for m in mail.inbox.messages}) == len(subjects)
     korean_subjects = [s for s in subjects if any("\uac00" <= ch <= "\ud7a3" for ch in s)]
     assert korean_subjects, "Korean subjects arrive intact"
     bodies = [_body(m, "plain") for m in mail.inbox.messages]
@@ -210,7 +222,10 @@ def test_a_failing_source_alerts_once_at_the_threshold_and_once_on_recovery(
     mail.start()
     feed = (DEMO / "feeds" / "heise.atom").read_bytes()
     with LocalServer() as server:
-        answers = [respond(500, b"down")] * 4 + [respond(200, feed, {"Content-Type": "application/atom+xml"})]
+        # retries = 1: every failed poll asks twice, so three failed polls take six answers.
+        answers = [respond(500, b"down")] * 6 + [
+            respond(200, feed, {"Content-Type": "application/atom+xml"})
+        ]
         state = {"n": 0}
 
         def flaky(request: Any, stopping: Any) -> None:
@@ -263,13 +278,18 @@ to = ["analyst@example.org", "desk@example.org"]
     assert "2 sent" in first.output
     again = CliRunner(env=env).invoke(main, args)
     assert "already queued or sent" in again.output and "0 sent" in again.output
-    assert sorted(to for _, [to] in mail.inbox.envelopes) == ["analyst@example.org", "desk@example.org"]
+    assert sorted(to for _, [to] in mail.inbox.envelopes) == [
+        "analyst@example.org",
+        "desk@example.org",
+    ]
     message = mail.inbox.messages[0]
     assert message.get_content_type() == "multipart/alternative"
     html = _body(message, "html")
     assert "비핵화" in html or "비핵화" in _body(message, "plain")
     eml = tmp_path / "digest.eml"
-    wrote = CliRunner(env=env).invoke(main, ["digest", "--config", str(config), "--date", str(tomorrow), "--out", str(eml)])
+    wrote = CliRunner(env=env).invoke(
+        main, ["digest", "--config", str(config), "--date", str(tomorrow), "--out", str(eml)]
+    )
     assert wrote.exit_code == 0, wrote.output
     parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
@@ -279,7 +299,9 @@ def test_timeline_json_shape(tmp_path: Path) -> None:
     demo_db = tmp_path / "demo"
     CliRunner().invoke(main, ["demo", "--dir", str(demo_db)], catch_exceptions=False)
     env = {"MONITOR_DB": str(demo_db / "monitor.db")}
-    out = CliRunner(env=env).invoke(main, ["timeline", "extended-deterrence", "--by", "month", "--json"])
+    out = CliRunner(env=env).invoke(
+        main, ["timeline", "extended-deterrence", "--by", "month", "--json"]
+    )
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)
     assert rows and all(set(r) == {"period", "source", "count"} for r in rows)
@@ -312,7 +334,12 @@ def test_a_0700_seoul_digest_covers_the_right_24_hours_across_the_utc_date_line(
             url = f"http://x/{name}"
             ready = prepare(Extracted(mention, name), settings.concept_records())
             store.save_document(
-                db, source="s", url=url, link=url, kind="article", processed=ready,
+                db,
+                source="s",
+                url=url,
+                link=url,
+                kind="article",
+                processed=ready,
                 entry=_entry(url, name),
             )
             db.execute("UPDATE documents SET first_seen_at = ? WHERE url = ?", [stamp, url])

@@ -361,7 +361,9 @@ def test_an_entry_whose_summary_changes_gets_a_new_version(make_settings: MakeSe
             poll(settings, db)
             second = poll(settings, db)
             assert (second.new_documents, second.new_versions, second.changes) == (0, 1, 1)
-            verdict, significance = db.execute("SELECT verdict, significance FROM changes").fetchone()
+            verdict, significance = db.execute(
+                "SELECT verdict, significance FROM changes"
+            ).fetchone()
             # A feed's blurb is kept as history, in the lowest band: never a downgrade alert.
             assert verdict.startswith("feed summary: complete-denuclearization dropped")
             assert significance <= 0.24
