@@ -324,10 +324,14 @@ def compare(
 @main.command()
 @config_option
 @click.option("--since", help="Only changes detected since this date.")
-@click.option("--concept", help="Only changes that move this concept (or a ladder it is on).")
+@click.option(
+    "--concept",
+    help="Only changes where this concept's count moved, or a ladder moved to or from it.",
+)
+@click.option("--limit", type=click.IntRange(1), default=200, show_default=True)
 @json_option
 def changes(
-    config_path: Path | None, since: str | None, concept: str | None, as_json: bool
+    config_path: Path | None, since: str | None, concept: str | None, limit: int, as_json: bool
 ) -> None:
     """Stored wording changes, most significant first.
 
@@ -340,19 +344,24 @@ def changes(
             f"unknown concept {concept!r} (known: {known})", param_hint="--concept"
         )
     with store.open_db(settings.database) as db:
-        found = store.list_changes(db, _since(since, settings), concept)
+        found = store.list_changes(db, _since(since, settings), concept, limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
     if as_json:
         keys = ("id", "kind", "url", "title", "detected_at", "significance", "concepts", "stance")
         _print_json([{k: asdict(c)[k] for k in keys} for c in found])
         return
+    from monitor.report import terminal_safe
+
     if not found:
         click.echo("no changes stored" + (f" for {concept}" if concept else ""))
     for c in found:
-        click.echo(
-            f"{c.significance:.2f}  {c.kind:10} {_local(c.detected_at, settings)}  {c.title or c.url}"
-        )
-        click.echo(f"      {c.verdict}")
-        click.echo(f"      {c.url}")
+        title = terminal_safe(c.title or c.url)
+        click.echo(f"{c.significance:.2f}  {c.kind:10} {_local(c.detected_at, settings)}  {title}")
+        click.echo(f"      {terminal_safe(c.verdict)}")
+        click.echo(f"      {terminal_safe(c.url)}")
+    if more:
+        click.echo(f"(the {limit} most significant shown; use --limit for more)")
 
 
 @main.command()
@@ -467,11 +476,18 @@ def add(
     Example: monitor add nss-2017.pdf --series nss --title "National Security Strategy 2017" --date 2017-12-18
     """
     from monitor.changes import add_file
+    from monitor.urls import document_key
 
     settings = _settings(config_path)
     try:
         series = settings.series_by_id(series_id)
         with store.open_db(settings.database) as db:
+            already = store.series_of_document(db, document_key(str(file)))
+            if already is not None and already != series_id:
+                raise click.ClickException(
+                    f"{file} is already a member of series {already!r}; a document belongs "
+                    "to one series (copy the file to add it to another)"
+                )
             stored = add_file(
                 settings,
                 db,
@@ -486,6 +502,8 @@ def add(
     click.echo(
         f"{file}: {state} in series {series_id}; {stored.mentions} mentions, {stored.changes} changes"
     )
+    if when is None:
+        click.echo("(no --date: the file's own date, else today, places it in the series)")
 
 
 @main.command()

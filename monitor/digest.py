@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.diff import diff
 from monitor.models import ArticleEvent, ChangeEvent, DigestData, Message, WordOp
-from monitor.report import _UNSAFE_TEXT, _clean, _h
+from monitor.report import _UNSAFE_TEXT, html_text, terminal_safe
 
 MAX_SENTENCES = 4  # sentences quoted per wording change; the rest are counted
 MAX_ARTICLES = 10  # articles shown in full per concept; then a title line each ...
@@ -323,17 +323,19 @@ def _subject(data: DigestData, groups: list[_Group], zone_name: str) -> str:
 
 def _runs_text(runs: Sequence[WordOp]) -> str:
     marks = [_TEXT_MARKUP.get(r.kind, ("", "")) for r in runs]
-    return "".join(f"{a}{_clean(r.text)}{b}" for r, (a, b) in zip(runs, marks, strict=True))
+    return "".join(f"{a}{terminal_safe(r.text)}{b}" for r, (a, b) in zip(runs, marks, strict=True))
 
 
 def _item_text(item: _Item) -> list[str]:
     lines = [f"* {item.title}", f"  {item.meta}"]
-    lines = [_clean(x) for x in [*lines, *(f"  {x}" for x in (item.headline, item.also) if x)]]
+    lines = [
+        terminal_safe(x) for x in [*lines, *(f"  {x}" for x in (item.headline, item.also) if x)]
+    ]
     for label, runs in item.quotes:
         whole = len(runs) == 1 and runs[0].kind in ("removed", "added")
-        quote = f"“{_clean(runs[0].text)}”" if whole else _runs_text(runs)
+        quote = f"“{terminal_safe(runs[0].text)}”" if whole else _runs_text(runs)
         lines.append(f"  {label}: {quote}" if label else f"  “{quote}”")
-    return [*lines, *(f"  {_clean(n)}" for n in item.notes), f"  {_clean(item.url)}"]
+    return [*lines, *(f"  {terminal_safe(n)}" for n in item.notes), f"  {terminal_safe(item.url)}"]
 
 
 def _chart_text(data: DigestData, cid: str, flat: bool = True) -> list[str]:
@@ -343,25 +345,29 @@ def _chart_text(data: DigestData, cid: str, flat: bool = True) -> list[str]:
 
 
 def _text(data: DigestData, groups: list[_Group], also: Counter[str], intro: list[str]) -> str:
-    lines = [*intro, "", *(f"  {_clean(_label(data, g.concept))}: {g.counts()}" for g in groups)]
+    lines = [
+        *intro,
+        "",
+        *(f"  {terminal_safe(_label(data, g.concept))}: {g.counts()}" for g in groups),
+    ]
     for g in groups:
-        lines += ["", f"== {_clean(_label(data, g.concept))} ==", g.counts()]
+        lines += ["", f"== {terminal_safe(_label(data, g.concept))} ==", g.counts()]
         lines += _chart_text(data, g.concept) if g.concept is not None else []
         for title, items in (("Wording changes:", g.changes), ("New articles:", g.articles)):
             full = items if items is g.changes else items[:MAX_ARTICLES]
             listed = items[len(full) : len(full) + MAX_LISTED]
             lines += ["", title] if items else []
             lines += [line for item in full for line in _item_text(item)]
-            lines += [f"- {_clean(i.title)} <{_clean(i.url)}>" for i in listed]
+            lines += [f"- {terminal_safe(i.title)} <{terminal_safe(i.url)}>" for i in listed]
             if len(items) > len(full) + len(listed):
                 lines.append(f"and {_plural(len(items) - len(full) - len(listed), 'more')}")
     active, silent = _others(data, groups, also)
     lines += ["", "== Other tracked concepts =="] if active else []
     for cid in active:
-        lines.append(f"{_clean(_label(data, cid))}: {_other_line(cid, also)}")
+        lines.append(f"{terminal_safe(_label(data, cid))}: {_other_line(cid, also)}")
         lines += _chart_text(data, cid, flat=False)
     if silent:
-        names = ", ".join(_clean(_label(data, c)) for c in silent)
+        names = ", ".join(terminal_safe(_label(data, c)) for c in silent)
         lines += ["", f"No mentions today or in the last {_days(data)} days: {names}"]
     return "\n".join(lines) + "\n"
 
@@ -371,7 +377,7 @@ def _text(data: DigestData, groups: list[_Group], also: Counter[str], intro: lis
 
 def _doc(text: str) -> str:
     """Untrusted text: controls and bidi formatting shown as <U+XXXX>, escaped and isolated."""
-    return f"<bdi>{_h(_clean(text))}</bdi>"
+    return f"<bdi>{html_text(terminal_safe(text))}</bdi>"
 
 
 def _link(url: str, inner: str) -> str:
@@ -381,7 +387,7 @@ def _link(url: str, inner: str) -> str:
     except ValueError:
         linkable = False
     if linkable:
-        return f'<a href="{_h(url.strip())}" style="color:{_BLUE}">{inner}</a>'
+        return f'<a href="{html_text(url.strip())}" style="color:{_BLUE}">{inner}</a>'
     return f'{inner} <span style="{_MUTED}">({_doc(url)})</span>'
 
 
@@ -439,7 +445,7 @@ def _chart(data: DigestData, cid: str, height: int = 36) -> str:
         '<table role="presentation" cellpadding="0" cellspacing="2" style="width:100%;'
         f'max-width:480px;height:{height + 4}px;table-layout:fixed"><tr>{cells}</tr></table>'
     )
-    return _div((table if top else "") + _small(_h(caption)), "margin:6px 0 10px")
+    return _div((table if top else "") + _small(html_text(caption)), "margin:6px 0 10px")
 
 
 def _section(title: str, content: str, accent: bool = True) -> str:
@@ -451,7 +457,10 @@ def _section(title: str, content: str, accent: bool = True) -> str:
 
 
 def _group_html(data: DigestData, g: _Group) -> str:
-    parts = [_small(_h(g.counts())), _chart(data, g.concept) if g.concept is not None else ""]
+    parts = [
+        _small(html_text(g.counts())),
+        _chart(data, g.concept) if g.concept is not None else "",
+    ]
     for title, items in (("Wording changes", g.changes), ("New articles", g.articles)):
         parts += [f'<h3 style="font-size:15px;margin:12px 0 0">{title}</h3>'] if items else []
         parts += map(_item_html, items if items is g.changes else items[:MAX_ARTICLES])
@@ -471,7 +480,7 @@ def _page(subject: str, body: str) -> str:
         '<meta name="supported-color-schemes" content="light dark">\n'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'\">\n"
-        f'<title>{_h(subject)}</title>\n</head>\n<body style="margin:0;padding:0">\n'
+        f'<title>{html_text(subject)}</title>\n</head>\n<body style="margin:0;padding:0">\n'
         f'<div style="max-width:720px;margin:0 auto;padding:16px;{_FONT};'
         f'overflow-wrap:anywhere;word-break:keep-all">\n{body}\n</div>\n</body>\n</html>\n'
     )
@@ -479,10 +488,10 @@ def _page(subject: str, body: str) -> str:
 
 def _html(data: DigestData, groups: list[_Group], also: Counter[str], intro: list[str]) -> str:
     parts = [
-        f'<h1 style="font-size:20px;line-height:1.3;margin:0 0 4px">{_h(intro[0])}</h1>',
-        _small(_h(intro[1])),
-        _div(f"<b>{_h(intro[2])}</b>", "margin:8px 0 4px"),
-        *(_div(f"{_doc(_label(data, g.concept))}: {_h(g.counts())}") for g in groups),
+        f'<h1 style="font-size:20px;line-height:1.3;margin:0 0 4px">{html_text(intro[0])}</h1>',
+        _small(html_text(intro[1])),
+        _div(f"<b>{html_text(intro[2])}</b>", "margin:8px 0 4px"),
+        *(_div(f"{_doc(_label(data, g.concept))}: {html_text(g.counts())}") for g in groups),
         *(_group_html(data, g) for g in groups),
     ]
     active, silent = _others(data, groups, also)
@@ -526,7 +535,7 @@ def render_digest(data: DigestData, *, dedup_key: str) -> Message:
             "No wording changes or new articles about the tracked concepts in the "
             f"{hours} hours to {end.astimezone(zone):%H:%M %Z} on {data.day.isoformat()}."
         )
-        html = _page(subject, f"<p>{_h(line)}</p>")
+        html = _page(subject, f"<p>{html_text(line)}</p>")
         return Message(dedup_key, subject, line + "\n", html, payload)
     intro = [
         f"monitor digest · {data.day.isoformat()} {end.astimezone(zone):%H:%M %Z}",

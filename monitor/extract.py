@@ -87,6 +87,11 @@ def extract(body: bytes, url: str, content_type: str, *, metadata: bool = True) 
             "read); watch the PDF or HTML version instead"
         )
     if mime in _PLAIN_TYPES:
+        if b"\x00" in body[:65536]:
+            raise ExtractError(
+                f"{url}: this looks like a binary file, not text; give a PDF, HTML, Markdown "
+                "or plain-text document"
+            )
         lines = _decode(body, params).replace("\r\n", "\n").replace("\r", "\n").split("\n")
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip()
         if not text:

@@ -38,20 +38,20 @@ def _score(significance: float) -> str:
     return "0" if significance == 0 else f"{significance:.3f}"
 
 
-def _clean(text: str) -> str:
+def terminal_safe(text: str) -> str:
     """`text` for a terminal: line breaks as spaces, other controls visible as <U+XXXX>."""
     text = text.replace("\r\n", " ").replace("\n", " ")
     return _UNSAFE_TEXT.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
 def _side_line(tag: str, label: str, side: DocumentSide) -> str:
-    title = f": {_clean(side.title)}" if side.title else ""
-    return f"{tag} {_clean(label)}{title} ({side.words} words)"
+    title = f": {terminal_safe(side.title)}" if side.title else ""
+    return f"{tag} {terminal_safe(label)}{title} ({side.words} words)"
 
 
 def _variants_text(d: ConceptDelta) -> str:
     def show(vs: Sequence[str]) -> str:
-        return ", ".join(f'"{_clean(v)}"' for v in vs) or "-"
+        return ", ".join(f'"{terminal_safe(v)}"' for v in vs) or "-"
 
     if [v.casefold() for v in d.variants_old] == [v.casefold() for v in d.variants_new]:
         return show(d.variants_new)
@@ -61,7 +61,7 @@ def _variants_text(d: ConceptDelta) -> str:
 def _ops_text(ops: Sequence[WordOp], color: bool) -> str:
     out = []
     for op in ops:
-        text = _clean(op.text)
+        text = terminal_safe(op.text)
         if op.kind == "removed":
             out.append(f"{_RED}{text}{_RESET}" if color else f"[-{text}-]")
         elif op.kind == "added":
@@ -73,7 +73,7 @@ def _ops_text(ops: Sequence[WordOp], color: bool) -> str:
 
 def render_text(c: Comparison, *, old_label: str, new_label: str, color: bool = False) -> str:
     """The report as plain text; `color` adds ANSI colours (removed red, added green)."""
-    head = _clean(verdict(c))
+    head = terminal_safe(verdict(c))
     lines = [f"{_BOLD}{head}{_RESET}" if color else head, ""]
     lines += [
         _side_line("old:", old_label, c.old),
@@ -84,13 +84,13 @@ def render_text(c: Comparison, *, old_label: str, new_label: str, color: bool = 
         width = max(len("concept"), *(len(d.id) for d in c.concepts))
         lines += ["", f"{'concept':<{width}}   old   new  status       variants"]
         lines += [
-            f"{_clean(d.id):<{width}} {d.old:>5} {d.new:>5}  {d.status:<12} {_variants_text(d)}"
+            f"{terminal_safe(d.id):<{width}} {d.old:>5} {d.new:>5}  {d.status:<12} {_variants_text(d)}"
             for d in c.concepts
         ]
     if c.stance:
         lines += ["", "stance:"]
         lines += [
-            f"  {_clean(m.ladder)}: {_clean(m.old or 'none')} → {_clean(m.new or 'none')}"
+            f"  {terminal_safe(m.ladder)}: {terminal_safe(m.old or 'none')} → {terminal_safe(m.new or 'none')}"
             f" ({m.move})"
             for m in c.stance
         ]
@@ -106,7 +106,7 @@ def render_text(c: Comparison, *, old_label: str, new_label: str, color: bool = 
         if items:
             lines += ["", f"{title} sentences ({len(items)}):"]
             for item in items:
-                text = _clean(item)
+                text = terminal_safe(item)
                 lines.append(f"  {mark} {colour}{text}{_RESET}" if color else f"  {mark} {text}")
     if s.moved:
         moved = f"moved sentences: {len(s.moved)} (same wording, new place)"
@@ -151,14 +151,14 @@ bdi, del, ins { unicode-bidi: isolate; }
 """
 
 
-def _h(text: str) -> str:
+def html_text(text: str) -> str:
     """Escape text for HTML, replacing characters HTML does not allow."""
     return html.escape(_UNSAFE_HTML.sub("\ufffd", text), quote=True)
 
 
 def _doc(text: str) -> str:
     """Document text: escaped and isolated, so its direction cannot leak into the report."""
-    return f"<bdi>{_h(text)}</bdi>"
+    return f"<bdi>{html_text(text)}</bdi>"
 
 
 def _ops_html(ops: Iterable[WordOp]) -> str:
@@ -176,7 +176,7 @@ def _side_html(tag: str, label: str, side: DocumentSide) -> str:
 
 def render_html(c: Comparison, *, old_label: str, new_label: str) -> str:
     """A self-contained HTML5 redline of the comparison."""
-    head = _h(verdict(c))
+    head = html_text(verdict(c))
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -211,16 +211,16 @@ def render_html(c: Comparison, *, old_label: str, new_label: str) -> str:
             same = [v.casefold() for v in d.variants_old] == [v.casefold() for v in d.variants_new]
             variants = new_v if same else f"{old_v} → {new_v}"
             parts.append(
-                f'<tr><td>{_h(d.id)}</td><td class="n">{d.old}</td>'
-                f'<td class="n">{d.new}</td><td class="{_h(d.status)}">{_h(d.status)}</td>'
+                f'<tr><td>{html_text(d.id)}</td><td class="n">{d.old}</td>'
+                f'<td class="n">{d.new}</td><td class="{html_text(d.status)}">{html_text(d.status)}</td>'
                 f"<td>{variants}</td></tr>"
             )
         parts.append("</tbody></table></div>")
     if c.stance:
         parts += ["<h2>Stance</h2>", "<ul>"]
         parts += [
-            f"<li>{_h(m.ladder)}: {_h(m.old or 'none')} → {_h(m.new or 'none')} "
-            f'<span class="{_h(m.move)}">({_h(m.move)})</span></li>'
+            f"<li>{html_text(m.ladder)}: {html_text(m.old or 'none')} → {html_text(m.new or 'none')} "
+            f'<span class="{html_text(m.move)}">({html_text(m.move)})</span></li>'
             for m in c.stance
         ]
         parts.append("</ul>")

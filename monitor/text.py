@@ -41,7 +41,8 @@ def _translate(text: str, pattern: re.Pattern[str]) -> str:
 # A hyphen at a line end before a non-blank line, or a run of white space / zero-width characters
 # that is not a lone plain space (lone spaces need no edit, which keeps the edit lists short).
 _BREAKS = re.compile(
-    rf"(?P<hyphen>(?<=[^\s\-{_ZW}])[-\u2010\u2011\u00ad][^\S\n]*\n\s*(?=\S))|[\s{_ZW}]{{2,}}|[{_ZW}]"
+    rf"(?P<hyphen>(?<=[^\s\-{_ZW}])[-\u2010\u2011\u00ad][^\S\n]*\n[\s{_ZW}]*(?=[^\s{_ZW}]))"
+    rf"|[\s{_ZW}]{{2,}}|[{_ZW}]"
 )
 
 

@@ -79,12 +79,14 @@ def timeline(
 def daily_counts(
     db: Database, concepts: Iterable[str], *, last_day: date, days: int, timezone: str
 ) -> dict[str, tuple[tuple[date, int], ...]]:
-    """Per concept, mentions on each local day of the `days` days ending with `last_day`."""
+    """Per concept, mentions on each local day of the `days` days ending with `last_day`, by the
+    day monitor first saw each document (the digest's items are the ones first seen in its
+    window, so its chart ends with them)."""
     zone = ZoneInfo(timezone)
     first = last_day - timedelta(days=days - 1)
     since = datetime.combine(first, datetime.min.time(), zone)
     counts: Counter[tuple[str, date]] = Counter()
-    for moment, _, concept, n in store.mention_dates(db, None, None, since):
+    for moment, _, concept, n in store.mention_dates(db, None, None, since, seen=True):
         counts[(concept, moment.astimezone(zone).date())] += n
     span: Sequence[date] = [first + timedelta(days=i) for i in range(days)]
     return {c: tuple((d, counts[(c, d)]) for d in span) for c in concepts}

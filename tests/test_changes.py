@@ -400,3 +400,31 @@ def test_a_series_configured_later_places_documents_already_stored(
         summary = poll(later, db)  # file members are read at each poll
         assert summary.changes == 1 and _pairs(db) == [("succession", "2021", "2022")]
         assert poll(later, db).changes == 0
+
+
+def test_a_document_belongs_to_one_series(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.toml"
+    shipped = (Path(__file__).parent.parent / "config" / "monitor.toml").read_text(encoding="utf-8")
+    config.write_text(
+        shipped
+        + '\n[[series]]\nid = "a"\ntitle = "A"\n[series.rule]\nsource = "local"\ntitle = "."\n'
+        + '\n[[series]]\nid = "b"\ntitle = "B"\n[series.rule]\nsource = "local"\ntitle = "."\n',
+        encoding="utf-8",
+    )
+    env = {"MONITOR_DB": str(tmp_path / "m.db")}
+    first = CliRunner(env=env).invoke(
+        main, ["add", "--config", str(config), "--series", "a", str(MD_2021)]
+    )
+    assert first.exit_code == 0, first.output
+    assert "no --date" in first.output
+    second = CliRunner(env=env).invoke(
+        main, ["add", "--config", str(config), "--series", "b", str(MD_2021)]
+    )
+    assert second.exit_code == 1 and "already a member of series 'a'" in second.output
+
+
+def test_compare_refuses_a_binary_file(tmp_path: Path) -> None:
+    binary = tmp_path / "program"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8)
+    result = CliRunner().invoke(main, ["compare", str(MD_2021), str(binary)])
+    assert result.exit_code == 1 and "looks like a binary file" in result.output

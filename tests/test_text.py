@@ -367,3 +367,9 @@ def test_hostile_runs_of_stops_are_split_in_linear_time() -> None:
     # Quadratic backtracking took about half an hour on this input; now it takes milliseconds.
     spans = sentences("." * 400_000 + "a")
     assert spans[-1][1] == 400_001
+
+
+def test_a_zero_width_space_after_a_line_end_hyphen_keeps_normalise_idempotent() -> None:
+    # Found by hypothesis: the zero-width space survived the hyphen rule and left two spaces.
+    view = normalise("a-\n\n\u200b a").text
+    assert view == normalise(view).text

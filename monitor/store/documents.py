@@ -323,3 +323,9 @@ def is_placed(db: Database, url: str) -> bool:
     """Whether a document was already compared with its series neighbours."""
     row = db.execute("SELECT series_placed FROM documents WHERE url = ?", [url]).fetchone()
     return bool(row and row[0])
+
+
+def series_of_document(db: Database, url: str) -> str | None:
+    """The series a stored document belongs to, if any."""
+    row = db.execute("SELECT series FROM documents WHERE url = ?", [url]).fetchone()
+    return row[0] if row else None

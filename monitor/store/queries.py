@@ -284,10 +284,16 @@ def articles_between(db: Database, start: datetime, end: datetime) -> list[Artic
 
 
 def mention_dates(
-    db: Database, concept: str | None, source: str | None, since: datetime | None = None
+    db: Database,
+    concept: str | None,
+    source: str | None,
+    since: datetime | None = None,
+    seen: bool = False,
 ) -> list[tuple[datetime, str, str, int]]:
     """(document date, source, concept, mentions) for the latest version of every document, the
-    date being its publication time, else when it was first seen."""
+    date being its publication time (else when it was first seen), or with `seen` when monitor
+    first saw it."""
+    when = "d.first_seen_at" if seen else "COALESCE(d.published_at, d.first_seen_at)"
     where, params = ["1 = 1"], []
     if concept is not None:
         where.append("m.concept = ?")
@@ -296,10 +302,10 @@ def mention_dates(
         where.append("d.source = ?")
         params.append(source)
     if since is not None:
-        where.append("COALESCE(d.published_at, d.first_seen_at) >= ?")
+        where.append(f"{when} >= ?")
         params.append(iso(since))
     rows = db.execute(
-        "SELECT COALESCE(d.published_at, d.first_seen_at), d.source, m.concept, COUNT(*) "
+        f"SELECT {when}, d.source, m.concept, COUNT(*) "
         "FROM documents d JOIN mentions m ON m.version_id = "
         "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
         f"WHERE {' AND '.join(where)} GROUP BY d.id, m.concept",
