@@ -195,11 +195,9 @@ def _segment(text: str, headers: set[str]) -> list[_Sentence]:
     )
     out = []
     for start, end in sentences(text):
-        shown = tidy(text[start:end])
-        view = normalise(shown).text
-        bare = _NOT_KEY.sub("", view)
-        if any(c.isalpha() for c in bare):
-            out.append(_Sentence(shown, view, bare))
+        sentence = _sentence(text[start:end])
+        if any(c.isalpha() for c in sentence.bare):
+            out.append(sentence)
     return out
 
 
@@ -335,6 +333,17 @@ def _heaviest_chain(weighted: Iterable[tuple[int, int, float]]) -> list[tuple[in
         chain.append(scored[n][:2])
         n = back[n]
     return chain[::-1]
+
+
+def _sentence(text: str) -> _Sentence:
+    shown = tidy(text)
+    view = normalise(shown).text
+    return _Sentence(shown, view, _NOT_KEY.sub("", view))
+
+
+def word_ops(old: str, new: str) -> tuple[WordOp, ...]:
+    """Word-level highlights between two sentences, as a changed sentence of `diff` gets them."""
+    return _word_ops(_sentence(old), _sentence(new))
 
 
 def _word_ops(old: _Sentence, new: _Sentence) -> tuple[WordOp, ...]:

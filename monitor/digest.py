@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from monitor.diff import diff
+from monitor.diff import word_ops
 from monitor.models import ArticleEvent, ChangeEvent, DigestData, Message, WordOp
 from monitor.report import _UNSAFE_TEXT, html_text, terminal_safe
 
@@ -151,11 +151,8 @@ def _touched(event: ChangeEvent) -> list[str]:
 
 
 def _word_ops(old: str, new: str) -> list[WordOp]:
-    """The word-level ops of a reworded sentence as the sentence diff finds them, spaced."""
-    found = diff(old, new)
-    ops: Sequence[WordOp] = (WordOp("removed", old), WordOp("added", new))
-    if len(found.changed) == 1 and not found.added and not found.removed:
-        ops = found.changed[0].ops
+    """The word-level ops of a reworded sentence, with the spaces between them."""
+    ops = word_ops(old, new)
     return [x for n, op in enumerate(ops) for x in [*([WordOp("same", " ")] if n else []), op]]
 
 

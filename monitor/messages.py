@@ -17,11 +17,10 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from difflib import SequenceMatcher
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.diff import diff as sentence_diff
+from monitor.diff import word_ops
 from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent, WordOp
 
 MAX_SENTENCES = 5  # per list of changed, removed or added sentences; the rest are counted
@@ -186,23 +185,6 @@ def _iso(moment: datetime | None) -> str | None:
 # ---- wording changes ---------------------------------------------------------------------------
 
 
-def _word_ops(old: str, new: str) -> tuple[WordOp, ...]:
-    """The word ops `monitor compare` shows; plain word matching if the two are not one pair."""
-    found = sentence_diff(old, new)
-    if len(found.changed) == 1 and not (found.added or found.removed):
-        return found.changed[0].ops
-    a, b = old.split(), new.split()
-    ops: list[WordOp] = []
-    matcher = SequenceMatcher(None, [w.casefold() for w in a], [w.casefold() for w in b])
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            ops.append(WordOp("same", " ".join(b[j1:j2])))
-            continue
-        ops += [WordOp("removed", " ".join(a[i1:i2]))] if i2 > i1 else []
-        ops += [WordOp("added", " ".join(b[j1:j2]))] if j2 > j1 else []
-    return tuple(ops)
-
-
 def _ops_text(ops: Sequence[WordOp]) -> str:
     marks = {"removed": "[-{}-]", "added": "{{+{}+}}"}
     return " ".join(marks.get(op.kind, "{}").format(clean(op.text)) for op in ops)
@@ -314,7 +296,7 @@ def change_message(
         for i, x in enumerate(changed[:MAX_SENTENCES]):
             body.text += [""] if i else []
             old, new = _cap(clean(x["old"]), SENTENCE_CHARS), _cap(clean(x["new"]), SENTENCE_CHARS)
-            ops = _word_ops(old, new)
+            ops = word_ops(old, new)
             body.quote(
                 [f'was: "{old}"', f'now: "{new}"', f"diff: {_ops_text(ops)}"],
                 f'<div dir="auto"><span style="{_MUTED}">was:</span> {_ops_html(ops, "removed")}'
