@@ -34,6 +34,8 @@ from monitor.models import (
 from monitor.timeline import daily_counts
 
 MAX_RETRY = timedelta(hours=6)
+# How long a delivery run holds a message it is sending before another run may take it.
+LEASE = timedelta(minutes=10)
 
 
 @dataclass
@@ -79,12 +81,17 @@ def _change_matches(rule: AlertRule, event: ChangeEvent, watched: bool) -> bool:
         c for c in event.comparison["concepts"] if not rule.concepts or c["id"] in rule.concepts
     ]
     if rule.statuses or rule.moves:
+        stance = event.comparison["stance"]
         moved = any(
             s["move"] in rule.moves
             and (not rule.concepts or s["old"] in rule.concepts or s["new"] in rule.concepts)
-            for s in event.comparison["stance"]
+            for s in stance
         )
-        return moved or any(c["status"] in rule.statuses for c in concepts)
+        # A weaker rung replaced by a stronger one (FFVD -> CVID) is an upgrade, not a drop.
+        lifted = {s["old"] for s in stance if s["move"] == "upgrade"}
+        return moved or any(
+            c["status"] in rule.statuses and c["id"] not in lifted for c in concepts
+        )
     return not rule.concepts or any(c["status"] != "unchanged" for c in concepts)
 
 
@@ -171,21 +178,38 @@ def _send(settings: Settings, alert: PendingAlert) -> None:
 
 
 def deliver_due(settings: Settings, db: Database, at: datetime | None = None) -> Delivery:
-    """Send every outbox message that is due; a failure waits with exponential backoff and is
-    given up after `alerts.max_attempts` (it stays in the table, status failed)."""
+    """Send every outbox message that is due. Each is claimed first, so overlapping runs never
+    send one twice. A failure waits with exponential backoff and is given up after
+    `alerts.max_attempts` (it stays in the table, status failed); once a channel fails, its
+    other messages wait for the next run without counting an attempt, so an outage costs one
+    timeout per run, not one per message."""
     moment = at or datetime.now(UTC)
     done = Delivery()
+    down: dict[str, str] = {}
     for alert in store.due(db, moment):
+        if alert.channel in down:
+            store.defer(
+                db,
+                alert.id,
+                moment + timedelta(seconds=settings.alerts.retry_seconds),
+                down[alert.channel],
+            )
+            done.retrying += 1
+            continue
+        if not store.claim(db, alert.id, moment, moment + LEASE):
+            continue
         try:
             _send(settings, alert)
-        except NotifyError as exc:
+        except Exception as exc:  # a channel's refusal, or a bug: recorded, never blocking the rest
+            error = str(exc) if isinstance(exc, NotifyError) else f"{type(exc).__name__}: {exc}"
+            down[alert.channel] = error
             attempts = alert.attempts + 1
             if attempts >= settings.alerts.max_attempts:
-                store.mark_failed(db, alert.id, str(exc), None)
+                store.mark_failed(db, alert.id, error, None)
                 done.given_up += 1
             else:
                 wait = timedelta(seconds=settings.alerts.retry_seconds * 2 ** (attempts - 1))
-                store.mark_failed(db, alert.id, str(exc), moment + min(wait, MAX_RETRY))
+                store.mark_failed(db, alert.id, error, moment + min(wait, MAX_RETRY))
                 done.retrying += 1
             continue
         store.mark_sent(db, alert.id)
@@ -194,12 +218,12 @@ def deliver_due(settings: Settings, db: Database, at: datetime | None = None) ->
 
 
 def digest_day(settings: Settings, at: datetime) -> date:
-    """The local date of the latest digest time at or before `at`."""
+    """The local date of the latest digest whose window has closed at `at`."""
     zone = ZoneInfo(settings.schedule.timezone)
-    local = at.astimezone(zone)
-    hour, minute = (int(part) for part in settings.digest.time.split(":"))
-    today = local.date()
-    return today if (local.hour, local.minute) >= (hour, minute) else today - timedelta(days=1)
+    day = at.astimezone(zone).date()
+    while digest.window(day, settings.digest.time, settings.schedule.timezone)[1] > at:
+        day -= timedelta(days=1)
+    return day
 
 
 def concept_order(settings: Settings) -> tuple[str, ...]:

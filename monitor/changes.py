@@ -12,7 +12,7 @@ import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cmp_to_key, lru_cache
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from monitor.models import (
     Concept,
     Extracted,
     FeedEntry,
+    OutboxItem,
     Processed,
     Stored,
     StoredVersion,
@@ -209,17 +210,21 @@ def store_document(
     placed = False
     if series is not None and not feed_text and not store.is_placed(db, url):
         # A member takes its place in the series once, with its first full text.
-        for kind, old, new in _series_comparisons(db, series, url, published, current):
-            compared(kind, old, new)
+        for relation, old, new in _series_comparisons(db, series, url, published, current):
+            compared(relation, old, new)
         placed = True
     changes = [pair for pair in found if pair is not None]
-    # Watched documents (pages, local files, series members) are where a dropped formula is news.
-    watched = source is None or source.kind == "page" or series is not None
-    outbox = [
-        item for _, event in changes for item in alerts.for_change(settings, event, watched=watched)
-    ]
-    if not recent and kind in ("entry", "article"):
-        article = ArticleEvent(
+    outbox = _alerts(
+        settings,
+        changes=[event for _, event in changes],
+        # Watched documents (pages, local files, series members) are where a dropped formula
+        # is news; a feed's blurb never alerts, and neither does old history seen for the
+        # first time (a new source's back catalogue).
+        watched=source is None or source.kind == "page" or series is not None,
+        feed_text=feed_text,
+        stale=_stale(settings, published),
+        # A new article: nothing stored yet, or only its feed blurb (its fetch had failed).
+        article=ArticleEvent(
             url=url,
             title=title,
             source=name,
@@ -228,7 +233,11 @@ def store_document(
             content_hash=new_hash,
             mentions=processed.mentions,
         )
-        outbox += alerts.for_article(settings, article)
+        if kind in ("entry", "article")
+        and all(v.method == "feed" for v in recent)
+        and not (recent and feed_text)
+        else None,
+    )
     return store.save_document(
         db,
         source=name,
@@ -247,6 +256,36 @@ def store_document(
         alerts=outbox,
         placed=placed,
     )
+
+
+def _stale(settings: Settings, published: datetime | None) -> bool:
+    days = settings.alerts.max_age_days
+    return bool(days and published and published < datetime.now(UTC) - timedelta(days=days))
+
+
+def _alerts(
+    settings: Settings,
+    *,
+    changes: Sequence[ChangeEvent],
+    watched: bool,
+    feed_text: bool,
+    stale: bool,
+    article: ArticleEvent | None,
+) -> list[OutboxItem]:
+    """The alerts one stored version raises: for its most significant change that a rule sends
+    now (one mail even when it differs from both its predecessor and the baseline), and for
+    a new article. A `stale` document (published long ago: a new source's back catalogue, old
+    editions seeding a series) raises none, except for a revision, which is news today."""
+    items: list[OutboxItem] = []
+    if not feed_text:
+        current = [e for e in changes if e.kind == "revision" or not stale]
+        for event in sorted(current, key=lambda e: -e.significance):
+            items = alerts.for_change(settings, event, watched=watched)
+            if items:
+                break
+    if article is not None and not stale:
+        items += alerts.for_article(settings, article)
+    return items
 
 
 def _series_comparisons(

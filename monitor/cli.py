@@ -395,6 +395,13 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
         if send:
             if settings.email is None and not settings.webhooks:
                 raise click.ClickException("nothing to send with: add [email] or [[webhooks]]")
+            end = digesting.window(when, settings.digest.time, settings.schedule.timezone)[1]
+            if end > datetime.now(UTC):
+                raise click.ClickException(
+                    f"the digest for {when} covers the 24 hours to {settings.digest.time} that "
+                    "day, which are not over yet; sending it now would leave out what comes "
+                    "later (preview it with --out)"
+                )
             queued = alerts.queue_digest(settings, db, when)
             delivery = alerts.deliver_due(settings, db)
             state = "queued" if queued else "already queued or sent earlier"

@@ -240,6 +240,9 @@ class AlertSettings(_Section):
     failure_channels: tuple[str, ...] = ("email",)
     max_attempts: Annotated[int, Field(ge=1)] = 12
     retry_seconds: Annotated[float, Field(ge=0)] = 60.0
+    max_age_days: Annotated[int, Field(ge=0)] = Field(
+        14, description="documents published longer ago never alert (0: no limit)"
+    )
 
 
 class DigestSettings(_Section):

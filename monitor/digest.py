@@ -380,7 +380,8 @@ def _doc(text: str) -> str:
 def _link(url: str, inner: str) -> str:
     """`inner` as a link to `url` if it is http, https or file; else `inner` and the URL as text."""
     try:
-        linkable = urlsplit(url.strip()).scheme.lower() in ("http", "https", "file")
+        # Not file: a file:// link to another host can leak Windows credentials when clicked.
+        linkable = urlsplit(url.strip()).scheme.lower() in ("http", "https")
     except ValueError:
         linkable = False
     if linkable:

@@ -220,7 +220,8 @@ def slack_body(message: Message) -> dict[str, Any]:
 
 def send_webhook(hook: WebhookSettings, message: Message) -> None:
     """POST `message` to the webhook; raise NotifyError unless it answers 2xx."""
-    where = f"webhook {hook.name} ({urlsplit(hook.url).netloc})"
+    parts = urlsplit(hook.url)  # host and port only: user info and paths can hold secrets
+    where = f"webhook {hook.name} ({parts.hostname}{f':{parts.port}' if parts.port else ''})"
     headers = {
         "Content-Type": "application/json",
         "Idempotency-Key": idempotency_key(message.dedup_key),

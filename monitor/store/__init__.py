@@ -25,7 +25,15 @@ from monitor.store.documents import (
     sync_sources,
     validators,
 )
-from monitor.store.outbox import due, enqueue, has_message, mark_failed, mark_sent
+from monitor.store.outbox import (
+    claim,
+    defer,
+    due,
+    enqueue,
+    has_message,
+    mark_failed,
+    mark_sent,
+)
 from monitor.store.queries import (
     articles_between,
     changes_between,
@@ -42,7 +50,9 @@ from monitor.store.schema import iso, migrations, now, open_db
 __all__ = [
     "articles_between",
     "changes_between",
+    "claim",
     "concept_summary",
+    "defer",
     "due",
     "enqueue",
     "entry_states",

@@ -43,7 +43,8 @@ def due(db: Database, at: datetime, limit: int = 100) -> list[PendingAlert]:
     """Pending messages whose next attempt is due, oldest first."""
     rows = db.execute(
         "SELECT id, channel, recipients, dedup_key, subject, text, html, payload, attempts "
-        "FROM alerts WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+        "FROM alerts WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? "
+        "ORDER BY id LIMIT ?",
         [iso(at), limit],
     ).fetchall()
     return [
@@ -58,6 +59,17 @@ def due(db: Database, at: datetime, limit: int = 100) -> list[PendingAlert]:
     ]
 
 
+def claim(db: Database, alert_id: int, at: datetime, lease_until: datetime) -> bool:
+    """Take a due message for this delivery run; False when another run already has it. A run
+    that dies while sending leaves the claim to expire at `lease_until`, then it is due again."""
+    cursor = db.execute(
+        "UPDATE alerts SET status = 'sending', next_attempt_at = ? WHERE id = ? "
+        "AND status IN ('pending', 'sending') AND next_attempt_at <= ?",
+        [iso(lease_until), alert_id, iso(at)],
+    )
+    return cursor.rowcount == 1
+
+
 def mark_sent(db: Database, alert_id: int) -> None:
     db.execute(
         "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
@@ -70,9 +82,17 @@ def mark_failed(db: Database, alert_id: int, error: str, retry_at: datetime | No
     """Count a failed attempt; with no `retry_at` the message is given up (status failed)."""
     db.execute(
         "UPDATE alerts SET attempts = attempts + 1, last_error = ?, "
-        "status = CASE WHEN ? IS NULL THEN 'failed' ELSE status END, "
+        "status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, "
         "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
         [error, retry_at and iso(retry_at), retry_at and iso(retry_at), alert_id],
+    )
+
+
+def defer(db: Database, alert_id: int, until: datetime, error: str) -> None:
+    """Put a message back without counting an attempt (its channel is down this run)."""
+    db.execute(
+        "UPDATE alerts SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
+        [iso(until), error, alert_id],
     )
 
 
