@@ -514,6 +514,39 @@ def add(
 
 
 @main.command()
+@config_option
+def run(config_path: Path | None) -> None:
+    """Run the service: scheduled polls, alert delivery and the daily digest, until SIGTERM or
+    SIGINT (a second signal exits at once). Logs go to stdout, as JSON unless on a terminal.
+
+    Example: monitor run --config /config/monitor.toml
+    """
+    from monitor import logs
+    from monitor.schedule import run_service
+
+    settings = _settings(config_path)
+    logs.setup()
+    sys.exit(run_service(settings))
+
+
+@main.command()
+@config_option
+def health(config_path: Path | None) -> None:
+    """Exit 0 when the service's heartbeat is fresh and the database writable; else say why and
+    exit 1. The container's HEALTHCHECK runs it.
+
+    Example: monitor health --config /config/monitor.toml
+    """
+    from monitor.schedule import health as check_health
+
+    problem = check_health(_settings(config_path))
+    if problem is not None:
+        click.echo(f"unhealthy: {problem}", err=True)
+        sys.exit(1)
+    click.echo("healthy")
+
+
+@main.command()
 @click.option(
     "--config",
     "config_path",

@@ -53,7 +53,7 @@ class FetchSettings(_Section):
 
 class ScheduleSettings(_Section):
     timezone: str = "Asia/Seoul"
-    interval_minutes: Annotated[int, Field(ge=1)] = 30
+    interval_minutes: Annotated[float, Field(gt=0)] = 30
 
     @field_validator("timezone")
     @classmethod
@@ -65,6 +65,15 @@ class ScheduleSettings(_Section):
                 f"unknown time zone {value!r}; use an IANA name such as Asia/Seoul"
             ) from exc
         return value
+
+
+class ServiceSettings(_Section):
+    """`monitor run`: jobs in parallel, the heartbeat, and how late a start may be."""
+
+    jobs: Annotated[int, Field(ge=1, le=32)] = 4
+    heartbeat_seconds: Annotated[float, Field(gt=0)] = 30.0
+    jitter_seconds: Annotated[int, Field(ge=0)] = 30
+    deliver_seconds: Annotated[float, Field(gt=0)] = 60.0
 
 
 class ExtractSettings(_Section):
@@ -87,7 +96,7 @@ class Source(_Section):
     follow: Literal["none", "matching", "all"] = "none"
     keywords: tuple[str, ...] = ()
     delay: Annotated[float, Field(ge=0)] | None = None
-    interval_minutes: Annotated[int, Field(ge=1)] | None = None
+    interval_minutes: Annotated[float, Field(gt=0)] | None = None
     enabled: bool = True
     note: str | None = None
     ignore: tuple[str, ...] = Field((), description="regular expressions for injected boilerplate")
@@ -270,6 +279,7 @@ class Settings(_Section):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
     sources: tuple[Source, ...] = ()
     concepts: dict[str, ConceptSettings] = {}
     ladders: dict[str, tuple[str, ...]] = {}

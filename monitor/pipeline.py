@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -114,16 +115,27 @@ class _Feed:
 class _Poll:
     """The state of one poll: pools, pending work and the summary."""
 
-    def __init__(self, settings: Settings, db: Database, progress: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        progress: Callable[[str], None],
+        shared: Shared | None,
+        stop: threading.Event | None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.progress = progress
+        self.stop = stop or threading.Event()
         self.concepts = settings.concept_records()
         self.summary = Summary()
         self.pending: dict[Future[Any], _Job] = {}
         self.threads = ThreadPoolExecutor(settings.fetch.concurrency, thread_name_prefix="fetch")
-        self.fetcher = Fetcher(FetchSettings(**settings.fetch.model_dump()))
-        self.processes: ProcessPoolExecutor | None = None
+        self.shared = shared
+        self.fetcher = (
+            shared.fetcher if shared else Fetcher(FetchSettings(**settings.fetch.model_dump()))
+        )
+        self.processes: ProcessPoolExecutor | None = shared.processes if shared else None
         # One fetch per host in flight: a thread never waits on another's host, so many
         # articles from one site cannot starve the other sites of threads.
         self.busy_hosts: set[str] = set()
@@ -131,7 +143,11 @@ class _Poll:
         self.feeds: dict[str, _Feed] = {}
 
     def close(self) -> None:
-        self.threads.shutdown(wait=True, cancel_futures=True)
+        # When stopping, do not wait for fetches in flight: their results would not be stored.
+        self.threads.shutdown(wait=not self.stop.is_set(), cancel_futures=True)
+        if self.shared is not None:
+            self.shared.processes = self.processes  # a pool replaced after a crash is kept
+            return
         if self.processes is not None:
             self.processes.shutdown(wait=True, cancel_futures=True)
         self.fetcher.close()
@@ -196,7 +212,13 @@ class _Poll:
             validators = store.validators(self.db, source.url)
             self._fetch(_Job(source.kind, source, source.url, validators=validators))
         while self.pending:
-            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(self.pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            if self.stop.is_set():
+                # Shutting down: what is stored stays stored; the rest is polled next time.
+                for future in self.pending:
+                    future.cancel()
+                self.summary.errors.append(("*", "stopped before the poll finished"))
+                break
             for future in done:
                 job = self.pending.pop(future)
                 try:
@@ -445,16 +467,38 @@ def _as_extract_error(url: str, exc: Exception) -> ExtractError:
     return ExtractError(f"{url}: extraction failed ({type(exc).__name__}: {exc})")
 
 
+@dataclass
+class Shared:
+    """What the service's poll jobs share: one HTTP client (so politeness holds across jobs that
+    reach the same host) and one pool of extraction processes (started once)."""
+
+    fetcher: Fetcher
+    processes: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def start(cls, settings: Settings) -> Shared:
+        return cls(Fetcher(FetchSettings(**settings.fetch.model_dump())))
+
+    def close(self) -> None:
+        if self.processes is not None:
+            self.processes.shutdown(wait=False, cancel_futures=True)
+        self.fetcher.close()
+
+
 def poll(
     settings: Settings,
     db: Database,
     sources: Sequence[Source] | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    *,
+    shared: Shared | None = None,
+    stop: threading.Event | None = None,
 ) -> Summary:
-    """Poll the given sources (default: every enabled source, and local series members) once."""
+    """Poll the given sources (default: every enabled source, and local series members) once.
+    With `stop` set, the poll stops after the document in hand and returns what it did."""
     chosen = [s for s in settings.sources if s.enabled] if sources is None else list(sources)
     store.sync_sources(db, settings.sources)
-    run = _Poll(settings, db, progress)
+    run = _Poll(settings, db, progress, shared, stop)
     try:
         summary = run.run(chosen)
     finally:

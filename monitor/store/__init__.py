@@ -46,10 +46,20 @@ from monitor.store.queries import (
     source_health,
 )
 from monitor.store.schema import iso, migrations, now, open_db
+from monitor.store.service import (
+    beat,
+    check_writable,
+    heartbeat,
+    job_finished,
+    job_started,
+    last_success,
+)
 
 __all__ = [
     "articles_between",
+    "beat",
     "changes_between",
+    "check_writable",
     "claim",
     "concept_summary",
     "defer",
@@ -59,9 +69,13 @@ __all__ = [
     "fts_query",
     "give_up_article",
     "has_message",
+    "heartbeat",
     "history",
     "is_placed",
     "iso",
+    "job_finished",
+    "job_started",
+    "last_success",
     "list_changes",
     "mark_failed",
     "mark_sent",

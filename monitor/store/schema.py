@@ -148,6 +148,18 @@ def m003_alerts(db: Database) -> None:
         ALTER TABLE sources ADD COLUMN failing_since TEXT;  -- first failure of the current run
         -- 1 once a series member has been compared with its neighbours in the series
         ALTER TABLE documents ADD COLUMN series_placed INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE jobs (
+            name TEXT PRIMARY KEY,          -- poll:<source>, deliver, digest
+            last_started_at TEXT,
+            last_success_at TEXT,           -- a start polls what is older than its interval
+            last_error TEXT
+        );
+        CREATE TABLE heartbeat (
+            id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row: the running service
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            beat_at TEXT NOT NULL           -- `monitor health` wants this recent
+        );
         """
     )
 

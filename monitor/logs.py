@@ -1,0 +1,58 @@
+"""Logging: one line per event, JSON when stdout is not a terminal (Docker, journald), readable
+when it is. Events carry their fields as `extra=`; no secret is ever passed to a log call."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+# The attributes every LogRecord has; anything else on a record came in through `extra=`.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD}
+
+
+class JsonLines(logging.Formatter):
+    """{"time": UTC ISO-8601, "level", "logger", "message", ...fields} on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **_fields(record),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class Readable(logging.Formatter):
+    """HH:MM:SS level message key=value ..."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        extra = " ".join(f"{k}={v}" for k, v in _fields(record).items())
+        line = f"{when} {record.levelname.lower():7} {record.getMessage()} {extra}".rstrip()
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def setup(level: str = "INFO", json_lines: bool | None = None) -> None:
+    """Send monitor's and its libraries' logs to stdout in one format."""
+    as_json = not sys.stdout.isatty() if json_lines is None else json_lines
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonLines() if as_json else Readable())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Their per-request chatter would drown the events; warnings still come through.
+    for noisy in ("httpx", "httpx2", "httpcore", "trafilatura", "htmldate", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

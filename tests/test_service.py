@@ -1,0 +1,264 @@
+"""The service: scheduled polls at their intervals, start-up catch-up, the digest's time,
+heartbeat and health, clean shutdown on SIGTERM, and SIGKILL at random moments."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor import alerts, store
+from monitor.config import Settings
+from monitor.schedule import Service, health
+from tests.conftest import DEMO, MakeSettings, shipped_concepts
+from tests.servers import LocalServer
+from tests.test_alerts import MailServer
+from tests.test_pipeline import serve_demo_site
+
+ROOT = Path(__file__).parent.parent
+
+
+def _service_settings(make_settings: MakeSettings, server: LocalServer, **raw: Any) -> Settings:
+    settings = make_settings(
+        [
+            {
+                "name": "whitehouse",
+                "kind": "feed",
+                "url": server.url("/feeds/whitehouse-korea.xml"),
+                "interval_minutes": 0.02,
+            },
+            {
+                "name": "korean",
+                "kind": "feed",
+                "url": server.url("/feeds/korean-policy.xml"),
+                "interval_minutes": 0.05,
+            },
+        ]
+    )
+    data = settings.model_dump(mode="python")
+    data["service"] = {"heartbeat_seconds": 0.5, "jitter_seconds": 0, "deliver_seconds": 1}
+    data.update(raw)
+    return Settings.model_validate(data)
+
+
+def _serve(service: Service, seconds: float) -> None:
+    thread = threading.Thread(target=service.serve)
+    thread.start()
+    time.sleep(seconds)
+    service.shutdown()
+    thread.join(timeout=15)
+    assert not thread.is_alive()
+
+
+def test_sources_are_polled_at_their_intervals(make_settings: MakeSettings) -> None:
+    with LocalServer() as server:
+        serve_demo_site(server)
+        settings = _service_settings(make_settings, server)
+        _serve(Service(settings, settings.database), 4.0)
+        white = len(server.hits("/feeds/whitehouse-korea.xml"))
+        korean = len(server.hits("/feeds/korean-policy.xml"))
+    # 1.2 s and 3 s intervals over 4 s, both polled at once on the first start.
+    assert 3 <= white <= 5, white
+    assert 2 <= korean <= 3, korean
+    with store.open_db(settings.database) as db:
+        assert store.last_success(db, "poll:whitehouse") is not None
+        assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] > 10
+        assert store.heartbeat(db) is not None
+    assert health(settings, datetime.now(UTC)) is None
+    assert "old" in (health(settings, datetime.now(UTC) + timedelta(minutes=5)) or "")
+
+
+def test_a_start_polls_only_what_is_overdue(make_settings: MakeSettings) -> None:
+    with LocalServer() as server:
+        serve_demo_site(server)
+        settings = _service_settings(make_settings, server)
+        settings = Settings.model_validate(
+            settings.model_dump(mode="python")
+            | {"sources": [s.model_dump() | {"interval_minutes": 60} for s in settings.sources]}
+        )
+        now = datetime.now(UTC)
+        with store.open_db(settings.database) as db:
+            store.job_started(db, "poll:korean")
+            store.job_finished(db, "poll:korean")  # polled a moment ago: not due for an hour
+        service = Service(settings, settings.database)
+        service.add_jobs(now)
+        white = service.scheduler.get_job("poll:whitehouse").next_run_time
+        korean = service.scheduler.get_job("poll:korean").next_run_time
+        assert abs((white - now).total_seconds()) < 1, "never polled: due at once"
+        assert korean - now > timedelta(minutes=59), "polled recently: waits for its interval"
+        # The digest fires at 07:00:05 Asia/Seoul, whatever the machine's zone.
+        trigger = service.scheduler.get_job("digest").trigger
+        fire = trigger.get_next_fire_time(None, datetime(2026, 11, 27, 23, 0, tzinfo=UTC))
+        assert fire.astimezone(UTC) == datetime(2026, 11, 27, 22, 0, 5, tzinfo=UTC) + timedelta(
+            days=1
+        )
+        service.shared.close()
+
+
+def test_a_restart_catches_up_a_missed_digest_once(make_settings: MakeSettings) -> None:
+    with LocalServer() as server:
+        serve_demo_site(server)
+        email = {
+            "host": "127.0.0.1",
+            "port": 1,
+            "security": "none",
+            "to": ["a@example.org"],
+            "timeout": 1,
+        }
+        settings = _service_settings(make_settings, server, email=email)
+        for _ in range(2):  # two starts, as after a restart
+            _serve(Service(settings, settings.database), 1.0)
+        with store.open_db(settings.database) as db:
+            digests = [
+                k for (k,) in db.execute("SELECT dedup_key FROM alerts WHERE event = 'digest'")
+            ]
+        day = alerts.digest_day(settings, datetime.now(UTC))
+        assert digests == [f"digest:{day}:email:a@example.org"]
+
+
+def _config(tmp_path: Path, server: LocalServer, mail: MailServer | None = None) -> Path:
+    email = (
+        f'[email]\nhost = "127.0.0.1"\nport = {mail.port}\nsecurity = "none"\n'
+        'to = ["analyst@example.org"]\ntimeout = 3\n'
+        if mail
+        else ""
+    )
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        shipped_concepts()
+        + f"""
+[storage]
+database = "{tmp_path / "m.db"}"
+[fetch]
+delay = 0
+retries = 0
+[schedule]
+interval_minutes = 0.05
+[service]
+heartbeat_seconds = 1
+jitter_seconds = 0
+deliver_seconds = 1
+[alerts]
+max_age_days = 0
+retry_seconds = 0
+[digest]
+send_empty = false
+{email}
+[[sources]]
+name = "whitehouse"
+kind = "feed"
+url = "{server.url("/feeds/whitehouse-korea.xml")}"
+follow = "all"
+[[sources]]
+name = "korean"
+kind = "feed"
+url = "{server.url("/feeds/korean-policy.xml")}"
+follow = "all"
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def _start(config: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _started(process: subprocess.Popen[str]) -> list[str]:
+    """Read the service's log until it says it started (its signal handlers are in place)."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if '"message": "started"' in line:
+            return lines
+    raise AssertionError("".join(lines))
+
+
+def _integrity(path: Path) -> str:
+    with sqlite3.connect(path) as conn:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def test_sigterm_stops_cleanly_and_a_second_signal_at_once(tmp_path: Path) -> None:
+    with LocalServer() as server:
+        serve_demo_site(server)
+        config = _config(tmp_path, server)
+        process = _start(config)
+        head = _started(process)
+        time.sleep(2)  # polling and extracting
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+        output = "".join(head) + output
+        assert process.returncode == 0, output
+        assert time.monotonic() - started < 10
+        assert '"event": "service"' in output and '"message": "stopped"' in output
+        assert _integrity(tmp_path / "m.db") == "ok"
+        again = _start(config)
+        _started(again)
+        time.sleep(1)
+        again.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+        again.send_signal(signal.SIGTERM)
+        again.communicate(timeout=10)
+        # Exited at once: by our handler (143), or, when the first stop was already finishing,
+        # by the default one during interpreter shutdown (-15), or cleanly (0).
+        assert again.returncode in (0, 128 + signal.SIGTERM, -signal.SIGTERM)
+        assert _integrity(tmp_path / "m.db") == "ok"
+
+
+def test_sigkill_at_random_moments_loses_no_alert_and_sends_none_twice(tmp_path: Path) -> None:
+    mail = MailServer()
+    rng = random.Random(20261127)
+    with LocalServer() as server:
+        serve_demo_site(server)
+        config = _config(tmp_path, server, mail)
+        for _ in range(8):
+            if rng.random() < 0.5:
+                mail.start()  # sometimes the mail server is up, so some alerts go out mid-run
+            process = _start(config)
+            time.sleep(rng.uniform(0.3, 2.5))
+            process.kill()
+            process.wait(timeout=10)
+            mail.stop()
+            assert _integrity(tmp_path / "m.db") == "ok"
+        # Finally let everything owed go out: a clean poll, then delivery after any lease.
+        mail.start()
+        from monitor import config as configuration
+        from monitor.pipeline import poll
+
+        settings = configuration.load(config)
+        with store.open_db(settings.database) as db:
+            poll(settings, db)
+            alerts.deliver_due(settings, db, datetime.now(UTC) + timedelta(minutes=15))
+            queued = {
+                k for (k,) in db.execute("SELECT dedup_key FROM alerts WHERE event != 'digest'")
+            }
+            statuses = {s for (s,) in db.execute("SELECT status FROM alerts")}
+        mail.stop()
+    received = [m["X-Monitor-Dedup-Key"] for m in mail.inbox.messages]
+    assert queued, "the Korean articles raise alerts"
+    assert statuses == {"sent"}
+    assert sorted(received) == sorted(queued), "every alert arrived exactly once"
+    # Each article's document was stored once, whatever moment the process died at.
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        urls = [u for (u,) in conn.execute("SELECT url FROM documents")]
+    assert len(urls) == len(set(urls))
+    assert (DEMO / "feeds" / "korean-policy.xml").exists()
