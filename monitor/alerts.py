@@ -11,6 +11,7 @@ never be queued twice, and the key travels with the message (Message-ID, Idempot
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +34,7 @@ from monitor.models import (
 )
 from monitor.timeline import daily_counts
 
+log = logging.getLogger("monitor.alerts")
 MAX_RETRY = timedelta(hours=6)
 # How long a delivery run holds a message it is sending before another run may take it.
 LEASE = timedelta(minutes=10)
@@ -198,10 +200,12 @@ def deliver_due(settings: Settings, db: Database, at: datetime | None = None) ->
             continue
         if not store.claim(db, alert.id, moment, moment + LEASE):
             continue
+        fields = {"event": "alert", "channel": alert.channel, "dedup_key": alert.message.dedup_key}
         try:
             _send(settings, alert)
         except Exception as exc:  # a channel's refusal, or a bug: recorded, never blocking the rest
             error = str(exc) if isinstance(exc, NotifyError) else f"{type(exc).__name__}: {exc}"
+            log.warning("alert not delivered", extra={**fields, "error": error})
             down[alert.channel] = error
             attempts = alert.attempts + 1
             if attempts >= settings.alerts.max_attempts:
@@ -213,6 +217,7 @@ def deliver_due(settings: Settings, db: Database, at: datetime | None = None) ->
                 done.retrying += 1
             continue
         store.mark_sent(db, alert.id)
+        log.info(alert.message.subject, extra={**fields, "status": "sent"})
         done.sent += 1
     return done
 
@@ -268,7 +273,18 @@ def queue_digest(settings: Settings, db: Database, day: date) -> int:
         for hook in settings.webhooks
     ]
     with store.transaction(db):
-        return store.enqueue(db, items)
+        added = store.enqueue(db, items)
+    log.info(
+        "digest queued",
+        extra={
+            "event": "digest",
+            "day": str(day),
+            "messages": added,
+            "changes": len(data.changes),
+            "articles": len(data.articles),
+        },
+    )
+    return added
 
 
 def queue_due_digest(settings: Settings, db: Database, at: datetime | None = None) -> int:

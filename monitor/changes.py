@@ -7,6 +7,7 @@ series' baseline (`baseline`). The changes are stored in the same transaction as
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import zlib
@@ -23,6 +24,7 @@ from monitor.compare import as_json, compare, verdict
 from monitor.config import Series, Settings, Source
 from monitor.diff import strip_ignored
 from monitor.extract import extract_file
+from monitor.logs import redact
 from monitor.match import Matcher
 from monitor.models import (
     ArticleEvent,
@@ -40,6 +42,7 @@ from monitor.text import content_hash
 from monitor.urls import document_key
 
 FEED_TEXT_CAP = 0.24
+log = logging.getLogger("monitor.changes")
 
 
 @lru_cache(maxsize=4)
@@ -214,6 +217,17 @@ def store_document(
             compared(relation, old, new)
         placed = True
     changes = [pair for pair in found if pair is not None]
+    for _, event in changes:
+        log.info(
+            event.verdict,
+            extra={
+                "event": "change",
+                "kind": event.kind,
+                "source": name,
+                "url": redact(event.url),
+                "significance": round(event.significance, 3),
+            },
+        )
     outbox = _alerts(
         settings,
         changes=[event for _, event in changes],

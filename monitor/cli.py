@@ -113,16 +113,21 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
         sources = [settings.source(n) for n in names] if names else None
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc
-    verbose = sys.stderr.isatty() and not as_json
-
-    def progress(message: str) -> None:
-        if verbose:
-            click.echo(message, err=True)
-
     from monitor import alerts
+
+    on_terminal = sys.stderr.isatty() and not as_json
+
+    def progress(done: int, known: int) -> None:
+        if on_terminal and known:
+            width = 30
+            filled = round(width * done / known)
+            bar = "#" * filled + "." * (width - filled)
+            click.echo(f"\r[{bar}] {done}/{known} fetches and extractions", err=True, nl=False)
 
     with store.open_db(settings.database) as db:
         summary = poll(settings, db, sources, progress=progress)
+        if on_terminal:
+            click.echo("", err=True)
         alerts.queue_due_digest(settings, db)
         delivery = alerts.deliver_due(settings, db)
     if as_json:

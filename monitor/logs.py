@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # The attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -56,3 +58,19 @@ def setup(level: str = "INFO", json_lines: bool | None = None) -> None:
     # Their per-request chatter would drown the events; warnings still come through.
     for noisy in ("httpx", "httpx2", "httpcore", "trafilatura", "htmldate", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+_SECRET = re.compile(r"key|token|secret|pass|auth|sig|session", re.IGNORECASE)
+
+
+def redact(url: str) -> str:
+    """A URL fit for a log: no user info, and query values that look like credentials hidden."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        query = [(k, "***" if _SECRET.search(k) else v) for k, v in parse_qsl(parts.query, True)]
+        return urlunsplit((parts.scheme, host, parts.path, urlencode(query), ""))
+    except ValueError:
+        return "<unparsable URL>"

@@ -7,6 +7,7 @@ work happens here, on the calling thread, one transaction per document.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
@@ -36,6 +37,7 @@ from monitor.errors import ExtractError, FeedError, FetchError
 from monitor.extract import extract
 from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher, FetchSettings
+from monitor.logs import redact
 from monitor.match import Matcher
 from monitor.models import (
     Concept,
@@ -91,6 +93,12 @@ def _entry_text(entry: FeedEntry) -> str:
     return "\n\n".join(part for part in (entry.title, entry.summary) if part)
 
 
+# Called with (work done, work known) as the poll goes: fetches and extractions, the total
+# growing as feeds reveal their articles.
+Progress = Callable[[int, int], None]
+log = logging.getLogger("monitor.poll")
+
+
 @dataclass(frozen=True)
 class _Job:
     """What a pending future is for."""
@@ -119,7 +127,7 @@ class _Poll:
         self,
         settings: Settings,
         db: Database,
-        progress: Callable[[str], None],
+        progress: Progress,
         shared: Shared | None,
         stop: threading.Event | None,
     ) -> None:
@@ -141,6 +149,7 @@ class _Poll:
         self.busy_hosts: set[str] = set()
         self.waiting: dict[str, deque[_Job]] = defaultdict(deque)
         self.feeds: dict[str, _Feed] = {}
+        self.known = self.done = 0
 
     def close(self) -> None:
         # When stopping, do not wait for fetches in flight: their results would not be stored.
@@ -153,6 +162,7 @@ class _Poll:
         self.fetcher.close()
 
     def _fetch(self, job: _Job) -> None:
+        self.known += 1
         host = urlsplit(job.url).hostname or job.url
         if host in self.busy_hosts:
             self.waiting[host].append(job)
@@ -177,6 +187,7 @@ class _Poll:
 
     def _extract(self, job: _Job, response: Response) -> None:
         workers = self.settings.extract.workers or os.cpu_count() or 1
+        self.known += 1
         job = _Job("extract", job.source, job.url, job.entry, response)
         # An article's feed entry already gives its date: skip reading the page's metadata.
         metadata = job.entry is None
@@ -236,9 +247,24 @@ class _Poll:
         return self.summary
 
     def _handle(self, job: _Job, result: object) -> None:
+        self.done += 1
+        self.progress(self.done, self.known)
         try:
             if isinstance(result, (FetchError, Response)):
                 store.record_attempts(self.db, job.source.name, result.attempts)
+                for attempt in result.attempts:
+                    log.info(
+                        "fetch",
+                        extra={
+                            "event": "fetch",
+                            "source": job.source.name,
+                            "url": redact(attempt.url),
+                            "status": attempt.status,
+                            "bytes": attempt.bytes,
+                            "elapsed_ms": round(attempt.elapsed * 1000),
+                            "error": attempt.error,
+                        },
+                    )
             if job.stage == "feed":
                 self._feed_done(job, result)
             elif job.stage == "page":
@@ -250,7 +276,7 @@ class _Poll:
         except Exception as exc:  # record it against the source and go on with the others
             error = f"{job.url}: could not be stored ({type(exc).__name__}: {exc})"
             self.summary.errors.append((job.source.name, error))
-            self.progress(f"{job.source.name}: {error}")
+            log.warning(error, extra={"event": "store", "source": job.source.name})
 
     def _fail_source(self, source: Source, error: str) -> None:
         with store.transaction(self.db):
@@ -258,7 +284,7 @@ class _Poll:
             event = SourceEvent(source.name, source.url, True, failures, error, datetime.now(UTC))
             store.enqueue(self.db, alerts.for_source(self.settings, event, since))
         self.summary.errors.append((source.name, error))
-        self.progress(f"{source.name}: {error}")
+        log.warning(error, extra={"event": "source", "source": source.name})
 
     def _succeeded(
         self, source: Source, title: str | None = None, warning: str | None = None
@@ -334,7 +360,15 @@ class _Poll:
             elif not follow or kind is None:
                 self._save_entry(source, entry)  # new, or its title or summary may have changed
         self._follow_owed(source, {e.url for e in feed.entries})
-        self.progress(f"{source.name}: {len(feed.entries)} entries, {state.outstanding} to fetch")
+        log.debug(
+            "feed read",
+            extra={
+                "event": "feed",
+                "source": source.name,
+                "entries": len(feed.entries),
+                "to_fetch": state.outstanding,
+            },
+        )
         self._feed_settled(source)
 
     def _follow_owed(self, source: Source, listed: set[str]) -> None:
@@ -489,7 +523,7 @@ def poll(
     settings: Settings,
     db: Database,
     sources: Sequence[Source] | None = None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress = lambda done, total: None,
     *,
     shared: Shared | None = None,
     stop: threading.Event | None = None,

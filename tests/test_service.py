@@ -210,6 +210,7 @@ def test_sigterm_stops_cleanly_and_a_second_signal_at_once(tmp_path: Path) -> No
         assert process.returncode == 0, output
         assert time.monotonic() - started < 10
         assert '"event": "service"' in output and '"message": "stopped"' in output
+        assert '"event": "fetch"' in output and '"event": "poll"' in output, "a line per event"
         assert _integrity(tmp_path / "m.db") == "ok"
         again = _start(config)
         _started(again)

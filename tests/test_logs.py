@@ -1,0 +1,36 @@
+"""Log lines: JSON for machines, readable for people, and no secrets in URLs."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from monitor.logs import JsonLines, Readable, redact
+
+
+def _record(**extra: object) -> logging.LogRecord:
+    record = logging.LogRecord("monitor.poll", logging.INFO, __file__, 1, "fetch", None, None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    return record
+
+
+def test_a_json_line_carries_the_event_fields() -> None:
+    line = json.loads(JsonLines().format(_record(event="fetch", status=200, url="http://x/a")))
+    assert line["event"] == "fetch" and line["status"] == 200 and line["message"] == "fetch"
+    assert line["level"] == "info" and line["time"].endswith("+00:00")
+
+
+def test_a_readable_line_for_a_terminal() -> None:
+    assert (
+        Readable()
+        .format(_record(event="fetch", status=304))
+        .endswith("fetch event=fetch status=304")
+    )
+
+
+def test_urls_lose_credentials_before_they_are_logged() -> None:
+    assert redact("https://user:pw@example.org:8443/feed?api_key=abc&q=비핵화#x") == (
+        "https://example.org:8443/feed?api_key=%2A%2A%2A&q=%EB%B9%84%ED%95%B5%ED%99%94"
+    )
+    assert redact("http://[::1") == "<unparsable URL>"
