@@ -4,10 +4,6 @@
 needs, `queries` the reads people run through the command line.
 """
 
-from contextlib import AbstractContextManager
-
-from sqlite_utils import Database
-
 from monitor.store.documents import (
     entry_states,
     give_up_article,
@@ -45,7 +41,7 @@ from monitor.store.queries import (
     search,
     source_health,
 )
-from monitor.store.schema import iso, migrations, now, open_db
+from monitor.store.schema import iso, migrations, now, open_db, transaction
 from monitor.store.service import (
     beat,
     check_writable,
@@ -99,8 +95,3 @@ __all__ = [
     "transaction",
     "validators",
 ]
-
-
-def transaction(db: Database) -> AbstractContextManager[Database]:
-    """One transaction (nested calls become savepoints)."""
-    return db.atomic()

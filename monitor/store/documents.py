@@ -20,11 +20,11 @@ from monitor.models import (
     StoredVersion,
 )
 from monitor.store.outbox import enqueue
-from monitor.store.schema import iso, now
+from monitor.store.schema import iso, now, transaction
 
 
 def sync_sources(db: Database, sources: Iterable[Source]) -> None:
-    with db.atomic():
+    with transaction(db):
         for source in sources:
             db.execute(
                 "INSERT INTO sources (name, kind, url, added_at) VALUES (?, ?, ?, ?) "
@@ -51,7 +51,7 @@ def save_validators(db: Database, url: str, headers: dict[str, str]) -> None:
 
 
 def record_attempts(db: Database, source: str, attempts: Sequence[Attempt]) -> None:
-    with db.atomic():
+    with transaction(db):
         db.conn.executemany(
             "INSERT INTO fetches (source, url, started_at, status, bytes, elapsed_ms, error) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -175,7 +175,7 @@ def save_document(
     title = extracted.title or (entry.title if entry else None)
     published = published or (entry.published if entry and entry.published else None)
     published = published or extracted.published
-    with db.atomic():
+    with transaction(db):
         row = db.execute("SELECT id, failures FROM documents WHERE url = ?", [url]).fetchone()
         new_document = row is None
         if row is None:

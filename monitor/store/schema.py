@@ -6,6 +6,8 @@ for people who query them with SQL or Datasette.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -162,6 +164,26 @@ def m003_alerts(db: Database) -> None:
         );
         """
     )
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """One write transaction, taken with BEGIN IMMEDIATE: the write lock is waited for up front
+    (busy_timeout), instead of failing at once with "database is locked" when a read inside a
+    deferred transaction must become a write after another connection (a parallel poll job)
+    committed. Nested calls become savepoints."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
 
 
 def now() -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from monitor.store.schema import now
+from monitor.store.schema import now, transaction
 
 
 def job_started(db: Database, name: str) -> None:
@@ -48,5 +48,5 @@ def heartbeat(db: Database) -> tuple[int, datetime] | None:
 
 def check_writable(db: Database) -> None:
     """Write and roll back, so a read-only file or a stuck lock shows (raises)."""
-    with db.atomic():
+    with transaction(db):
         db.execute("UPDATE heartbeat SET beat_at = beat_at WHERE id = 1")
