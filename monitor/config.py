@@ -263,7 +263,7 @@ class DigestSettings(_Section):
     @field_validator("time")
     @classmethod
     def _time(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value):
             raise ValueError("use HH:MM on a 24-hour clock, e.g. '07:00'")
         return value
 

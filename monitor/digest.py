@@ -61,17 +61,18 @@ _FONT = (
 
 
 def window(day: date, at: str, timezone: str) -> tuple[datetime, datetime]:
-    """The UTC [start, end) of the digest sent on local `day` at local time `at` ("HH:MM").
+    """The UTC [start, end) of the digest sent on local `day` at local time `at` ("HH:MM", or
+    "HH:MM:SS").
 
     It runs from `at` on the day before to `at` on `day` by the wall clock of `timezone`: 24
     hours, but 23 or 25 when the clocks change in between, so that consecutive digests cover
     every moment exactly once. A local time that does not exist or occurs twice that day is read
     with the offset in force before the change (zoneinfo's fold=0).
     """
-    found = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", at)
+    found = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?", at)
     if not found:
         raise ValueError(f"digest time {at!r}: use HH:MM on a 24-hour clock, e.g. '07:00'")
-    zone, clock = ZoneInfo(timezone), time(int(found[1]), int(found[2]))
+    zone, clock = ZoneInfo(timezone), time(int(found[1]), int(found[2]), int(found[3] or 0))
     end = datetime.combine(day, clock, zone).astimezone(UTC)
     return datetime.combine(day - timedelta(days=1), clock, zone).astimezone(UTC), end
 

@@ -144,10 +144,17 @@ class Service:
             id="deliver",
             next_run_time=moment,
         )
-        hour, minute = (int(part) for part in settings.digest.time.split(":"))
+        # Five seconds after the digest's window closes, so nothing stored at the boundary is left out.
+        parts = [int(part) for part in settings.digest.time.split(":")] + [0]
+        fire = datetime(2000, 1, 1, parts[0], parts[1], parts[2]) + timedelta(seconds=5)
         self.scheduler.add_job(
             self.digest,
-            CronTrigger(hour=hour, minute=minute, second=5, timezone=settings.schedule.timezone),
+            CronTrigger(
+                hour=fire.hour,
+                minute=fire.minute,
+                second=fire.second,
+                timezone=settings.schedule.timezone,
+            ),
             id="digest",
             misfire_grace_time=3600,
             # A digest missed while the service was down is queued once at start.

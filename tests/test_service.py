@@ -263,3 +263,36 @@ def test_sigkill_at_random_moments_loses_no_alert_and_sends_none_twice(tmp_path:
         urls = [u for (u,) in conn.execute("SELECT url FROM documents")]
     assert len(urls) == len(set(urls))
     assert (DEMO / "feeds" / "korean-policy.xml").exists()
+
+
+def test_the_digest_fires_at_its_local_time(make_settings: MakeSettings) -> None:
+    from zoneinfo import ZoneInfo
+
+    with LocalServer() as server:
+        serve_demo_site(server)
+        email = {
+            "host": "127.0.0.1",
+            "port": 1,
+            "security": "none",
+            "to": ["a@example.org"],
+            "timeout": 1,
+        }
+        local = datetime.now(ZoneInfo("Asia/Seoul")) + timedelta(seconds=3)
+        if local.hour == 0 and local.minute == 0:
+            time.sleep(5)  # not across local midnight: "today" must stay today
+            local = datetime.now(ZoneInfo("Asia/Seoul")) + timedelta(seconds=3)
+        settings = _service_settings(
+            make_settings, server, email=email, digest={"time": local.strftime("%H:%M:%S")}
+        )
+        before = datetime.now(UTC)
+        _serve(Service(settings, settings.database), 11.0)
+        with store.open_db(settings.database) as db:
+            rows = db.execute(
+                "SELECT dedup_key, created_at FROM alerts WHERE event = 'digest' ORDER BY id"
+            ).fetchall()
+    today = f"digest:{local.date()}:email:a@example.org"
+    # At start, the latest digest already due (yesterday's) is caught up; today's comes when its
+    # 24 hours close, at the configured local time, and not before.
+    assert [key for key, _ in rows][-1] == today
+    created = datetime.fromisoformat(rows[-1][1])
+    assert created >= before + timedelta(seconds=3) - timedelta(seconds=1)
