@@ -264,7 +264,7 @@ _NEVER_END = _words(
     "jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e cf vs vol art fig pp para approx"
 )
 # Abbreviations that end a sentence only before a capital letter.
-_SOMETIMES_END = _words("etc inc ltd co corp jr sr al")
+_SOMETIMES_END = _words("etc inc ltd co corp jr sr al app")
 # After "U.S." or "a.m.", only these words start a new sentence.
 _STARTERS = _words(
     "The This These That Those It Its We Our They Their He She His Her I In On At But And However "

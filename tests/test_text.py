@@ -373,3 +373,12 @@ def test_a_zero_width_space_after_a_line_end_hyphen_keeps_normalise_idempotent()
     # Found by hypothesis: the zero-width space survived the hyphen rule and left two spaces.
     view = normalise("a-\n\n\u200b a").text
     assert view == normalise(view).text
+
+
+def test_app_before_a_number_is_a_citation_not_a_sentence_end() -> None:
+    text = "The Act (50 U.S.C. App. 1-44) applies. Download the app. The company said so."
+    assert [text[a:b] for a, b in sentences(text)] == [
+        "The Act (50 U.S.C. App. 1-44) applies.",
+        "Download the app.",
+        "The company said so.",
+    ]
