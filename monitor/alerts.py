@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -108,23 +108,28 @@ def _article_matches(rule: AlertRule, event: ArticleEvent, settings: Settings) -
     return bool(found)
 
 
+def _to_rule(
+    settings: Settings, rule: AlertRule | None, key: str, render: Callable[[str], Message]
+) -> list[OutboxItem]:
+    """The outbox items of the rule that matched an event (none when it waits for the digest)."""
+    if rule is None or rule.deliver != "now":
+        return []
+    return _items(settings, rule.channels, key, render, settings.email.to if settings.email else ())
+
+
 def for_change(settings: Settings, event: ChangeEvent, *, watched: bool) -> list[OutboxItem]:
     """Alerts for a wording change, by the first rule that matches it."""
     rule = next((r for r in settings.alerts.rules if _change_matches(r, event, watched)), None)
-    if rule is None or rule.deliver != "now":
-        return []
     key = f"change:{event.kind}:{_short(event.url)}:{event.old_hash[:12]}:{event.new_hash[:12]}"
-
-    def render(dedup_key: str) -> Message:
-        return messages.change_message(
-            event,
-            dedup_key=dedup_key,
-            timezone=settings.schedule.timezone,
-            labels=_labels(settings),
-        )
-
-    to = settings.email.to if settings.email else ()
-    return _items(settings, rule.channels, key, render, to)
+    labels, zone = _labels(settings), settings.schedule.timezone
+    return _to_rule(
+        settings,
+        rule,
+        key,
+        lambda dedup_key: messages.change_message(
+            event, dedup_key=dedup_key, timezone=zone, labels=labels
+        ),
+    )
 
 
 def for_article(settings: Settings, event: ArticleEvent) -> list[OutboxItem]:
@@ -132,20 +137,15 @@ def for_article(settings: Settings, event: ArticleEvent) -> list[OutboxItem]:
     if not event.mentions:
         return []
     rule = next((r for r in settings.alerts.rules if _article_matches(r, event, settings)), None)
-    if rule is None or rule.deliver != "now":
-        return []
-    key = f"article:{_short(event.url)}"
-
-    def render(dedup_key: str) -> Message:
-        return messages.article_message(
-            event,
-            dedup_key=dedup_key,
-            timezone=settings.schedule.timezone,
-            labels=_labels(settings),
-        )
-
-    to = settings.email.to if settings.email else ()
-    return _items(settings, rule.channels, key, render, to)
+    labels, zone = _labels(settings), settings.schedule.timezone
+    return _to_rule(
+        settings,
+        rule,
+        f"article:{_short(event.url)}",
+        lambda dedup_key: messages.article_message(
+            event, dedup_key=dedup_key, timezone=zone, labels=labels
+        ),
+    )
 
 
 def for_source(settings: Settings, event: SourceEvent, since: str) -> list[OutboxItem]:

@@ -17,6 +17,7 @@ from monitor import __version__, config, store
 from monitor.config import EmailSettings, Settings
 from monitor.errors import MonitorError
 from monitor.models import Extracted
+from monitor.timeline import PERIODS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -433,7 +434,7 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
 @main.command()
 @config_option
 @click.argument("concept")
-@click.option("--by", type=click.Choice(["day", "week", "month"]), default="day", show_default=True)
+@click.option("--by", type=click.Choice(PERIODS), default="day", show_default=True)
 @click.option("--source", help="Only this source.")
 @click.option("--split", is_flag=True, help="One row per source and period.")
 @json_option

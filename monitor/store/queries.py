@@ -24,9 +24,6 @@ from monitor.models import (
 )
 from monitor.store.schema import iso
 
-HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-
-
 TERM = re.compile(r'"([^"]+)"|(\S+)')
 
 
