@@ -30,9 +30,9 @@ from monitor.models import (
     ArticleEvent,
     ChangeEvent,
     ChangeRecord,
-    Concept,
     Extracted,
     FeedEntry,
+    Lexicon,
     OutboxItem,
     Processed,
     Stored,
@@ -46,19 +46,19 @@ log = logging.getLogger("monitor.changes")
 
 
 @lru_cache(maxsize=4)
-def matcher(concepts: tuple[Concept, ...]) -> Matcher:
-    """One compiled matcher per set of concepts (per process)."""
-    return Matcher(concepts)
+def matcher(lexicon: Lexicon) -> Matcher:
+    """One compiled matcher per lexicon (per process)."""
+    return Matcher(lexicon.concepts, lexicon.relevance, lexicon.facets)
 
 
 def prepare(
     extracted: Extracted,
-    concepts: tuple[Concept, ...],
+    lexicon: Lexicon,
     raw: bytes | None = None,
     raw_bytes: int | None = None,
 ) -> Processed:
     """Extracted text with its mentions and content hash, ready to store."""
-    mentions = tuple(matcher(concepts).find(extracted.text))
+    mentions = tuple(matcher(lexicon).find(extracted.text))
     return Processed(extracted, content_hash(extracted.text), mentions, raw, raw_bytes)
 
 
@@ -76,7 +76,7 @@ def add_file(
     if title:
         extracted = replace(extracted, title=title)
     body = path.read_bytes()
-    ready = prepare(extracted, settings.concept_records(), zlib.compress(body, 1), len(body))
+    ready = prepare(extracted, settings.lexicon(), zlib.compress(body, 1), len(body))
     return store_document(
         settings,
         db,
@@ -108,7 +108,7 @@ def _compared(
     result = compare(
         old.text,
         new.text,
-        matcher=matcher(settings.concept_records()),
+        matcher=matcher(settings.lexicon()),
         ladders=settings.ladders,
         old_title=old.title,
         new_title=new.title,
@@ -245,7 +245,7 @@ def store_document(
             published=published,
             detected_at=datetime.now(UTC),
             content_hash=new_hash,
-            mentions=processed.mentions,
+            mentions=tuple(m for m in processed.mentions if m.counted),
         )
         if kind in ("entry", "article")
         and all(v.method == "feed" for v in recent)

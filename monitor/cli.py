@@ -87,10 +87,10 @@ def check(config_path: Path | None) -> None:
 
     Example: monitor check --config config/monitor.toml
     """
-    from monitor.match import Matcher
+    from monitor.changes import matcher
 
     settings = _settings(config_path)
-    Matcher(settings.concept_records())
+    matcher(settings.lexicon())
     click.echo(
         f"{config.config_path(config_path)}: ok: {len(settings.sources)} sources, "
         f"{len(settings.concepts)} concepts, {len(settings.ladders)} ladders; "
@@ -294,7 +294,7 @@ def compare(
 
     from monitor import compare as comparing
     from monitor import report
-    from monitor.match import Matcher
+    from monitor.changes import matcher
 
     settings = _settings(config_path)
     try:
@@ -308,7 +308,7 @@ def compare(
     result = comparing.compare(
         before.text,
         after.text,
-        matcher=Matcher(settings.concept_records()),
+        matcher=matcher(settings.lexicon()),
         ladders=settings.ladders,
         old_title=before.title,
         new_title=after.title,

@@ -36,16 +36,20 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from monitor.diff import diff as sentence_diff
-from monitor.diff import strip_ignored
+from monitor.diff import pair_sentences, strip_ignored, word_ops
 from monitor.match import Matcher
 from monitor.models import (
     Comparison,
     ConceptDelta,
     DocumentSide,
+    Evidence,
+    Facet,
     Mention,
+    Qualifier,
     SentenceDiff,
     StanceMove,
 )
@@ -59,6 +63,7 @@ DROPPED, INTRODUCED, INCREASED, DECREASED, UNCHANGED = (
     "unchanged",
 )
 DOWNGRADE, UPGRADE, SAME = "downgrade", "upgrade", "same"
+KEPT, CHANGED = "kept", "changed"
 
 
 def compare(
@@ -74,30 +79,195 @@ def compare(
     """Compare an old and a new version of a document (see the module docstring)."""
     old_text = strip_ignored(old_text, ignore)
     new_text = strip_ignored(new_text, ignore)
-    old_mentions, new_mentions = matcher.find(old_text), matcher.find(new_text)
+    old_all, new_all = matcher.find(old_text), matcher.find(new_text)
+    old_mentions = [m for m in old_all if m.counted]
+    new_mentions = [m for m in new_all if m.counted]
     old_counts = Counter(m.concept for m in old_mentions)
     new_counts = Counter(m.concept for m in new_mentions)
-    order = _concept_order(matcher, old_mentions, new_mentions)
-    deltas = tuple(
-        ConceptDelta(
-            id=cid,
-            old=old_counts[cid],
-            new=new_counts[cid],
-            status=_status(old_counts[cid], new_counts[cid]),
-            variants_old=_variants(old_mentions, cid),
-            variants_new=_variants(new_mentions, cid),
-        )
-        for cid in order
-        if old_counts[cid] or new_counts[cid]
-    )
+    order = _concept_order(matcher, old_all, new_all)
     stance = tuple(_stance(name, steps, old_counts, new_counts) for name, steps in ladders.items())
-    sentences = sentence_diff(old_text, new_text)
+    (old_facets, old_outer), (new_facets, new_outer) = (
+        _with_inherited(old_mentions),
+        _with_inherited(new_mentions),
+    )
+    qualifiers = _qualifiers(matcher.facets, order, old_facets, new_facets, old_outer, new_outer)
+    moved_facets = {q.concept for q in qualifiers if q.status != KEPT}
+    superseded = _superseded(stance, ladders)
+    deltas = []
+    for cid in order:
+        aside_old, aside_new = _aside(old_all, cid), _aside(new_all, cid)
+        if not (old_counts[cid] or new_counts[cid] or aside_old or aside_new):
+            continue
+        status = _status(old_counts[cid], new_counts[cid])
+        evidence: tuple[Evidence, ...] = ()
+        total = 0
+        if status != UNCHANGED or cid in moved_facets:
+            evidence, total = _evidence(old_mentions, new_mentions, cid)
+        deltas.append(
+            ConceptDelta(
+                id=cid,
+                old=old_counts[cid],
+                new=new_counts[cid],
+                status=status,
+                variants_old=_variants(old_mentions, cid),
+                variants_new=_variants(new_mentions, cid),
+                set_aside_old=aside_old,
+                set_aside_new=aside_new,
+                evidence=evidence,
+                evidence_total=total,
+                superseded=status == DROPPED and cid in superseded,
+            )
+        )
+    languages = (language(old_text), language(new_text))
+    translated = languages[0] != languages[1]
+    sentences = SentenceDiff() if translated else sentence_diff(old_text, new_text)
     old_side = DocumentSide(old_title, len(old_text.split()), _counts(order, old_counts))
     new_side = DocumentSide(new_title, len(new_text.split()), _counts(order, new_counts))
-    score = _significance(deltas, stance, ladders, sentences, matcher, old_side, new_side)
-    if shrinkage(old_side, new_side, sentences) is not None:
+    carriers = {_sentence_key(m.sentence) for m in (*old_mentions, *new_mentions)}
+    score = _significance(deltas, stance, ladders, sentences, carriers, old_side, new_side)
+    if any(q.status != KEPT and q.own for q in qualifiers) and score < FACET_FLOOR:
+        score = FACET_FLOOR
+    if not translated and shrinkage(old_side, new_side, sentences) is not None:
         score = min(score, SHRUNK_CAP)
-    return Comparison(old_side, new_side, deltas, stance, sentences, score)
+    return Comparison(
+        old_side,
+        new_side,
+        tuple(deltas),
+        stance,
+        sentences,
+        score,
+        qualifiers,
+        languages if translated else None,
+    )
+
+
+# A facet that changed (the object of a commitment) is a concept change: band 2 at least.
+FACET_FLOOR = 0.65
+# Evidence pairs shown per concept; the rest are counted.
+MAX_EVIDENCE = 5
+_HANGUL_LETTER = re.compile("[\uac00-\ud7a3]")
+_LATIN_LETTER = re.compile("[A-Za-z]")
+
+
+def language(text: str) -> str:
+    """ "ko" when most letters of `text` are Hangul, else "en" (all the domain needs)."""
+    sample = text[:20000]
+    hangul = len(_HANGUL_LETTER.findall(sample))
+    latin = len(_LATIN_LETTER.findall(sample))
+    # A Hangul syllable carries about three Latin letters' worth of sound.
+    return "ko" if hangul * 3 > latin else "en"
+
+
+def _sentence_key(sentence: str) -> str:
+    return re.sub(r"[\W_]+", "", normalise(sentence).text)
+
+
+def _aside(mentions: Iterable[Mention], concept: str) -> dict[str, int]:
+    """The mentions of `concept` left out of the counts, by reason."""
+    counts = Counter(m.reason for m in mentions if m.concept == concept and not m.counted)
+    return {reason: n for reason, n in sorted(counts.items()) if reason}
+
+
+def _with_inherited(mentions: Sequence[Mention]) -> tuple[list[Mention], list[Mention]]:
+    """The mentions with the facets of a longer mention of another concept around them added
+    (the "denuclearization" in "complete denuclearization of the DPRK" has the DPRK as its
+    object too), and the outermost mentions alone."""
+    ordered = sorted(mentions, key=lambda m: (m.start, -m.end))
+    inherited: list[Mention] = []
+    outermost: list[Mention] = []
+    outer: Mention | None = None
+    for m in ordered:
+        if outer is not None and m.end <= outer.end and m.concept != outer.concept:
+            extra = tuple(f for f in outer.facets if f not in m.facets)
+            inherited.append(replace(m, facets=m.facets + extra))
+            continue
+        if outer is None or m.end > outer.end:
+            outer = m
+        inherited.append(m)
+        outermost.append(m)
+    return inherited, outermost
+
+
+def _superseded(stance: Sequence[StanceMove], ladders: Mapping[str, Sequence[str]]) -> set[str]:
+    """Concepts below the new top rung of a ladder that moved up: replaced, not dropped."""
+    out: set[str] = set()
+    for m in stance:
+        if m.move == UPGRADE and m.new is not None:
+            steps = list(ladders[m.ladder])
+            out.update(steps[steps.index(m.new) + 1 :])
+    return out
+
+
+def _qualifiers(
+    facets: Sequence[Facet],
+    order: Sequence[str],
+    old: Sequence[Mention],
+    new: Sequence[Mention],
+    old_outer: Sequence[Mention],
+    new_outer: Sequence[Mention],
+) -> tuple[Qualifier, ...]:
+    """Per facet and concept, the values on each side and whether they changed. `own` is
+    whether the change shows in the concept's own (outermost) mentions, not only in those it
+    shares with a stronger concept around them (a dropped CVID sentence)."""
+    out = []
+    for facet in facets:
+        labels = {v.id: v.label for v in facet.values}
+        rank = {v.id: i for i, v in enumerate(facet.values)}
+        for cid in (c for c in order if c in facet.concepts):
+            before = _values(old, cid, facet.id, rank)
+            after = _values(new, cid, facet.id, rank)
+            if not (before or after):
+                continue
+            status = (
+                KEPT
+                if before == after
+                else INTRODUCED
+                if not before
+                else DROPPED
+                if not after
+                else CHANGED
+            )
+            own = _values(old_outer, cid, facet.id, rank) != _values(new_outer, cid, facet.id, rank)
+            out.append(
+                Qualifier(
+                    cid,
+                    facet.id,
+                    before,
+                    after,
+                    status,
+                    tuple(labels[v] for v in before),
+                    tuple(labels[v] for v in after),
+                    facet.label,
+                    own,
+                )
+            )
+    return tuple(out)
+
+
+def _values(
+    mentions: Sequence[Mention], concept: str, facet: str, rank: Mapping[str, int]
+) -> tuple[str, ...]:
+    """The values of `facet` on the mentions of `concept`, in the facet's order."""
+    found = {v for m in mentions if m.concept == concept for f, v in m.facets if f == facet}
+    return tuple(sorted(found, key=rank.__getitem__))
+
+
+def _evidence(
+    old: Sequence[Mention], new: Sequence[Mention], concept: str
+) -> tuple[tuple[Evidence, ...], int]:
+    """The sentences that carry `concept` on one side and not on the other, paired where one
+    rewords the other; at most MAX_EVIDENCE of them, and how many there are in all."""
+    olds = list(dict.fromkeys(m.sentence for m in old if m.concept == concept))
+    news = list(dict.fromkeys(m.sentence for m in new if m.concept == concept))
+    old_keys, new_keys = {_sentence_key(s) for s in olds}, {_sentence_key(s) for s in news}
+    olds = [s for s in olds if _sentence_key(s) not in new_keys]
+    news = [s for s in news if _sentence_key(s) not in old_keys]
+    pairs = pair_sentences(olds, news)
+    paired_old, paired_new = {i for i, _ in pairs}, {j for _, j in pairs}
+    items = [Evidence(olds[i], news[j], word_ops(olds[i], news[j])) for i, j in pairs]
+    items += [Evidence(s, None) for i, s in enumerate(olds) if i not in paired_old]
+    items += [Evidence(None, s) for j, s in enumerate(news) if j not in paired_new]
+    return tuple(items[:MAX_EVIDENCE]), len(items)
 
 
 # A new side that lost most of its text and gained almost nothing is more often a failed or
@@ -177,7 +347,7 @@ def _significance(
     stance: Sequence[StanceMove],
     ladders: Mapping[str, Sequence[str]],
     sentences: SentenceDiff,
-    matcher: Matcher,
+    carriers: set[str],
     old: DocumentSide,
     new: DocumentSide,
 ) -> float:
@@ -205,9 +375,11 @@ def _significance(
     k_b = sum(abs(d.new - d.old) for d in deltas) + risen
     if k_b:
         return 0.5 + 0.3 * _sat(k_b)
-    k_c = sum(1 for s in (*sentences.added, *sentences.removed) if matcher.matches_any(s))
+    k_c = sum(1 for s in (*sentences.added, *sentences.removed) if _sentence_key(s) in carriers)
     k_c += sum(
-        1 for c in sentences.changed if matcher.matches_any(c.old) or matcher.matches_any(c.new)
+        1
+        for c in sentences.changed
+        if _sentence_key(c.old) in carriers or _sentence_key(c.new) in carriers
     )
     if k_c:
         return 0.25 + 0.25 * _sat(k_c)
@@ -239,12 +411,69 @@ def _mentioned(c: Comparison) -> list[str]:
     ]
 
 
+def _labels(labels: Sequence[str]) -> str:
+    return ", ".join(labels) or "unqualified"
+
+
+def facet_changes(c: Comparison) -> list[str]:
+    """One phrase per facet that changed on a concept present on both sides: "complete-
+    denuclearization kept; object Korean Peninsula → DPRK" (the concept's count unchanged) or
+    "complete-denuclearization object Korean Peninsula → DPRK"."""
+    deltas = {d.id: d for d in c.concepts}
+    out = []
+    said: set[tuple[str, tuple[str, ...], tuple[str, ...]]] = set()
+    for q in c.qualifiers:
+        d = deltas.get(q.concept)
+        if q.status == KEPT or not q.own or d is None or not (d.old and d.new):
+            continue
+        # "complete denuclearization of the DPRK" is also a denuclearization of the DPRK: the
+        # strongest concept (the first in the config) says it once.
+        if (q.facet, q.old, q.new) in said:
+            continue
+        said.add((q.facet, q.old, q.new))
+        head = f"{q.concept} kept;" if d.status == UNCHANGED else q.concept
+        out.append(
+            f"{head} {q.facet_label or q.facet} {_labels(q.old_labels)} → {_labels(q.new_labels)}"
+        )
+    return out
+
+
+_LANGUAGE = {"ko": "Korean", "en": "English"}
+
+
+def divergences(c: Comparison) -> list[str]:
+    """For texts in two languages: where the concepts and facets of the two disagree."""
+    old_lang, new_lang = (_LANGUAGE.get(x, x) for x in c.languages or ("old", "new"))
+    lines = [
+        f"{d.id}: {old_lang} text {d.old}, {new_lang} text {d.new}"
+        for d in c.concepts
+        if d.old != d.new
+    ]
+    deltas = {d.id: d for d in c.concepts}
+    lines += [
+        f"{q.concept} {q.facet_label or q.facet}: {old_lang} text: {_labels(q.old_labels)}; "
+        f"{new_lang} text: {_labels(q.new_labels)}"
+        for q in c.qualifiers
+        if q.status != KEPT and deltas[q.concept].old and deltas[q.concept].new
+    ]
+    return lines
+
+
 def verdict(c: Comparison) -> str:
     """The one line to quote: what moved on the ladders and which concepts changed, else how
-    much wording changed, else "no change"."""
+    much wording changed, else "no change". A concept its ladder moved up past is not
+    "dropped": the upgrade says it. Texts in two languages compare concepts and facets only."""
+    if c.languages is not None:
+        found = divergences(c)
+        names = " / ".join(_LANGUAGE.get(x, x) for x in c.languages)
+        return f"translation ({names}): " + (
+            "; ".join(found) if found else "concepts and facets agree"
+        )
     by_status: dict[str, list[str]] = {}
     for d in c.concepts:
-        by_status.setdefault(d.status, []).append(d.id)
+        if d.old or d.new:
+            by_status.setdefault(d.status, []).append(d.id)
+    dropped = [d.id for d in c.concepts if d.status == DROPPED and not d.superseded]
     moves: dict[str, list[str]] = {DOWNGRADE: [], UPGRADE: []}
     for m in c.stance:
         if m.move in moves:
@@ -255,10 +484,11 @@ def verdict(c: Comparison) -> str:
         f"{d.id} {d.old}→{d.new}" for d in c.concepts if d.status in (INCREASED, DECREASED)
     )
     parts = [
-        *([", ".join(by_status[DROPPED]) + " dropped"] if DROPPED in by_status else []),
+        *([", ".join(dropped) + " dropped"] if dropped else []),
         *moves[DOWNGRADE],
         *([", ".join(by_status[INTRODUCED]) + " introduced"] if INTRODUCED in by_status else []),
         *moves[UPGRADE],
+        *facet_changes(c),
         *([counts] if counts else []),
     ]
     shrank = shrinkage(c.old, c.new, c.sentences)
@@ -280,12 +510,14 @@ def verdict(c: Comparison) -> str:
 
 
 def as_json(c: Comparison) -> dict[str, Any]:
-    """The comparison as plain JSON types (the shape of `monitor compare --json`)."""
+    """The comparison as plain JSON types (the shape of `monitor compare --json`, documented in
+    the README: the names are a contract)."""
 
     def side(d: DocumentSide) -> dict[str, Any]:
         return {"title": d.title, "words": d.words, "concepts": dict(d.concepts)}
 
     return {
+        "summary": verdict(c),
         "old": side(c.old),
         "new": side(c.new),
         "concepts": [
@@ -294,10 +526,26 @@ def as_json(c: Comparison) -> dict[str, Any]:
                 "old": d.old,
                 "new": d.new,
                 "status": d.status,
+                "superseded": d.superseded,
                 "variants_old": list(d.variants_old),
                 "variants_new": list(d.variants_new),
+                "set_aside": {"old": dict(d.set_aside_old), "new": dict(d.set_aside_new)},
+                "evidence": [{"old": e.old, "new": e.new} for e in d.evidence],
+                "evidence_total": d.evidence_total,
             }
             for d in c.concepts
+        ],
+        "qualifiers": [
+            {
+                "concept": q.concept,
+                "facet": q.facet,
+                "old": list(q.old),
+                "new": list(q.new),
+                "status": q.status,
+                "old_labels": list(q.old_labels),
+                "new_labels": list(q.new_labels),
+            }
+            for q in c.qualifiers
         ],
         "stance": [
             {"ladder": m.ladder, "old": m.old, "new": m.new, "move": m.move} for m in c.stance
@@ -309,4 +557,5 @@ def as_json(c: Comparison) -> dict[str, Any]:
             "moved": len(c.sentences.moved),
         },
         "significance": c.significance,
+        "languages": list(c.languages) if c.languages else None,
     }

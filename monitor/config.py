@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor import __version__
 from monitor.errors import ConfigError
-from monitor.models import Concept
+from monitor.models import Concept, Facet, FacetValue, Lexicon, Relevance
 from monitor.urls import document_key
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
@@ -272,6 +272,41 @@ class ConceptSettings(_Section):
     label: str
     priority: Literal["high", "normal", "low"] = "normal"
     patterns: Annotated[tuple[str, ...], Field(min_length=1)]
+    # A mention counts only when [relevance].target is joined to it, is the entity nearest to it
+    # in its sentence, or is named within [relevance].window sentences of it.
+    needs_target: bool = False
+    exclude: tuple[str, ...] = ()  # phrases that set aside a mention inside them
+
+
+REASONS = ("excluded", "negated", "reported", "other-target", "no-target")
+
+
+class RelevanceSettings(_Section):
+    """When a mention counts (see monitor/match.py); the defaults are in config/monitor.toml."""
+
+    target: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()
+    window: Annotated[int, Field(ge=0, le=5)] = 1
+    attach_after: tuple[str, ...] = ("of", "on", "in", "for", "against", "toward", "towards")
+    attach_before: tuple[str, ...] = ("'s", "의", "에 대한")
+    negation_before: tuple[str, ...] = ()
+    negation_after: tuple[str, ...] = ()
+    negation_words: Annotated[int, Field(ge=0, le=10)] = 3
+    not_negation: tuple[str, ...] = ()
+    reported: tuple[str, ...] = ()
+    count: tuple[Literal["excluded", "negated", "reported", "other-target", "no-target"], ...] = ()
+
+
+class FacetValueSettings(_Section):
+    label: str
+    patterns: Annotated[tuple[str, ...], Field(min_length=1)]
+
+
+class FacetSettings(_Section):
+    label: str
+    concepts: Annotated[tuple[str, ...], Field(min_length=1)]
+    scope: Literal["attached", "sentence"] = "attached"
+    values: Annotated[dict[str, FacetValueSettings], Field(min_length=1)]
 
 
 class Settings(_Section):
@@ -282,6 +317,8 @@ class Settings(_Section):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     sources: tuple[Source, ...] = ()
     concepts: dict[str, ConceptSettings] = {}
+    relevance: RelevanceSettings = Field(default_factory=RelevanceSettings)
+    facets: dict[str, FacetSettings] = {}
     ladders: dict[str, tuple[str, ...]] = {}
     series: tuple[Series, ...] = ()
     email: EmailSettings | None = None
@@ -296,8 +333,33 @@ class Settings(_Section):
     def concept_records(self) -> tuple[Concept, ...]:
         """The configured concepts as match records, in file order."""
         return tuple(
-            Concept(id=cid, label=c.label, patterns=c.patterns, priority=c.priority)
+            Concept(
+                id=cid,
+                label=c.label,
+                patterns=c.patterns,
+                priority=c.priority,
+                needs_target=c.needs_target,
+                exclude=c.exclude,
+            )
             for cid, c in self.concepts.items()
+        )
+
+    def lexicon(self) -> Lexicon:
+        """Concepts, relevance rules and facets, as the matcher takes them."""
+        r = self.relevance
+        return Lexicon(
+            self.concept_records(),
+            Relevance(**r.model_dump()),
+            tuple(
+                Facet(
+                    fid,
+                    f.label,
+                    f.concepts,
+                    tuple(FacetValue(vid, v.label, v.patterns) for vid, v in f.values.items()),
+                    f.scope,
+                )
+                for fid, f in self.facets.items()
+            ),
         )
 
     def series_of(self, url: str, source: str, title: str | None) -> Series | None:
@@ -392,10 +454,47 @@ def _cross_check(settings: Settings) -> list[str]:
     for cid in settings.concepts:
         if not NAME.match(cid):
             problems.append(f"concepts.{cid}: use lower-case letters, digits and dashes in ids")
-        for j, pattern in enumerate(settings.concepts[cid].patterns):
+        for field_ in ("patterns", "exclude"):
+            for j, pattern in enumerate(getattr(settings.concepts[cid], field_)):
+                problem = _pattern_problem(pattern)
+                if problem:
+                    problems.append(f"concepts.{cid}.{field_}[{j}]: {problem}")
+    r = settings.relevance
+    for field_ in (
+        "target",
+        "others",
+        "negation_before",
+        "negation_after",
+        "not_negation",
+        "reported",
+    ):
+        for j, pattern in enumerate(getattr(r, field_)):
             problem = _pattern_problem(pattern)
             if problem:
-                problems.append(f"concepts.{cid}.patterns[{j}]: {problem}")
+                problems.append(f"relevance.{field_}[{j}]: {problem}")
+    if not r.target and any(c.needs_target for c in settings.concepts.values()):
+        needing = ", ".join(cid for cid, c in settings.concepts.items() if c.needs_target)
+        problems.append(
+            f"relevance.target: concepts {needing} need a target; list its names "
+            '(e.g. target = ["North Korea", "북한"]) or set needs_target = false'
+        )
+    for fid, facet in settings.facets.items():
+        if not NAME.match(fid):
+            problems.append(f"facets.{fid}: use lower-case letters, digits and dashes in ids")
+        for cid in facet.concepts:
+            if cid not in settings.concepts:
+                problems.append(
+                    f"facets.{fid}.concepts: unknown concept {cid!r}; define [concepts.{cid}]"
+                )
+        for vid, value in facet.values.items():
+            if not NAME.match(vid):
+                problems.append(
+                    f"facets.{fid}.values.{vid}: use lower-case letters, digits and dashes"
+                )
+            for j, pattern in enumerate(value.patterns):
+                problem = _pattern_problem(pattern)
+                if problem:
+                    problems.append(f"facets.{fid}.values.{vid}.patterns[{j}]: {problem}")
     names = {s.name for s in settings.sources}
     ids: set[str] = set()
     for i, series in enumerate(settings.series):

@@ -28,6 +28,94 @@ from monitor.text import normalise, sentences, tidy
 PAIR_THRESHOLD = 0.4
 # ... and they share at least this many words.
 _MIN_SHARED = 2
+# ... of which content words (not in _FUNCTION_WORDS): at least this many, and at least this share
+# of the shorter sentence's content words. Two sentences of one joint statement share "the", "of",
+# "and", "the two Presidents", which made unrelated ones look like rewordings.
+_MIN_CONTENT = 2
+_CONTENT_SHARE = 0.25
+_FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "by",
+        "at",
+        "from",
+        "as",
+        "that",
+        "this",
+        "these",
+        "those",
+        "which",
+        "who",
+        "whom",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "we",
+        "they",
+        "it",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "not",
+        "no",
+        "also",
+        "both",
+        "all",
+        "any",
+        "each",
+        "other",
+        "such",
+        "than",
+        "then",
+        "there",
+        "into",
+        "over",
+        "under",
+        "between",
+        "through",
+        "about",
+        "against",
+        "during",
+        "before",
+        "after",
+        "while",
+        "two",
+        "president",
+        "presidents",
+        "leader",
+        "leaders",
+        "united",
+        "states",
+    ]
+)
 # A short line seen this often in one of the texts is a running header or footer.
 REPEATED_LINE = 5
 # Changed blocks up to this many (old, new) pairs compare every pair; larger ones only compare
@@ -72,6 +160,13 @@ class _Sentence:
     @cached_property
     def vocab(self) -> frozenset[str]:
         return frozenset(self.word_keys)
+
+    @cached_property
+    def content(self) -> frozenset[str]:
+        """Its distinct words that carry meaning (not function words, not numbers)."""
+        return frozenset(
+            w for w in self.vocab if len(w) > 1 and w not in _FUNCTION_WORDS and not w.isdigit()
+        )
 
 
 def strip_ignored(text: str, patterns: Sequence[re.Pattern[str]]) -> str:
@@ -275,7 +370,13 @@ def _score(x: _Sentence, y: _Sentence) -> float:
     matcher = SequenceMatcher(None, xs, ys, autojunk=False)
     shared = sum(size for *_, size in matcher.get_matching_blocks())
     score = 2 * shared / (len(xs) + len(ys))
-    return score if score >= PAIR_THRESHOLD and shared >= _MIN_SHARED else 0.0
+    if score < PAIR_THRESHOLD or shared < _MIN_SHARED:
+        return 0.0
+    cx, cy = x.content, y.content
+    common = len(cx & cy)
+    if common < _MIN_CONTENT or common < _CONTENT_SHARE * min(len(cx), len(cy)):
+        return 0.0
+    return score
 
 
 def _pair(
@@ -339,6 +440,12 @@ def _sentence(text: str) -> _Sentence:
     shown = tidy(text)
     view = normalise(shown).text
     return _Sentence(shown, view, _NOT_KEY.sub("", view))
+
+
+def pair_sentences(old: Sequence[str], new: Sequence[str]) -> list[tuple[int, int]]:
+    """Order-preserving (i, j) pairs of old[i] and new[j] that are one sentence reworded."""
+    a, b = [_sentence(x) for x in old], [_sentence(y) for y in new]
+    return _pair(a, b, list(range(len(a))), list(range(len(b))))
 
 
 def word_ops(old: str, new: str) -> tuple[WordOp, ...]:

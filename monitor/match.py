@@ -28,15 +28,15 @@ longest winning.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import ahocorasick
 
 from monitor.errors import ConfigError
-from monitor.models import Concept, Mention
-from monitor.text import Normalised, normalise, refine, sentence_at, sentences, tidy
+from monitor.models import Concept, Facet, Mention, Relevance
+from monitor.text import Normalised, normalise, refine, sentences, tidy
 
 _WORD_CHARS = "0-9a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 _WORD = frozenset(c for c in map(chr, range(0x250)) if re.fullmatch(f"[{_WORD_CHARS}]", c))
@@ -51,13 +51,14 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 
 
 class _Entry(NamedTuple):
-    """What a key of the automaton means for one concept."""
+    """What a key of the automaton means for one pattern."""
 
-    concept: int
+    label: int  # the concept (or, in the context automaton, the cue) the pattern belongs to
     left: bool  # the character before must not be a word character
     right: bool  # the character after must not be a word character
     extend: bool  # a trailing `*`: the match runs on to the end of the word
     spaces: frozenset[int] | None  # for Hangul keys: where the pattern had a space
+    word: bool = False  # a leading `=`: a Hangul word of its own, particles allowed after
 
 
 def _match_view(text: str) -> Normalised:
@@ -93,9 +94,66 @@ def _split_ok(text_spaces: list[int], pattern_spaces: frozenset[int], length: in
     )
 
 
-def _compile(pattern: str, concept: Concept, index: int) -> tuple[str, _Entry]:
+# What may follow a Hangul word written `=word`: nothing, or one of these particles.
+_PARTICLES = frozenset(
+    [
+        "은",
+        "는",
+        "이",
+        "가",
+        "을",
+        "를",
+        "의",
+        "에",
+        "에서",
+        "에게",
+        "에는",
+        "에도",
+        "에선",
+        "와",
+        "과",
+        "와의",
+        "과의",
+        "도",
+        "만",
+        "로",
+        "으로",
+        "으로서",
+        "으로는",
+        "까지",
+        "부터",
+        "보다",
+        "처럼",
+        "이나",
+        "나",
+        "이며",
+        "며",
+        "이라고",
+        "라고",
+        "이라는",
+        "라는",
+        "측",
+        "측은",
+        "측이",
+        "측의",
+        "측에",
+        "측과",
+        "측도",
+        "측을",
+        "측에서",
+        "은요",
+        "이다",
+        "다",
+    ]
+)
+_HANGUL_RUN = re.compile(f"[{_HANGUL}]*")
+
+
+def _compile(pattern: str, label: int) -> tuple[str, _Entry]:
     """The automaton key and entry of one pattern."""
     body = pattern.strip()
+    word = body.startswith("=")
+    body = body.removeprefix("=")
     extend = body.endswith("*")
     body = body.removesuffix("*")
     view = _match_view(body)
@@ -107,22 +165,24 @@ def _compile(pattern: str, concept: Concept, index: int) -> tuple[str, _Entry]:
         )
     lead = len(view.text) - len(view.text.lstrip())
     hangul = _IS_HANGUL.search(key) is not None
+    if word and not (hangul and _IS_HANGUL.match(key[0]) and _IS_HANGUL.match(key[-1])):
+        raise ConfigError(
+            f"pattern {pattern!r}: a leading = is for Korean words (it makes the word stand "
+            "alone, particles allowed after); remove it"
+        )
     spaces = frozenset(_splits(view, lead, lead + len(key))) if hangul else None
     first, last = key[0] in _WORD, key[-1] in _WORD
-    return key, _Entry(index, first, last and not extend, extend and last, spaces)
+    return key, _Entry(label, first, last and not extend, extend and last, spaces, word)
 
 
-class Matcher:
-    """All patterns of all concepts in one Aho-Corasick automaton over the match view."""
+class _Automaton:
+    """Patterns under integer labels, compiled into one Aho-Corasick automaton over the view."""
 
-    def __init__(self, concepts: Iterable[Concept]) -> None:
-        self._ids: list[str] = []
+    def __init__(self, patterns: Iterable[tuple[str, int]]) -> None:
         keys: dict[str, list[_Entry]] = {}
-        for concept in concepts:
-            for pattern in concept.patterns:
-                key, entry = _compile(pattern, concept, len(self._ids))
-                keys.setdefault(key, []).append(entry)
-            self._ids.append(concept.id)
+        for pattern, label in patterns:
+            key, entry = _compile(pattern, label)
+            keys.setdefault(key, []).append(entry)
         self._automaton: ahocorasick.Automaton | None = None
         if keys:
             self._automaton = ahocorasick.Automaton()
@@ -130,8 +190,8 @@ class Matcher:
                 self._automaton.add_word(key, (len(key), tuple(entries)))
             self._automaton.make_automaton()
 
-    def _hits(self, view: Normalised) -> Iterator[tuple[int, int, int]]:
-        """(concept index, start, end) in the view for every accepted match, overlaps included."""
+    def hits(self, view: Normalised) -> Iterator[tuple[int, int, int]]:
+        """(label, start, end) in the view for every accepted match, overlaps included."""
         if self._automaton is None:
             return
         text = view.text
@@ -149,16 +209,18 @@ class Matcher:
                         text_spaces = _splits(view, start, end)
                     if text_spaces and not _split_ok(text_spaces, entry.spaces, length):
                         continue
+                if entry.word and not _stands_alone(view, start, end):
+                    continue
                 word = _WORD_RUN.match(text, end) if entry.extend else None
-                yield entry.concept, start, word.end() if word else end
+                yield entry.label, start, word.end() if word else end
 
-    def _spans(self, view: Normalised) -> dict[int, list[tuple[int, int]]]:
-        """Per concept, its matches in the view; overlapping ones resolved to the longest."""
+    def spans(self, view: Normalised) -> dict[int, list[tuple[int, int]]]:
+        """Per label, its matches in the view; overlapping ones resolved to the longest."""
         hits: dict[int, list[tuple[int, int]]] = {}
-        for concept, start, end in self._hits(view):
-            hits.setdefault(concept, []).append((start, end))
+        for label, start, end in self.hits(view):
+            hits.setdefault(label, []).append((start, end))
         kept: dict[int, list[tuple[int, int]]] = {}
-        for concept, spans in hits.items():
+        for label, spans in hits.items():
             chosen: list[tuple[int, int]] = []
             for start, end in sorted(set(spans), key=lambda s: (s[0] - s[1], s[0])):
                 k = bisect_left(chosen, (start, end))
@@ -166,8 +228,81 @@ class Matcher:
                     k == len(chosen) or chosen[k][0] >= end
                 ):
                     chosen.insert(k, (start, end))
-            kept[concept] = chosen
+            kept[label] = chosen
         return kept
+
+
+def _stands_alone(view: Normalised, start: int, end: int) -> bool:
+    """Whether view[start:end] is a Hangul word of its own in the original, particles allowed."""
+    a, b = view.span(start, end)
+    original = view.original
+    if a > 0 and _IS_HANGUL.match(original[a - 1]):
+        return False
+    tail = _HANGUL_RUN.match(original, b)
+    return tail is None or not tail.group() or tail.group() in _PARTICLES
+
+
+# The kinds of context patterns, run only around mentions (see Matcher.find).
+_TARGET, _OTHER, _NEG_BEFORE, _NEG_AFTER, _NOT_NEG, _REPORTED, _EXCLUDE, _FACET = range(8)
+# What ends a clause for negation cues: a negation does not reach past it.
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s(?:but|while|whereas|and)\s|\s그러나\s|\s하지만\s")
+_GAP_NOISE = re.compile(r"[\s\"'“”‘’()\[\]]+")
+
+
+class _Context(NamedTuple):
+    kind: int
+    arg: int  # the concept (for exclusions) or the (facet, value) index (for facets)
+    start: int  # offsets in the original text
+    end: int
+
+
+class Matcher:
+    """All patterns of all concepts in one Aho-Corasick automaton over the match view, and the
+    relevance rules and facets in a second one, run only on the sentences around mentions."""
+
+    def __init__(
+        self,
+        concepts: Iterable[Concept],
+        relevance: Relevance | None = None,
+        facets: Sequence[Facet] = (),
+    ) -> None:
+        self._concepts = tuple(concepts)
+        self._ids: list[str] = [c.id for c in self._concepts]
+        self._relevance = relevance or Relevance()
+        self._facets = tuple(facets)
+        self._main = _Automaton(
+            (pattern, i) for i, c in enumerate(self._concepts) for pattern in c.patterns
+        )
+        r = self._relevance
+        self._labels: list[tuple[int, int]] = []
+        context: list[tuple[str, int]] = []
+
+        def add(kind: int, arg: int, patterns: Iterable[str]) -> None:
+            for pattern in patterns:
+                context.append((pattern, len(self._labels)))
+                self._labels.append((kind, arg))
+
+        add(_TARGET, 0, r.target)
+        add(_OTHER, 0, r.others)
+        add(_NEG_BEFORE, 0, r.negation_before)
+        add(_NEG_AFTER, 0, r.negation_after)
+        add(_NOT_NEG, 0, r.not_negation)
+        add(_REPORTED, 0, r.reported)
+        for i, c in enumerate(self._concepts):
+            add(_EXCLUDE, i, c.exclude)
+        self._values: list[tuple[Facet, str]] = []
+        for facet in self._facets:
+            for value in facet.values:
+                add(_FACET, len(self._values), value.patterns)
+                self._values.append((facet, value.id))
+        self._context = _Automaton(context)
+        self._after = frozenset(_gap_key(x) for x in r.attach_after)
+        self._before = frozenset(_gap_key(x) for x in r.attach_before)
+
+    @property
+    def facets(self) -> tuple[Facet, ...]:
+        """The facets, in the configured order."""
+        return self._facets
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -175,24 +310,188 @@ class Matcher:
         return tuple(dict.fromkeys(self._ids))
 
     def find(self, text: str) -> list[Mention]:
-        """Every mention of every concept in `text`, by start offset in `text`."""
+        """Every mention of every concept in `text`, by start offset in `text`, each judged by
+        the relevance rules (see the module docstring)."""
         view = _match_view(text)
-        found = self._spans(view)
+        found = self._main.spans(view)
         if not found:
             return []
-        spans = sentences(text)
-        mentions = []
+        spans = sentences(text) or [(0, len(text))]
+        starts = [s for s, _ in spans]
+        located = []
         for concept, matches in found.items():
             for start, end in matches:
                 a, b = view.span(start, end)
-                s, e = sentence_at(text, a, spans)
-                mentions.append(Mention(self._ids[concept], tidy(text[a:b]), tidy(text[s:e]), a, b))
+                located.append((concept, a, b, max(bisect_right(starts, a) - 1, 0)))
+        context = self._context_hits(text, spans, {k for *_, k in located})
+        mentions = []
+        for concept, a, b, k in located:
+            s, e = spans[k]
+            reason, facets = self._judge(text, concept, a, b, k, spans, context)
+            mentions.append(
+                Mention(
+                    self._ids[concept],
+                    tidy(text[a:b]),
+                    tidy(text[s:e]),
+                    a,
+                    b,
+                    reason,
+                    reason is None or reason in self._relevance.count,
+                    facets,
+                )
+            )
         return sorted(mentions, key=lambda m: (m.start, m.end, m.concept))
 
+    def _context_hits(
+        self, text: str, spans: Sequence[tuple[int, int]], needed: set[int]
+    ) -> dict[int, list[_Context]]:
+        """Per sentence index, the context patterns found in it, for the sentences around the
+        mentions (within the window)."""
+        w = self._relevance.window
+        wanted = sorted({j for k in needed for j in range(k - w, k + w + 1) if 0 <= j < len(spans)})
+        by_sentence: dict[int, list[_Context]] = {}
+        i = 0
+        while i < len(wanted):
+            j = i
+            while j + 1 < len(wanted) and wanted[j + 1] == wanted[j] + 1:
+                j += 1
+            lo, hi = spans[wanted[i]][0], spans[wanted[j]][1]
+            view = _match_view(text[lo:hi])
+            starts = [spans[x][0] for x in wanted[i : j + 1]]
+            for label, spans_ in self._context.spans(view).items():
+                kind, arg = self._labels[label]
+                for start, end in spans_:
+                    a, b = view.span(start, end)
+                    k = wanted[i] + max(bisect_right(starts, a + lo) - 1, 0)
+                    by_sentence.setdefault(k, []).append(_Context(kind, arg, a + lo, b + lo))
+            i = j + 1
+        return by_sentence
+
+    def _judge(
+        self,
+        text: str,
+        concept: int,
+        a: int,
+        b: int,
+        k: int,
+        spans: Sequence[tuple[int, int]],
+        context: dict[int, list[_Context]],
+    ) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+        """Why the mention text[a:b] (in sentence k) is set aside, or None; and its facets."""
+        here = context.get(k, [])
+        facets = self._facets_of(text, concept, a, b, here)
+        spec = self._concepts[concept]
+        if any(
+            c.kind == _EXCLUDE and c.arg == concept and c.start <= a and b <= c.end for c in here
+        ):
+            return "excluded", facets
+        if self._negated(text, a, b, here):
+            return "negated", facets
+        if any(c.kind == _REPORTED for c in here):
+            return "reported", facets
+        if not spec.needs_target:
+            return None, facets
+        entities = sorted((c for c in here if c.kind in (_TARGET, _OTHER)), key=lambda c: c.start)
+        attached = self._attached_entities(text, a, b, entities)
+        if attached:
+            return (None if any(c.kind == _TARGET for c in attached) else "other-target"), facets
+        if entities:
+            nearest = min(entities, key=lambda c: min(abs(c.start - b), abs(a - c.end)))
+            return (None if nearest.kind == _TARGET else "other-target"), facets
+        w = self._relevance.window
+        near = (c for j in range(k - w, k + w + 1) if j != k for c in context.get(j, []))
+        return (None if any(c.kind == _TARGET for c in near) else "no-target"), facets
+
+    def _negated(self, text: str, a: int, b: int, here: Sequence[_Context]) -> bool:
+        """Whether a negation cue governs text[a:b]: an English cue at most `negation_words`
+        words before it, a Korean one as close after it, in the same clause."""
+        limit = self._relevance.negation_words
+        cancels = [c for c in here if c.kind == _NOT_NEG]
+        for cue in here:
+            if cue.kind == _NEG_BEFORE and cue.end <= a:
+                gap = text[cue.end : a]
+            elif cue.kind == _NEG_AFTER and cue.start >= b:
+                gap = text[b : cue.start]
+            else:
+                continue
+            if len(gap.split()) > limit or _CLAUSE_BREAK.search(f" {gap} "):
+                continue
+            if any(x.start < cue.end and cue.start < x.end for x in cancels):
+                continue
+            return True
+        return False
+
+    def _attached_entities(
+        self, text: str, a: int, b: int, entities: Sequence[_Context]
+    ) -> list[_Context]:
+        """The entities joined to the mention text[a:b]: inside it, right after it ("sanctions
+        on Russia", with the list that follows: "on Russia, Iran and North Korea") or right
+        before it ("North Korea's", "대북")."""
+        found = [c for c in entities if c.start < b and a < c.end]
+        if found:
+            return found
+        end = b
+        for c in (c for c in entities if c.start >= b):
+            gap = _gap_key(text[end : c.start])
+            if (end == b and gap in self._after) or (end > b and gap in _LIST_GAPS):
+                found.append(c)
+                end = c.end
+            elif c.start > end:
+                break
+        if found:
+            return found
+        before = [c for c in entities if c.end <= a]
+        if before and _gap_key(text[before[-1].end : a]) in self._before:
+            return [before[-1]]
+        return []
+
+    def _facets_of(
+        self, text: str, concept: int, a: int, b: int, here: Sequence[_Context]
+    ) -> tuple[tuple[str, str], ...]:
+        """The (facet, value) pairs of a mention, in the configured order of facets and values."""
+        cid = self._ids[concept]
+        found: set[int] = set()
+        hits = [c for c in here if c.kind == _FACET]
+        for facet in self._facets:
+            if cid not in facet.concepts:
+                continue
+            mine = [c for c in hits if self._values[c.arg][0] is facet]
+            if facet.scope == "sentence":
+                found.update(c.arg for c in mine)
+                continue
+            for c in mine:
+                inside = c.start < b and a < c.end
+                after = c.start >= b and _gap_key(text[b : c.start]) in self._after
+                before = c.end <= a and _gap_key(text[c.end : a]) in self._before
+                if inside or after or before:
+                    found.add(c.arg)
+        return tuple((self._values[i][0].id, self._values[i][1]) for i in sorted(found))
+
     def concepts_in(self, text: str) -> dict[str, int]:
-        """How many mentions each concept found in `text` has (concepts not found are left out)."""
-        return {self._ids[c]: len(s) for c, s in self._spans(_match_view(text)).items()}
+        """How many counted mentions each concept found in `text` has (others left out)."""
+        counts: dict[str, int] = {}
+        for m in self.find(text):
+            if m.counted:
+                counts[m.concept] = counts.get(m.concept, 0) + 1
+        return counts
 
     def matches_any(self, text: str) -> bool:
-        """Whether any concept occurs in `text` (for titles and summaries)."""
-        return next(self._hits(_match_view(text)), None) is not None
+        """Whether any concept occurs in `text` (for titles and summaries), relevant or not."""
+        return next(self._main.hits(_match_view(text)), None) is not None
+
+    def names_target(self, text: str) -> bool:
+        """Whether `text` names the relevance target (a headline that says only 北 or 북핵)."""
+        view = _match_view(text)
+        return any(self._labels[label][0] == _TARGET for label, *_ in self._context.hits(view))
+
+
+# Between the entities of a list: "Russia, Iran and North Korea", "러시아와 북한".
+_LIST_GAPS = frozenset({"", ",", "and", ",and", "or", ",or", "&", "/", "와", "과", "및", "·"})
+
+
+def _gap_key(gap: str) -> str:
+    """The words between a mention and an entity, as compared with the attach lists: case,
+    quotes, brackets and spacing ignored, and "the" dropped."""
+    folded = normalise(gap).text.replace("’", "'")
+    words = [w for w in _GAP_NOISE.sub(" ", folded).split() if w != "the"]
+    return "".join(words) if all(_IS_HANGUL.search(w) for w in words) else " ".join(words)

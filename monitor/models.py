@@ -15,17 +15,78 @@ class Concept:
     label: str
     patterns: tuple[str, ...]
     priority: str = "normal"
+    needs_target: bool = False  # a mention counts only when it is about the relevance target
+    exclude: tuple[str, ...] = ()  # phrases (same syntax) that set a mention inside them aside
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    """One value of a facet, found by its patterns (e.g. `dprk`: "DPRK", "North Korea", "북한")."""
+
+    id: str
+    label: str
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A qualifier read from the words around each mention of some concepts.
+
+    `scope` "attached": a value inside the mention or joined to it ("of the DPRK", "한반도의");
+    "sentence": anywhere in the mention's sentence."""
+
+    id: str
+    label: str
+    concepts: tuple[str, ...]
+    values: tuple[FacetValue, ...]
+    scope: str = "attached"
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """When a mention counts: the target it must be about, and the cues that set it aside.
+
+    Reasons a mention is set aside: "excluded", "negated", "reported", "other-target",
+    "no-target" (see monitor/match.py); the reasons in `count` still count."""
+
+    target: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()
+    window: int = 1
+    attach_after: tuple[str, ...] = ()
+    attach_before: tuple[str, ...] = ()
+    negation_before: tuple[str, ...] = ()
+    negation_after: tuple[str, ...] = ()
+    negation_words: int = 3
+    not_negation: tuple[str, ...] = ()
+    reported: tuple[str, ...] = ()
+    count: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Everything the matcher needs: concepts, the relevance rules and the facets."""
+
+    concepts: tuple[Concept, ...]
+    relevance: Relevance = Relevance()
+    facets: tuple[Facet, ...] = ()
 
 
 @dataclass(frozen=True)
 class Mention:
-    """One match of a concept in a text; offsets index the original (stored) text."""
+    """One match of a concept in a text; offsets index the original (stored) text.
+
+    `reason` says why a mention was set aside (None: it is relevant); `counted` is whether it
+    counts in verdicts, ladders, alerts, the digest and timelines (set-aside reasons count only
+    when the config says so); `facets` are the (facet, value) pairs read around it."""
 
     concept: str
     variant: str
     sentence: str
     start: int
     end: int
+    reason: str | None = None
+    counted: bool = True
+    facets: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,9 +259,20 @@ class SentenceDiff:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """The old and the new sentence that carry a concept, paired when one rewords the other;
+    a side is None when the sentence has no counterpart."""
+
+    old: str | None
+    new: str | None
+    ops: tuple[WordOp, ...] = ()
+
+
+@dataclass(frozen=True)
 class ConceptDelta:
-    """How often a concept appears before and after; status is dropped, introduced, increased,
-    decreased or unchanged."""
+    """How often a concept appears before and after (relevant mentions only); status is
+    dropped, introduced, increased, decreased or unchanged. `set_aside_*` count the mentions
+    left out, by reason; `evidence` holds the sentences that carry a change of the concept."""
 
     id: str
     old: int
@@ -208,6 +280,27 @@ class ConceptDelta:
     status: str
     variants_old: tuple[str, ...]
     variants_new: tuple[str, ...]
+    set_aside_old: dict[str, int] = field(default_factory=dict)
+    set_aside_new: dict[str, int] = field(default_factory=dict)
+    evidence: tuple[Evidence, ...] = ()
+    evidence_total: int = 0
+    superseded: bool = False  # dropped because its ladder moved up past it: replaced, not lost
+
+
+@dataclass(frozen=True)
+class Qualifier:
+    """A facet's values on each side for one concept; status is kept, changed, introduced or
+    dropped. Labels are the values' display names, in the same order."""
+
+    concept: str
+    facet: str
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+    status: str
+    old_labels: tuple[str, ...] = ()
+    new_labels: tuple[str, ...] = ()
+    facet_label: str = ""
+    own: bool = True  # the change shows in the concept's own mentions (see compare._qualifiers)
 
 
 @dataclass(frozen=True)
@@ -240,6 +333,10 @@ class Comparison:
     stance: tuple[StanceMove, ...]
     sentences: SentenceDiff
     significance: float
+    qualifiers: tuple[Qualifier, ...] = ()
+    # Set when the two sides are in different languages (a translation): the sentence diff is
+    # left empty, and the verdict compares concepts and facets only.
+    languages: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from monitor.models import (
     Concept,
     Extracted,
     FeedEntry,
+    Lexicon,
     Processed,
     Response,
     SourceEvent,
@@ -80,13 +81,13 @@ class Summary:
 
 
 def process(
-    body: bytes, url: str, content_type: str, concepts: tuple[Concept, ...], metadata: bool = True
+    body: bytes, url: str, content_type: str, lexicon: Lexicon, metadata: bool = True
 ) -> Processed:
     """Extract a fetched body and find the concepts in it (runs in a worker process)."""
     extracted = extract(body, url, content_type, metadata=metadata)
     # Compressing here, in the worker, keeps the storing thread free; level 1 is 3x faster
     # than the default and the body is kept only to re-run extraction.
-    return prepare(extracted, concepts, zlib.compress(body, 1), len(body))
+    return prepare(extracted, lexicon, zlib.compress(body, 1), len(body))
 
 
 def _entry_text(entry: FeedEntry) -> str:
@@ -135,7 +136,7 @@ class _Poll:
         self.db = db
         self.progress = progress
         self.stop = stop or threading.Event()
-        self.concepts = settings.concept_records()
+        self.lexicon = settings.lexicon()
         self.summary = Summary()
         self.pending: dict[Future[Any], _Job] = {}
         self.threads = ThreadPoolExecutor(settings.fetch.concurrency, thread_name_prefix="fetch")
@@ -191,7 +192,7 @@ class _Poll:
         job = _Job("extract", job.source, job.url, job.entry, response)
         # An article's feed entry already gives its date: skip reading the page's metadata.
         metadata = job.entry is None
-        args = (response.body, response.final_url, response.content_type, self.concepts, metadata)
+        args = (response.body, response.final_url, response.content_type, self.lexicon, metadata)
         if workers == 1:
             try:
                 result: object = process(*args)
@@ -334,7 +335,7 @@ class _Poll:
         keywords = (
             Matcher([Concept("keyword", "keyword", source.keywords)]) if source.keywords else None
         )
-        concepts = matcher(self.concepts)
+        concepts = matcher(self.lexicon)
         budget = source.max_articles
         for entry in feed.entries:
             kind, failures = known.get(entry.url, (None, 0))
@@ -345,6 +346,7 @@ class _Poll:
                 source.follow == "matching"
                 and (
                     concepts.matches_any(text)
+                    or concepts.names_target(text)
                     or (keywords is not None and keywords.matches_any(text))
                 )
             )
@@ -392,7 +394,7 @@ class _Poll:
 
     def _save_entry(self, source: Source, entry: FeedEntry, failure: str | None = None) -> None:
         ready = prepare(
-            Extracted(_entry_text(entry), entry.title, entry.published, "feed"), self.concepts
+            Extracted(_entry_text(entry), entry.title, entry.published, "feed"), self.lexicon
         )
         self._count(
             store_document(

@@ -346,7 +346,7 @@ def test_a_0700_seoul_digest_covers_the_right_24_hours_across_the_utc_date_line(
     with store.open_db(settings.database) as db:
         for name, stamp in stamps.items():
             url = f"http://x/{name}"
-            ready = prepare(Extracted(mention, name), settings.concept_records())
+            ready = prepare(Extracted(mention, name), settings.lexicon())
             store.save_document(
                 db,
                 source="s",

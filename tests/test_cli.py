@@ -175,11 +175,24 @@ def test_compare_files_prints_json_and_writes_an_html_redline(
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"old", "new", "concepts", "stance", "sentences", "significance"}
+    assert set(data) == {
+        "summary",
+        "old",
+        "new",
+        "concepts",
+        "qualifiers",
+        "stance",
+        "sentences",
+        "significance",
+        "languages",
+    }
     assert set(data["sentences"]) == {"added", "removed", "changed", "moved"}
     assert isinstance(data["sentences"]["moved"], int)
     statuses = {c["id"]: c["status"] for c in data["concepts"]}
-    assert statuses["maximum-pressure"] == "introduced"
+    # the 2022 statement's sanctions are on Russia: kept in the history, counted nowhere
+    assert statuses["maximum-pressure"] == "unchanged"
+    aside = {c["id"]: c["set_aside"] for c in data["concepts"]}
+    assert aside["maximum-pressure"] == {"old": {}, "new": {"other-target": 1}}
     page = redline.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<del>" in page and "<script" not in page
 

@@ -48,7 +48,7 @@ def test_text_report_starts_with_the_verdict_and_has_every_section() -> None:
     assert blank == ""
     body = "\n".join(rest)
     assert "old: 2021-05-21 joint statement (2632 words)" in body
-    assert "significance: 0.725" in body
+    assert "significance: 0.700" in body
     # the concept table: id, counts, status, variants
     assert any(
         line.split()[:4] == ["complete-denuclearization", "2", "1", "decreased"] for line in rest

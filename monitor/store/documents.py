@@ -14,6 +14,7 @@ from monitor.models import (
     Attempt,
     ChangeRecord,
     FeedEntry,
+    Mention,
     OutboxItem,
     Processed,
     Stored,
@@ -280,13 +281,33 @@ def _insert_version(
     version_id = int(cursor.lastrowid or 0)
     db.conn.executemany(
         "INSERT INTO mentions (version_id, document_id, concept, variant, sentence, "
-        "position, length) VALUES (?,?,?,?,?,?,?)",
+        "position, length, reason, counted, facets) VALUES (?,?,?,?,?,?,?,?,?,?)",
         [
-            (version_id, document_id, m.concept, m.variant, m.sentence, m.start, m.end - m.start)
+            (
+                version_id,
+                document_id,
+                m.concept,
+                m.variant,
+                m.sentence,
+                m.start,
+                m.end - m.start,
+                m.reason,
+                int(m.counted),
+                _facets_json(m),
+            )
             for m in processed.mentions
         ],
     )
     return version_id
+
+
+def _facets_json(mention: Mention) -> str | None:
+    if not mention.facets:
+        return None
+    grouped: dict[str, list[str]] = {}
+    for facet, value in mention.facets:
+        grouped.setdefault(facet, []).append(value)
+    return json.dumps(grouped, ensure_ascii=False)
 
 
 def raw_body(db: Database, version_id: int) -> bytes | None:

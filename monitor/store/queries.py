@@ -96,7 +96,7 @@ def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
     ).fetchall():
         counts = dict(
             db.execute(
-                "SELECT concept, COUNT(*) FROM mentions WHERE version_id = ? "
+                "SELECT concept, COUNT(*) FROM mentions WHERE version_id = ? AND counted "
                 "GROUP BY concept ORDER BY concept",
                 [vid],
             ).fetchall()
@@ -134,21 +134,22 @@ def concept_summary(db: Database) -> list[ConceptSummary]:
     latest = "SELECT MAX(id) FROM versions GROUP BY document_id"
     rows = db.execute(
         f"SELECT concept, COUNT(*), COUNT(DISTINCT document_id) FROM mentions "
-        f"WHERE version_id IN ({latest}) GROUP BY concept ORDER BY COUNT(*) DESC, concept"
+        f"WHERE counted AND version_id IN ({latest}) GROUP BY concept ORDER BY COUNT(*) DESC, concept"
     ).fetchall()
     result = []
     for concept, mentions, documents in rows:
         variants = tuple(
             r[0]
             for r in db.execute(
-                f"SELECT variant FROM mentions WHERE concept = ? AND version_id IN ({latest}) "
+                f"SELECT variant FROM mentions WHERE concept = ? AND counted "
+                f"AND version_id IN ({latest}) "
                 "GROUP BY lower(variant) ORDER BY COUNT(*) DESC LIMIT 5",
                 [concept],
             )
         )
         sentence, title = db.execute(
             f"SELECT m.sentence, COALESCE(d.title, d.url) FROM mentions m "
-            f"JOIN documents d ON d.id = m.document_id WHERE m.concept = ? "
+            f"JOIN documents d ON d.id = m.document_id WHERE m.concept = ? AND m.counted "
             f"AND m.version_id IN ({latest}) "
             f"ORDER BY length(m.sentence) < 60, length(m.sentence) LIMIT 1",
             [concept],
@@ -172,11 +173,14 @@ def list_changes(
             "(EXISTS (SELECT 1 FROM json_each(c.comparison, '$.concepts') j "
             "WHERE json_extract(j.value, '$.id') = ? "
             "AND json_extract(j.value, '$.status') != 'unchanged') "
+            "OR EXISTS (SELECT 1 FROM json_each(c.comparison, '$.qualifiers') q "
+            "WHERE json_extract(q.value, '$.concept') = ? "
+            "AND json_extract(q.value, '$.status') != 'kept') "
             "OR EXISTS (SELECT 1 FROM json_each(c.comparison, '$.stance') k "
             "WHERE json_extract(k.value, '$.move') != 'same' "
             "AND ? IN (json_extract(k.value, '$.old'), json_extract(k.value, '$.new'))))"
         )
-        params += [concept, concept]
+        params += [concept, concept, concept]
     rows = db.execute(
         "SELECT c.id, c.kind, d.url, d.title, c.detected_at, c.significance, c.verdict, "
         "c.comparison FROM changes c JOIN documents d ON d.id = c.document_id "
@@ -252,7 +256,7 @@ def articles_between(db: Database, start: datetime, end: datetime) -> list[Artic
         "v.content_hash FROM documents d JOIN versions v ON v.id = "
         "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
         "WHERE d.kind IN ('entry', 'article') AND d.first_seen_at >= ? AND d.first_seen_at < ? "
-        "AND EXISTS (SELECT 1 FROM mentions m WHERE m.version_id = v.id) "
+        "AND EXISTS (SELECT 1 FROM mentions m WHERE m.version_id = v.id AND m.counted) "
         "ORDER BY COALESCE(d.published_at, d.first_seen_at) DESC, d.id DESC",
         [iso(start), iso(end)],
     ).fetchall()
@@ -262,7 +266,7 @@ def articles_between(db: Database, start: datetime, end: datetime) -> list[Artic
             Mention(concept, variant, sentence, position, position + length)
             for concept, variant, sentence, position, length in db.execute(
                 "SELECT concept, variant, sentence, position, length FROM mentions "
-                "WHERE version_id = ? ORDER BY position",
+                "WHERE version_id = ? AND counted ORDER BY position",
                 [version_id],
             )
         )
@@ -291,7 +295,7 @@ def mention_dates(
     date being its publication time (else when it was first seen), or with `seen` when monitor
     first saw it."""
     when = "d.first_seen_at" if seen else "COALESCE(d.published_at, d.first_seen_at)"
-    where, params = ["1 = 1"], []
+    where, params = ["m.counted"], []
     if concept is not None:
         where.append("m.concept = ?")
         params.append(concept)

@@ -166,6 +166,22 @@ def m003_alerts(db: Database) -> None:
     )
 
 
+@migrations()
+def m004_relevance(db: Database) -> None:
+    db.executescript(
+        """
+        -- why a mention was set aside (excluded, negated, reported, other-target, no-target),
+        -- NULL when it is relevant; see README "Relevance"
+        ALTER TABLE mentions ADD COLUMN reason TEXT;
+        -- 1 when it counts in verdicts, the digest and timelines ([relevance].count may let a
+        -- set-aside reason count)
+        ALTER TABLE mentions ADD COLUMN counted INTEGER NOT NULL DEFAULT 1;
+        -- the facet values read around it, as JSON: {"object": ["dprk"]}; NULL when none
+        ALTER TABLE mentions ADD COLUMN facets TEXT;
+        """
+    )
+
+
 @contextmanager
 def transaction(db: Database) -> Iterator[Database]:
     """One write transaction, taken with BEGIN IMMEDIATE: the write lock is waited for up front
