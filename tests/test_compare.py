@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor import config
-from monitor.compare import as_json, compare, verdict
 from monitor.changes import matcher
+from monitor.compare import as_json, compare, verdict
 from monitor.match import Matcher
 from monitor.models import Comparison, Concept, DocumentSide, SentenceDiff
 
