@@ -83,6 +83,7 @@ class Score:
     object_problems: list[str] = field(default_factory=list)
     counts_right: int = 0
     counts_total: int = 0
+    count_problems: list[str] = field(default_factory=list)
     summary: str | None = None
 
     @property
@@ -245,7 +246,13 @@ def grade(p: Pair, result: Mapping[str, Any], out: Score) -> None:
         for side, counts in (("old", p.counts_old), ("new", p.counts_new)):
             if concept in counts:
                 out.counts_total += 1
-                out.counts_right += concepts.get(concept, {}).get(side, 0) == counts[concept]
+                got_count = concepts.get(concept, {}).get(side, 0)
+                if got_count == counts[concept]:
+                    out.counts_right += 1
+                else:
+                    out.count_problems.append(
+                        f"{concept} {side} {counts[concept]} (got {got_count})"
+                    )
     _grade_objects(p, result, out)
     summary = result.get("summary")
     out.summary = summary if isinstance(summary, str) else None
@@ -317,6 +324,8 @@ def report(scores: Sequence[Score]) -> None:
             print(f"{'':<{width}}  missed: {'; '.join(s.missed)}")
         for problem in s.object_problems:
             print(f"{'':<{width}}  object: {problem}")
+        if s.count_problems:
+            print(f"{'':<{width}}  counts: {'; '.join(s.count_problems)}")
     n = len(scores)
     times = [s.seconds for s in scores if s.error is None]
     median = f"{statistics.median(times):.2f} s" if times else "n/a"
