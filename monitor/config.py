@@ -276,6 +276,7 @@ class ConceptSettings(_Section):
     # in its sentence, or is named within [relevance].window sentences of it.
     needs_target: bool = False
     exclude: tuple[str, ...] = ()  # phrases that set aside a mention inside them
+    window: Annotated[int, Field(ge=0, le=20)] | None = None  # overrides [relevance].window
 
 
 REASONS = ("excluded", "negated", "reported", "other-target", "no-target")
@@ -340,6 +341,7 @@ class Settings(_Section):
                 priority=c.priority,
                 needs_target=c.needs_target,
                 exclude=c.exclude,
+                window=c.window,
             )
             for cid, c in self.concepts.items()
         )

@@ -323,7 +323,10 @@ class Matcher:
             for start, end in matches:
                 a, b = view.span(start, end)
                 located.append((concept, a, b, max(bisect_right(starts, a) - 1, 0)))
-        context = self._context_hits(text, spans, {k for *_, k in located})
+        needed: dict[int, int] = {}
+        for concept, *_, k in located:
+            needed[k] = max(needed.get(k, 0), self._window(concept))
+        context = self._context_hits(text, spans, needed)
         mentions = []
         for concept, a, b, k in located:
             s, e = spans[k]
@@ -343,12 +346,13 @@ class Matcher:
         return sorted(mentions, key=lambda m: (m.start, m.end, m.concept))
 
     def _context_hits(
-        self, text: str, spans: Sequence[tuple[int, int]], needed: set[int]
+        self, text: str, spans: Sequence[tuple[int, int]], needed: dict[int, int]
     ) -> dict[int, list[_Context]]:
         """Per sentence index, the context patterns found in it, for the sentences around the
-        mentions (within the window)."""
-        w = self._relevance.window
-        wanted = sorted({j for k in needed for j in range(k - w, k + w + 1) if 0 <= j < len(spans)})
+        mentions (`needed`: sentence index -> window)."""
+        wanted = sorted(
+            {j for k, w in needed.items() for j in range(k - w, k + w + 1) if 0 <= j < len(spans)}
+        )
         by_sentence: dict[int, list[_Context]] = {}
         i = 0
         while i < len(wanted):
@@ -398,9 +402,13 @@ class Matcher:
         if entities:
             nearest = min(entities, key=lambda c: min(abs(c.start - b), abs(a - c.end)))
             return (None if nearest.kind == _TARGET else "other-target"), facets
-        w = self._relevance.window
+        w = self._window(concept)
         near = (c for j in range(k - w, k + w + 1) if j != k for c in context.get(j, []))
         return (None if any(c.kind == _TARGET for c in near) else "no-target"), facets
+
+    def _window(self, concept: int) -> int:
+        own = self._concepts[concept].window
+        return self._relevance.window if own is None else own
 
     def _negated(self, text: str, a: int, b: int, here: Sequence[_Context]) -> bool:
         """Whether a negation cue governs text[a:b]: an English cue at most `negation_words`
@@ -491,7 +499,9 @@ _LIST_GAPS = frozenset({"", ",", "and", ",and", "or", ",or", "&", "/", "와", "�
 
 def _gap_key(gap: str) -> str:
     """The words between a mention and an entity, as compared with the attach lists: case,
-    quotes, brackets and spacing ignored, and "the" dropped."""
+    quotes, brackets and spacing ignored, and "the" dropped. Only what follows a dash counts:
+    a speaker's self-correction ("denuclearization of the prin- — of the Korean Peninsula")."""
     folded = normalise(gap).text.replace("’", "'")
+    folded = re.split(r"-\s|\s-|[–—]", folded)[-1]
     words = [w for w in _GAP_NOISE.sub(" ", folded).split() if w != "the"]
     return "".join(words) if all(_IS_HANGUL.search(w) for w in words) else " ".join(words)

@@ -17,6 +17,7 @@ class Concept:
     priority: str = "normal"
     needs_target: bool = False  # a mention counts only when it is about the relevance target
     exclude: tuple[str, ...] = ()  # phrases (same syntax) that set a mention inside them aside
+    window: int | None = None  # sentences searched for the target; None: the relevance default
 
 
 @dataclass(frozen=True)
