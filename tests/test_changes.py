@@ -186,6 +186,7 @@ def test_changes_command_filters_and_prints_the_json_shape(
     assert out.exit_code == 0, out.output
     listed = json.loads(out.stdout)
     keys = {"id", "kind", "url", "title", "detected_at", "significance", "concepts", "stance"}
+    keys |= {"superseded_at", "superseded_by"}
     assert len(listed) == 2 and all(set(c) == keys for c in listed)
     assert listed[0]["significance"] >= listed[1]["significance"], "most significant first"
     assert listed[0]["title"] == "Statement"

@@ -39,7 +39,7 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
     first.close()
     again = store.open_db(tmp_path / "m.db")
     applied = [r[0] for r in again.execute("SELECT name FROM _sqlite_migrations")]
-    assert applied == ["m001_initial", "m002_changes", "m003_alerts"]
+    assert applied == ["m001_initial", "m002_changes", "m003_alerts", "m004_superseded"]
     assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(
         again.table_names()
