@@ -269,6 +269,13 @@ def test_a_middle_edition_arriving_last_is_placed_between_its_neighbours(
             ("succession", "2021", "2022"),
             ("succession", "2022", "2023"),
         ]
+        # 2021 -> 2023 is kept, superseded by 2022 -> 2023, and no longer listed.
+        assert [r[0] for r in db.execute("SELECT superseded_by FROM changes ORDER BY id")] == [
+            3,
+            None,
+            None,
+        ]
+        assert sorted(c.id for c in store.list_changes(db)) == [2, 3]
 
 
 def test_the_members_list_orders_the_series_whatever_the_dates(make_settings: MakeSettings) -> None:
