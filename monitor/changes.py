@@ -34,6 +34,7 @@ from monitor.models import (
     FeedEntry,
     Lexicon,
     OutboxItem,
+    Placement,
     Processed,
     Stored,
     StoredVersion,
@@ -211,11 +212,22 @@ def store_document(
         if not seen_before and (recent[0].method == "feed") == feed_text:
             compared("revision", recent[0], extracted)
     placed = False
+    before: tuple[int, ...] = ()
+    after: tuple[int, ...] = ()
+    replacing: tuple[ChangeRecord, ChangeEvent] | None = None
     if series is not None and not feed_text and not store.is_placed(db, url):
         # A member takes its place in the series once, with its first full text.
-        for relation, old, new in _series_comparisons(db, series, url, published, current):
+        plans, before, after = _series_comparisons(db, series, url, published, current)
+        start = len(found)
+        for relation, old, new in plans:
             compared(relation, old, new)
         placed = True
+        # What takes the place of a succession that skipped over this member: the succession
+        # from it into the later side, else the one into it from the earlier side.
+        made = list(zip(plans, found[start:], strict=True))
+        into_later = [pair for (r, old, _), pair in made if r == "succession" and old is current]
+        from_earlier = [pair for (r, _, new), pair in made if r == "succession" and new is current]
+        replacing = next((p for p in (*into_later, *from_earlier) if p is not None), None)
     changes = [pair for pair in found if pair is not None]
     for _, event in changes:
         log.info(
@@ -269,6 +281,14 @@ def store_document(
         validators=(source.url, validators) if source and validators else None,
         alerts=outbox,
         placed=placed,
+        placement=Placement(
+            series_id,
+            before,
+            after,
+            next((i for i, pair in enumerate(changes) if pair is replacing), None),
+        )
+        if placed and series_id is not None
+        else None,
     )
 
 
@@ -292,9 +312,13 @@ def _alerts(
     editions seeding a series) raises none, except for a revision, which is news today."""
     items: list[OutboxItem] = []
     if not feed_text:
-        current = [e for e in changes if e.kind == "revision" or not stale]
-        for event in sorted(current, key=lambda e: -e.significance):
-            items = alerts.for_change(settings, event, watched=watched)
+        current = [(i, e) for i, e in enumerate(changes) if e.kind == "revision" or not stale]
+        for i, event in sorted(current, key=lambda pair: -pair[1].significance):
+            # Tied to its change, so that superseding the change withdraws the alert.
+            items = [
+                replace(item, change=i)
+                for item in alerts.for_change(settings, event, watched=watched)
+            ]
             if items:
                 break
     if article is not None and not stale:
@@ -308,10 +332,15 @@ def _series_comparisons(
     url: str,
     published: datetime | None,
     current: StoredVersion | Extracted,
-) -> list[tuple[str, StoredVersion | Extracted, StoredVersion | Extracted]]:
+) -> tuple[
+    list[tuple[str, StoredVersion | Extracted, StoredVersion | Extracted]],
+    tuple[int, ...],
+    tuple[int, ...],
+]:
     """Which comparisons place a new member in its series: with the member before it
     (succession), the member after it becomes a succession from it (an edition that arrives
-    late), and with the baseline when the baseline comes before it.
+    late), and with the baseline when the baseline comes before it. Also the document ids of
+    the members before it and after it: a stored succession from one to the other skipped it.
 
     Order: members listed in `members` keep their list order between themselves; any other
     pair is ordered by publication date (else by when it was first seen)."""
@@ -351,4 +380,4 @@ def _series_comparisons(
         base = next((v for v, _ in earlier if v.url == base_key), None)
         if base is not None and base is not previous:
             plans.append(("baseline", base, current))
-    return plans
+    return plans, tuple(v.document_id for v, _ in earlier), tuple(v.document_id for v, _ in later)

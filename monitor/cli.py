@@ -335,11 +335,26 @@ def compare(
     help="Only changes where this concept's count moved, or a ladder moved to or from it.",
 )
 @click.option("--limit", type=click.IntRange(1), default=200, show_default=True)
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Also superseded successions: two editions compared before one between them arrived.",
+)
 @json_option
 def changes(
-    config_path: Path | None, since: str | None, concept: str | None, limit: int, as_json: bool
+    config_path: Path | None,
+    since: str | None,
+    concept: str | None,
+    limit: int,
+    show_all: bool,
+    as_json: bool,
 ) -> None:
     """Stored wording changes, most significant first.
+
+    A succession compares an edition with the one before it; when an edition arrives that lies
+    between two already compared, their comparison is superseded by the two new ones and
+    hidden unless --all.
 
     Example: monitor changes --since 2025-12-01 --concept cvid
     """
@@ -350,11 +365,24 @@ def changes(
             f"unknown concept {concept!r} (known: {known})", param_hint="--concept"
         )
     with store.open_db(settings.database) as db:
-        found = store.list_changes(db, _since(since, settings), concept, limit + 1)
+        found = store.list_changes(
+            db, _since(since, settings), concept, limit + 1, superseded=show_all
+        )
     more = len(found) > limit
     found = found[:limit]
     if as_json:
-        keys = ("id", "kind", "url", "title", "detected_at", "significance", "concepts", "stance")
+        keys = (
+            "id",
+            "kind",
+            "url",
+            "title",
+            "detected_at",
+            "significance",
+            "concepts",
+            "stance",
+            "superseded_at",
+            "superseded_by",
+        )
         _print_json([{k: asdict(c)[k] for k in keys} for c in found])
         return
     from monitor.report import terminal_safe
@@ -363,7 +391,10 @@ def changes(
         click.echo("no changes stored" + (f" for {concept}" if concept else ""))
     for c in found:
         title = terminal_safe(c.title or c.url)
-        click.echo(f"{c.significance:.2f}  {c.kind:10} {_local(c.detected_at, settings)}  {title}")
+        gone = f"  (superseded {_local(c.superseded_at, settings)})" if c.superseded_at else ""
+        click.echo(
+            f"{c.significance:.2f}  {c.kind:10} {_local(c.detected_at, settings)}  {title}{gone}"
+        )
         click.echo(f"      {terminal_safe(c.verdict)}")
         click.echo(f"      {terminal_safe(c.url)}")
     if more:

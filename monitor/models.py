@@ -358,6 +358,18 @@ class ChangeRecord:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a new series member lands: every current succession from a member before it
+    (`before`, document ids) to one after it (`after`) now skips it and is superseded by the
+    change at position `replacement` among those stored with it (None: none was stored)."""
+
+    series: str
+    before: tuple[int, ...]
+    after: tuple[int, ...]
+    replacement: int | None
+
+
+@dataclass(frozen=True)
 class StoredVersion:
     """A stored version, as needed to compare a newer one with it."""
 
@@ -383,6 +395,8 @@ class ChangeView:
     verdict: str
     concepts: list[dict[str, Any]]
     stance: list[dict[str, Any]]
+    superseded_at: str | None = None
+    superseded_by: int | None = None
 
 
 # --- alerts and the digest -----------------------------------------------------------------
@@ -467,6 +481,9 @@ class OutboxItem:
     channel: str
     recipients: tuple[str, ...]
     message: Message
+    # The change it tells of, as its position among the changes stored with it (their ids are
+    # not known before they are stored): a superseded change withdraws its pending alerts.
+    change: int | None = None
 
 
 @dataclass(frozen=True)

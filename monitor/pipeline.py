@@ -150,6 +150,8 @@ class _Poll:
         self.busy_hosts: set[str] = set()
         self.waiting: dict[str, deque[_Job]] = defaultdict(deque)
         self.feeds: dict[str, _Feed] = {}
+        # Series members extracted this poll, stored at its end in publication order.
+        self.held: list[tuple[_Job, Processed]] = []
         self.known = self.done = 0
 
     def close(self) -> None:
@@ -245,7 +247,19 @@ class _Poll:
                 if job.stage != "extract":
                     self._fetched_from(job)
                 self._handle(job, result)
+        self._store_held()
         return self.summary
+
+    def _store_held(self) -> None:
+        """Store this poll's series members oldest first, so that each is compared with the
+        edition before it rather than with whichever was fetched first (a feed lists the newest
+        first; extraction finishes in any order). Also after a stop: they are extracted."""
+        held, self.held = self.held, []
+        for job, result in sorted(held, key=lambda pair: _published_key(*pair)):
+            try:
+                self._extract_done(job, result, hold=False)
+            except Exception as exc:  # as in _handle: recorded against the source
+                self._store_failed(job, exc)
 
     def _handle(self, job: _Job, result: object) -> None:
         self.done += 1
@@ -275,9 +289,12 @@ class _Poll:
             else:
                 self._extract_done(job, result)
         except Exception as exc:  # record it against the source and go on with the others
-            error = f"{job.url}: could not be stored ({type(exc).__name__}: {exc})"
-            self.summary.errors.append((job.source.name, error))
-            log.warning(error, extra={"event": "store", "source": job.source.name})
+            self._store_failed(job, exc)
+
+    def _store_failed(self, job: _Job, exc: Exception) -> None:
+        error = f"{job.url}: could not be stored ({type(exc).__name__}: {exc})"
+        self.summary.errors.append((job.source.name, error))
+        log.warning(error, extra={"event": "store", "source": job.source.name})
 
     def _fail_source(self, source: Source, error: str) -> None:
         with store.transaction(self.db):
@@ -446,8 +463,20 @@ class _Poll:
         if response is not None:
             self._extract(job, response)
 
-    def _extract_done(self, job: _Job, result: object) -> None:
+    def _series_member(self, job: _Job, result: object) -> bool:
+        """Whether an extracted document is (or becomes) a member of a configured series."""
+        if not isinstance(result, Processed):
+            return False
+        title = result.extracted.title or (job.entry.title if job.entry else None)
+        url = job.entry.url if job.entry else canonical_url(job.source.url)
+        return self.settings.series_of(url, job.source.name, title) is not None
+
+    def _extract_done(self, job: _Job, result: object, *, hold: bool = True) -> None:
         assert job.response is not None
+        if hold and self._series_member(job, result):
+            assert isinstance(result, Processed)
+            self.held.append((job, result))  # its feed stays unsettled until it is stored
+            return
         if job.entry is not None:
             try:
                 self._store_article(job, job.entry, job.response, result)
@@ -495,6 +524,13 @@ class _Poll:
                 final_url=response.final_url,
             )
         )
+
+
+def _published_key(job: _Job, result: Processed) -> float:
+    """Publication time as store_document takes it (the feed's date, else the page's); an
+    undated document goes last, as the series places it (at the time it is stored)."""
+    published = (job.entry.published if job.entry else None) or result.extracted.published
+    return published.timestamp() if published else float("inf")
 
 
 def _as_extract_error(url: str, exc: Exception) -> ExtractError:

@@ -186,6 +186,7 @@ def test_changes_command_filters_and_prints_the_json_shape(
     assert out.exit_code == 0, out.output
     listed = json.loads(out.stdout)
     keys = {"id", "kind", "url", "title", "detected_at", "significance", "concepts", "stance"}
+    keys |= {"superseded_at", "superseded_by"}
     assert len(listed) == 2 and all(set(c) == keys for c in listed)
     assert listed[0]["significance"] >= listed[1]["significance"], "most significant first"
     assert listed[0]["title"] == "Statement"
@@ -268,6 +269,13 @@ def test_a_middle_edition_arriving_last_is_placed_between_its_neighbours(
             ("succession", "2021", "2022"),
             ("succession", "2022", "2023"),
         ]
+        # 2021 -> 2023 is kept, superseded by 2022 -> 2023, and no longer listed.
+        assert [r[0] for r in db.execute("SELECT superseded_by FROM changes ORDER BY id")] == [
+            3,
+            None,
+            None,
+        ]
+        assert sorted(c.id for c in store.list_changes(db)) == [2, 3]
 
 
 def test_the_members_list_orders_the_series_whatever_the_dates(make_settings: MakeSettings) -> None:

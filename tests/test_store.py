@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.models import Extracted, FeedEntry, Mention, Processed
+from monitor.models import ChangeRecord, Extracted, FeedEntry, Mention, Processed
 
 
 def _processed(
@@ -39,7 +39,13 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
     first.close()
     again = store.open_db(tmp_path / "m.db")
     applied = [r[0] for r in again.execute("SELECT name FROM _sqlite_migrations")]
-    assert applied == ["m001_initial", "m002_changes", "m003_alerts", "m004_relevance"]
+    assert applied == [
+        "m001_initial",
+        "m002_changes",
+        "m003_alerts",
+        "m004_relevance",
+        "m005_superseded",
+    ]
     assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(
         again.table_names()
@@ -207,3 +213,37 @@ def test_a_failed_article_is_counted_in_the_same_transaction_and_owed(db: Databa
         processed=_processed("The article."),
     )
     assert store.entry_states(db, ["http://x/f"]) == {"http://x/f": ("article", 0)}
+
+
+def test_the_migration_supersedes_successions_an_edition_was_placed_inside(tmp_path: Path) -> None:
+    # What earlier releases stored when 2022 arrived after 2021 and 2023: 2021 -> 2023, then
+    # 2021 -> 2022 and 2022 -> 2023, all current.
+    db = Database(tmp_path / "old.db")
+    store.migrations.apply(db, stop_before="m005_superseded")
+
+    def succession(old: int | None, new: int | None = None) -> ChangeRecord:
+        return ChangeRecord("succession", old, "s", 0.5, "v", {"concepts": [], "stance": []}, new)
+
+    def edition(year: int, *changes: ChangeRecord) -> int:
+        url = f"http://x/{year}"
+        store.save_document(
+            db,
+            source="s",
+            url=url,
+            link=url,
+            kind="article",
+            processed=_processed(f"Statement of {year}."),
+            series="s",
+            changes=changes,
+        )
+        return store.recent_versions(db, url)[0].id
+
+    v2021 = edition(2021)
+    v2023 = edition(2023, succession(v2021))
+    edition(2022, succession(v2021), succession(None, v2023))
+    db.close()
+    db = store.open_db(tmp_path / "old.db")
+    rows = db.execute("SELECT id, superseded_by, superseded_at FROM changes ORDER BY id").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [(1, 3), (2, None), (3, None)]
+    assert rows[0][2] is not None and rows[1][2] is None and rows[2][2] is None
+    assert [c.id for c in store.list_changes(db)] == [3, 2]

@@ -16,11 +16,12 @@ from monitor.models import (
     FeedEntry,
     Mention,
     OutboxItem,
+    Placement,
     Processed,
     Stored,
     StoredVersion,
 )
-from monitor.store.outbox import enqueue
+from monitor.store.outbox import enqueue, withdraw
 from monitor.store.schema import iso, now, transaction
 
 
@@ -166,11 +167,13 @@ def save_document(
     validators: tuple[str, dict[str, str]] | None = None,
     alerts: Sequence[OutboxItem] = (),
     placed: bool = False,
+    placement: Placement | None = None,
 ) -> Stored:
     """Store a document and, when its normalised text changed, a new version with the changes
     found against earlier versions and the alerts they raise: one transaction.
 
-    `placed` records that the document was compared with its series neighbours."""
+    `placed` records that the document was compared with its series neighbours; `placement`
+    says which stored successions it now sits inside, to supersede in the same transaction."""
     stamp = now()
     extracted = processed.extracted
     title = extracted.title or (entry.title if entry else None)
@@ -226,12 +229,13 @@ def save_document(
             )
         else:
             version_id = int(latest[1])
+        change_ids: list[int] = []
         for change in changes:
             newer = change.new_version_id or version_id
             newer_document = db.execute(
                 "SELECT document_id FROM versions WHERE id = ?", [newer]
             ).fetchone()[0]
-            db.execute(
+            inserted = db.execute(
                 "INSERT INTO changes (kind, document_id, version_id, old_version_id, series, "
                 "detected_at, significance, verdict, comparison) VALUES (?,?,?,?,?,?,?,?,?)",
                 [
@@ -246,9 +250,39 @@ def save_document(
                     json.dumps(change.comparison, ensure_ascii=False),
                 ],
             )
-        enqueue(db, alerts)
+            change_ids.append(int(inserted.lastrowid or 0))
+        if placement is not None:
+            _supersede(db, placement, change_ids, stamp)
+        enqueue(db, alerts, change_ids)
     mentions = len(processed.mentions) if new_version else 0
     return Stored(document_id, new_document, new_version, mentions, len(changes))
+
+
+def _supersede(db: Database, placement: Placement, change_ids: Sequence[int], stamp: str) -> None:
+    """Mark the current successions that skip over a newly placed member as superseded, and
+    withdraw their alerts that are still waiting (one already delivered stays delivered)."""
+    if not placement.before or not placement.after:
+        return
+    before = ",".join("?" * len(placement.before))
+    after = ",".join("?" * len(placement.after))
+    skipped = [
+        int(row[0])
+        for row in db.execute(
+            "SELECT id FROM changes WHERE kind = 'succession' AND series = ? "
+            f"AND superseded_at IS NULL AND document_id IN ({after}) AND old_version_id IN "
+            f"(SELECT id FROM versions WHERE document_id IN ({before}))",
+            [placement.series, *placement.after, *placement.before],
+        )
+    ]
+    if not skipped:
+        return
+    by = change_ids[placement.replacement] if placement.replacement is not None else None
+    marks = ",".join("?" * len(skipped))
+    db.execute(
+        f"UPDATE changes SET superseded_at = ?, superseded_by = ? WHERE id IN ({marks})",
+        [stamp, by, *skipped],
+    )
+    withdraw(db, skipped)
 
 
 def _insert_version(

@@ -12,16 +12,17 @@ from monitor.models import Message, OutboxItem, PendingAlert
 from monitor.store.schema import iso, now
 
 
-def enqueue(db: Database, items: Sequence[OutboxItem]) -> int:
+def enqueue(db: Database, items: Sequence[OutboxItem], change_ids: Sequence[int] = ()) -> int:
     """Add messages to the outbox; a dedup key already there is left alone. Returns how many
-    were new. Call it inside the transaction that stores the event."""
+    were new. Call it inside the transaction that stores the event; `change_ids` are the ids of
+    the changes stored with it, in the order the items' `change` positions refer to."""
     added = 0
     stamp = now()
     for item in items:
         m = item.message
         cursor = db.execute(
             "INSERT OR IGNORE INTO alerts (dedup_key, event, channel, recipients, subject, text, "
-            "html, payload, created_at, next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "html, payload, created_at, next_attempt_at, change_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
                 m.dedup_key,
                 str(m.payload.get("event", "")),
@@ -33,6 +34,7 @@ def enqueue(db: Database, items: Sequence[OutboxItem]) -> int:
                 json.dumps(m.payload, ensure_ascii=False),
                 stamp,
                 stamp,
+                change_ids[item.change] if item.change is not None else None,
             ],
         )
         added += cursor.rowcount
@@ -71,19 +73,22 @@ def claim(db: Database, alert_id: int, at: datetime, lease_until: datetime) -> b
 
 
 def mark_sent(db: Database, alert_id: int) -> None:
+    """Record that a channel accepted a claimed message; also when it was withdrawn while being
+    sent, since it was delivered all the same."""
     db.execute(
         "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
-        "last_error = NULL WHERE id = ?",
+        "last_error = NULL WHERE id = ? AND status IN ('sending', 'superseded')",
         [now(), alert_id],
     )
 
 
 def mark_failed(db: Database, alert_id: int, error: str, retry_at: datetime | None) -> None:
-    """Count a failed attempt; with no `retry_at` the message is given up (status failed)."""
+    """Count a failed attempt of a claimed message; with no `retry_at` it is given up (status
+    failed). One withdrawn meanwhile stays withdrawn: it is not to be retried."""
     db.execute(
         "UPDATE alerts SET attempts = attempts + 1, last_error = ?, "
         "status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, "
-        "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+        "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ? AND status = 'sending'",
         [error, retry_at and iso(retry_at), retry_at and iso(retry_at), alert_id],
     )
 
@@ -91,9 +96,25 @@ def mark_failed(db: Database, alert_id: int, error: str, retry_at: datetime | No
 def defer(db: Database, alert_id: int, until: datetime, error: str) -> None:
     """Put a message back without counting an attempt (its channel is down this run)."""
     db.execute(
-        "UPDATE alerts SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
+        "UPDATE alerts SET status = 'pending', next_attempt_at = ?, last_error = ? "
+        "WHERE id = ? AND status IN ('pending', 'sending')",
         [iso(until), error, alert_id],
     )
+
+
+def withdraw(db: Database, change_ids: Sequence[int]) -> int:
+    """Withdraw the undelivered alerts of superseded changes (status superseded): never sent,
+    kept for the record. One a delivery run holds is withdrawn too, so a failed attempt is not
+    retried; if its channel accepts it, it is recorded as sent. Returns how many."""
+    if not change_ids:
+        return 0
+    marks = ",".join("?" * len(change_ids))
+    cursor = db.execute(
+        "UPDATE alerts SET status = 'superseded' "
+        f"WHERE change_id IN ({marks}) AND status IN ('pending', 'sending')",
+        list(change_ids),
+    )
+    return cursor.rowcount
 
 
 def has_message(db: Database, prefix: str) -> bool:

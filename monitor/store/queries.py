@@ -159,10 +159,16 @@ def concept_summary(db: Database) -> list[ConceptSummary]:
 
 
 def list_changes(
-    db: Database, since: datetime | None = None, concept: str | None = None, limit: int = 200
+    db: Database,
+    since: datetime | None = None,
+    concept: str | None = None,
+    limit: int = 200,
+    *,
+    superseded: bool = False,
 ) -> list[ChangeView]:
-    """Stored changes, most significant first (then newest first)."""
-    where, params = ["1 = 1"], []
+    """Stored changes, most significant first (then newest first); with `superseded` also the
+    successions that an edition placed between their two sides made obsolete."""
+    where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
     if since is not None:
         where.append("c.detected_at >= ?")
         params.append(iso(since))
@@ -183,12 +189,14 @@ def list_changes(
         params += [concept, concept, concept]
     rows = db.execute(
         "SELECT c.id, c.kind, d.url, d.title, c.detected_at, c.significance, c.verdict, "
-        "c.comparison FROM changes c JOIN documents d ON d.id = c.document_id "
+        "c.comparison, c.superseded_at, c.superseded_by "
+        "FROM changes c JOIN documents d ON d.id = c.document_id "
         f"WHERE {' AND '.join(where)} ORDER BY c.significance DESC, c.id DESC LIMIT ?",
         [*params, limit],
     ).fetchall()
     views = []
-    for cid, kind, url, title, detected, significance, verdict, comparison in rows:
+    for row in rows:
+        cid, kind, url, title, detected, significance, verdict, comparison, gone, by = row
         data = json.loads(comparison)
         views.append(
             ChangeView(
@@ -201,19 +209,23 @@ def list_changes(
                 verdict,
                 data["concepts"],
                 data["stance"],
+                gone,
+                by,
             )
         )
     return views
 
 
 def changes_between(db: Database, start: datetime, end: datetime) -> list[ChangeEvent]:
-    """Changes detected in [start, end), most significant first."""
+    """Current changes detected in [start, end), most significant first (a superseded one
+    compared an edition with the wrong neighbour)."""
     rows = db.execute(
         "SELECT c.kind, d.url, COALESCE(nv.title, d.title), ov.title, d.source, c.series, "
         "c.detected_at, ov.content_hash, nv.content_hash, c.significance, c.verdict, c.comparison "
         "FROM changes c JOIN documents d ON d.id = c.document_id "
         "JOIN versions nv ON nv.id = c.version_id JOIN versions ov ON ov.id = c.old_version_id "
-        "WHERE c.detected_at >= ? AND c.detected_at < ? ORDER BY c.significance DESC, c.id",
+        "WHERE c.detected_at >= ? AND c.detected_at < ? AND c.superseded_at IS NULL "
+        "ORDER BY c.significance DESC, c.id",
         [iso(start), iso(end)],
     ).fetchall()
     return [

@@ -182,6 +182,47 @@ def m004_relevance(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_superseded(db: Database) -> None:
+    db.executescript(
+        """
+        -- An edition placed between two members already compared (it arrived later, or in the
+        -- same poll) makes their succession obsolete: the change is kept, marked here.
+        ALTER TABLE changes ADD COLUMN superseded_at TEXT;  -- when that happened (NULL: current)
+        -- the succession stored in its place (the in-between edition against the later side,
+        -- else the earlier side against it; NULL when neither differs enough to be stored)
+        ALTER TABLE changes ADD COLUMN superseded_by INTEGER REFERENCES changes(id);
+        -- `monitor changes` and the digest read only current changes
+        CREATE INDEX changes_current ON changes(detected_at) WHERE superseded_at IS NULL;
+        -- the change an alert tells of, so an alert still waiting for a superseded change is
+        -- withdrawn (status superseded); NULL for other events and alerts queued before this
+        ALTER TABLE alerts ADD COLUMN change_id INTEGER REFERENCES changes(id);
+        CREATE INDEX alerts_change ON alerts(change_id);
+        """
+    )
+    # Repair what earlier releases left: a succession A -> C with both A -> B and B -> C stored
+    # after it is one that an edition B, placed between A and C, made obsolete.
+    rows = db.execute(
+        """
+        SELECT ac.id, MIN(bc.id) FROM changes ac
+        JOIN versions a ON a.id = ac.old_version_id
+        JOIN changes bc ON bc.kind = 'succession' AND bc.series = ac.series
+            AND bc.document_id = ac.document_id AND bc.id > ac.id
+        JOIN versions b ON b.id = bc.old_version_id
+        JOIN changes ab ON ab.kind = 'succession' AND ab.series = ac.series
+            AND ab.document_id = b.document_id AND ab.id > ac.id
+        JOIN versions a2 ON a2.id = ab.old_version_id AND a2.document_id = a.document_id
+        WHERE ac.kind = 'succession' GROUP BY ac.id
+        """
+    ).fetchall()
+    for superseded, by in rows:
+        db.execute(
+            "UPDATE changes SET superseded_by = ?, "
+            "superseded_at = (SELECT detected_at FROM changes WHERE id = ?) WHERE id = ?",
+            [by, by, superseded],
+        )
+
+
 @contextmanager
 def transaction(db: Database) -> Iterator[Database]:
     """One write transaction, taken with BEGIN IMMEDIATE: the write lock is waited for up front
