@@ -91,6 +91,7 @@ def _change_matches(rule: AlertRule, event: ChangeEvent, watched: bool) -> bool:
         )
         # A weaker rung replaced by a stronger one (FFVD -> CVID) is an upgrade, not a drop.
         lifted = {s["old"] for s in stance if s["move"] == "upgrade"}
+        lifted |= {c["id"] for c in concepts if c.get("superseded")}
         return moved or any(
             c["status"] in rule.statuses and c["id"] not in lifted for c in concepts
         )

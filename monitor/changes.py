@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from monitor import alerts, store
-from monitor.compare import as_json, compare, verdict
+from monitor.compare import as_json, compare, language, verdict
 from monitor.config import Series, Settings, Source
 from monitor.diff import strip_ignored
 from monitor.extract import extract_file
@@ -343,15 +343,18 @@ def _series_comparisons(
     the members before it and after it: a stored succession from one to the other skipped it.
 
     Order: members listed in `members` keep their list order between themselves; any other
-    pair is ordered by publication date (else by when it was first seen)."""
+    pair is ordered by publication date (else by when it was first seen). A series may hold
+    editions in two languages: a member is placed among the members in its own language only,
+    so a translation is never compared word for word with its original."""
     listed = {key: i for i, key in enumerate(series.member_keys())}
+    tongue = language(current.text)
     stamp = (published or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
     # (url, date, arrival): on equal dates the member stored first comes first.
     Place = tuple[str, str, int]
     members = [
         (v, (v.url, when, v.document_id))
         for v, when in store.series_members(db, series.id)
-        if v.url != url
+        if v.url != url and language(v.text) == tongue
     ]
 
     def before(a: Place, b: Place) -> bool:

@@ -21,6 +21,9 @@ from monitor.timeline import PERIODS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Sentence changes of each kind `compare` shows after the evidence, unless --all.
+SHOWN_SENTENCES = 10
+
 
 def config_option(fn: F) -> F:
     return click.option(
@@ -274,6 +277,12 @@ def _load(address: str, settings: Settings) -> Extracted:
 @click.option(
     "--color/--no-color", default=None, help="Colour the word highlights (default: on a terminal)."
 )
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help=f"Show every sentence change (default: the evidence, then {SHOWN_SENTENCES} of each kind).",
+)
 def compare(
     config_path: Path | None,
     old: str,
@@ -282,11 +291,14 @@ def compare(
     html_path: Path | None,
     ignore: tuple[str, ...],
     color: bool | None,
+    show_all: bool,
 ) -> None:
     """Compare two documents (files or URLs: HTML, PDF, text or Markdown) without the database.
 
     Prints the verdict first ("cvid dropped; denuclearization ladder: cvid → complete-denuclearization
-    (downgrade)"), then the concept counts and the changed sentences.
+    (downgrade)"), then the evidence (the old and new sentences of each concept that changed), the
+    concept counts with what was set aside, the facets, and the other changed sentences. A Korean
+    and an English text of one statement are compared by concepts and facets, not words.
 
     Example: monitor compare statement-2021.md https://example.org/statement-2022.html --html redline.html
     """
@@ -316,13 +328,23 @@ def compare(
     )
     if html_path is not None:
         html_path.write_text(
-            report.render_html(result, old_label=old, new_label=new), encoding="utf-8"
+            report.render_html(
+                result, old_label=old, new_label=new, limit=None if show_all else SHOWN_SENTENCES
+            ),
+            encoding="utf-8",
         )
     if as_json:
         _print_json(comparing.as_json(result))
         return
     use_color = sys.stdout.isatty() if color is None else color
-    click.echo(report.render_text(result, old_label=old, new_label=new, color=use_color), nl=False)
+    text = report.render_text(
+        result,
+        old_label=old,
+        new_label=new,
+        color=use_color,
+        limit=None if show_all else SHOWN_SENTENCES,
+    )
+    click.echo(text, nl=False)
     if html_path is not None:
         click.echo(f"\nHTML redline written to {html_path}")
 

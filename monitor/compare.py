@@ -43,6 +43,7 @@ from monitor.diff import diff as sentence_diff
 from monitor.diff import pair_sentences, strip_ignored, word_ops
 from monitor.match import Matcher
 from monitor.models import (
+    ChangedSentence,
     Comparison,
     ConceptDelta,
     DocumentSide,
@@ -93,6 +94,11 @@ def compare(
     qualifiers = _qualifiers(matcher.facets, order, old_facets, new_facets, old_outer, new_outer)
     moved_facets = {q.concept for q in qualifiers if q.status != KEPT}
     superseded = _superseded(stance, ladders)
+    languages = (language(old_text), language(new_text))
+    translated = languages[0] != languages[1]
+    sentences = SentenceDiff() if translated else sentence_diff(old_text, new_text)
+    rewordings = {sentence_key(x.old): x for x in sentences.changed}
+    rewordings.update({sentence_key(x.new): x for x in sentences.changed})
     deltas = []
     for cid in order:
         aside_old, aside_new = _aside(old_all, cid), _aside(new_all, cid)
@@ -102,7 +108,7 @@ def compare(
         evidence: tuple[Evidence, ...] = ()
         total = 0
         if status != UNCHANGED or cid in moved_facets:
-            evidence, total = _evidence(old_mentions, new_mentions, cid)
+            evidence, total = _evidence(old_mentions, new_mentions, cid, rewordings)
         deltas.append(
             ConceptDelta(
                 id=cid,
@@ -118,12 +124,9 @@ def compare(
                 superseded=status == DROPPED and cid in superseded,
             )
         )
-    languages = (language(old_text), language(new_text))
-    translated = languages[0] != languages[1]
-    sentences = SentenceDiff() if translated else sentence_diff(old_text, new_text)
     old_side = DocumentSide(old_title, len(old_text.split()), _counts(order, old_counts))
     new_side = DocumentSide(new_title, len(new_text.split()), _counts(order, new_counts))
-    carriers = {_sentence_key(m.sentence) for m in (*old_mentions, *new_mentions)}
+    carriers = {sentence_key(m.sentence) for m in (*old_mentions, *new_mentions)}
     score = _significance(deltas, stance, ladders, sentences, carriers, old_side, new_side)
     if any(q.status != KEPT and q.own for q in qualifiers) and score < FACET_FLOOR:
         score = FACET_FLOOR
@@ -158,7 +161,7 @@ def language(text: str) -> str:
     return "ko" if hangul * 3 > latin else "en"
 
 
-def _sentence_key(sentence: str) -> str:
+def sentence_key(sentence: str) -> str:
     return re.sub(r"[\W_]+", "", normalise(sentence).text)
 
 
@@ -253,20 +256,39 @@ def _values(
 
 
 def _evidence(
-    old: Sequence[Mention], new: Sequence[Mention], concept: str
+    old: Sequence[Mention],
+    new: Sequence[Mention],
+    concept: str,
+    rewordings: Mapping[str, ChangedSentence],
 ) -> tuple[tuple[Evidence, ...], int]:
     """The sentences that carry `concept` on one side and not on the other, paired where one
-    rewords the other; at most MAX_EVIDENCE of them, and how many there are in all."""
+    rewords the other (both carry it, or the sentence diff paired them: a CVID sentence
+    reworded to say "complete denuclearization"); at most MAX_EVIDENCE of them, and how many
+    there are in all."""
     olds = list(dict.fromkeys(m.sentence for m in old if m.concept == concept))
     news = list(dict.fromkeys(m.sentence for m in new if m.concept == concept))
-    old_keys, new_keys = {_sentence_key(s) for s in olds}, {_sentence_key(s) for s in news}
-    olds = [s for s in olds if _sentence_key(s) not in new_keys]
-    news = [s for s in news if _sentence_key(s) not in old_keys]
+    old_keys, new_keys = {sentence_key(s) for s in olds}, {sentence_key(s) for s in news}
+    olds = [s for s in olds if sentence_key(s) not in new_keys]
+    news = [s for s in news if sentence_key(s) not in old_keys]
     pairs = pair_sentences(olds, news)
     paired_old, paired_new = {i for i, _ in pairs}, {j for _, j in pairs}
     items = [Evidence(olds[i], news[j], word_ops(olds[i], news[j])) for i, j in pairs]
-    items += [Evidence(s, None) for i, s in enumerate(olds) if i not in paired_old]
-    items += [Evidence(None, s) for j, s in enumerate(news) if j not in paired_new]
+    seen: set[str] = set()
+    for lone in [
+        *(s for i, s in enumerate(olds) if i not in paired_old),
+        *(s for j, s in enumerate(news) if j not in paired_new),
+    ]:
+        key = sentence_key(lone)
+        if key in seen:
+            continue
+        reworded = rewordings.get(key)
+        if reworded is not None:
+            seen.update((sentence_key(reworded.old), sentence_key(reworded.new)))
+            items.append(Evidence(reworded.old, reworded.new, reworded.ops))
+        elif any(m.sentence == lone for m in old):
+            items.append(Evidence(lone, None))
+        else:
+            items.append(Evidence(None, lone))
     return tuple(items[:MAX_EVIDENCE]), len(items)
 
 
@@ -375,11 +397,11 @@ def _significance(
     k_b = sum(abs(d.new - d.old) for d in deltas) + risen
     if k_b:
         return 0.5 + 0.3 * _sat(k_b)
-    k_c = sum(1 for s in (*sentences.added, *sentences.removed) if _sentence_key(s) in carriers)
+    k_c = sum(1 for s in (*sentences.added, *sentences.removed) if sentence_key(s) in carriers)
     k_c += sum(
         1
         for c in sentences.changed
-        if _sentence_key(c.old) in carriers or _sentence_key(c.new) in carriers
+        if sentence_key(c.old) in carriers or sentence_key(c.new) in carriers
     )
     if k_c:
         return 0.25 + 0.25 * _sat(k_c)

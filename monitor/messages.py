@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from monitor.diff import word_ops
@@ -227,7 +228,13 @@ def change_headline(event: ChangeEvent, labels: Mapping[str, str]) -> str:
         by_status.setdefault(d.get("status", ""), []).append(d["id"])
     moves = {m.get("move"): m for m in reversed(c.get("stance", []))}
     up, down = moves.get("upgrade"), moves.get("downgrade")
-    dropped = [x for x in by_status.get("dropped", []) if not (up and x == up.get("old"))]
+    # A rung replaced by a stronger one (complete denuclearization -> CVID) is not dropped.
+    replaced = {d["id"] for d in c.get("concepts", []) if d.get("superseded")}
+    dropped = [
+        x
+        for x in by_status.get("dropped", [])
+        if x not in replaced and not (up and x == up.get("old"))
+    ]
     if dropped:
         head = f"{_names(dropped, labels)} dropped"
     elif down or up:
@@ -250,6 +257,20 @@ def _title(*candidates: str | None) -> str:
     return _cap(title, TITLE_CHARS)
 
 
+def readable_url(url: str) -> str:
+    """An address as a reader would name it: the last part of its path in words, and its host
+    ("u s rok leaders joint statement (whitehouse.gov)"); a file by its name."""
+    parts = urlsplit(url)
+    segments = [s for s in unquote(parts.path).split("/") if s]
+    last = segments[-1] if segments else ""
+    last = re.sub(r"\.(html?|php|aspx?|pdf|md|txt)$", "", last, flags=re.IGNORECASE)
+    words = " ".join(re.split(r"[-_+]+", last)).strip()
+    host = parts.netloc.removeprefix("www.")
+    if words and host:
+        return f"{words} ({host})"
+    return words or host or url
+
+
 def _compared_with(event: ChangeEvent) -> str:
     series = clean(event.series or "")
     if event.kind == "succession":
@@ -259,12 +280,67 @@ def _compared_with(event: ChangeEvent) -> str:
     return "the previous version of this page"
 
 
+def _key(sentence: str) -> str:
+    return re.sub(r"[\W_]+", "", sentence.casefold())
+
+
+def _evidence(body: _Body, c: Mapping[str, Any], labels: Mapping[str, str]) -> set[str]:
+    """The evidence section: for each concept whose count, status or facet changed, its old
+    and new sentences (each pair once, under the strongest concept); the keys of the sentences
+    shown, so the lists that follow leave them out."""
+    seen: set[tuple[str | None, str | None]] = set()
+    shown: set[str] = set()
+    facets = {
+        q["concept"]: q for q in c.get("qualifiers", []) if q.get("status") not in (None, "kept")
+    }
+    first = True
+    for d in c.get("concepts", []):
+        fresh = [e for e in d.get("evidence", []) if (e["old"], e["new"]) not in seen]
+        seen.update((e["old"], e["new"]) for e in d.get("evidence", []))
+        if not fresh:
+            continue
+        if first:
+            body.heading("Evidence")
+            first = False
+        q = facets.get(d["id"])
+        facet = (
+            f"; {clean(q.get('facet', ''))} {', '.join(q.get('old_labels', [])) or 'unqualified'}"
+            f" → {', '.join(q.get('new_labels', [])) or 'unqualified'}"
+            if q and d.get("old") and d.get("new")
+            else ""
+        )
+        status = "replaced by a stronger rung" if d.get("superseded") else d.get("status", "")
+        body.note(
+            clean(f"{short_label(labels, d['id'])}: {d['old']} → {d['new']} ({status}){facet}")
+        )
+        for e in fresh:
+            old = _cap(clean(e["old"]), SENTENCE_CHARS) if e["old"] else None
+            new = _cap(clean(e["new"]), SENTENCE_CHARS) if e["new"] else None
+            shown.update(_key(x) for x in (e["old"], e["new"]) if x)
+            if old and new:
+                ops = word_ops(old, new)
+                body.quote(
+                    [f'was: "{old}"', f'now: "{new}"', f"diff: {_ops_text(ops)}"],
+                    f'<div dir="auto"><span style="{_MUTED}">was:</span> '
+                    f'{_ops_html(ops, "removed")}</div><div dir="auto"><span style="{_MUTED}">'
+                    f"now:</span> {_ops_html(ops, 'added')}</div>",
+                )
+            elif old:
+                body.quote([f'- "{old}"'], f'<span style="{_DEL}">{_doc(old)}</span>')
+            elif new:
+                body.quote([f'+ "{new}"'], f'<span style="{_INS}">{_doc(new)}</span>')
+        body.more(len(fresh), len(fresh) + d.get("evidence_total", 0) - len(d.get("evidence", [])))
+    return shown
+
+
 def change_message(
     event: ChangeEvent, *, dedup_key: str, timezone: str, labels: Mapping[str, str]
 ) -> Message:
     """The alert for a stored wording change."""
     c = event.comparison
-    title = _title(event.title, event.old_title, event.url)
+    # The document that changed is the new one: its own title, else its address in words, never
+    # the title of the version or edition it was compared with.
+    title = _title(event.title, readable_url(event.url))
     subject = clean(f"{change_headline(event, labels)}: {title}")
     ladder = "; ".join(
         f"{clean(m['ladder'])}: {short_label(labels, m['old'])} → "
@@ -289,10 +365,16 @@ def change_message(
             _fact("Significance", f"{event.significance:.3f}"),
         ]
     )
+    shown = _evidence(body, c, labels)
     s = c.get("sentences", {})
-    changed = _ranked(s.get("changed", []), lambda x: f"{x['old']} {x['new']}", c)
+    changed = _ranked(
+        [x for x in s.get("changed", []) if not {_key(x["old"]), _key(x["new"])} & shown],
+        lambda x: f"{x['old']} {x['new']}",
+        c,
+    )
+    other = "Other c" if shown else "C"
     if changed:
-        body.heading(f"Changed sentences ({len(changed)})")
+        body.heading(f"{other}hanged sentences ({len(changed)})")
         for i, x in enumerate(changed[:MAX_SENTENCES]):
             body.text += [""] if i else []
             old, new = _cap(clean(x["old"]), SENTENCE_CHARS), _cap(clean(x["new"]), SENTENCE_CHARS)
@@ -305,9 +387,9 @@ def change_message(
             )
         body.more(MAX_SENTENCES, len(changed))
     for name, mark, style in (("Removed", "-", _DEL), ("Added", "+", _INS)):
-        items = _ranked(s.get(name.lower(), []), str, c)
+        items = _ranked([x for x in s.get(name.lower(), []) if _key(x) not in shown], str, c)
         if items:
-            body.heading(f"{name} sentences ({len(items)})")
+            body.heading(f"{'Other ' + name.lower() if shown else name} sentences ({len(items)})")
             for item in items[:MAX_SENTENCES]:
                 quote = _cap(clean(item), SENTENCE_CHARS)
                 body.quote([f'{mark} "{quote}"'], f'<span style="{style}">{_doc(quote)}</span>')

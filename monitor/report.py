@@ -15,10 +15,18 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from monitor.compare import verdict
-from monitor.models import Comparison, ConceptDelta, DocumentSide, WordOp
+from monitor.compare import divergences, sentence_key, verdict
+from monitor.models import (
+    ChangedSentence,
+    Comparison,
+    ConceptDelta,
+    DocumentSide,
+    Evidence,
+    Qualifier,
+    WordOp,
+)
 
 # C0 and C1 controls (tab kept) and the bidirectional formatting characters.
 _UNSAFE_TEXT = re.compile(
@@ -71,8 +79,76 @@ def _ops_text(ops: Sequence[WordOp], color: bool) -> str:
     return " ".join(out)
 
 
-def render_text(c: Comparison, *, old_label: str, new_label: str, color: bool = False) -> str:
-    """The report as plain text; `color` adds ANSI colours (removed red, added green)."""
+# Sentence changes shown per kind after the evidence, unless every one is asked for.
+SHOWN = 10
+
+
+def _aside_text(d: ConceptDelta) -> str:
+    def show(counts: Mapping[str, int]) -> str:
+        return ", ".join(f"{reason} {n}" for reason, n in counts.items())
+
+    old, new = show(d.set_aside_old), show(d.set_aside_new)
+    if not (old or new):
+        return ""
+    return f"set aside: {old or '-'} → {new or '-'}"
+
+
+def _evidence_head(d: ConceptDelta, qualifiers: Sequence[Qualifier]) -> str:
+    facets = [
+        f"{q.facet_label or q.facet} {', '.join(q.old_labels) or 'unqualified'} → "
+        f"{', '.join(q.new_labels) or 'unqualified'}"
+        for q in qualifiers
+        if q.concept == d.id and q.status != "kept" and q.own and d.old and d.new
+    ]
+    status = "superseded by a stronger rung" if d.superseded else d.status
+    return "; ".join([f"{d.id} {d.old} → {d.new} ({status})", *facets])
+
+
+def evidence_sections(c: Comparison) -> list[tuple[ConceptDelta, list[Evidence], int]]:
+    """Per concept with evidence: the pairs not already shown under a stronger concept (a CVID
+    sentence is also a denuclearization sentence: it is shown once), and how many more there
+    are than the pairs kept."""
+    seen: set[tuple[str | None, str | None]] = set()
+    out = []
+    for d in c.concepts:
+        if not d.evidence:
+            continue
+        fresh = [e for e in d.evidence if (e.old, e.new) not in seen]
+        seen.update((e.old, e.new) for e in d.evidence)
+        out.append((d, fresh, d.evidence_total - len(d.evidence)))
+    return out
+
+
+def _others(c: Comparison) -> tuple[list[ChangedSentence], list[str], list[str]]:
+    """The sentence changes not already shown as evidence."""
+    shown = {
+        sentence_key(x)
+        for d in c.concepts
+        for e in d.evidence
+        for x in (e.old, e.new)
+        if x is not None
+    }
+    s = c.sentences
+    changed = [x for x in s.changed if not {sentence_key(x.old), sentence_key(x.new)} & shown]
+    removed = [x for x in s.removed if sentence_key(x) not in shown]
+    added = [x for x in s.added if sentence_key(x) not in shown]
+    return changed, removed, added
+
+
+def _more(total: int, limit: int | None) -> int:
+    return 0 if limit is None else max(0, total - limit)
+
+
+def render_text(
+    c: Comparison,
+    *,
+    old_label: str,
+    new_label: str,
+    color: bool = False,
+    limit: int | None = SHOWN,
+) -> str:
+    """The report as plain text, evidence first; `color` adds ANSI colours (removed red, added
+    green); `limit` caps each kind of the remaining sentence changes (None: all)."""
     head = terminal_safe(verdict(c))
     lines = [f"{_BOLD}{head}{_RESET}" if color else head, ""]
     lines += [
@@ -80,12 +156,41 @@ def render_text(c: Comparison, *, old_label: str, new_label: str, color: bool = 
         _side_line("new:", new_label, c.new),
         f"significance: {_score(c.significance)}",
     ]
+    if c.languages is not None:
+        return "\n".join(lines + _bilingual_text(c)) + "\n"
+    with_evidence = evidence_sections(c)
+    if with_evidence:
+        lines += ["", "evidence:"]
+        for d, fresh, more in with_evidence:
+            same = "" if fresh else ": the sentences above"
+            lines.append(f"  {terminal_safe(_evidence_head(d, c.qualifiers))}{same}")
+            for e in fresh:
+                if e.old is not None and e.new is not None:
+                    lines.append(f"    ~ {_ops_text(e.ops, color)}")
+                elif e.old is not None:
+                    text = terminal_safe(e.old)
+                    lines.append(f"    - {_RED}{text}{_RESET}" if color else f"    - {text}")
+                elif e.new is not None:
+                    text = terminal_safe(e.new)
+                    lines.append(f"    + {_GREEN}{text}{_RESET}" if color else f"    + {text}")
+            if more:
+                lines.append(f"    … and {more} more")
     if c.concepts:
         width = max(len("concept"), *(len(d.id) for d in c.concepts))
         lines += ["", f"{'concept':<{width}}   old   new  status       variants"]
+        for d in c.concepts:
+            aside = _aside_text(d)
+            lines.append(
+                f"{terminal_safe(d.id):<{width}} {d.old:>5} {d.new:>5}  {d.status:<12} "
+                f"{_variants_text(d)}" + (f"  ({aside})" if aside else "")
+            )
+    if c.qualifiers:
+        lines += ["", "facets:"]
         lines += [
-            f"{terminal_safe(d.id):<{width}} {d.old:>5} {d.new:>5}  {d.status:<12} {_variants_text(d)}"
-            for d in c.concepts
+            f"  {terminal_safe(q.concept)} {terminal_safe(q.facet_label or q.facet)}: "
+            f"{terminal_safe(', '.join(q.old_labels) or 'unqualified')} → "
+            f"{terminal_safe(', '.join(q.new_labels) or 'unqualified')} ({q.status})"
+            for q in c.qualifiers
         ]
     if c.stance:
         lines += ["", "stance:"]
@@ -94,24 +199,57 @@ def render_text(c: Comparison, *, old_label: str, new_label: str, color: bool = 
             f" ({m.move})"
             for m in c.stance
         ]
-    s = c.sentences
-    if s.changed:
-        lines += ["", f"changed sentences ({len(s.changed)}):"]
-        for changed in s.changed:
-            lines.append(f"  ~ {_ops_text(changed.ops, color)}")
+    changed, removed, added = _others(c)
+    heading = "other " if with_evidence else ""
+    if changed:
+        lines += ["", f"{heading}changed sentences ({len(changed)}):"]
+        for x in changed[:limit]:
+            lines.append(f"  ~ {_ops_text(x.ops, color)}")
+        if more := _more(len(changed), limit):
+            lines.append(f"  … and {more} more (--all shows every sentence)")
     for title, items, mark, colour in (
-        ("removed", s.removed, "-", _RED),
-        ("added", s.added, "+", _GREEN),
+        ("removed", removed, "-", _RED),
+        ("added", added, "+", _GREEN),
     ):
         if items:
-            lines += ["", f"{title} sentences ({len(items)}):"]
-            for item in items:
+            lines += ["", f"{heading}{title} sentences ({len(items)}):"]
+            for item in items[:limit]:
                 text = terminal_safe(item)
                 lines.append(f"  {mark} {colour}{text}{_RESET}" if color else f"  {mark} {text}")
-    if s.moved:
-        moved = f"moved sentences: {len(s.moved)} (same wording, new place)"
+            if more := _more(len(items), limit):
+                lines.append(f"  … and {more} more (--all shows every sentence)")
+    if c.sentences.moved:
+        moved = f"moved sentences: {len(c.sentences.moved)} (same wording, new place)"
         lines += ["", f"{_DIM}{moved}{_RESET}" if color else moved]
     return "\n".join(lines) + "\n"
+
+
+def _bilingual_text(c: Comparison) -> list[str]:
+    """Texts in two languages: one table of concepts and facets per language, the divergences."""
+    old_lang, new_lang = (_LANGUAGE.get(x, x) for x in c.languages or ("old", "new"))
+    lines = [
+        "",
+        "The texts are in different languages: concepts and facets are compared, not words.",
+    ]
+    if c.concepts:
+        width = max(len("concept"), *(len(d.id) for d in c.concepts))
+        lines += ["", f"{'concept':<{width}}  {old_lang:>8}  {new_lang:>8}"]
+        lines += [f"{terminal_safe(d.id):<{width}}  {d.old:>8}  {d.new:>8}" for d in c.concepts]
+    if c.qualifiers:
+        lines += ["", "facets:"]
+        lines += [
+            f"  {terminal_safe(q.concept)} {terminal_safe(q.facet_label or q.facet)}: "
+            f"{old_lang} text: {terminal_safe(', '.join(q.old_labels) or 'unqualified')}; "
+            f"{new_lang} text: {terminal_safe(', '.join(q.new_labels) or 'unqualified')}"
+            for q in c.qualifiers
+        ]
+    found = divergences(c)
+    lines += ["", "divergences:" if found else "no divergences: the concepts and facets agree"]
+    lines += [f"  {terminal_safe(x)}" for x in found]
+    return lines
+
+
+_LANGUAGE = {"ko": "Korean", "en": "English"}
 
 
 # ---- HTML --------------------------------------------------------------------------------------
@@ -143,6 +281,8 @@ th, td.n, td:nth-child(4) { white-space: nowrap; }
 td:last-child { min-width: 10rem; }
 .dropped, .decreased, .downgrade { color: var(--warn); font-weight: 600; }
 .introduced, .increased, .upgrade { color: var(--up); font-weight: 600; }
+.changed { color: var(--warn); font-weight: 600; }
+h3 { font-size: 0.95rem; margin: 1rem 0 0.25rem; }
 ol, ul { padding-inline-start: 1.25rem; }
 li { margin: 0.4rem 0; }
 del { color: var(--del-fg); background: var(--del-bg); text-decoration: line-through; }
@@ -174,8 +314,32 @@ def _side_html(tag: str, label: str, side: DocumentSide) -> str:
     return f"<p><b>{tag}</b> {_doc(label)}{title} ({side.words} words)</p>"
 
 
-def render_html(c: Comparison, *, old_label: str, new_label: str) -> str:
-    """A self-contained HTML5 redline of the comparison."""
+def _bilingual_html(c: Comparison) -> list[str]:
+    old_lang, new_lang = (_LANGUAGE.get(x, x) for x in c.languages or ("old", "new"))
+    parts = [
+        '<p class="note">The texts are in different languages: concepts and facets are '
+        "compared, not words.</p>",
+        "<h2>Concepts</h2>",
+        '<div class="scroll"><table>',
+        f"<thead><tr><th>concept</th><th>{old_lang}</th><th>{new_lang}</th></tr></thead><tbody>",
+    ]
+    parts += [
+        f'<tr><td>{html_text(d.id)}</td><td class="n">{d.old}</td><td class="n">{d.new}</td></tr>'
+        for d in c.concepts
+    ]
+    parts.append("</tbody></table></div>")
+    found = divergences(c)
+    parts += [
+        "<h2>Divergences</h2>",
+        "<ul>" if found else "<p>None: the concepts and facets agree.</p>",
+    ]
+    if found:
+        parts += [f'<li dir="auto">{_doc(x)}</li>' for x in found] + ["</ul>"]
+    return parts
+
+
+def render_html(c: Comparison, *, old_label: str, new_label: str, limit: int | None = SHOWN) -> str:
+    """A self-contained HTML5 redline of the comparison, evidence first."""
     head = html_text(verdict(c))
     parts = [
         "<!DOCTYPE html>",
@@ -198,24 +362,56 @@ def render_html(c: Comparison, *, old_label: str, new_label: str) -> str:
         f"<p>significance {_score(c.significance)}</p>",
         "</div>",
     ]
+    if c.languages is not None:
+        parts += _bilingual_html(c)
+        parts += ["</main>", "</body>", "</html>"]
+        return "\n".join(parts) + "\n"
+    with_evidence = evidence_sections(c)
+    if with_evidence:
+        parts.append("<h2>Evidence</h2>")
+        for d, fresh, more in with_evidence:
+            same = "" if fresh else ": the sentences above"
+            parts.append(f"<h3>{html_text(_evidence_head(d, c.qualifiers) + same)}</h3>")
+            parts += ["<ul>"] if fresh else []
+            for e in fresh:
+                if e.old is not None and e.new is not None:
+                    parts.append(f'<li dir="auto">{_ops_html(e.ops)}</li>')
+                elif e.old is not None:
+                    parts.append(f'<li dir="auto"><del>{_doc(e.old)}</del></li>')
+                elif e.new is not None:
+                    parts.append(f'<li dir="auto"><ins>{_doc(e.new)}</ins></li>')
+            parts += ["</ul>"] if fresh else []
+            if more:
+                parts.append(f'<p class="note">… and {more} more.</p>')
     if c.concepts:
         parts += [
             "<h2>Concepts</h2>",
             '<div class="scroll"><table>',
             "<thead><tr><th>concept</th><th>old</th><th>new</th><th>status</th>"
-            "<th>variants</th></tr></thead><tbody>",
+            "<th>variants</th><th>set aside</th></tr></thead><tbody>",
         ]
         for d in c.concepts:
             old_v = ", ".join(_doc(v) for v in d.variants_old) or "–"
             new_v = ", ".join(_doc(v) for v in d.variants_new) or "–"
-            same = [v.casefold() for v in d.variants_old] == [v.casefold() for v in d.variants_new]
-            variants = new_v if same else f"{old_v} → {new_v}"
+            alike = [v.casefold() for v in d.variants_old] == [v.casefold() for v in d.variants_new]
+            variants = new_v if alike else f"{old_v} → {new_v}"
+            aside = _aside_text(d).removeprefix("set aside: ") or "–"
             parts.append(
                 f'<tr><td>{html_text(d.id)}</td><td class="n">{d.old}</td>'
                 f'<td class="n">{d.new}</td><td class="{html_text(d.status)}">{html_text(d.status)}</td>'
-                f"<td>{variants}</td></tr>"
+                f"<td>{variants}</td><td>{html_text(aside)}</td></tr>"
             )
         parts.append("</tbody></table></div>")
+    if c.qualifiers:
+        parts += ["<h2>Facets</h2>", "<ul>"]
+        parts += [
+            f"<li>{html_text(q.concept)} {html_text(q.facet_label or q.facet)}: "
+            f"{html_text(', '.join(q.old_labels) or 'unqualified')} → "
+            f"{html_text(', '.join(q.new_labels) or 'unqualified')} "
+            f'<span class="{"changed" if q.status != "kept" else ""}">({html_text(q.status)})</span></li>'
+            for q in c.qualifiers
+        ]
+        parts.append("</ul>")
     if c.stance:
         parts += ["<h2>Stance</h2>", "<ul>"]
         parts += [
@@ -224,19 +420,25 @@ def render_html(c: Comparison, *, old_label: str, new_label: str) -> str:
             for m in c.stance
         ]
         parts.append("</ul>")
-    s = c.sentences
-    if s.changed:
-        parts += [f"<h2>Changed sentences ({len(s.changed)})</h2>", "<ol>"]
-        parts += [f'<li dir="auto">{_ops_html(x.ops)}</li>' for x in s.changed]
+    changed, removed, added = _others(c)
+    other = "Other c" if with_evidence else "C"
+    if changed:
+        parts += [f"<h2>{other}hanged sentences ({len(changed)})</h2>", "<ol>"]
+        parts += [f'<li dir="auto">{_ops_html(x.ops)}</li>' for x in changed[:limit]]
         parts.append("</ol>")
-    for title, items, tag in (("Removed", s.removed, "del"), ("Added", s.added, "ins")):
+        if more := _more(len(changed), limit):
+            parts.append(f'<p class="note">… and {more} more.</p>')
+    for title, items, tag in (("removed", removed, "del"), ("added", added, "ins")):
         if items:
-            parts += [f"<h2>{title} sentences ({len(items)})</h2>", "<ul>"]
-            parts += [f'<li dir="auto"><{tag}>{_doc(x)}</{tag}></li>' for x in items]
+            name = f"Other {title}" if with_evidence else title.capitalize()
+            parts += [f"<h2>{name} sentences ({len(items)})</h2>", "<ul>"]
+            parts += [f'<li dir="auto"><{tag}>{_doc(x)}</{tag}></li>' for x in items[:limit]]
             parts.append("</ul>")
-    if s.moved:
+            if more := _more(len(items), limit):
+                parts.append(f'<p class="note">… and {more} more.</p>')
+    if c.sentences.moved:
         parts.append(
-            f'<p class="note">Moved sentences: {len(s.moved)} (same wording, new place).</p>'
+            f'<p class="note">Moved sentences: {len(c.sentences.moved)} (same wording, new place).</p>'
         )
     parts += ["</main>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"

@@ -3,6 +3,7 @@ included."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from monitor import alerts
 from monitor.compare import as_json, compare, verdict
 from monitor.messages import article_message, change_message, source_message, when
 from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent
@@ -106,9 +108,13 @@ def test_a_dropped_cvid_says_so_and_quotes_both_sentences() -> None:
         assert "the previous edition in series us-rok-joint-statements" in body
     text = msg.text
     assert text.splitlines()[0].startswith("cvid dropped")  # the stored verdict comes first
-    assert f'was: "{OLD_CVID}"' in text
-    assert f'now: "{NEW_COMPLETE}"' in text
-    assert "[-complete, verifiable and irreversible-] {+complete+}" in text
+    # the evidence comes first: the dropped concept's sentence paired with its rewording
+    evidence = text.split("Evidence:\n", 1)[1]
+    assert evidence.lstrip().startswith("CVID: 1 → 0 (dropped)")
+    assert f'was: "{OLD_CVID}"' in evidence
+    assert f'now: "{NEW_COMPLETE}"' in evidence
+    assert "[-complete, verifiable and irreversible-] {+complete+}" in evidence
+    assert "Changed sentences" not in text  # shown once, as evidence
     assert f"Link: {URL}" in text
     html = msg.html or ""
     assert (
@@ -160,8 +166,12 @@ def test_subject_says_what_happened(
 
 def test_a_baseline_comparison_says_so_and_a_missing_title_falls_back() -> None:
     event = change_event(OLD_CVID, NEW_COMPLETE, kind="baseline", title=None)
+    event = dataclasses.replace(event, old_title="Joint Statement of 2021 (the baseline)")
     msg = render(event)
-    assert msg.subject == f"CVID dropped (vs. baseline): {URL}"
+    # never the predecessor's title: the new document's address, in words
+    assert "2021" not in msg.subject
+    assert msg.subject == "CVID dropped (vs. baseline): joint statement (whitehouse.gov)"
+    assert "Document: joint statement (whitehouse.gov)" in msg.text
     assert "the baseline of series us-rok-joint-statements" in msg.text
 
 
@@ -181,16 +191,21 @@ def test_long_lists_are_capped_with_the_most_relevant_first() -> None:
     filler = [f"Paragraph {i} discusses trade and investment in semiconductors." for i in range(8)]
     old = " ".join([*filler, "Extended deterrence remains ironclad."])
     msg = render(change_event(old, "The leaders met in Seoul and discussed the economy."))
-    removed = msg.text.split("Removed sentences (9):\n", 1)[1].splitlines()
-    assert removed[0] == '  - "Extended deterrence remains ironclad."'
-    assert removed[5] == "  and 4 more"
-    assert "and 4 more" in (msg.html or "")
+    # the sentence that carried the dropped concept is the evidence; the rest follow, capped
+    evidence = msg.text.split("Evidence:\n", 1)[1]
+    assert '  - "Extended deterrence remains ironclad."' in evidence.split("Other removed")[0]
+    removed = msg.text.split("Other removed sentences (8):\n", 1)[1].splitlines()
+    assert removed[0] == '  - "Paragraph 0 discusses trade and investment in semiconductors."'
+    assert removed[5] == "  and 3 more"
+    assert "and 3 more" in (msg.html or "")
 
 
 def test_a_real_statement_pair_renders_within_bounds() -> None:
     msg = render(change_event(load(US_ROK_2021), load(US_ROK_2022)))
     assert msg.subject.endswith(f": {TITLE}")
-    assert msg.text.count('  was: "') <= 5
+    # at most 5 evidence pairs per changed concept, then at most 5 other changed sentences
+    changed = sum(1 for d in msg.payload["comparison"]["concepts"] if d["status"] != "unchanged")
+    assert msg.text.count('  was: "') <= 5 * changed + 5
     assert len(msg.html or "") < 40_000
     assert_inert(msg.html or "")
 
@@ -395,3 +410,25 @@ def test_odd_labels_are_escaped_too(label: str) -> None:
     )
     assert_inert(msg.html or "")
     assert "\u202e" not in msg.subject
+
+
+def test_an_upgrade_to_cvid_says_upgrade_and_the_weakening_rule_does_not_fire() -> None:
+    # Every lower rung disappears (the new text says only "CVID"): they were replaced by a
+    # stronger one, not dropped, in the verdict, the subject and the default alert rule.
+    old = "The leaders reaffirmed the complete denuclearization of North Korea."
+    new = "The leaders reaffirmed the CVID of North Korea."
+    event = change_event(old, new)
+    concepts = {d["id"]: d for d in event.comparison["concepts"]}
+    assert concepts["complete-denuclearization"]["status"] == "dropped"
+    assert concepts["denuclearization"]["superseded"] is True
+    assert "dropped" not in event.verdict
+    assert event.verdict.startswith("cvid introduced")
+    msg = render(event)
+    assert msg.subject == f"Upgrade (complete denuclearization → CVID): {TITLE}"
+    weakening = SETTINGS.alerts.rules[0]
+    assert weakening.name == "weakening"
+    assert not alerts._change_matches(weakening, event, watched=True)
+    # the same rule fires on the way down
+    down = change_event(new, old)
+    assert alerts._change_matches(weakening, down, watched=True)
+    assert render(down).subject == f"CVID dropped: {TITLE}"

@@ -42,7 +42,7 @@ def dropped_cvid() -> Comparison:
 
 def test_text_report_starts_with_the_verdict_and_has_every_section() -> None:
     c = run(load(US_ROK_2021), load(US_ROK_2022))
-    text = render_text(c, old_label=OLD, new_label=NEW)
+    text = render_text(c, old_label=OLD, new_label=NEW, limit=None)
     first, blank, *rest = text.splitlines()
     assert first == verdict(c)
     assert blank == ""
@@ -55,11 +55,24 @@ def test_text_report_starts_with_the_verdict_and_has_every_section() -> None:
     )
     assert '"denuclearization" → "denuclearization", "denuclearized"' in body
     assert "denuclearization: complete-denuclearization → complete-denuclearization (same)" in body
-    assert f"changed sentences ({len(c.sentences.changed)}):" in body
+    # evidence first: the sentences that carry the concepts whose counts moved, then the table
+    assert body.index("evidence:") < body.index("concept ") < body.index("other changed sentences")
+    assert "  complete-denuclearization 2 → 1 (decreased)" in body
+    assert "  extended-deterrence 1 → 2 (increased)" in body
+    # the rest follows, without the sentences already shown as evidence
+    evidence = {x for d in c.concepts for e in d.evidence for x in (e.old, e.new) if x}
+    rest_changed = [
+        x for x in c.sentences.changed if x.old not in evidence and x.new not in evidence
+    ]
+    assert f"other changed sentences ({len(rest_changed)}):" in body
     assert "[-and President Moon emphasize-] {+reiterate+}" in body
-    assert f"removed sentences ({len(c.sentences.removed)}):" in body
-    assert f"added sentences ({len(c.sentences.added)}):" in body
+    assert "other removed sentences (" in body and "other added sentences (" in body
+    assert "… and" not in body  # limit=None shows every sentence
     assert "\x1b" not in text
+    # by default each kind is cut at SHOWN, with a count of the rest
+    short = render_text(c, old_label=OLD, new_label=NEW)
+    assert "more (--all shows every sentence)" in short
+    assert len(short.splitlines()) < len(text.splitlines())
 
 
 def test_text_report_of_a_dropped_cvid() -> None:
@@ -68,7 +81,9 @@ def test_text_report_of_a_dropped_cvid() -> None:
         "cvid dropped; denuclearization ladder: cvid → complete-denuclearization"
     )
     assert "denuclearization: cvid → complete-denuclearization (downgrade)" in text
-    assert f"removed sentences (1):\n  - {CVID_SENTENCE}" in text
+    # the dropped CVID sentence is the evidence, shown once, first
+    assert f"evidence:\n  cvid 1 → 0 (dropped)\n    - {CVID_SENTENCE}" in text
+    assert "removed sentences" not in text
     assert "changed sentences" not in text  # empty sections are left out
     assert "\nmoved sentences" not in text
 
@@ -147,7 +162,7 @@ def test_text_report_shows_control_characters_instead_of_obeying_them() -> None:
 
 VOID = {"meta", "br", "hr", "img", "link", "input"}
 ALLOWED = {
-    "html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "div", "p", "b",
+    "html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "div", "p", "b",
     "table", "thead", "tbody", "tr", "th", "td", "ul", "ol", "li", "del", "ins", "bdi", "span",
 }  # fmt: skip
 
@@ -203,12 +218,22 @@ def test_html_redline_of_real_statements() -> None:
     tree = lxml.html.document_fromstring(page)
     assert tree.find(".//h1").text_content() == verdict(c)
     assert tree.findtext(".//title") == verdict(c)
+    headings = [h.text_content() for h in tree.iter("h2")]
+    assert headings.index("Evidence") < headings.index("Concepts")
     dels = [e.text_content() for e in tree.iter("del")]
     inss = [e.text_content() for e in tree.iter("ins")]
-    assert "and President Moon emphasize" in dels
-    assert "reiterate" in inss
+    assert "shared commitment to" in dels  # the evidence pair, reworded
+    assert "common goal of" in inss
     rows = [[td.text_content() for td in tr.iter("td")] for tr in tree.iter("tr")][1:]
-    assert ["complete-denuclearization", "2", "1", "decreased", "complete denuclearization"] in rows
+    assert [
+        "complete-denuclearization",
+        "2",
+        "1",
+        "decreased",
+        "complete denuclearization",
+        "–",
+    ] in rows
+    assert ["maximum-pressure", "0", "0", "unchanged", "–", "- → other-target 1"] in rows
     assert "U.S.-ROK Leaders’ Joint Statement" in page
 
 
