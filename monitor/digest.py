@@ -142,10 +142,40 @@ def _names(event: ChangeEvent, kind: str, sentence: Any, concept: str | None = N
     )
 
 
+def _key(sentence: str) -> str:
+    return re.sub(r"[\W_]+", "", sentence.casefold())
+
+
+def _texts(kind: str, sentence: Any) -> list[str]:
+    return (
+        [str(sentence.get("old")), str(sentence.get("new"))]
+        if kind == "changed"
+        else [str(sentence)]
+    )
+
+
+def _evidence(event: ChangeEvent, concept: str | None) -> list[tuple[str | None, str | None]]:
+    """The evidence pairs of the change (see compare), those of `concept` first, each once."""
+    concepts = list(event.comparison.get("concepts", ()))
+    concepts.sort(key=lambda d: d.get("id") != concept)
+    pairs: list[tuple[str | None, str | None]] = []
+    for d in concepts:
+        for e in d.get("evidence", ()):
+            pair = (e.get("old"), e.get("new"))
+            if pair not in pairs:
+                pairs.append(pair)
+    return pairs
+
+
 def _touched(event: ChangeEvent) -> list[str]:
     deltas = [str(d.get("id")) for d in event.comparison.get("concepts", ())]
     moved = [
         d["id"] for d in event.comparison.get("concepts", ()) if d.get("status") != "unchanged"
+    ]
+    moved += [
+        q["concept"]
+        for q in event.comparison.get("qualifiers", ())
+        if q.get("status") not in (None, "kept") and q["concept"] not in moved
     ]
     sentences = _sentences(event)
     return moved or [c for c in deltas if any(_names(event, k, x, c) for k, x in sentences)]
@@ -174,7 +204,18 @@ def _change(
     item.headline, item.also = event.verdict, _also(data, others)
     item.weak = "dropped" in event.verdict or "downgrade" in event.verdict
     every = _sentences(event)
-    chosen = ([q for q in every if _names(event, *q, concept)] or every)[:MAX_SENTENCES]
+    evidence = _evidence(event, concept)
+    shown = {_key(x) for pair in evidence for x in pair if x}
+    for old, new in evidence[:MAX_SENTENCES]:
+        if old and new:
+            item.quotes.append(("reworded", _word_ops(old, new)))
+        elif old:
+            item.quotes.append(("removed", [WordOp("removed", old)]))
+        elif new:
+            item.quotes.append(("added", [WordOp("added", new)]))
+    every = [(k, x) for k, x in every if not ({_key(y) for y in _texts(k, x)} & shown)]
+    room = max(0, MAX_SENTENCES - len(item.quotes))
+    chosen = ([q for q in every if _names(event, *q, concept)] or every)[:room]
     for kind, x in chosen:
         if kind == "changed":
             item.quotes.append(("reworded", _word_ops(str(x.get("old")), str(x.get("new")))))
