@@ -83,3 +83,6 @@ def test_the_demo_runs_offline_and_finds_the_concepts(
     assert counts.get("feed", 0) > 50 and sum(counts.values()) - counts["feed"] >= 10
     assert not elsewhere.exists()
     assert "succession: United States-Republic of Korea Leaders" in out, "a wording change"
+    # the verdict the README quotes for the demo's succession is the one the demo prints
+    quoted = re.search(r"shows the succession:\n`([^`]+)`", README)
+    assert quoted is not None and f"\n       {quoted[1]}\n" in out
