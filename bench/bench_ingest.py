@@ -5,9 +5,12 @@ articles made of real pages (the bundled demo pages, plus ../shared/corpus/html 
 Then, in one run:
   (b) `monitor once` over all of it, in articles per second, beside a bare loop of
       `trafilatura.extract` over the same pages (one process), and their ratio;
-  (c) the CPU time of an immediate second `monitor once` (nothing changed) as a share of the first.
+  (c) the CPU time of an immediate second `monitor once` (nothing changed) as a share of the first;
+  (d) the cost of relevance, facets and negation: the first `monitor once` with the shipped
+      [relevance] and [facets] beside the same run with plain matching (concept patterns only),
+      interleaved round by round.
 
-Usage: python bench/bench_ingest.py [--feeds 20] [--per-feed 50]
+Usage: python bench/bench_ingest.py [--feeds 20] [--per-feed 50] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -97,7 +100,13 @@ def serve(feeds: int, per_feed: int, pages: list[bytes]) -> Iterator[list[str]]:
         yield urls
 
 
-def write_config(directory: Path, urls: list[str]) -> Path:
+def _toml(value: object) -> str:
+    return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+
+
+def write_config(directory: Path, urls: list[str], relevance: bool = True) -> Path:
+    """The bench config: the feeds, and the shipped concepts, with the shipped relevance rules
+    and facets or (relevance=False) as plain patterns."""
     sys.path.insert(0, str(ROOT))
     from monitor import config
 
@@ -125,7 +134,27 @@ def write_config(directory: Path, urls: list[str]) -> Path:
             f"label = {json.dumps(concept.label, ensure_ascii=False)}",
             f"patterns = {json.dumps(list(concept.patterns), ensure_ascii=False)}",
         ]
-    path = directory / "bench.toml"
+        if relevance:
+            lines += [f"needs_target = {_toml(concept.needs_target)}"]
+            lines += [f"exclude = {_toml(concept.exclude)}"]
+            lines += [f"window = {concept.window}"] if concept.window is not None else []
+    if relevance:
+        lines.append("[relevance]")
+        lines += [f"{k} = {_toml(v)}" for k, v in shipped.relevance.model_dump().items()]
+        for fid, facet in shipped.facets.items():
+            lines += [
+                f"[facets.{fid}]",
+                f"label = {_toml(facet.label)}",
+                f"concepts = {_toml(facet.concepts)}",
+                f"scope = {_toml(facet.scope)}",
+            ]
+            for vid, value in facet.values.items():
+                lines += [
+                    f"[facets.{fid}.values.{vid}]",
+                    f"label = {_toml(value.label)}",
+                    f"patterns = {_toml(value.patterns)}",
+                ]
+    path = directory / ("bench.toml" if relevance else "plain.toml")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -175,7 +204,11 @@ def main(argv: list[str] | None = None) -> None:
         f"from {len(pages)} distinct real pages; {os.cpu_count()} cores"
     )
     rates, base_rates, shares, walls, cpus = [], [], [], [], []
+    plain_cpus: list[float] = []
     for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp, serve(args.feeds, args.per_feed, pages) as urls:
+            _, plain_cpu, _ = run_once(write_config(Path(tmp), urls, relevance=False))
+            plain_cpus.append(plain_cpu)
         with tempfile.TemporaryDirectory() as tmp, serve(args.feeds, args.per_feed, pages) as urls:
             path = write_config(Path(tmp), urls)
             wall, cpu, summary = run_once(path)
@@ -201,6 +234,12 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"(c) second monitor once: CPU {statistics.median(c[1] for c in cpus):.2f} s, wall "
         f"{statistics.median(w[1] for w in walls):.2f} s = {100 * share:.1f}% of the first's CPU (target <= 5%)"
+    )
+    ratios = [c[0] / p for c, p in zip(cpus, plain_cpus, strict=True)]
+    print(
+        f"(d) relevance, facets, negation: first monitor once CPU {statistics.median(c[0] for c in cpus):.2f} s "
+        f"vs {statistics.median(plain_cpus):.2f} s with plain matching: ratio {statistics.median(ratios):.3f} "
+        f"(per round: {', '.join(f'{r:.3f}' for r in ratios)}; target <= 1.20)"
     )
 
 

@@ -218,6 +218,10 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
     click.echo(f"{found.title or '(untitled)'}\n{found.url}\nsource: {found.source}")
     for version in found.versions:
         counts = ", ".join(f"{k} {v}" for k, v in version.concepts.items()) or "no concepts"
+        aside = "; ".join(
+            f"{k} {sum(r.values())} ({', '.join(r)})" for k, r in version.set_aside.items()
+        )
+        counts += f"; set aside: {aside}" if aside else ""
         click.echo(f"\n--- version {version.id}, {_local(version.fetched_at, settings)}: {counts}")
         click.echo(version.text)
 

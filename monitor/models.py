@@ -197,7 +197,8 @@ class VersionView:
     id: int
     fetched_at: str
     text: str
-    concepts: dict[str, int]
+    concepts: dict[str, int]  # mentions that count
+    set_aside: dict[str, dict[str, int]] = field(default_factory=dict)  # concept -> reason -> n
 
 
 @dataclass(frozen=True)

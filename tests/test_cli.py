@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,8 @@ def test_once_search_show_sources_json_shapes(tmp_path: Path, site: LocalServer)
     assert set(shown) == {"url", "title", "source", "versions"}
     assert shown["url"] == url
     version = shown["versions"][0]
-    assert set(version) == {"id", "fetched_at", "text", "concepts"}
+    assert set(version) == {"id", "fetched_at", "text", "concepts", "set_aside"}
+    assert isinstance(version["set_aside"], dict)
     assert version["concepts"]["denuclearization"] >= 1
 
     health = _run("sources", "--config", config, "--json")
@@ -200,3 +202,47 @@ def test_compare_files_prints_json_and_writes_an_html_redline(
 def test_compare_names_a_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["compare", str(tmp_path / "a.pdf"), str(tmp_path / "b.pdf")])
     assert result.exit_code == 1 and "a.pdf: cannot read the file" in result.output
+
+
+def test_set_aside_mentions_stay_in_the_history_with_their_reason_and_count_nowhere(
+    tmp_path: Path,
+) -> None:
+    # The 2022 U.S.-ROK statement's only "sanctions" are on Russia: stored with the reason,
+    # shown by `show`, left out of the counts, the timeline and the concept summary.
+    page = DEMO / "pages" / "whitehouse"
+    statement = page / "2022-05-21-united-states-republic-of-korea-leaders-joint-statement.html"
+    db_path = tmp_path / "m.db"
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        (Path(__file__).parent.parent / "config" / "monitor.toml").read_text(encoding="utf-8")
+        + '\n[[series]]\nid = "t"\ntitle = "t"\n[series.rule]\nsource = "local"\ntitle = "."\n',
+        encoding="utf-8",
+    )
+    env = {"MONITOR_DB": str(db_path)}
+    added = CliRunner(env=env).invoke(
+        main, ["add", str(statement), "--series", "t", "--config", str(config)]
+    )
+    assert added.exit_code == 0, added.output
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute(
+            "SELECT reason, counted, sentence FROM mentions WHERE concept = 'maximum-pressure'"
+        ).fetchall()
+        objects = conn.execute(
+            "SELECT facets FROM mentions WHERE concept = 'complete-denuclearization'"
+        ).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [("other-target", 0)]
+    assert "Russia" in rows[0][2]
+    assert json.loads(objects[0][0]) == {"object": ["korean-peninsula"]}
+    key = f"{statement}"
+    shown = CliRunner(env=env).invoke(main, ["show", key, "--config", str(config), "--json"])
+    assert shown.exit_code == 0, shown.output
+    version = json.loads(shown.stdout)["versions"][0]
+    assert "maximum-pressure" not in version["concepts"]
+    assert version["set_aside"]["maximum-pressure"] == {"other-target": 1}
+    plain = CliRunner(env=env).invoke(main, ["show", key, "--config", str(config)])
+    assert "set aside: maximum-pressure 1 (other-target)" in plain.output
+    timeline = CliRunner(env=env).invoke(
+        main, ["timeline", "maximum-pressure", "--config", str(config), "--json"]
+    )
+    assert timeline.exit_code == 0, timeline.output
+    assert sum(row["count"] for row in json.loads(timeline.stdout)) == 0

@@ -101,7 +101,16 @@ def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
                 [vid],
             ).fetchall()
         )
-        versions.append(VersionView(id=vid, fetched_at=fetched_at, text=text, concepts=counts))
+        aside: dict[str, dict[str, int]] = {}
+        for concept, reason, n in db.execute(
+            "SELECT concept, reason, COUNT(*) FROM mentions WHERE version_id = ? AND NOT counted "
+            "GROUP BY concept, reason ORDER BY concept, reason",
+            [vid],
+        ).fetchall():
+            aside.setdefault(concept, {})[reason] = n
+        versions.append(
+            VersionView(id=vid, fetched_at=fetched_at, text=text, concepts=counts, set_aside=aside)
+        )
     return DocumentHistory(url=row[1], title=row[2], source=row[3], versions=tuple(versions))
 
 
