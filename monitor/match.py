@@ -296,8 +296,9 @@ class Matcher:
                 add(_FACET, len(self._values), value.patterns)
                 self._values.append((facet, value.id))
         self._context = _Automaton(context)
-        self._after = frozenset(_gap_key(x) for x in r.attach_after)
-        self._before = frozenset(_gap_key(x) for x in r.attach_before)
+        # Nothing between also joins: "한반도 비핵화", "대북 제재", "비가역적인 한반도 비핵화".
+        self._after = frozenset({"", *(_gap_key(x) for x in r.attach_after)})
+        self._before = frozenset({"", *(_gap_key(x) for x in r.attach_before)})
 
     @property
     def facets(self) -> tuple[Facet, ...]:
@@ -369,7 +370,7 @@ class Matcher:
                     k = wanted[i] + max(bisect_right(starts, a + lo) - 1, 0)
                     by_sentence.setdefault(k, []).append(_Context(kind, arg, a + lo, b + lo))
             i = j + 1
-        return by_sentence
+        return {k: _without_covered(hits) for k, hits in by_sentence.items()}
 
     def _judge(
         self,
@@ -400,6 +401,8 @@ class Matcher:
         if attached:
             return (None if any(c.kind == _TARGET for c in attached) else "other-target"), facets
         if entities:
+            if entities[0].kind == _TARGET and _TOPIC.match(text, entities[0].end):
+                return None, facets  # "북한은 러시아와의 … 제재": the sentence is about its topic
             nearest = min(entities, key=lambda c: min(abs(c.start - b), abs(a - c.end)))
             return (None if nearest.kind == _TARGET else "other-target"), facets
         w = self._window(concept)
@@ -490,11 +493,34 @@ class Matcher:
     def names_target(self, text: str) -> bool:
         """Whether `text` names the relevance target (a headline that says only 北 or 북핵)."""
         view = _match_view(text)
-        return any(self._labels[label][0] == _TARGET for label, *_ in self._context.hits(view))
+        hits = [
+            _Context(self._labels[label][0], 0, start, end)
+            for label, start, end in self._context.hits(view)
+            if self._labels[label][0] in (_TARGET, _OTHER)
+        ]
+        return any(c.kind == _TARGET for c in _without_covered(hits))
 
 
+# A Korean topic or subject: the entity the sentence is about ("북한은", "北이").
+_TOPIC = re.compile("(?:은|는|이|가)(?![가-힣])")
 # Between the entities of a list: "Russia, Iran and North Korea", "러시아와 북한".
 _LIST_GAPS = frozenset({"", ",", "and", ",and", "or", ",or", "&", "/", "와", "과", "및", "·"})
+
+
+def _without_covered(hits: list[_Context]) -> list[_Context]:
+    """The hits without target entities inside an other entity (북한 in 북한산, the mountain)."""
+    others = [c for c in hits if c.kind == _OTHER]
+    if not others:
+        return hits
+    return [
+        c
+        for c in hits
+        if c.kind != _TARGET
+        or not any(
+            o.start <= c.start and c.end <= o.end and o.end - o.start > c.end - c.start
+            for o in others
+        )
+    ]
 
 
 def _gap_key(gap: str) -> str:

@@ -471,15 +471,6 @@ EXPECTED: dict[str, list[dict[str, Any]]] = json.loads(
 # hidden: strict, so a fix shows up as XPASS and the entry is removed from here).
 # Key: (file, index in the file's list, aspect).
 DISAGREEMENTS: dict[tuple[str, int, str], str] = {
-    ("yonhap_xi_no_mention.txt", 0, "counts"): (
-        "headline \"'비핵화' 언급 없어\": expected not counted, got counted (없어 is no "
-        "negation_after cue; 없었 is)"
-    ),
-    (
-        "yonhap_xi_no_mention.txt",
-        0,
-        "reason",
-    ): "headline '비핵화' 언급 없어: expected negated, got None",
     ("yonhap_xi_no_mention.txt", 2, "counts"): (
         "China's \"'한반도 비핵화'와 ... 기본 입장으로 내세워 왔지만\": expected not counted, got "
         "counted (no reported cue for Beijing's position)"
@@ -489,53 +480,14 @@ DISAGREEMENTS: dict[tuple[str, int, str], str] = {
         2,
         "reason",
     ): "China's '한반도 비핵화': expected reported, got None",
-    ("yonhap_xi_no_mention.txt", 2, "object"): (
-        "'한반도 비핵화' (no 의): expected korean-peninsula, got no object (a bare space is not "
-        "an attach_before word)"
-    ),
     ("kcna_condemn.txt", 0, "counts"): (
         "KCNA headline 北 \"한미일 '완전한 비핵화' 요구는 도발…\": expected not counted, got counted"
     ),
     ("kcna_condemn.txt", 0, "reason"): "KCNA headline '완전한 비핵화': expected reported, got None",
     ("kcna_condemn.txt", 1, "counts"): "KCNA headline 핵보유국: expected not counted, got counted",
     ("kcna_condemn.txt", 1, "reason"): "KCNA headline 핵보유국: expected reported, got None",
-    ("kcna_condemn.txt", 3, "counts"): (
-        "대변인은 \"... '비핵화' 타령 ...\"고 주장했다: expected not counted, got counted "
-        "(the paragraph has no reported cue of its own)"
-    ),
-    ("kcna_condemn.txt", 3, "reason"): "'비핵화' 타령: expected reported, got None",
-    (
-        "kcna_condemn.txt",
-        4,
-        "counts",
-    ): '"핵보유국 지위는 불가역적": expected not counted, got counted',
-    ("kcna_condemn.txt", 4, "reason"): '"핵보유국 지위는 불가역적": expected reported, got None',
-    ("kcna_condemn.txt", 5, "counts"): (
-        '담화는 또 "조선반도 비핵화란 ...": expected not counted, got counted (담화는 is no '
-        "reported cue; 담화에서 is)"
-    ),
-    ("kcna_condemn.txt", 5, "reason"): '"조선반도 비핵화란": expected reported, got None',
-    ("kcna_condemn.txt", 5, "object"): (
-        "'조선반도 비핵화' (no 의): expected korean-peninsula, got no object"
-    ),
-    ("kcna_condemn.txt", 6, "counts"): '"공화국의 핵무력은": expected not counted, got counted',
-    ("kcna_condemn.txt", 6, "reason"): '"공화국의 핵무력은": expected reported, got None',
-    ("embassy_cvid.txt", 0, "object"): (
-        "'완전하고, 검증 가능하며, 비가역적인 한반도 비핵화': expected korean-peninsula, got no "
-        "object (한반도 after the CVID qualifiers is not joined to the cvid mention)"
-    ),
-    ("yonhap_freeze.txt", 4, "object"): (
-        "'한반도 비핵화라는 최종 목표' (no 의): expected korean-peninsula, got no object"
-    ),
-    ("yonhap_freeze.txt", 7, "counts"): (
-        "'북한은 러시아와의 군사협력으로 ... 국제사회 제재의 충격': expected counted, got "
-        "other-target (러시아 is the entity nearest to 제재)"
-    ),
 }
-HEADLINE_DISAGREEMENTS = {
-    9: "북미 수출 (North America): expected False, got True (북미 is a target pattern)",
-    11: "북한산 단풍 (Bukhansan): expected False, got True (북한 matches inside 북한산)",
-}
+HEADLINE_DISAGREEMENTS: dict[int, str] = {}
 
 
 def _korean_cases() -> list[Any]:
@@ -635,10 +587,6 @@ def test_korean_cvid_with_commas_and_bigayeokjeok_is_cvid() -> None:
     assert not [m for m in trap.find(EMBASSY_CVID) if m.concept == "cvid"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="한반도 between the CVID qualifiers and 비핵화 is not read as the object (no facet)",
-)
 def test_korean_cvid_with_the_peninsula_inside_has_the_peninsula_as_object() -> None:
     [cvid] = [m for m in MATCHER.find(EMBASSY_CVID) if m.concept == "cvid"]
     assert cvid.facets == (("object", "korean-peninsula"),)
