@@ -392,7 +392,7 @@ class Matcher:
             return "excluded", facets
         if self._negated(text, a, b, here):
             return "negated", facets
-        if any(c.kind == _REPORTED for c in here):
+        if any(c.kind == _REPORTED for c in here) or _attributed(text, a, spans[k][0], here):
             return "reported", facets
         if not spec.needs_target:
             return None, facets
@@ -505,6 +505,23 @@ class Matcher:
 _TOPIC = re.compile("(?:은|는|이|가)(?![가-힣])")
 # Between the entities of a list: "Russia, Iran and North Korea", "러시아와 북한".
 _LIST_GAPS = frozenset({"", ",", "and", ",and", "or", ",or", "&", "/", "와", "과", "및", "·"})
+
+
+# A headline that opens with a speaker and a quotation: 北 "…", 김여정 "…", Pyongyang: "…".
+_OPENS_QUOTE = re.compile(r"\s*[,:]?\s*[\"“”]")
+
+
+def _attributed(text: str, at: int, start: int, here: Sequence[_Context]) -> bool:
+    """Whether text[at] sits in a quotation that its sentence opens by attributing it to an
+    entity (the Korean headline 北 "한미일 '완전한 비핵화' 요구는 도발")."""
+    speakers = [
+        c for c in here if c.kind in (_TARGET, _OTHER) and not text[start : c.start].strip()
+    ]
+    for c in speakers:
+        quote = _OPENS_QUOTE.match(text, c.end)
+        if quote and quote.end() <= at:
+            return True
+    return False
 
 
 def _without_covered(hits: list[_Context]) -> list[_Context]:

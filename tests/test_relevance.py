@@ -480,12 +480,6 @@ DISAGREEMENTS: dict[tuple[str, int, str], str] = {
         2,
         "reason",
     ): "China's '한반도 비핵화': expected reported, got None",
-    ("kcna_condemn.txt", 0, "counts"): (
-        "KCNA headline 北 \"한미일 '완전한 비핵화' 요구는 도발…\": expected not counted, got counted"
-    ),
-    ("kcna_condemn.txt", 0, "reason"): "KCNA headline '완전한 비핵화': expected reported, got None",
-    ("kcna_condemn.txt", 1, "counts"): "KCNA headline 핵보유국: expected not counted, got counted",
-    ("kcna_condemn.txt", 1, "reason"): "KCNA headline 핵보유국: expected reported, got None",
 }
 HEADLINE_DISAGREEMENTS: dict[int, str] = {}
 
@@ -585,6 +579,24 @@ def test_korean_cvid_with_commas_and_bigayeokjeok_is_cvid() -> None:
     assert (cvid.variant, cvid.counted) == ("완전하고, 검증 가능하며, 비가역적인", True)
     trap = patterns_without("cvid", *CVID_SPELLINGS)
     assert not [m for m in trap.find(EMBASSY_CVID) if m.concept == "cvid"]
+
+
+def test_a_headline_quoting_north_korea_is_reported_and_one_quoting_seoul_counts() -> None:
+    # Korean headlines attribute a quotation by opening with its speaker: 北 "…" is North
+    # Korea's words; 정부 "…" (the government) names no other party.
+    pyongyang = "北 \"한미일 '완전한 비핵화' 요구는 도발\""
+    seoul = '정부 "북한의 완전한 비핵화 원칙 유지"'
+    [theirs] = [m for m in MATCHER.find(pyongyang) if m.concept == "complete-denuclearization"]
+    [ours] = [m for m in MATCHER.find(seoul) if m.concept == "complete-denuclearization"]
+    assert (theirs.reason, theirs.counted) == ("reported", False)
+    assert (ours.reason, ours.counted) == (None, True)
+    # the same words without the opening speaker are not attributed
+    [plain] = [
+        m
+        for m in MATCHER.find("한미일은 북한의 완전한 비핵화 요구를 재확인했다.")
+        if m.concept == "complete-denuclearization"
+    ]
+    assert plain.counted
 
 
 def test_korean_cvid_with_the_peninsula_inside_has_the_peninsula_as_object() -> None:
