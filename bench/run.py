@@ -5,7 +5,9 @@
 (a) extraction quality: token F1 per corpus page and mean, beside trafilatura's defaults
     (needs ../shared/corpus; skipped with a reason when it is absent);
 (b) ingest throughput of `monitor once` over feeds on loopback, beside a bare trafilatura loop;
-(c) CPU time of an immediate second `monitor once` as a share of the first.
+(c) CPU time of an immediate second `monitor once` as a share of the first;
+(d) the cost of relevance, facets and negation: (b)'s CPU beside plain matching;
+(e) verdicts of `monitor compare` on 23 corpus pairs against a hand-written answer key.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_extraction, bench_ingest
+from bench import bench_extraction, bench_ingest, bench_verdicts
 
 if __name__ == "__main__":
     print("(a) extraction quality")
     bench_extraction.main(["--repeat", "3"])
     print()
     bench_ingest.main(sys.argv[1:])
+    print()
+    print("(e) verdicts")
+    bench_verdicts.main([])

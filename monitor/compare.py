@@ -16,9 +16,13 @@ Significance, a number in [0, 1]. With sat(k) = k / (k + 1), which grows from 0 
    sits one rung below the last. (A ladder that moved up replaced its lower rungs: the concepts it
    dropped on the way count in band 2, with the upgrade.)
 2. Other concept changes, 0.5 + 0.3 * sat(kB), when kB > 0: kB is the sum over all concepts of
-   |new count - old count|, plus the rungs risen on ladders that moved up.
+   |new count - old count|, plus the rungs risen on ladders that moved up. A facet that changed
+   on a concept's own mentions lifts the score to at least FACET_FLOOR (0.65).
 3. Wording around concepts, 0.25 + 0.25 * sat(kC), when kC > 0: kC is the number of added,
-   removed and changed sentences in which a concept is found (either side of a changed one).
+   removed and changed sentences that carry a mention that counts (either side of a changed one).
+
+Counts are of the mentions that count (`Mention.counted`, see monitor/match.py): a mention set
+aside by the relevance rules changes no count, ladder or band; `set_aside_*` report them.
 4. Other wording, 0.25 * sat(u / W) = 0.25 * u / (u + W): u is the number of words touched (the
    words of added, removed and moved sentences, and of the removed and added runs of changed
    sentences, at least 1 per changed sentence), W the word count of the longer side.
