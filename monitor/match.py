@@ -20,9 +20,23 @@ Pattern syntax (the `patterns` of a concept in the TOML configuration):
   "군비통제" finds "군비 통제". A space that the pattern does not have may only split the text
   into parts of two syllables or more, so "동결" does not find "운동 결과".
 
+- A leading `=` makes a Korean term a word of its own: no Hangul before it, and after it only
+  a particle (은, 는, 이, 가, 의, 에, 측, ...) or nothing, so "=북" finds 북은 and 북 미사일 but
+  not 북극 or 경상북도.
+
 Each concept counts the matches of its own patterns independently of other concepts (a CVID
 sentence also counts for "denucleari*"); overlapping matches of one concept count once, the
 longest winning.
+
+Relevance (README "Relevance"). Every mention is then judged, and a mention set aside keeps its
+reason: "excluded" (an exclusion of its concept covers it), "negated" (a negation cue governs
+it in its clause), "reported" (its sentence attributes the words to another party), and, for
+concepts that need the target, "other-target" (another country is joined to it, or is the
+nearest entity in its sentence) or "no-target" (no target within the window). Facets (the
+object of a commitment) are read from the words joined to a mention, or from its sentence. The
+cues, entities and facet values are patterns of the same syntax, compiled into a second
+automaton that runs only over the sentences around the mentions, so a text without mentions
+costs nothing more.
 """
 
 from __future__ import annotations

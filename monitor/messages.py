@@ -280,6 +280,17 @@ def _compared_with(event: ChangeEvent) -> str:
     return "the previous version of this page"
 
 
+def _reworded(body: _Body, old: str, new: str) -> None:
+    """A reworded sentence: was, now, and the word-level diff."""
+    ops = word_ops(old, new)
+    body.quote(
+        [f'was: "{old}"', f'now: "{new}"', f"diff: {_ops_text(ops)}"],
+        f'<div dir="auto"><span style="{_MUTED}">was:</span> {_ops_html(ops, "removed")}'
+        f'</div><div dir="auto"><span style="{_MUTED}">now:</span> '
+        f"{_ops_html(ops, 'added')}</div>",
+    )
+
+
 def _key(sentence: str) -> str:
     return re.sub(r"[\W_]+", "", sentence.casefold())
 
@@ -318,13 +329,7 @@ def _evidence(body: _Body, c: Mapping[str, Any], labels: Mapping[str, str]) -> s
             new = _cap(clean(e["new"]), SENTENCE_CHARS) if e["new"] else None
             shown.update(_key(x) for x in (e["old"], e["new"]) if x)
             if old and new:
-                ops = word_ops(old, new)
-                body.quote(
-                    [f'was: "{old}"', f'now: "{new}"', f"diff: {_ops_text(ops)}"],
-                    f'<div dir="auto"><span style="{_MUTED}">was:</span> '
-                    f'{_ops_html(ops, "removed")}</div><div dir="auto"><span style="{_MUTED}">'
-                    f"now:</span> {_ops_html(ops, 'added')}</div>",
-                )
+                _reworded(body, old, new)
             elif old:
                 body.quote([f'- "{old}"'], f'<span style="{_DEL}">{_doc(old)}</span>')
             elif new:
@@ -378,13 +383,7 @@ def change_message(
         for i, x in enumerate(changed[:MAX_SENTENCES]):
             body.text += [""] if i else []
             old, new = _cap(clean(x["old"]), SENTENCE_CHARS), _cap(clean(x["new"]), SENTENCE_CHARS)
-            ops = word_ops(old, new)
-            body.quote(
-                [f'was: "{old}"', f'now: "{new}"', f"diff: {_ops_text(ops)}"],
-                f'<div dir="auto"><span style="{_MUTED}">was:</span> {_ops_html(ops, "removed")}'
-                f'</div><div dir="auto"><span style="{_MUTED}">now:</span> '
-                f"{_ops_html(ops, 'added')}</div>",
-            )
+            _reworded(body, old, new)
         body.more(MAX_SENTENCES, len(changed))
     for name, mark, style in (("Removed", "-", _DEL), ("Added", "+", _INS)):
         items = _ranked([x for x in s.get(name.lower(), []) if _key(x) not in shown], str, c)
