@@ -6,7 +6,8 @@
     (needs ../shared/corpus; skipped with a reason when it is absent);
 (b) ingest throughput of `monitor once` over feeds on loopback, beside a bare trafilatura loop;
 (c) CPU time of an immediate second `monitor once` as a share of the first;
-(d) the cost of relevance, facets and negation: (b)'s CPU beside plain matching;
+(d) the cost of relevance, facets and negation: (b)'s CPU beside plain matching, and
+    `Matcher.find` alone on the corpus documents;
 (e) verdicts of `monitor compare` on 23 corpus pairs against a hand-written answer key.
 """
 
@@ -17,13 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_extraction, bench_ingest, bench_verdicts
+from bench import bench_extraction, bench_ingest, bench_match, bench_verdicts
 
 if __name__ == "__main__":
     print("(a) extraction quality")
     bench_extraction.main(["--repeat", "3"])
     print()
     bench_ingest.main(sys.argv[1:])
+    print("    matching alone, on the corpus documents (every page full of mentions):")
+    bench_match.main([])
     print()
     print("(e) verdicts")
     bench_verdicts.main([])
