@@ -436,3 +436,35 @@ def test_compare_refuses_a_binary_file(tmp_path: Path) -> None:
     binary.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8)
     result = CliRunner().invoke(main, ["compare", str(MD_2021), str(binary)])
     assert result.exit_code == 1 and "looks like a binary file" in result.output
+
+
+def test_a_series_in_two_languages_compares_each_edition_with_its_own_language(
+    make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    # The Singapore statement in Korean and in English, then an edited English text: the
+    # translation is never diffed word for word; the English edit is compared with the English.
+    from tests.test_compare import SINGAPORE, english_half, korean_half
+
+    korean, english = tmp_path / "ko.txt", tmp_path / "en.txt"
+    korean.write_text(korean_half(SINGAPORE), encoding="utf-8")
+    english.write_text(english_half(SINGAPORE), encoding="utf-8")
+    edited = tmp_path / "en-2.txt"
+    edited.write_text(
+        english_half(SINGAPORE).replace("complete denuclearization", "denuclearization"),
+        encoding="utf-8",
+    )
+    settings = _series_settings(make_settings, rule={"source": "local", "title": "."})
+    series = settings.series[0]
+    with store.open_db(settings.database) as db:
+        add_file(settings, db, korean, series=series, published=datetime(2018, 6, 12, tzinfo=UTC))
+        translated = add_file(
+            settings, db, english, series=series, published=datetime(2018, 6, 13, tzinfo=UTC)
+        )
+        assert translated.changes == 0  # no word-for-word comparison with the Korean text
+        later = add_file(
+            settings, db, edited, series=series, published=datetime(2018, 6, 14, tzinfo=UTC)
+        )
+        assert later.changes == 1
+        [(kind, verdict)] = _changes(db)
+    assert kind == "succession"
+    assert verdict.startswith("complete-denuclearization dropped")

@@ -53,6 +53,11 @@ def load(path: Path) -> str:
     return _MD_ESCAPE.sub(r"\1", text)
 
 
+def english_half(path: Path) -> str:
+    """The English paragraphs of the Singapore statement (the Korean ones left out)."""
+    return "\n\n".join(p for p in load(path).split("\n\n") if not re.search("[가-힣]", p))
+
+
 def korean_half(path: Path) -> str:
     """The Korean paragraphs of the Singapore statement, without their parentheses."""
     paragraphs = load(path).split("\n\n")
@@ -541,3 +546,29 @@ def test_ignore_rules_on_a_real_document() -> None:
     _no_change(run(text, noisy, ignore=IGNORE))
     # without the rule the boilerplate would count
     assert run(text, noisy).significance >= 0.5
+
+
+def test_a_korean_and_an_english_text_are_compared_by_concepts_and_facets_not_words() -> None:
+    korean, english = korean_half(SINGAPORE), english_half(SINGAPORE)
+    c = run(korean, english)
+    assert c.languages == ("ko", "en")
+    assert c.sentences == SentenceDiff()  # a translation is never "every sentence changed"
+    by_id = {d.id: d for d in c.concepts}
+    assert (by_id["complete-denuclearization"].old, by_id["complete-denuclearization"].new) == (
+        1,
+        1,
+    )
+    # this copy misspells one English "denuclarization": the one divergence, in one line
+    assert verdict(c) == (
+        "translation (Korean / English): denuclearization: Korean text 2, English text 1"
+    )
+    objects = {q.concept: (q.old, q.new) for q in c.qualifiers}
+    assert objects["complete-denuclearization"] == (("korean-peninsula",), ("korean-peninsula",))
+    data = as_json(c)
+    assert data["languages"] == ["ko", "en"] and data["sentences"]["changed"] == []
+    # an object that differs between the two texts is named per language
+    shifted = run(korean, english.replace("of the Korean Peninsula", "of the DPRK"))
+    assert (
+        "complete-denuclearization object: Korean text: Korean Peninsula; English text: DPRK"
+        in (verdict(shifted))
+    )
