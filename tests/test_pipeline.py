@@ -367,3 +367,37 @@ def test_an_entry_whose_summary_changes_gets_a_new_version(make_settings: MakeSe
             # A feed's blurb is kept as history, in the lowest band: never a downgrade alert.
             assert verdict.startswith("feed summary: complete-denuclearization dropped")
             assert significance <= 0.24
+
+
+def test_follow_matching_fetches_articles_whose_headline_names_only_north_korea(
+    make_settings: MakeSettings,
+) -> None:
+    # Korean headlines often say only 北 or 북핵: no concept, but the target, so the article
+    # is fetched; a headline about the Arctic (북극) is not.
+    page = "<html><body><article><p>北은 이날 동해상으로 탄도미사일을 발사했다.</p></article></body></html>"
+    feed = _feed(
+        ("北, 동해상으로 탄도미사일 발사", "/nk.html", "합참 발표"),
+        ("북핵 협상 재개 가능성", "/talks.html", "전문가 분석"),
+        ("북극 항로 개척 본격화", "/arctic.html", "해운업계"),
+    )
+    with LocalServer() as server:
+        server.route("/feed.xml", static(feed, RSS["Content-Type"], '"1"'))
+        for path in ("/nk.html", "/talks.html", "/arctic.html"):
+            server.route(path, static(page.encode(), "text/html; charset=utf-8", '"p"'))
+        settings = make_settings(
+            [
+                {
+                    "name": "yonhap-ko",
+                    "kind": "feed",
+                    "url": server.url("/feed.xml"),
+                    "follow": "matching",
+                }
+            ]
+        )
+        with store.open_db(settings.database) as db:
+            summary = poll(settings, db)
+            assert not summary.errors
+            fetched = {r.path for r in server.requests}
+            kinds = dict(db.execute("SELECT link, kind FROM documents").fetchall())
+    assert {"/nk.html", "/talks.html"} <= fetched and "/arctic.html" not in fetched
+    assert sorted(kinds.values()) == ["article", "article", "entry"]
