@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -78,6 +79,23 @@ class Summary:
             "mentions": self.mentions,
             "errors": [{"source": s, "error": e} for s, e in self.errors],
         }
+
+
+def _worker(parent: int) -> None:
+    """Start an extraction worker: tied to its parent, however the parent ends (a second
+    signal's os._exit, SIGKILL, a crash), and off the parent's stdout and stderr, which a
+    lingering worker would otherwise hold open for whoever reads the service's output."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)  # orphaned: the parent is gone, and its work with it
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def process(
@@ -206,7 +224,9 @@ class _Poll:
             if self.processes is None:
                 # spawn, not fork: forking a process that runs fetch threads can deadlock.
                 context = multiprocessing.get_context("spawn")
-                self.processes = ProcessPoolExecutor(workers, mp_context=context)
+                self.processes = ProcessPoolExecutor(
+                    workers, mp_context=context, initializer=_worker, initargs=(os.getpid(),)
+                )
             try:
                 self.pending[self.processes.submit(process, *args)] = job
                 return

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from monitor import alerts, store
 from monitor.config import Settings
 from monitor.schedule import Service, health
@@ -223,6 +225,55 @@ def test_sigterm_stops_cleanly_and_a_second_signal_at_once(tmp_path: Path) -> No
         # by the default one during interpreter shutdown (-15), or cleanly (0).
         assert again.returncode in (0, 128 + signal.SIGTERM, -signal.SIGTERM)
         assert _integrity(tmp_path / "m.db") == "ok"
+
+
+def _children(pid: int) -> set[int]:
+    """The live processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait_for(condition: Any, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_extraction_workers_end_with_the_service_when_it_is_killed(tmp_path: Path) -> None:
+    with LocalServer() as server:
+        serve_demo_site(server)
+        process = _start(_config(tmp_path, server))
+        _started(process)
+        # the service spawns its extraction workers when the first pages arrive
+        assert _wait_for(lambda: len(_children(process.pid)) >= 1), "no worker started"
+        workers = _children(process.pid)
+        process.kill()
+        process.wait(timeout=60)
+        assert _wait_for(lambda: not any(_alive(w) for w in workers)), "orphaned workers"
+        assert process.stdout is not None
+        process.stdout.read()  # EOF: no worker holds the service's output open
 
 
 def test_sigkill_at_random_moments_loses_no_alert_and_sends_none_twice(tmp_path: Path) -> None:
