@@ -270,6 +270,76 @@ class _Context(NamedTuple):
     end: int
 
 
+# Context further than this from a mention (characters) is not joined to it, and negation cues
+# further than this are not looked at: the work per mention stays bounded in a long sentence.
+_MAX_GAP = 48
+_NEAR = 160
+# What may end a Korean word before a negation cue inside it ("하지 않", "되지 않"): a verb stem.
+_NEG_STEM = re.compile("[지되]$")
+
+
+class _Scope:
+    """One sentence's context hits, indexed for the questions a mention asks of them."""
+
+    def __init__(self, text: str, start: int, hits: list[_Context]) -> None:
+        self.text, self.start = text, start
+        self.hits = sorted(hits, key=lambda c: c.start)
+        self.starts = [c.start for c in self.hits]
+        self.entities = [c for c in self.hits if c.kind in (_TARGET, _OTHER)]
+        self.entity_starts = [c.start for c in self.entities]
+        self.reported = any(c.kind == _REPORTED for c in self.hits)
+        self.names_target = any(c.kind == _TARGET for c in self.entities)
+        self.facets = [c for c in self.hits if c.kind == _FACET]
+        self.speakers = [
+            c
+            for c in self.entities
+            if c.start - start <= 8 and text[start : c.start].strip().lower() in ("", "the")
+        ]
+
+    def near(self, a: int, b: int) -> list[_Context]:
+        """The hits that start within _NEAR characters of text[a:b] (or overlap it)."""
+        lo = bisect_left(self.starts, a - _NEAR)
+        hi = bisect_right(self.starts, b + _NEAR)
+        return self.hits[lo:hi]
+
+    def entities_near(self, a: int, b: int) -> list[_Context]:
+        lo = bisect_left(self.entity_starts, a - _NEAR)
+        hi = bisect_right(self.entity_starts, b + _NEAR)
+        return self.entities[lo:hi]
+
+    def nearest(self, a: int, b: int) -> _Context:
+        """The entity nearest to text[a:b] (there is at least one)."""
+        k = bisect_left(self.entity_starts, a)
+        candidates = self.entities[max(0, k - 2) : k + 2]
+        return min(candidates, key=lambda c: min(abs(c.start - b), abs(a - c.end)))
+
+    def group(self, entity: _Context) -> list[_Context]:
+        """The list of entities `entity` belongs to ("North Korea and Russia", "러시아와 북한")."""
+        k = bisect_left(self.entity_starts, entity.start)
+        while self.entities[k] is not entity:
+            k += 1
+        lo = hi = k
+        while lo > 0 and self._listed(self.entities[lo - 1], self.entities[lo]):
+            lo -= 1
+        while hi + 1 < len(self.entities) and self._listed(
+            self.entities[hi], self.entities[hi + 1]
+        ):
+            hi += 1
+        return self.entities[lo : hi + 1]
+
+    def _listed(self, x: _Context, y: _Context) -> bool:
+        return y.start - x.end <= _MAX_GAP and _gap_key(self.text[x.end : y.start]) in _LIST_GAPS
+
+    def attributes(self, at: int) -> bool:
+        """Whether text[at] sits in a quotation the sentence opens by naming its speaker (the
+        Korean headline 北 "한미일 '완전한 비핵화' 요구는 도발")."""
+        for c in self.speakers:
+            quote = _OPENS_QUOTE.match(self.text, c.end)
+            if quote and quote.end() <= at:
+                return True
+        return False
+
+
 class Matcher:
     """All patterns of all concepts in one Aho-Corasick automaton over the match view, and the
     relevance rules and facets in a second one, run only on the sentences around mentions."""
@@ -341,16 +411,30 @@ class Matcher:
         needed: dict[int, int] = {}
         for concept, *_, k in located:
             needed[k] = max(needed.get(k, 0), self._window(concept))
-        context = self._context_hits(text, spans, needed)
-        mentions = []
+        hits = self._context_hits(text, spans, needed)
+        context = {k: _Scope(text, spans[k][0], found) for k, found in hits.items()}
+        judged = []
         for concept, a, b, k in located:
-            s, e = spans[k]
-            reason, facets = self._judge(text, concept, a, b, k, spans, context)
+            reason, facets = self._judge(text, concept, a, b, k, context)
+            judged.append((a, b, concept, k, reason, facets))
+        # A mention inside a longer mention of another concept takes its judgement: the
+        # "denuclearization" of a negated "complete denuclearization" is negated too.
+        judged.sort(key=lambda x: (x[0], -x[1]))
+        mentions = []
+        shown: dict[int, str] = {}  # the sentences as stored, each tidied once
+        outer: tuple[int, int, int, int, str | None, tuple[tuple[str, str], ...]] | None = None
+        for a, b, concept, k, reason, facets in judged:
+            if outer is not None and b <= outer[1] and concept != outer[2]:
+                reason = outer[4]
+            elif outer is None or b > outer[1]:
+                outer = (a, b, concept, k, reason, facets)
+            if k not in shown:
+                shown[k] = tidy(text[spans[k][0] : spans[k][1]])
             mentions.append(
                 Mention(
                     self._ids[concept],
                     tidy(text[a:b]),
-                    tidy(text[s:e]),
+                    shown[k],
                     a,
                     b,
                     reason,
@@ -387,52 +471,53 @@ class Matcher:
         return {k: _without_covered(hits) for k, hits in by_sentence.items()}
 
     def _judge(
-        self,
-        text: str,
-        concept: int,
-        a: int,
-        b: int,
-        k: int,
-        spans: Sequence[tuple[int, int]],
-        context: dict[int, list[_Context]],
+        self, text: str, concept: int, a: int, b: int, k: int, context: dict[int, _Scope]
     ) -> tuple[str | None, tuple[tuple[str, str], ...]]:
         """Why the mention text[a:b] (in sentence k) is set aside, or None; and its facets."""
-        here = context.get(k, [])
-        facets = self._facets_of(text, concept, a, b, here)
+        here = context.get(k) or _Scope(text, a, [])
+        near = here.near(a, b)
+        facets = self._facets_of(text, concept, a, b, near, here)
         spec = self._concepts[concept]
         if any(
-            c.kind == _EXCLUDE and c.arg == concept and c.start <= a and b <= c.end for c in here
+            c.kind == _EXCLUDE and c.arg == concept and c.start <= a and b <= c.end for c in near
         ):
             return "excluded", facets
-        if self._negated(text, a, b, here):
+        if self._negated(text, a, b, near):
             return "negated", facets
-        if any(c.kind == _REPORTED for c in here) or _attributed(text, a, spans[k][0], here):
+        if here.reported or here.attributes(a):
             return "reported", facets
         if not spec.needs_target:
             return None, facets
-        entities = sorted((c for c in here if c.kind in (_TARGET, _OTHER)), key=lambda c: c.start)
-        attached = self._attached_entities(text, a, b, entities)
+        attached = self._attached_entities(text, a, b, here.entities_near(a, b))
         if attached:
             return (None if any(c.kind == _TARGET for c in attached) else "other-target"), facets
-        if entities:
-            if entities[0].kind == _TARGET and _TOPIC.match(text, entities[0].end):
-                return None, facets  # "북한은 러시아와의 … 제재": the sentence is about its topic
-            nearest = min(entities, key=lambda c: min(abs(c.start - b), abs(a - c.end)))
-            return (None if nearest.kind == _TARGET else "other-target"), facets
+        if here.entities:
+            first = here.entities[0]
+            if first.kind == _TARGET and (_TOPIC.match(text, first.end) or first in here.speakers):
+                # the sentence is about its topic or subject: "북한은 러시아와의 … 제재",
+                # "North Korea, like Iran, faces sanctions"
+                return None, facets
+            nearest = here.nearest(a, b)
+            if nearest.kind == _TARGET or any(c.kind == _TARGET for c in here.group(nearest)):
+                return None, facets  # "between North Korea and Russia": the target is in it
+            return "other-target", facets
         w = self._window(concept)
-        near = (c for j in range(k - w, k + w + 1) if j != k for c in context.get(j, []))
-        return (None if any(c.kind == _TARGET for c in near) else "no-target"), facets
+        around = (context.get(j) for j in range(k - w, k + w + 1) if j != k)
+        return (
+            None if any(x is not None and x.names_target for x in around) else "no-target"
+        ), facets
 
     def _window(self, concept: int) -> int:
         own = self._concepts[concept].window
         return self._relevance.window if own is None else own
 
-    def _negated(self, text: str, a: int, b: int, here: Sequence[_Context]) -> bool:
-        """Whether a negation cue governs text[a:b]: an English cue at most `negation_words`
-        words before it, a Korean one as close after it, in the same clause."""
+    def _negated(self, text: str, a: int, b: int, near: Sequence[_Context]) -> bool:
+        """Whether a negation cue governs text[a:b]: a `negation_before` cue at most
+        `negation_words` words before it, a `negation_after` one as close after it, in the same
+        clause, and no `not_negation` phrase over the cue."""
         limit = self._relevance.negation_words
-        cancels = [c for c in here if c.kind == _NOT_NEG]
-        for cue in here:
+        cancels = [c for c in near if c.kind == _NOT_NEG]
+        for cue in near:
             if cue.kind == _NEG_BEFORE and cue.end <= a:
                 gap = text[cue.end : a]
             elif cue.kind == _NEG_AFTER and cue.start >= b:
@@ -443,6 +528,8 @@ class Matcher:
                 continue
             if any(x.start < cue.end and cue.start < x.end for x in cancels):
                 continue
+            if cue.kind == _NEG_AFTER and _inside_word(text, cue.start):
+                continue  # 빠짐없이, 끊임없이: an adverb, not a negation of the mention
             return True
         return False
 
@@ -451,12 +538,14 @@ class Matcher:
     ) -> list[_Context]:
         """The entities joined to the mention text[a:b]: inside it, right after it ("sanctions
         on Russia", with the list that follows: "on Russia, Iran and North Korea") or right
-        before it ("North Korea's", "대북")."""
+        before it ("North Korea's", "대북", "이란에 대한 미국의 제재")."""
         found = [c for c in entities if c.start < b and a < c.end]
         if found:
             return found
         end = b
         for c in (c for c in entities if c.start >= b):
+            if c.start - end > _MAX_GAP:
+                break
             gap = _gap_key(text[end : c.start])
             if (end == b and gap in self._after) or (end > b and gap in _LIST_GAPS):
                 found.append(c)
@@ -465,29 +554,50 @@ class Matcher:
                 break
         if found:
             return found
-        before = [c for c in entities if c.end <= a]
-        if before and _gap_key(text[before[-1].end : a]) in self._before:
+        before = [c for c in entities if c.end <= a and a - c.end <= _MAX_GAP]
+        if before and self._joins_before(text[before[-1].end : a]):
             return [before[-1]]
         return []
 
+    def _joins_before(self, gap: str) -> bool:
+        """Whether the words between an entity and the mention after it join them: an
+        attach_before word, which in Korean may govern a few more words ("에 대한 미국의")."""
+        key = _gap_key(gap)
+        if key in self._before:
+            return True
+        words = _GAP_NOISE.sub(" ", normalise(gap).text).split()
+        head = "".join(words[:2])
+        # only a connector of its own ("에 대한"), not a particle: in "북한의 핵동결을 비핵화로"
+        # 북한 qualifies 핵동결, not 비핵화
+        return len(words) <= 4 and any(
+            len(x) > 1 and _IS_HANGUL.search(x) and head.startswith(x) for x in self._before
+        )
+
     def _facets_of(
-        self, text: str, concept: int, a: int, b: int, here: Sequence[_Context]
+        self,
+        text: str,
+        concept: int,
+        a: int,
+        b: int,
+        near: Sequence[_Context],
+        here: _Scope,
     ) -> tuple[tuple[str, str], ...]:
         """The (facet, value) pairs of a mention, in the configured order of facets and values."""
         cid = self._ids[concept]
         found: set[int] = set()
-        hits = [c for c in here if c.kind == _FACET]
         for facet in self._facets:
             if cid not in facet.concepts:
                 continue
-            mine = [c for c in hits if self._values[c.arg][0] is facet]
-            if facet.scope == "sentence":
-                found.update(c.arg for c in mine)
-                continue
-            for c in mine:
+            pool = here.facets if facet.scope == "sentence" else near
+            for c in pool:
+                if c.kind != _FACET or self._values[c.arg][0] is not facet:
+                    continue
+                if facet.scope == "sentence":
+                    found.add(c.arg)
+                    continue
                 inside = c.start < b and a < c.end
                 after = c.start >= b and _gap_key(text[b : c.start]) in self._after
-                before = c.end <= a and _gap_key(text[c.end : a]) in self._before
+                before = c.end <= a and self._joins_before(text[c.end : a])
                 if inside or after or before:
                     found.add(c.arg)
         return tuple((self._values[i][0].id, self._values[i][1]) for i in sorted(found))
@@ -525,33 +635,28 @@ _LIST_GAPS = frozenset({"", ",", "and", ",and", "or", ",or", "&", "/", "와", "�
 _OPENS_QUOTE = re.compile(r"\s*[,:]?\s*[\"“”]")
 
 
-def _attributed(text: str, at: int, start: int, here: Sequence[_Context]) -> bool:
-    """Whether text[at] sits in a quotation that its sentence opens by attributing it to an
-    entity (the Korean headline 北 "한미일 '완전한 비핵화' 요구는 도발")."""
-    speakers = [
-        c for c in here if c.kind in (_TARGET, _OTHER) and not text[start : c.start].strip()
-    ]
-    for c in speakers:
-        quote = _OPENS_QUOTE.match(text, c.end)
-        if quote and quote.end() <= at:
-            return True
-    return False
+def _inside_word(text: str, at: int) -> bool:
+    """Whether the Korean cue at text[at] continues a word that is not a verb stem before a
+    negative ending ("하지않", "되지않" are; "빠짐없이" is not)."""
+    if at == 0 or not (_IS_HANGUL.match(text[at]) and _IS_HANGUL.match(text[at - 1])):
+        return False
+    return not _NEG_STEM.search(text[at - 1])
 
 
 def _without_covered(hits: list[_Context]) -> list[_Context]:
     """The hits without target entities inside an other entity (북한 in 북한산, the mountain)."""
-    others = [c for c in hits if c.kind == _OTHER]
+    others = sorted((c for c in hits if c.kind == _OTHER), key=lambda c: c.start)
     if not others:
         return hits
-    return [
-        c
-        for c in hits
-        if c.kind != _TARGET
-        or not any(
-            o.start <= c.start and c.end <= o.end and o.end - o.start > c.end - c.start
-            for o in others
+    starts = [o.start for o in others]
+
+    def covered(c: _Context) -> bool:
+        k = bisect_right(starts, c.start)
+        return any(
+            c.end <= o.end and o.end - o.start > c.end - c.start for o in others[max(0, k - 4) : k]
         )
-    ]
+
+    return [c for c in hits if c.kind != _TARGET or not covered(c)]
 
 
 def _gap_key(gap: str) -> str:
