@@ -274,6 +274,9 @@ class _Context(NamedTuple):
 # further than this are not looked at: the work per mention stays bounded in a long sentence.
 _MAX_GAP = 48
 _NEAR = 160
+# A clause: what lies between two of these, at most _CLAUSE characters either side of a mention.
+_CLAUSE_PUNCT = re.compile(r"[,;:()\[\]]")
+_CLAUSE = 400
 # What may end a Korean word before a negation cue inside it ("하지 않", "되지 않"): a verb stem.
 _NEG_STEM = re.compile("[지되]$")
 
@@ -307,11 +310,20 @@ class _Scope:
         hi = bisect_right(self.entity_starts, b + _NEAR)
         return self.entities[lo:hi]
 
-    def nearest(self, a: int, b: int) -> _Context:
-        """The entity nearest to text[a:b] (there is at least one)."""
-        k = bisect_left(self.entity_starts, a)
-        candidates = self.entities[max(0, k - 2) : k + 2]
-        return min(candidates, key=lambda c: min(abs(c.start - b), abs(a - c.end)))
+    def clause_entities(self, a: int, b: int) -> list[_Context]:
+        """The entities of the clause of text[a:b]: between the punctuation (, ; : and
+        brackets) before and after it, looked for at most _CLAUSE characters away."""
+        head = self.text[max(self.start, a - _CLAUSE) : a]
+        breaks = list(_CLAUSE_PUNCT.finditer(head))
+        lo = a - len(head) + breaks[-1].end() if breaks else a - len(head)
+        tail = _CLAUSE_PUNCT.search(self.text, b, b + _CLAUSE)
+        hi = tail.start() if tail else b + _CLAUSE
+        first = bisect_left(self.entity_starts, lo)
+        return [c for c in self.entities[first:] if c.start < hi and c.end > lo]
+
+    def nearest(self, a: int, b: int, pool: Sequence[_Context]) -> _Context:
+        """The entity of `pool` (not empty) nearest to text[a:b]."""
+        return min(pool, key=lambda c: min(abs(c.start - b), abs(a - c.end)))
 
     def group(self, entity: _Context) -> list[_Context]:
         """The list of entities `entity` belongs to ("North Korea and Russia", "러시아와 북한")."""
@@ -482,10 +494,10 @@ class Matcher:
             c.kind == _EXCLUDE and c.arg == concept and c.start <= a and b <= c.end for c in near
         ):
             return "excluded", facets
+        if here.reported or here.attributes(a):
+            return "reported", facets  # before negation: KCNA's "daydream" is KCNA's words
         if self._negated(text, a, b, near):
             return "negated", facets
-        if here.reported or here.attributes(a):
-            return "reported", facets
         if not spec.needs_target:
             return None, facets
         attached = self._attached_entities(text, a, b, here.entities_near(a, b))
@@ -497,7 +509,12 @@ class Matcher:
                 # the sentence is about its topic or subject: "북한은 러시아와의 … 제재",
                 # "North Korea, like Iran, faces sanctions"
                 return None, facets
-            nearest = here.nearest(a, b)
+            clause = here.clause_entities(a, b)
+            if not clause:
+                # "…complete denuclearisation, …, and condemned Russia's arms deals with the
+                # DPRK": another clause's country does not take the mention from the target
+                return (None if here.names_target else "other-target"), facets
+            nearest = here.nearest(a, b, clause)
             if nearest.kind == _TARGET or any(c.kind == _TARGET for c in here.group(nearest)):
                 return None, facets  # "between North Korea and Russia": the target is in it
             return "other-target", facets

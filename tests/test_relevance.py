@@ -101,6 +101,14 @@ def patterns_without(cid: str, *drop: str) -> Matcher:
     return with_concept(cid, patterns=minus(SETTINGS.concepts[cid].patterns, *drop))
 
 
+def ncg_trap() -> Matcher:
+    """Arms control without the office-title exclusion. The shipped arms-control window is 0 (a
+    second defence: the title's sentence names no target); the trap takes the relevance default,
+    so that the exclusion alone is what it removes."""
+    exclude = minus(SETTINGS.concepts["arms-control"].exclude, "Defense Policy and Arms Control")
+    return with_concept("arms-control", exclude=exclude, window=None)
+
+
 NO_FACETS = _matcher_of(SETTINGS.model_copy(update={"facets": {}}))
 
 
@@ -239,7 +247,7 @@ def test_ncg_coordinator_title_is_excluded() -> None:
     title = one(MATCHER, text, "arms-control", NCG_TITLE)
     assert (title.variant, title.reason, title.counted) == ("Arms Control", "excluded", False)
     trap = one(
-        exclusions_without("arms-control", "Defense Policy and Arms Control"),
+        ncg_trap(),
         text,
         "arms-control",
         NCG_TITLE,
@@ -256,7 +264,7 @@ def test_ncg_readout_to_statement_has_no_false_arms_control_downgrade() -> None:
     ]
     assert "arms-control" not in verdict(c)
     assert "downgrade" not in verdict(c)
-    trap = run(old, new, exclusions_without("arms-control", "Defense Policy and Arms Control"))
+    trap = run(old, new, ncg_trap())
     assert delta(trap, "arms-control") == (1, 0, "dropped")
     assert "denuclearization ladder: arms-control → none (downgrade)" in verdict(trap)
 
@@ -905,3 +913,54 @@ def test_a_sentence_full_of_mentions_is_judged_in_linear_work(
 
     small, large = work(100), work(400)
     assert 0 < large <= 4.5 * small
+
+
+# ---- 12. a reviewer's document pairs, verdict by verdict -------------------------------------
+REVIEWED_PAIRS = Path(__file__).parent / "data" / "reviewed"
+# pair: (the denuclearization ladder's move, phrases the verdict must say, phrases it must not)
+PAIR_KEY: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "p01": (
+        "same",
+        ("complete-denuclearization kept; object Korean Peninsula → DPRK",),
+        ("pressure",),
+    ),
+    "p02": ("downgrade", ("cvid", "maximum-pressure dropped", "cvid → denuclearization"), ()),
+    "p03": (
+        "downgrade",
+        ("complete-denuclearization → arms-control", "arms-control introduced"),
+        (),
+    ),
+    "p04": (
+        "upgrade",
+        ("cvid introduced", "complete-denuclearization → cvid (upgrade)"),
+        ("dropped",),
+    ),
+    "p05": ("downgrade", ("cvid", "cvid → complete-denuclearization"), ()),
+    "p06": ("downgrade", ("complete-denuclearization → none",), ()),
+    "p07": ("same", ("concepts unchanged",), ("dropped", "downgrade")),
+    "p08": ("same", ("concepts unchanged",), ("introduced", "→")),
+    "p09": (
+        "same",
+        ("complete-denuclearization kept; object DPRK → Korean Peninsula",),
+        ("pressure",),
+    ),
+    "p10": ("same", ("concepts unchanged",), ("dropped",)),
+    "p11": ("same", ("concepts unchanged",), ("dropped", "pressure")),
+    "p12": ("same", ("concepts unchanged",), ("introduced", "upgrade")),
+    "p13": ("same", ("concepts unchanged",), ("dropped", "nuclear-status")),
+    "p14": ("same", ("complete-denuclearization kept",), ("dropped", "downgrade")),
+    "p15": ("downgrade", ("complete-denuclearization dropped", "arms-control introduced"), ()),
+    "p16": ("same", ("concepts unchanged",), ("arms-control",)),
+}
+
+
+@pytest.mark.parametrize("pair", sorted(PAIR_KEY))
+def test_a_reviewers_pairs_get_the_verdict_an_analyst_would_print(pair: str) -> None:
+    move, says, never = PAIR_KEY[pair]
+    old = (REVIEWED_PAIRS / f"{pair}_old.txt").read_text(encoding="utf-8")
+    new = (REVIEWED_PAIRS / f"{pair}_new.txt").read_text(encoding="utf-8")
+    c = run(old, new)
+    line = verdict(c)
+    assert [m.move for m in c.stance] == [move], line
+    assert all(x in line for x in says), line
+    assert not any(x in line for x in never), line
