@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor import config
-from monitor import match as match_module
+from monitor import relevance as relevance_module
 from monitor.changes import matcher
 from monitor.compare import as_json, compare, verdict
 from monitor.match import Matcher
@@ -894,14 +894,14 @@ def test_a_sentence_full_of_mentions_is_judged_in_linear_work(
     # now looks only at the hits near it. Counted, not timed: the gap comparisons must grow
     # linearly with the mentions.
     calls = 0
-    real = match_module._gap_key
+    real = relevance_module._gap_key
 
     def counting(gap: str) -> str:
         nonlocal calls
         calls += 1
         return real(gap)
 
-    monkeypatch.setattr(match_module, "_gap_key", counting)
+    monkeypatch.setattr(relevance_module, "_gap_key", counting)
     unit = "sanctions and denuclearization, North Korea, Russia, "
 
     def work(n: int) -> int:
