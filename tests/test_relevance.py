@@ -3,6 +3,12 @@
 Every rule is tested twice: with the shipped config the trap is avoided, and with a copy of the
 settings that lacks the rule (an exclusion, a target, a cue list, a facet removed through pydantic
 `model_copy(update=...)`) the trap fires, so each test shows that the rule does the work.
+
+The real documents are U.S. government texts of the shared corpus, copied into tests/data/docs
+(see its PROVENANCE.md). The Korean texts of tests/data/korean were written for these tests in
+the style of Yonhap and KCNA (its README.md says so; no article was copied), and the passages
+and pairs of sections 11 and 12 were written by a reviewer, with their expected judgements,
+before the matcher was run on them.
 """
 
 from __future__ import annotations
