@@ -26,7 +26,7 @@ from monitor.text import normalise
 _TARGET, _OTHER, _NEG_BEFORE, _NEG_AFTER, _NOT_NEG, _REPORTED, _EXCLUDE, _FACET = range(8)
 # What ends a clause for negation cues: a negation does not reach past it.
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s(?:but|while|whereas|and)\s|\s그러나\s|\s하지만\s")
-_GAP_NOISE = re.compile(r"[\s\"'“”‘’()\[\]]+")
+_GAP_NOISE = re.compile(r"[\s\"'“”‘’()\[\]*_]+")  # and Markdown emphasis
 
 
 class Context(NamedTuple):
@@ -56,7 +56,7 @@ class Scope:
         self.starts = [c.start for c in self.hits]
         self.entities = [c for c in self.hits if c.kind in (_TARGET, _OTHER)]
         self.entity_starts = [c.start for c in self.entities]
-        self.reported = any(c.kind == _REPORTED for c in self.hits)
+        self.reporting = [c for c in self.hits if c.kind == _REPORTED]
         self.names_target = any(c.kind == _TARGET for c in self.entities)
         self.facets = [c for c in self.hits if c.kind == _FACET]
         self.speakers = [
@@ -107,6 +107,16 @@ class Scope:
 
     def _listed(self, x: Context, y: Context) -> bool:
         return y.start - x.end <= _MAX_GAP and _gap_key(self.text[x.end : y.start]) in _LIST_GAPS
+
+    def reports(self, a: int, b: int) -> bool:
+        """Whether a reported-speech cue of the sentence governs text[a:b]: on the same line (a
+        list of bullets without full stops is one "sentence", but "KCNA claimed" in one bullet
+        is not the speaker of the next)."""
+        for c in self.reporting:
+            lo, hi = (c.end, a) if c.end <= a else (b, c.start)
+            if self.text.find("\n", lo, hi) == -1:
+                return True
+        return False
 
     def attributes(self, at: int) -> bool:
         """Whether text[at] sits in a quotation the sentence opens by naming its speaker (the
@@ -195,7 +205,7 @@ class Judge:
             c.kind == _EXCLUDE and c.arg == concept and c.start <= a and b <= c.end for c in near
         ):
             return "excluded", facets
-        if here.reported or here.attributes(a):
+        if here.reports(a, b) or here.attributes(a):
             return "reported", facets  # before negation: KCNA's "daydream" is KCNA's words
         if self._negated(text, a, b, near):
             return "negated", facets

@@ -252,7 +252,8 @@ _BOUNDARY = re.compile(
     rf"(?<![.!?。！？])(?P<stop>[.!?。！？]++[{_CLOSERS}]*+)(?=\s|\Z)"
     r"|(?<=[a-z]{2})(?P<glued>\.)(?=[A-Z][a-z])"  # "programs.Both": a lost space
     r"|(?P<blank>\n[^\S\n]*\n\s*)"
-    r"|\n(?=[^\S\n]*(?:[-*•▪●◦‣]|#{1,6})[^\S\n])"  # a list item or heading starts a line
+    # a list item or heading starts a line (Korean releases mark items ○ □ ■ ◇ ◆ ※)
+    r"|\n(?=[^\S\n]*(?:[-*•▪●◦‣○□■◇◆※]|#{1,6})[^\S\n])"
 )
 _TOKEN_BEFORE = re.compile(r"\S*\Z")
 _NEXT_WORD = re.compile(r"\s*[\"'(“‘]*(\S*)")

@@ -863,6 +863,37 @@ REVIEWED: list[tuple[str, list[tuple[str, str | None, str | None]]]] = [
         "조선중앙통신은 미국이 '북한 비핵화'라는 허황한 꿈을 버려야 한다고 주장했다.",
         [("denuclearization", "reported", "dprk")],
     ),
+    # a third review: longer documents (bullets without full stops, capitals for countries)
+    (
+        "Japan and the United States confirmed their position of not recognizing North Korea as "
+        "a nuclear weapons state.",
+        [("nuclear-status", "negated", None)],
+    ),
+    (
+        "정부는 북한을 핵보유국으로 결코 인정하지 않을 것이라고 밝혔다.",
+        [("nuclear-status", "negated", None)],
+    ),
+    (
+        "We will continue to impose costs on the Kremlin, including through sanctions.",
+        [("maximum-pressure", "other-target", None)],
+    ),
+    (
+        "They reaffirmed **complete denuclearization** of **North Korea**.",
+        [("complete-denuclearization", None, "dprk"), ("denuclearization", None, "dprk")],
+    ),
+    (
+        "The leaders committed to:\nCondemn what KCNA claimed was a new ICBM\n"
+        "Reaffirm the complete denuclearization of North Korea",
+        [("complete-denuclearization", None, "dprk"), ("denuclearization", None, "dprk")],
+    ),
+    (
+        '김여정 부부장은 "완전한 비핵화는 절대로 실현될 수 없다"고 주장했다.',
+        [("complete-denuclearization", "reported", None), ("denuclearization", "reported", None)],
+    ),
+    (
+        "○ 북한의 완전한 비핵화 목표 재확인\n○ 조선중앙통신이 주장한 신형 ICBM 발사 규탄",
+        [("complete-denuclearization", None, "dprk"), ("denuclearization", None, None)],
+    ),
 ]
 
 
