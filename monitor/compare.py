@@ -20,12 +20,12 @@ Significance, a number in [0, 1]. With sat(k) = k / (k + 1), which grows from 0 
    on a concept's own mentions lifts the score to at least FACET_FLOOR (0.65).
 3. Wording around concepts, 0.25 + 0.25 * sat(kC), when kC > 0: kC is the number of added,
    removed and changed sentences that carry a mention that counts (either side of a changed one).
-
-Counts are of the mentions that count (`Mention.counted`, see monitor/match.py): a mention set
-aside by the relevance rules changes no count, ladder or band; `set_aside_*` report them.
 4. Other wording, 0.25 * sat(u / W) = 0.25 * u / (u + W): u is the number of words touched (the
    words of added, removed and moved sentences, and of the removed and added runs of changed
    sentences, at least 1 per changed sentence), W the word count of the longer side.
+
+Counts are of the mentions that count (`Mention.counted`, see monitor/relevance.py): a mention
+set aside by the relevance rules changes no count, ladder or band; `set_aside_*` report them.
 
 Only the first band that applies counts. A new side that lost half or more of its words and
 gained almost none (a truncated or failed extraction, more often than a rewrite) is capped at
@@ -44,7 +44,7 @@ from dataclasses import replace
 from typing import Any
 
 from monitor.diff import diff as sentence_diff
-from monitor.diff import pair_sentences, strip_ignored, word_ops
+from monitor.diff import pair_sentences, sentence_key, strip_ignored, word_ops
 from monitor.match import Matcher
 from monitor.models import (
     ChangedSentence,
@@ -163,10 +163,6 @@ def language(text: str) -> str:
     latin = len(_LATIN_LETTER.findall(sample))
     # A Hangul syllable carries about three Latin letters' worth of sound.
     return "ko" if hangul * 3 > latin else "en"
-
-
-def sentence_key(sentence: str) -> str:
-    return re.sub(r"[\W_]+", "", normalise(sentence).text)
 
 
 def _aside(mentions: Iterable[Mention], concept: str) -> dict[str, int]:
@@ -437,7 +433,8 @@ def _mentioned(c: Comparison) -> list[str]:
     ]
 
 
-def _labels(labels: Sequence[str]) -> str:
+def value_labels(labels: Sequence[str]) -> str:
+    """A facet's values on one side, for a reader ("unqualified" when none)."""
     return ", ".join(labels) or "unqualified"
 
 
@@ -459,17 +456,17 @@ def facet_changes(c: Comparison) -> list[str]:
         said.add((q.facet, q.old, q.new))
         head = f"{q.concept} kept;" if d.status == UNCHANGED else q.concept
         out.append(
-            f"{head} {q.facet_label or q.facet} {_labels(q.old_labels)} → {_labels(q.new_labels)}"
+            f"{head} {q.facet_label or q.facet} {value_labels(q.old_labels)} → {value_labels(q.new_labels)}"
         )
     return out
 
 
-_LANGUAGE = {"ko": "Korean", "en": "English"}
+LANGUAGES = {"ko": "Korean", "en": "English"}
 
 
 def divergences(c: Comparison) -> list[str]:
     """For texts in two languages: where the concepts and facets of the two disagree."""
-    old_lang, new_lang = (_LANGUAGE.get(x, x) for x in c.languages or ("old", "new"))
+    old_lang, new_lang = (LANGUAGES.get(x, x) for x in c.languages or ("old", "new"))
     lines = [
         f"{d.id}: {old_lang} text {d.old}, {new_lang} text {d.new}"
         for d in c.concepts
@@ -477,8 +474,8 @@ def divergences(c: Comparison) -> list[str]:
     ]
     deltas = {d.id: d for d in c.concepts}
     lines += [
-        f"{q.concept} {q.facet_label or q.facet}: {old_lang} text: {_labels(q.old_labels)}; "
-        f"{new_lang} text: {_labels(q.new_labels)}"
+        f"{q.concept} {q.facet_label or q.facet}: {old_lang} text: {value_labels(q.old_labels)}; "
+        f"{new_lang} text: {value_labels(q.new_labels)}"
         for q in c.qualifiers
         if q.status != KEPT and deltas[q.concept].old and deltas[q.concept].new
     ]
@@ -491,7 +488,7 @@ def verdict(c: Comparison) -> str:
     "dropped": the upgrade says it. Texts in two languages compare concepts and facets only."""
     if c.languages is not None:
         found = divergences(c)
-        names = " / ".join(_LANGUAGE.get(x, x) for x in c.languages)
+        names = " / ".join(LANGUAGES.get(x, x) for x in c.languages)
         return f"translation ({names}): " + (
             "; ".join(found) if found else "concepts and facets agree"
         )

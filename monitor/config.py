@@ -279,11 +279,8 @@ class ConceptSettings(_Section):
     window: Annotated[int, Field(ge=0, le=20)] | None = None  # overrides [relevance].window
 
 
-REASONS = ("excluded", "negated", "reported", "other-target", "no-target")
-
-
 class RelevanceSettings(_Section):
-    """When a mention counts (see monitor/match.py); the defaults are in config/monitor.toml."""
+    """When a mention counts (see monitor/relevance.py); the defaults are in config/monitor.toml."""
 
     target: tuple[str, ...] = ()
     others: tuple[str, ...] = ()

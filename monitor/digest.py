@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from monitor.diff import word_ops
+from monitor.diff import sentence_key, word_ops
 from monitor.models import ArticleEvent, ChangeEvent, DigestData, Message, WordOp
 from monitor.report import _UNSAFE_TEXT, html_text, terminal_safe
 
@@ -142,10 +142,6 @@ def _names(event: ChangeEvent, kind: str, sentence: Any, concept: str | None = N
     )
 
 
-def _key(sentence: str) -> str:
-    return re.sub(r"[\W_]+", "", sentence.casefold())
-
-
 def _texts(kind: str, sentence: Any) -> list[str]:
     return (
         [str(sentence.get("old")), str(sentence.get("new"))]
@@ -205,7 +201,7 @@ def _change(
     item.weak = "dropped" in event.verdict or "downgrade" in event.verdict
     every = _sentences(event)
     evidence = _evidence(event, concept)
-    shown = {_key(x) for pair in evidence for x in pair if x}
+    shown = {sentence_key(x) for pair in evidence for x in pair if x}
     for old, new in evidence[:MAX_SENTENCES]:
         if old and new:
             item.quotes.append(("reworded", _word_ops(old, new)))
@@ -213,7 +209,7 @@ def _change(
             item.quotes.append(("removed", [WordOp("removed", old)]))
         elif new:
             item.quotes.append(("added", [WordOp("added", new)]))
-    every = [(k, x) for k, x in every if not ({_key(y) for y in _texts(k, x)} & shown)]
+    every = [(k, x) for k, x in every if not ({sentence_key(y) for y in _texts(k, x)} & shown)]
     room = max(0, MAX_SENTENCES - len(item.quotes))
     chosen = ([q for q in every if _names(event, *q, concept)] or every)[:room]
     for kind, x in chosen:

@@ -21,7 +21,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from monitor.diff import word_ops
+from monitor.compare import value_labels
+from monitor.diff import sentence_key, word_ops
 from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent, WordOp
 
 MAX_SENTENCES = 5  # per list of changed, removed or added sentences; the rest are counted
@@ -291,10 +292,6 @@ def _reworded(body: _Body, old: str, new: str) -> None:
     )
 
 
-def _key(sentence: str) -> str:
-    return re.sub(r"[\W_]+", "", sentence.casefold())
-
-
 def _evidence(body: _Body, c: Mapping[str, Any], labels: Mapping[str, str]) -> set[str]:
     """The evidence section: for each concept whose count, status or facet changed, its old
     and new sentences (each pair once, under the strongest concept); the keys of the sentences
@@ -315,8 +312,8 @@ def _evidence(body: _Body, c: Mapping[str, Any], labels: Mapping[str, str]) -> s
             first = False
         q = facets.get(d["id"])
         facet = (
-            f"; {clean(q.get('facet', ''))} {', '.join(q.get('old_labels', [])) or 'unqualified'}"
-            f" → {', '.join(q.get('new_labels', [])) or 'unqualified'}"
+            f"; {clean(q.get('facet', ''))} {value_labels(q.get('old_labels', []))}"
+            f" → {value_labels(q.get('new_labels', []))}"
             if q and d.get("old") and d.get("new")
             else ""
         )
@@ -327,7 +324,7 @@ def _evidence(body: _Body, c: Mapping[str, Any], labels: Mapping[str, str]) -> s
         for e in fresh:
             old = _cap(clean(e["old"]), SENTENCE_CHARS) if e["old"] else None
             new = _cap(clean(e["new"]), SENTENCE_CHARS) if e["new"] else None
-            shown.update(_key(x) for x in (e["old"], e["new"]) if x)
+            shown.update(sentence_key(x) for x in (e["old"], e["new"]) if x)
             if old and new:
                 _reworded(body, old, new)
             elif old:
@@ -373,7 +370,11 @@ def change_message(
     shown = _evidence(body, c, labels)
     s = c.get("sentences", {})
     changed = _ranked(
-        [x for x in s.get("changed", []) if not {_key(x["old"]), _key(x["new"])} & shown],
+        [
+            x
+            for x in s.get("changed", [])
+            if not {sentence_key(x["old"]), sentence_key(x["new"])} & shown
+        ],
         lambda x: f"{x['old']} {x['new']}",
         c,
     )
@@ -386,7 +387,9 @@ def change_message(
             _reworded(body, old, new)
         body.more(MAX_SENTENCES, len(changed))
     for name, mark, style in (("Removed", "-", _DEL), ("Added", "+", _INS)):
-        items = _ranked([x for x in s.get(name.lower(), []) if _key(x) not in shown], str, c)
+        items = _ranked(
+            [x for x in s.get(name.lower(), []) if sentence_key(x) not in shown], str, c
+        )
         if items:
             body.heading(f"{'Other ' + name.lower() if shown else name} sentences ({len(items)})")
             for item in items[:MAX_SENTENCES]:

@@ -17,7 +17,8 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from monitor.compare import divergences, sentence_key, verdict
+from monitor.compare import LANGUAGES, divergences, value_labels, verdict
+from monitor.diff import sentence_key
 from monitor.models import (
     ChangedSentence,
     Comparison,
@@ -95,8 +96,7 @@ def _aside_text(d: ConceptDelta) -> str:
 
 def _evidence_head(d: ConceptDelta, qualifiers: Sequence[Qualifier]) -> str:
     facets = [
-        f"{q.facet_label or q.facet} {', '.join(q.old_labels) or 'unqualified'} → "
-        f"{', '.join(q.new_labels) or 'unqualified'}"
+        f"{q.facet_label or q.facet} {value_labels(q.old_labels)} → {value_labels(q.new_labels)}"
         for q in qualifiers
         if q.concept == d.id and q.status != "kept" and q.own and d.old and d.new
     ]
@@ -188,8 +188,8 @@ def render_text(
         lines += ["", "facets:"]
         lines += [
             f"  {terminal_safe(q.concept)} {terminal_safe(q.facet_label or q.facet)}: "
-            f"{terminal_safe(', '.join(q.old_labels) or 'unqualified')} → "
-            f"{terminal_safe(', '.join(q.new_labels) or 'unqualified')} ({q.status})"
+            f"{terminal_safe(value_labels(q.old_labels))} → "
+            f"{terminal_safe(value_labels(q.new_labels))} ({q.status})"
             for q in c.qualifiers
         ]
     if c.stance:
@@ -226,7 +226,7 @@ def render_text(
 
 def _bilingual_text(c: Comparison) -> list[str]:
     """Texts in two languages: one table of concepts and facets per language, the divergences."""
-    old_lang, new_lang = (_LANGUAGE.get(x, x) for x in c.languages or ("old", "new"))
+    old_lang, new_lang = (LANGUAGES.get(x, x) for x in c.languages or ("old", "new"))
     lines = [
         "",
         "The texts are in different languages: concepts and facets are compared, not words.",
@@ -239,17 +239,14 @@ def _bilingual_text(c: Comparison) -> list[str]:
         lines += ["", "facets:"]
         lines += [
             f"  {terminal_safe(q.concept)} {terminal_safe(q.facet_label or q.facet)}: "
-            f"{old_lang} text: {terminal_safe(', '.join(q.old_labels) or 'unqualified')}; "
-            f"{new_lang} text: {terminal_safe(', '.join(q.new_labels) or 'unqualified')}"
+            f"{old_lang} text: {terminal_safe(value_labels(q.old_labels))}; "
+            f"{new_lang} text: {terminal_safe(value_labels(q.new_labels))}"
             for q in c.qualifiers
         ]
     found = divergences(c)
     lines += ["", "divergences:" if found else "no divergences: the concepts and facets agree"]
     lines += [f"  {terminal_safe(x)}" for x in found]
     return lines
-
-
-_LANGUAGE = {"ko": "Korean", "en": "English"}
 
 
 # ---- HTML --------------------------------------------------------------------------------------
@@ -315,7 +312,7 @@ def _side_html(tag: str, label: str, side: DocumentSide) -> str:
 
 
 def _bilingual_html(c: Comparison) -> list[str]:
-    old_lang, new_lang = (_LANGUAGE.get(x, x) for x in c.languages or ("old", "new"))
+    old_lang, new_lang = (LANGUAGES.get(x, x) for x in c.languages or ("old", "new"))
     parts = [
         '<p class="note">The texts are in different languages: concepts and facets are '
         "compared, not words.</p>",
@@ -406,8 +403,8 @@ def render_html(c: Comparison, *, old_label: str, new_label: str, limit: int | N
         parts += ["<h2>Facets</h2>", "<ul>"]
         parts += [
             f"<li>{html_text(q.concept)} {html_text(q.facet_label or q.facet)}: "
-            f"{html_text(', '.join(q.old_labels) or 'unqualified')} → "
-            f"{html_text(', '.join(q.new_labels) or 'unqualified')} "
+            f"{html_text(value_labels(q.old_labels))} → "
+            f"{html_text(value_labels(q.new_labels))} "
             f'<span class="{"changed" if q.status != "kept" else ""}">({html_text(q.status)})</span></li>'
             for q in c.qualifiers
         ]
