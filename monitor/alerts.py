@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -187,19 +188,16 @@ def deliver_due(settings: Settings, db: Database, at: datetime | None = None) ->
     other messages wait for the next run without counting an attempt, so an outage costs one
     timeout per run, not one per message."""
     moment = at or datetime.now(UTC)
+    run = uuid.uuid4().hex  # this run's claims: it changes only the rows it took
     done = Delivery()
     down: dict[str, str] = {}
     for alert in store.due(db, moment):
+        if not store.claim(db, alert.id, moment, moment + LEASE, run):
+            continue  # another run took it after this one read the list
         if alert.channel in down:
-            store.defer(
-                db,
-                alert.id,
-                moment + timedelta(seconds=settings.alerts.retry_seconds),
-                down[alert.channel],
-            )
-            done.retrying += 1
-            continue
-        if not store.claim(db, alert.id, moment, moment + LEASE):
+            retry = moment + timedelta(seconds=settings.alerts.retry_seconds)
+            if store.defer(db, alert.id, run, retry, down[alert.channel]):
+                done.retrying += 1
             continue
         fields = {"event": "alert", "channel": alert.channel, "dedup_key": alert.message.dedup_key}
         try:
@@ -210,15 +208,22 @@ def deliver_due(settings: Settings, db: Database, at: datetime | None = None) ->
             down[alert.channel] = error
             attempts = alert.attempts + 1
             if attempts >= settings.alerts.max_attempts:
-                store.mark_failed(db, alert.id, error, None)
-                done.given_up += 1
+                if store.mark_failed(db, alert.id, run, error, None):
+                    done.given_up += 1
             else:
                 wait = timedelta(seconds=settings.alerts.retry_seconds * 2 ** (attempts - 1))
-                store.mark_failed(db, alert.id, error, moment + min(wait, MAX_RETRY))
-                done.retrying += 1
+                if store.mark_failed(db, alert.id, run, error, moment + min(wait, MAX_RETRY)):
+                    done.retrying += 1
             continue
-        store.mark_sent(db, alert.id)
-        log.info(alert.message.subject, extra={**fields, "status": "sent"})
+        if not store.mark_sent(db, alert.id, run):
+            # The lease ran out while sending and another run took the message: it may be sent
+            # twice (receivers can drop the copy by its Message-ID); say so rather than hide it.
+            log.warning(
+                "alert sent after its claim expired",
+                extra={**fields, "status": "sent", "lease_seconds": LEASE.total_seconds()},
+            )
+        else:
+            log.info(alert.message.subject, extra={**fields, "status": "sent"})
         done.sent += 1
     return done
 

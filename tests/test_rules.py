@@ -135,7 +135,8 @@ def test_a_claimed_message_is_not_sent_by_a_second_run(make_settings: MakeSettin
             store.enqueue(db, alerts.for_change(settings, _change(), watched=True))
             now = datetime.now(UTC)
             [due] = store.due(db, now)
-            assert store.claim(db, due.id, now, now + timedelta(minutes=10))  # another run has it
+            # another run has it
+            assert store.claim(db, due.id, now, now + timedelta(minutes=10), "other")
             assert alerts.deliver_due(settings, db, now).sent == 0
             # The other run died: after its lease the message is due again, and sent once.
             assert alerts.deliver_due(settings, db, now + timedelta(minutes=11)).sent == 1

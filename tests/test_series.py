@@ -254,9 +254,9 @@ def test_an_alert_being_sent_when_superseded_is_not_retried_after_a_failure(
         poll(settings, db)
         now = datetime.now(UTC)
         [held] = store.due(db, now)
-        assert store.claim(db, held.id, now, now + timedelta(minutes=10))
+        assert store.claim(db, held.id, now, now + timedelta(minutes=10), "run-1")
         whitehouse.listing = [2023, 2022, 2021]
         poll(settings, db)
-        store.mark_failed(db, held.id, "451 try later", now)
+        store.mark_failed(db, held.id, "run-1", "451 try later", now)
         assert _alerts(db)[held.message.dedup_key] == "superseded"
         assert held.id not in [a.id for a in store.due(db, now + timedelta(days=1))]

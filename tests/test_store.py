@@ -45,6 +45,7 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
         "m003_alerts",
         "m004_relevance",
         "m005_superseded",
+        "m006_claims",
     ]
     assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(

@@ -61,45 +61,56 @@ def due(db: Database, at: datetime, limit: int = 100) -> list[PendingAlert]:
     ]
 
 
-def claim(db: Database, alert_id: int, at: datetime, lease_until: datetime) -> bool:
-    """Take a due message for this delivery run; False when another run already has it. A run
-    that dies while sending leaves the claim to expire at `lease_until`, then it is due again."""
+def claim(db: Database, alert_id: int, at: datetime, lease_until: datetime, run: str) -> bool:
+    """Take a due message for the delivery run `run` (a token unique to that run); False when
+    another run already has it. A run that dies while sending leaves the claim to expire at
+    `lease_until`, then it is due again. Every later change of the row by this run names the same
+    token, so a run never moves a row that another run claimed after it read its list."""
     cursor = db.execute(
-        "UPDATE alerts SET status = 'sending', next_attempt_at = ? WHERE id = ? "
+        "UPDATE alerts SET status = 'sending', next_attempt_at = ?, claimed_by = ? WHERE id = ? "
         "AND status IN ('pending', 'sending') AND next_attempt_at <= ?",
-        [iso(lease_until), alert_id, iso(at)],
+        [iso(lease_until), run, alert_id, iso(at)],
     )
     return cursor.rowcount == 1
 
 
-def mark_sent(db: Database, alert_id: int) -> None:
-    """Record that a channel accepted a claimed message; also when it was withdrawn while being
-    sent, since it was delivered all the same."""
-    db.execute(
+def mark_sent(db: Database, alert_id: int, run: str) -> bool:
+    """Record that a channel accepted a message this run claimed and still holds; also when it
+    was withdrawn while being sent, since it was delivered all the same. False when the run no
+    longer held it (its lease ran out and another run took it)."""
+    cursor = db.execute(
         "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
-        "last_error = NULL WHERE id = ? AND status IN ('sending', 'superseded')",
-        [now(), alert_id],
+        "last_error = NULL, claimed_by = NULL "
+        "WHERE id = ? AND status IN ('sending', 'superseded') AND claimed_by = ?",
+        [now(), alert_id, run],
     )
+    return cursor.rowcount == 1
 
 
-def mark_failed(db: Database, alert_id: int, error: str, retry_at: datetime | None) -> None:
-    """Count a failed attempt of a claimed message; with no `retry_at` it is given up (status
-    failed). One withdrawn meanwhile stays withdrawn: it is not to be retried."""
-    db.execute(
-        "UPDATE alerts SET attempts = attempts + 1, last_error = ?, "
+def mark_failed(
+    db: Database, alert_id: int, run: str, error: str, retry_at: datetime | None
+) -> bool:
+    """Count a failed attempt of a message this run holds; with no `retry_at` it is given up
+    (status failed). One withdrawn meanwhile stays withdrawn: it is not to be retried."""
+    cursor = db.execute(
+        "UPDATE alerts SET attempts = attempts + 1, last_error = ?, claimed_by = NULL, "
         "status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, "
-        "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ? AND status = 'sending'",
-        [error, retry_at and iso(retry_at), retry_at and iso(retry_at), alert_id],
+        "next_attempt_at = COALESCE(?, next_attempt_at) "
+        "WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+        [error, retry_at and iso(retry_at), retry_at and iso(retry_at), alert_id, run],
     )
+    return cursor.rowcount == 1
 
 
-def defer(db: Database, alert_id: int, until: datetime, error: str) -> None:
-    """Put a message back without counting an attempt (its channel is down this run)."""
-    db.execute(
-        "UPDATE alerts SET status = 'pending', next_attempt_at = ?, last_error = ? "
-        "WHERE id = ? AND status IN ('pending', 'sending')",
-        [iso(until), error, alert_id],
+def defer(db: Database, alert_id: int, run: str, until: datetime, error: str) -> bool:
+    """Put a message this run holds back without counting an attempt (its channel is down this
+    run). A row the run did not claim, or no longer holds, is left as it is."""
+    cursor = db.execute(
+        "UPDATE alerts SET status = 'pending', next_attempt_at = ?, last_error = ?, "
+        "claimed_by = NULL WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+        [iso(until), error, alert_id, run],
     )
+    return cursor.rowcount == 1
 
 
 def withdraw(db: Database, change_ids: Sequence[int]) -> int:
