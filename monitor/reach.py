@@ -231,7 +231,10 @@ class Reach:
                     return None
             elif plain in {_plain(a) for a in resolve(self.own)}:
                 return None
-        shown = f"{host} resolves to {address}" if numeric_host(host) != address else str(address)
+        text = str(address)
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            text = f"::ffff:{address.ipv4_mapped}"
+        shown = f"{host} resolves to {text}" if numeric_host(host) != address else text
         return Refusal(
             f"refused: {shown}, which is not a public address ({kind})",
             f'if monitor should reach it, add "{plain}" (or its network, or the host name) to '
