@@ -112,18 +112,10 @@ class _GuardedBackend(httpcore2.SyncBackend):
             resolved = _resolve(host, port)
         except OSError as exc:
             raise httpcore2.ConnectError(exc) from exc
-        own: list[Address] = []
-
-        def own_addresses(name: str) -> list[Address]:
-            if not own:
-                with contextlib.suppress(OSError):
-                    own.extend(_resolve(name))
-            return own
-
         allowed: list[Address] = []
         refused: list[Refusal] = []
         for address in resolved:
-            refusal = self.reach.refusal(host, address, own_addresses)
+            refusal = self.reach.refusal(host, address, _addresses_of)
             if refusal is None:
                 allowed.append(address)
             else:
@@ -237,10 +229,13 @@ def _shutdown(stream: Any) -> None:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain fd, even under TLS
 
 
-def _no_names(name: str) -> list[Address]:
-    """For a numeric host checked before any request: the configured host is not resolved
-    there (the connect-time check does that)."""
-    return []
+def _addresses_of(name: str) -> list[Address]:
+    """The addresses of a configured host name, asked only when a non-public address is met
+    (none when it does not resolve)."""
+    try:
+        return _resolve(name)
+    except OSError:
+        return []
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -343,7 +338,7 @@ class Fetcher:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(url, "not an http(s) URL; fix it in the config")
         number = numeric_host(parts.hostname)
-        refusal = None if number is None else reach.refusal(parts.hostname, number, _no_names)
+        refusal = None if number is None else reach.refusal(parts.hostname, number, _addresses_of)
         if refusal is not None:
             # A numeric host in any spelling (0xa9fea9fe, 0251.0376.0251.0376) is refused
             # before any request; the connect-time check covers names.

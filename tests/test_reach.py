@@ -175,4 +175,8 @@ def test_the_check_is_made_on_the_resolved_address_when_connecting() -> None:
         )
         # The URL asked for counts as configured when no source URL is given (monitor compare).
         assert fetcher.get(url).body == b"x"
+        # A source configured by name may reach that name's addresses, however spelled.
+        own = f"http://localhost:{server.port}/feed"
+        assert fetcher.get(server.url("/x"), source_url=own).body == b"x"
+        assert fetcher.get(f"http://0x7f000001:{server.port}/x", source_url=own).body == b"x"
         assert isinstance(info.value, FetchError)
