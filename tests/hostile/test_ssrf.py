@@ -311,3 +311,26 @@ follow = "all"
             assert docs[refused_link][0] == "entry"
             assert docs[own_link] == ("article", None)
             assert b"ASIA-SECRET" not in stored_text(db).encode()
+
+
+def test_a_url_typed_on_the_command_line_counts_as_configured(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    config = tmp_path / "monitor.toml"
+    config.write_text(f"[fetch]\ndelay = 0\nretries = 0\n{shipped_concepts()}", encoding="utf-8")
+    with LocalServer("127.0.0.3") as typed, LocalServer("127.0.0.4") as internal:
+        typed.route("/a.html", respond(200, ARTICLE, HTML))
+        typed.route("/r.html", respond(302, b"", {"Location": internal.url("/secret.html")}))
+        internal.route("/secret.html", respond(200, SECRET, HTML))
+        ok = CliRunner().invoke(
+            main, ["compare", "--config", str(config), typed.url("/a.html"), typed.url("/a.html")]
+        )
+        assert ok.exit_code == 0, ok.output
+        refused = CliRunner().invoke(
+            main, ["compare", "--config", str(config), typed.url("/a.html"), typed.url("/r.html")]
+        )
+        assert refused.exit_code != 0 and "Traceback" not in refused.output
+        assert "127.0.0.4" in refused.output and "allow_internal" in refused.output
+        assert not internal.requests
