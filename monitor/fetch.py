@@ -151,6 +151,44 @@ class _GuardedTransport(httpx2.HTTPTransport):
         )
 
 
+class _ProxiedTransport(httpx2.BaseTransport):
+    """A transport through a proxy from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY):
+    the proxy connects, so the target is checked here, on the addresses it resolves to locally
+    (every one must be allowed); a name that does not resolve here is left to the proxy."""
+
+    def __init__(self, reach: Reach, proxied: httpx2.HTTPTransport) -> None:
+        self.reach = reach
+        self.proxied = proxied
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        host = request.url.host
+        try:
+            addresses = _resolve(host)
+        except OSError:
+            addresses = []
+        for address in addresses:
+            refusal = self.reach.refusal(host, address, _addresses_of)
+            if refusal is not None:
+                raise _Blocked(refusal)
+        return self.proxied.handle_request(request)
+
+    def close(self) -> None:
+        self.proxied.close()
+
+
+def _proxy_mounts(reach: Reach, ssl_context: Any) -> dict[str, httpx2.BaseTransport | None]:
+    """The proxies the environment sets, as httpx2 reads them (NO_PROXY patterns map to None:
+    the direct, guarded transport)."""
+    from httpx2._utils import get_environment_proxies  # the Client's own reading of them
+
+    return {
+        pattern: None
+        if proxy is None
+        else _ProxiedTransport(reach, httpx2.HTTPTransport(verify=ssl_context, proxy=proxy))
+        for pattern, proxy in get_environment_proxies().items()
+    }
+
+
 class _Moved(Exception):
     """A redirect to another origin: followed by `get` under that host's lock, delay and robots."""
 
@@ -284,6 +322,7 @@ class Fetcher:
                 client = self._clients[reach] = httpx2.Client(
                     headers={"User-Agent": self.settings.user_agent},
                     transport=_GuardedTransport(reach, self._ssl),
+                    mounts=_proxy_mounts(reach, self._ssl),
                 )
             return client
 

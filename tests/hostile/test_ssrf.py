@@ -334,3 +334,26 @@ def test_a_url_typed_on_the_command_line_counts_as_configured(tmp_path: Path) ->
         assert refused.exit_code != 0 and "Traceback" not in refused.output
         assert "127.0.0.4" in refused.output and "allow_internal" in refused.output
         assert not internal.requests
+
+
+def test_through_a_proxy_from_the_environment_the_target_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HTTP_PROXY is honoured; the proxy connects, so the target's addresses are checked
+    before the request is handed to it."""
+    from monitor.fetch import Fetcher, FetchSettings, Refused
+
+    with LocalServer("127.0.0.2") as proxy:
+        proxy.route("http://8.8.8.8/x", respond(200, b"public, through the proxy"))
+        proxy.route("http://localhost/x", respond(200, SECRET, HTML))
+        proxy.route("http://10.1.2.3/x", respond(200, SECRET, HTML))
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.2:{proxy.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with Fetcher(FetchSettings(user_agent="t", retries=0, delay=0)) as fetcher:
+            source = "http://127.0.0.9/feed"  # numeric: no DNS asked for the own host
+            assert fetcher.get("http://8.8.8.8/x", source_url=source).body.startswith(b"public")
+            for url in ("http://localhost/x", "http://10.1.2.3/x"):
+                with pytest.raises(Refused, match="allow_internal"):
+                    fetcher.get(url, source_url=source)
+        assert [r.path for r in proxy.requests] == ["http://8.8.8.8/x"]
