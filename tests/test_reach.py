@@ -141,7 +141,7 @@ def test_allow_list_entries_are_addresses_networks_or_names() -> None:
 
 
 def test_reach_allows_the_configured_host_networks_and_names() -> None:
-    never = lambda name: []  # noqa: E731
+    never = _never
     loop = ipaddress.ip_address("127.0.0.3")
     assert Reach.build("127.0.0.1", ()).refusal("127.0.0.3", loop, never) is not None
     assert Reach.build("127.0.0.3", ()).refusal("127.0.0.3", loop, never) is None
@@ -180,3 +180,36 @@ def test_the_check_is_made_on_the_resolved_address_when_connecting() -> None:
         assert fetcher.get(server.url("/x"), source_url=own).body == b"x"
         assert fetcher.get(f"http://0x7f000001:{server.port}/x", source_url=own).body == b"x"
         assert isinstance(info.value, FetchError)
+
+
+def _never(name: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    return []
+
+
+@given(st.one_of(v4, v6))
+def test_a_refusal_names_the_address_and_the_keys_to_set(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> None:
+    refusal = Reach.build("feeds.example.org", ()).refusal("h.test", address, _never)
+    if classify(address) is None:
+        assert refusal is None
+        return
+    assert refusal is not None
+    plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    assert f'"{plain or address}"' in refusal.hint
+    assert "fetch.allow_internal" in refusal.hint and "allow_internal" in refusal.hint
+    assert "h.test resolves to" in refusal.reason
+
+
+@given(st.one_of(v4, v6), st.integers(0, 128))
+def test_an_address_inside_an_allowed_network_is_allowed(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, prefix: int
+) -> None:
+    network = ipaddress.ip_network(f"{address}/{min(prefix, address.max_prefixlen)}", strict=False)
+    reach = Reach.build("feeds.example.org", (str(network),))
+    assert reach.refusal("h.test", address, _never) is None
+    after = int(network.broadcast_address) + 1
+    if after < 2**address.max_prefixlen:
+        outside = type(address)(after)
+        if classify(outside) is not None:
+            assert reach.refusal("h.test", outside, _never) is not None
