@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import random
 import socket
 import threading
@@ -80,8 +81,6 @@ class _Blocked(Exception):
 
 def _resolve(host: str, port: int = 0) -> list[Address]:
     """The addresses of `host`, resolved once (scoped IPv6 addresses keep their scope)."""
-    import ipaddress
-
     found: list[Address] = []
     for family, _, _, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
         if family in (socket.AF_INET, socket.AF_INET6):
