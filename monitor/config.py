@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.models import Concept, Facet, FacetValue, Lexicon, Relevance
+from monitor.reach import parse_allowed
 from monitor.urls import document_key
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
@@ -36,6 +37,12 @@ class StorageSettings(_Section):
     database: str = Field("monitor.db", description="SQLite file; MONITOR_DB overrides it")
 
 
+def _allow_list(value: tuple[str, ...]) -> tuple[str, ...]:
+    for entry in value:
+        parse_allowed(entry)  # raises ValueError naming the entry
+    return value
+
+
 class FetchSettings(_Section):
     user_agent: str = Field(
         f"monitor/{__version__} (Korea-policy wording monitor; +https://github.com/monitor-korea/monitor)",
@@ -49,6 +56,14 @@ class FetchSettings(_Section):
     max_retry_after: Annotated[float, Field(ge=0)] = 120.0
     concurrency: Annotated[int, Field(ge=1)] = 8
     delay: Annotated[float, Field(ge=0)] = 1.0
+    allow_internal: tuple[str, ...] = Field(
+        (), description="non-public addresses, networks (CIDR) or host names any source may reach"
+    )
+
+    @field_validator("allow_internal")
+    @classmethod
+    def _allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _allow_list(value)
 
 
 class ScheduleSettings(_Section):
@@ -103,6 +118,14 @@ class Source(_Section):
     max_articles: Annotated[int, Field(ge=0)] = Field(
         100, description="articles fetched per poll; the rest wait for the next poll"
     )
+    allow_internal: tuple[str, ...] = Field(
+        (), description="non-public addresses, networks (CIDR) or host names this source may reach"
+    )
+
+    @field_validator("allow_internal")
+    @classmethod
+    def _allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _allow_list(value)
 
     @field_validator("ignore")
     @classmethod

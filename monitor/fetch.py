@@ -3,27 +3,33 @@
 Every attempt has a total wall-clock deadline (a watchdog shuts the socket down when it passes, so
 neither a drip-feeding nor a silent server can hold a request longer) and a byte cap. One request
 at a time goes to each host, with a pause between them; `concurrency` requests run overall.
+Connections go only to public addresses, those of the configured URL and those allowed (see
+monitor/reach.py): the check is made on the resolved address, when connecting.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import random
 import socket
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple, Self
 from urllib.parse import urljoin, urlsplit
 
+import httpcore2
 import httpx2
 from protego import Protego
 
 from monitor.errors import FetchError
 from monitor.models import Attempt, Response
+from monitor.reach import Address, Reach, Refusal, numeric_host
 
 MAX_BACKOFF = 60.0  # seconds; the exponential backoff never waits longer
 MAX_CRAWL_DELAY = 60.0  # a larger robots.txt Crawl-delay is shortened to this
@@ -44,6 +50,8 @@ class FetchSettings:
     max_retry_after: float = 120.0
     concurrency: int = 8
     delay: float = 1.0  # minimum seconds between two requests to the same host
+    # Non-public addresses, networks (CIDR) and host names every source may reach.
+    allow_internal: tuple[str, ...] = ()
 
 
 @dataclass
@@ -56,6 +64,128 @@ class _Failure(Exception):
     retry: bool = False
     wait: float | None = None
     nbytes: int = 0
+    refused: bool = False
+
+
+class Refused(FetchError):
+    """A fetch refused because its address is not public (and not allowed)."""
+
+
+class _Blocked(Exception):
+    """Raised by the network backend: no address of the host may be connected to."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(str(refusal))
+        self.refusal = refusal
+
+
+def _resolve(host: str, port: int = 0) -> list[Address]:
+    """The addresses of `host`, resolved once (scoped IPv6 addresses keep their scope)."""
+    found: list[Address] = []
+    for family, _, _, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        if family in (socket.AF_INET, socket.AF_INET6):
+            text = str(sockaddr[0])
+            if family == socket.AF_INET6 and len(sockaddr) > 3 and sockaddr[3]:
+                text = f"{text.split('%')[0]}%{sockaddr[3]}"
+            if text not in map(str, found):
+                found.append(ipaddress.ip_address(text))
+    return found
+
+
+class _GuardedBackend(httpcore2.SyncBackend):
+    """Resolves each host once, checks every address against a Reach, and connects only to a
+    checked address (TLS SNI and the Host header keep the name: httpcore sets them)."""
+
+    def __init__(self, reach: Reach) -> None:
+        self.reach = reach
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.NetworkStream:
+        try:
+            resolved = _resolve(host, port)
+        except OSError as exc:
+            raise httpcore2.ConnectError(exc) from exc
+        allowed: list[Address] = []
+        refused: list[Refusal] = []
+        for address in resolved:
+            refusal = self.reach.refusal(host, address, _addresses_of)
+            if refusal is None:
+                allowed.append(address)
+            else:
+                refused.append(refusal)
+        if refused and not allowed:
+            raise _Blocked(refused[0])
+        if not allowed:
+            raise httpcore2.ConnectError(f"{host} has no address")
+        error: Exception | None = None
+        for address in allowed:
+            try:
+                return super().connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore2.ConnectError as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+
+class _GuardedTransport(httpx2.HTTPTransport):
+    """httpx2's transport over a connection pool that uses `_GuardedBackend`."""
+
+    def __init__(self, reach: Reach, ssl_context: Any) -> None:
+        super().__init__(verify=ssl_context)
+        # HTTPTransport takes no network backend: replace the pool it built (no sockets yet).
+        self._pool = httpcore2.ConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_GuardedBackend(reach),
+        )
+
+
+class _ProxiedTransport(httpx2.BaseTransport):
+    """A transport through a proxy from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY):
+    the proxy connects, so the target is checked here, on the addresses it resolves to locally
+    (every one must be allowed); a name that does not resolve here is left to the proxy."""
+
+    def __init__(self, reach: Reach, proxied: httpx2.HTTPTransport) -> None:
+        self.reach = reach
+        self.proxied = proxied
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        host = request.url.host
+        try:
+            addresses = _resolve(host)
+        except OSError:
+            addresses = []
+        for address in addresses:
+            refusal = self.reach.refusal(host, address, _addresses_of)
+            if refusal is not None:
+                raise _Blocked(refusal)
+        return self.proxied.handle_request(request)
+
+    def close(self) -> None:
+        self.proxied.close()
+
+
+def _proxy_mounts(reach: Reach, ssl_context: Any) -> dict[str, httpx2.BaseTransport | None]:
+    """The proxies the environment sets, as httpx2 reads them (NO_PROXY patterns map to None:
+    the direct, guarded transport)."""
+    from httpx2._utils import get_environment_proxies  # the Client's own reading of them
+
+    return {
+        pattern: None
+        if proxy is None
+        else _ProxiedTransport(reach, httpx2.HTTPTransport(verify=ssl_context, proxy=proxy))
+        for pattern, proxy in get_environment_proxies().items()
+    }
 
 
 class _Moved(Exception):
@@ -136,6 +266,15 @@ def _shutdown(stream: Any) -> None:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain fd, even under TLS
 
 
+def _addresses_of(name: str) -> list[Address]:
+    """The addresses of a configured host name, asked only when a non-public address is met
+    (none when it does not resolve)."""
+    try:
+        return _resolve(name)
+    except OSError:
+        return []
+
+
 def _retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
     if value is None or value.strip().isdigit():
@@ -154,7 +293,11 @@ class Fetcher:
 
     def __init__(self, settings: FetchSettings) -> None:
         self.settings = settings
-        self._client = httpx2.Client(headers={"User-Agent": settings.user_agent})
+        self._ssl = httpx2.create_ssl_context()
+        # One client per Reach, so that a connection one source may make is never reused by
+        # another that may not (the pool reuses connections without connecting again).
+        self._clients: dict[Reach, httpx2.Client] = {}
+        self._clients_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max(1, settings.concurrency))
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
@@ -166,7 +309,21 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        with self._clients_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def _client(self, reach: Reach) -> httpx2.Client:
+        with self._clients_lock:
+            client = self._clients.get(reach)
+            if client is None:
+                client = self._clients[reach] = httpx2.Client(
+                    headers={"User-Agent": self.settings.user_agent},
+                    transport=_GuardedTransport(reach, self._ssl),
+                    mounts=_proxy_mounts(reach, self._ssl),
+                )
+            return client
 
     def get(
         self,
@@ -177,8 +334,16 @@ class Fetcher:
         delay: float | None = None,
         robots: bool = False,
         accept: str | None = None,
+        source_url: str | None = None,
+        allow: Sequence[str] = (),
     ) -> Response:
-        """GET `url`; a 2xx or 304 comes back as a Response, anything else raises FetchError."""
+        """GET `url`; a 2xx or 304 comes back as a Response, anything else raises FetchError.
+
+        Non-public addresses are refused (raising `Refused`) unless they are those of the host
+        of `source_url` (the configured URL; default `url` itself), or `allow` or
+        `fetch.allow_internal` lists them."""
+        configured = urlsplit(source_url or url).hostname
+        reach = Reach.build(configured, (*self.settings.allow_internal, *allow))
         headers = {"Accept": accept} if accept else {}
         if etag:
             headers["If-None-Match"] = etag
@@ -189,44 +354,57 @@ class Fetcher:
         current = url
         for _ in range(self.settings.max_redirects + 1):
             try:
-                response = self._get_one(current, headers, gap, robots)
+                response = self._get_one(current, headers, gap, robots, reach)
             except _Moved as moved:
                 done.extend(moved.attempts)
                 current = moved.target
                 headers = {"Accept": accept} if accept else {}  # validators belong to `url`
                 continue
             except FetchError as exc:
-                raise FetchError(url, exc.reason, exc.status, (*done, *exc.attempts)) from exc
+                kind = Refused if isinstance(exc, Refused) else FetchError
+                raise kind(url, exc.reason, exc.status, (*done, *exc.attempts)) from exc
             return dataclasses.replace(response, url=url, attempts=(*done, *response.attempts))
         limit = self.settings.max_redirects
         reason = f"more than {limit} redirects (last to {current}); put the final URL in the config"
         raise FetchError(url, reason, attempts=tuple(done))
 
-    def _get_one(self, url: str, headers: dict[str, str], gap: float, robots: bool) -> Response:
+    def _get_one(
+        self, url: str, headers: dict[str, str], gap: float, robots: bool, reach: Reach
+    ) -> Response:
         """GET within one origin, holding that host's turn; redirects elsewhere raise _Moved."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(url, "not an http(s) URL; fix it in the config")
+        number = numeric_host(parts.hostname)
+        refusal = None if number is None else reach.refusal(parts.hostname, number, _addresses_of)
+        if refusal is not None:
+            # A numeric host in any spelling (0xa9fea9fe, 0251.0376.0251.0376) is refused
+            # before any request; the connect-time check covers names.
+            attempt = Attempt(url, datetime.now(UTC), None, 0, 0.0, refusal.reason)
+            raise Refused(url, str(refusal), attempts=(attempt,))
         with self._hosts_lock:
             host = self._hosts.setdefault(parts.hostname, _Host())
         with host.lock:
             early: list[Attempt] = []
             if robots:
-                self._check_robots(url, host, gap, early)
+                self._check_robots(url, host, gap, early, reach)
             try:
-                response = self._fetch(url, headers, host, gap)
+                response = self._fetch(url, headers, host, gap, reach)
             except FetchError as exc:
-                raise FetchError(url, exc.reason, exc.status, (*early, *exc.attempts)) from exc
+                kind = Refused if isinstance(exc, Refused) else FetchError
+                raise kind(url, exc.reason, exc.status, (*early, *exc.attempts)) from exc
             except _Moved as moved:
                 raise _Moved(moved.target, moved.status, (*early, *moved.attempts)) from None
         return dataclasses.replace(response, attempts=(*early, *response.attempts))
 
-    def _check_robots(self, url: str, host: _Host, gap: float, attempts: list[Attempt]) -> None:
+    def _check_robots(
+        self, url: str, host: _Host, gap: float, attempts: list[Attempt], reach: Reach
+    ) -> None:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         entry = host.robots.get(origin)
         if entry is None or entry.until < time.monotonic():
-            entry = host.robots[origin] = self._load_robots(origin, host, gap, attempts)
+            entry = host.robots[origin] = self._load_robots(origin, host, gap, attempts, reach)
         reason = None
         if entry.error is not None:
             reason = f"robots.txt unavailable ({entry.error}); {parts.netloc} is skipped for now"
@@ -235,10 +413,15 @@ class Fetcher:
         if reason is not None:
             raise FetchError(url, reason, attempts=tuple(attempts))
 
-    def _load_robots(self, origin: str, host: _Host, gap: float, out: list[Attempt]) -> _Robots:
+    def _load_robots(
+        self, origin: str, host: _Host, gap: float, out: list[Attempt], reach: Reach
+    ) -> _Robots:
         now = time.monotonic()
         try:
-            response = self._fetch(f"{origin}/robots.txt", {}, host, gap)
+            response = self._fetch(f"{origin}/robots.txt", {}, host, gap, reach)
+        except Refused as exc:
+            # Not remembered: another source may be allowed this address.
+            raise Refused(exc.url, exc.reason, exc.status, (*out, *exc.attempts)) from None
         except FetchError as exc:
             out.extend(exc.attempts)
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
@@ -252,7 +435,9 @@ class Fetcher:
             host.crawl_delay = max(host.crawl_delay, min(float(crawl_delay), MAX_CRAWL_DELAY))
         return _Robots(parser, None, now + ROBOTS_TTL)
 
-    def _fetch(self, url: str, headers: dict[str, str], host: _Host, gap: float) -> Response:
+    def _fetch(
+        self, url: str, headers: dict[str, str], host: _Host, gap: float, reach: Reach
+    ) -> Response:
         """Attempts with retries; the caller holds `host.lock`."""
         attempts: list[Attempt] = []
         first = time.monotonic()
@@ -263,7 +448,7 @@ class Fetcher:
             try:
                 with self._slots:
                     started, t0 = datetime.now(UTC), time.monotonic()
-                    result = self._attempt(url, headers)
+                    result = self._attempt(url, headers, reach)
             except _Moved as moved:
                 host.last_end = end = time.monotonic()
                 attempts.append(Attempt(url, started, moved.status, 0, end - t0))
@@ -276,7 +461,8 @@ class Fetcher:
                 if not failure.retry or retried == self.settings.retries:
                     again = f", retried {retried} time{'s' * (retried > 1)}" if retried else ""
                     reason = f"{failure.reason}{again}; {failure.hint}"
-                    raise FetchError(url, reason, failure.status, tuple(attempts)) from None
+                    kind = Refused if failure.refused else FetchError
+                    raise kind(url, reason, failure.status, tuple(attempts)) from None
                 time.sleep(self._backoff(retried, failure.wait))
                 continue
             host.last_end = end = time.monotonic()
@@ -290,7 +476,7 @@ class Fetcher:
         base = min(self.settings.backoff * 2.0**retried, MAX_BACKOFF)
         return base + random.uniform(0.0, 0.1 * base)
 
-    def _attempt(self, url: str, headers: dict[str, str]) -> _Result:
+    def _attempt(self, url: str, headers: dict[str, str], reach: Reach) -> _Result:
         """One attempt: follow redirects and read the body, all within one total deadline."""
         deadline = time.monotonic() + self.settings.timeout
         dog = _Watchdog(self.settings.timeout)
@@ -301,14 +487,15 @@ class Fetcher:
                 if left <= 0:
                     raise self._late(None, 0)
                 timeout = httpx2.Timeout(left, connect=min(left, CONNECT_TIMEOUT))
-                request = self._client.build_request(
+                client = self._client(reach)
+                request = client.build_request(
                     "GET",
                     current,
                     headers=headers,
                     timeout=timeout,
                     extensions={"trace": dog.trace},
                 )
-                response = self._client.send(request, stream=True)
+                response = client.send(request, stream=True)
                 try:
                     dog.watch(response.extensions.get("network_stream"))
                     status, location = response.status_code, response.headers.get("location")
@@ -336,6 +523,8 @@ class Fetcher:
             reason = f"more than {limit} redirects (last: HTTP {status} to {current})"
             hint = "put the final URL in the config or raise fetch.max_redirects"
             raise _Failure(reason, hint, status)
+        except _Blocked as exc:
+            raise _Failure(exc.refusal.reason, exc.refusal.hint, refused=True) from None
         except (httpx2.RequestError, httpx2.InvalidURL) as exc:
             if dog.fired or time.monotonic() >= deadline:
                 raise self._late(None, 0) from exc

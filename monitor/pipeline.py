@@ -197,6 +197,8 @@ class _Poll:
             last_modified=modified,
             delay=job.source.delay,
             robots=job.stage == "article",
+            source_url=job.source.url,
+            allow=job.source.allow_internal,
         )
         self.pending[future] = job
 

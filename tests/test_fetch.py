@@ -345,8 +345,14 @@ def test_crawl_delay_spaces_requests() -> None:
 # --- redirects to other hosts --------------------------------------------------------------------
 
 
-def test_a_redirect_to_another_host_honours_that_hosts_robots(fetcher: Fetcher) -> None:
-    with LocalServer("127.0.0.2") as first, LocalServer("127.0.0.3") as second:
+def test_a_redirect_to_another_host_honours_that_hosts_robots() -> None:
+    # Loopback to loopback across addresses: allowed explicitly (non-public addresses are
+    # refused by default, see tests/hostile/test_ssrf.py).
+    with (
+        make(allow_internal=("127.0.0.3",)) as fetcher,
+        LocalServer("127.0.0.2") as first,
+        LocalServer("127.0.0.3") as second,
+    ):
         second.route("/robots.txt", respond(200, b"User-agent: *\nDisallow: /private/\n"))
         second.route("/private/x.html", respond(200, b"secret"))
         second.route("/public/x.html", respond(200, b"<p>public</p>"))
