@@ -187,15 +187,15 @@ class Redactor:
     def redact(self, text: str) -> str:
         """`text` with every known secret and every credential-looking query value hidden."""
         known = self._known
-        if known is not None:
-            # Each pass shortens the text (forms are longer than the mark): a secret that a
-            # replacement brings together (its halves around another) is found by the next.
-            while True:
-                hidden = known.sub(MARK, text)
-                if hidden == text:
-                    break
-                text = hidden
-        return _QUERY_VALUE.sub(_hide_value, text)
+        # Each pass shortens the text (every form is longer than the mark), so this ends; a
+        # secret that one replacement brings together (its halves around another) is found by
+        # the next pass.
+        while True:
+            hidden = known.sub(MARK, text) if known is not None else text
+            hidden = _QUERY_VALUE.sub(_hide_value, hidden)
+            if hidden == text:
+                return text
+            text = hidden
 
     def optional(self, text: str | None) -> str | None:
         """`redact` for a value that may be missing."""
