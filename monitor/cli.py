@@ -215,11 +215,14 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
 
     Example: monitor show https://www.whitehouse.gov/briefing-room/statements-releases/...
     """
+    from monitor.redact import public_url
     from monitor.urls import canonical_url
 
     settings = _settings(config_path)
     with store.open_db(settings.database) as db:
         found = store.history(db, url, canonical_url(url))
+        if found is None and public_url(url) != url:  # a page source's URL is kept without its key
+            found = store.history(db, public_url(url), canonical_url(public_url(url)))
     if found is None:
         raise click.ClickException(f"{url}: no such document; `monitor search` finds stored ones")
     if as_json:
@@ -337,7 +340,9 @@ def compare(
     try:
         before, after = _load(old, settings), _load(new, settings)
     except MonitorError as exc:
-        raise click.ClickException(str(exc)) from exc
+        from monitor.redact import Redactor
+
+        raise click.ClickException(Redactor.from_settings(settings).redact(str(exc))) from exc
     result = comparing.compare(
         before.text,
         after.text,

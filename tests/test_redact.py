@@ -19,7 +19,7 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from monitor import config
+from monitor import config, logs
 from monitor.logs import JsonLines, Readable
 from monitor.redact import MARK, Redactor, has_credentials, public_url, redact_url
 
@@ -218,3 +218,21 @@ def test_the_log_formatters_redact_messages_fields_and_tracebacks() -> None:
     assert MARK in parsed["exception"] and parsed["url"] == f"http://h/?token={MARK}"
     readable = Readable(redactor).format(record)
     assert secret not in readable and readable.count(MARK) >= 3
+
+
+def test_commands_without_a_log_setup_print_warnings_redacted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What `monitor once` prints on stderr when something logs a warning with a secret."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers[:] = []
+    try:
+        logs.to_stderr(Redactor.of(["hunter2-hunter2"]))
+        logs.to_stderr(Redactor.of(["hunter2-hunter2"]))  # once is enough
+        assert len(root.handlers) == 1
+        logging.getLogger("monitor.test").warning("refused hunter2-hunter2 at ?key=abc")
+        logging.getLogger("monitor.test").info("not shown")
+    finally:
+        root.handlers[:] = saved
+    assert capsys.readouterr().err == "refused *** at ?key=***\n"

@@ -28,10 +28,12 @@ from urllib.parse import quote, quote_plus
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor import alerts, config, logs, store
+from monitor.cli import main
 from monitor.pipeline import poll
 from monitor.redact import Redactor
 from tests.conftest import shipped_concepts
@@ -189,9 +191,7 @@ def commands(config_path: Path, env: dict[str, str]) -> str:
     return "\n".join(
         [
             run(config_path, env, "once"),
-            run(config_path, env, "once", "--json"),
             run(config_path, env, "sources"),
-            run(config_path, env, "sources", "--json"),
             run(config_path, env, "digest", "--date", str(day), "--send"),
         ]
     )
@@ -351,6 +351,11 @@ url = "{server.url("/page")}?api_key={PAGE_KEY}"
         env = environment()
         output = commands(path, env) + service_log(path, env, capsys)
         fetched = [r.path for r in server.requests]
+        page_url = f"{server.url('/page')}?api_key={PAGE_KEY}"
+    # `show` finds the page by the URL in the config, and prints it without the key.
+    shown = CliRunner().invoke(main, ["show", page_url, "--config", str(path)])
+    assert shown.exit_code == 0 and "A plain page." in shown.output, shown.output
+    output += shown.output
     # The fetches used the real URLs from the config ...
     assert f"/feed?token={SOURCE_TOKEN}&lang=ko" in fetched
     assert f"/page?api_key={PAGE_KEY}" in fetched
