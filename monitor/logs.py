@@ -31,6 +31,10 @@ class JsonLines(logging.Formatter):
     def _clean(self, value: object) -> object:
         if value is None or isinstance(value, bool | int | float):
             return value
+        if isinstance(value, dict):
+            return {str(k): self._clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._clean(v) for v in value]
         return self.redactor.redact(value if isinstance(value, str) else str(value))
 
     def format(self, record: logging.LogRecord) -> str:

@@ -101,7 +101,7 @@ def webhook_secrets(url: str) -> list[str]:
     except ValueError:
         return [url]
     path = parts.path.strip("/")
-    found = [url, parts.path] if len(path) >= MIN_SECRET else [url]
+    found = [url, parts.path] if len(path) >= 8 else [url]  # as long as a secret segment
     found += [unquote(s) for s in path.split("/") if _secret_segment(unquote(s))]
     return found + _url_secrets(url)
 

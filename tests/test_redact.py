@@ -209,13 +209,20 @@ def test_the_log_formatters_redact_messages_fields_and_tracebacks() -> None:
         raise RuntimeError(f"server said {secret}")
     except RuntimeError:
         exc_info = sys.exc_info()
-    record = _record(f"refused {secret}", error=f"535 {secret}", url=f"http://h/?token={secret}")
+    record = _record(
+        f"refused {secret}",
+        error=f"535 {secret}",
+        url=f"http://h/?token={secret}",
+        errors=[{"source": "a", "error": secret}],
+        count=3,
+    )
     record.exc_info = exc_info
     line = JsonLines(redactor).format(record)
     parsed = json.loads(line)
     assert secret not in line and json.dumps(secret)[1:-1] not in line
     assert parsed["message"] == f"refused {MARK}" and parsed["error"] == f"535 {MARK}"
     assert MARK in parsed["exception"] and parsed["url"] == f"http://h/?token={MARK}"
+    assert parsed["errors"] == [{"source": "a", "error": MARK}] and parsed["count"] == 3
     readable = Readable(redactor).format(record)
     assert secret not in readable and readable.count(MARK) >= 3
 
