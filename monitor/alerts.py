@@ -33,6 +33,7 @@ from monitor.models import (
     PendingAlert,
     SourceEvent,
 )
+from monitor.redact import Redactor
 from monitor.timeline import daily_counts
 
 log = logging.getLogger("monitor.alerts")
@@ -189,6 +190,7 @@ def deliver_due(settings: Settings, db: Database, at: datetime | None = None) ->
     timeout per run, not one per message."""
     moment = at or datetime.now(UTC)
     run = uuid.uuid4().hex  # this run's claims: it changes only the rows it took
+    redactor = Redactor.from_settings(settings)
     done = Delivery()
     down: dict[str, str] = {}
     for alert in store.due(db, moment):
@@ -204,6 +206,7 @@ def deliver_due(settings: Settings, db: Database, at: datetime | None = None) ->
             _send(settings, alert)
         except Exception as exc:  # a channel's refusal, or a bug: recorded, never blocking the rest
             error = str(exc) if isinstance(exc, NotifyError) else f"{type(exc).__name__}: {exc}"
+            error = redactor.redact(error)  # a server's text is kept only once redacted
             log.warning("alert not delivered", extra={**fields, "error": error})
             down[alert.channel] = error
             attempts = alert.attempts + 1

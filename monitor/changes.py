@@ -24,7 +24,6 @@ from monitor.compare import as_json, compare, language, verdict
 from monitor.config import Series, Settings, Source
 from monitor.diff import strip_ignored
 from monitor.extract import extract_file
-from monitor.logs import redact
 from monitor.match import Matcher
 from monitor.models import (
     ArticleEvent,
@@ -39,6 +38,7 @@ from monitor.models import (
     Stored,
     StoredVersion,
 )
+from monitor.redact import public_url, redact_url
 from monitor.text import content_hash
 from monitor.urls import document_key
 
@@ -236,7 +236,7 @@ def store_document(
                 "event": "change",
                 "kind": event.kind,
                 "source": name,
-                "url": redact(event.url),
+                "url": redact_url(event.url),
                 "significance": round(event.significance, 3),
             },
         )
@@ -278,7 +278,7 @@ def store_document(
         published=published,
         changes=[record for record, _ in changes],
         failure=failure,
-        validators=(source.url, validators) if source and validators else None,
+        validators=(public_url(source.url), validators) if source and validators else None,
         alerts=outbox,
         placed=placed,
         placement=Placement(

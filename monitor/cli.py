@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,10 +40,16 @@ def json_option(fn: F) -> F:
 
 
 def _settings(path: Path | None) -> Settings:
+    """The config; from here on, warnings logged reach stderr redacted (see monitor/redact.py)."""
+    from monitor import logs
+    from monitor.redact import Redactor
+
     try:
-        return config.load(path)
+        settings = config.load(path)
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc
+    logs.to_stderr(Redactor.from_settings(settings))
+    return settings
 
 
 def _print_json(value: object) -> None:
@@ -134,6 +140,10 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
             click.echo("", err=True)
         alerts.queue_due_digest(settings, db)
         delivery = alerts.deliver_due(settings, db)
+    from monitor.redact import Redactor
+
+    redactor = Redactor.from_settings(settings)
+    summary.errors = [(source, redactor.redact(error)) for source, error in summary.errors]
     if as_json:
         _print_json(summary.as_json())
         return
@@ -205,11 +215,14 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
 
     Example: monitor show https://www.whitehouse.gov/briefing-room/statements-releases/...
     """
+    from monitor.redact import public_url
     from monitor.urls import canonical_url
 
     settings = _settings(config_path)
     with store.open_db(settings.database) as db:
         found = store.history(db, url, canonical_url(url))
+        if found is None and public_url(url) != url:  # a page source's URL is kept without its key
+            found = store.history(db, public_url(url), canonical_url(public_url(url)))
     if found is None:
         raise click.ClickException(f"{url}: no such document; `monitor search` finds stored ones")
     if as_json:
@@ -238,6 +251,13 @@ def sources(config_path: Path | None, as_json: bool) -> None:
     with store.open_db(settings.database) as db:
         store.sync_sources(db, settings.sources)
         health = store.source_health(db, [s.name for s in settings.sources])
+    from monitor.redact import Redactor
+
+    redactor = Redactor.from_settings(settings)
+    health = [
+        replace(h, url=redactor.url(h.url), last_error=redactor.optional(h.last_error))
+        for h in health
+    ]
     if as_json:
         _print_json([asdict(h) for h in health])
         return
@@ -247,8 +267,8 @@ def sources(config_path: Path | None, as_json: bool) -> None:
             f"{h.name:24} {h.kind:5} {state:12} last ok {_local(h.last_success, settings):22} "
             f"{h.documents:5} docs  {h.url}"
         )
-        if h.last_error:
-            click.echo(f"    last error: {h.last_error}")
+        if h.last_error:  # stored redacted; again here for rows older than the redactor
+            click.echo(f"    last error: {redactor.redact(h.last_error)}")
 
 
 def _load(address: str, settings: Settings) -> Extracted:
@@ -320,7 +340,9 @@ def compare(
     try:
         before, after = _load(old, settings), _load(new, settings)
     except MonitorError as exc:
-        raise click.ClickException(str(exc)) from exc
+        from monitor.redact import Redactor
+
+        raise click.ClickException(Redactor.from_settings(settings).redact(str(exc))) from exc
     result = comparing.compare(
         before.text,
         after.text,
@@ -585,10 +607,11 @@ def run(config_path: Path | None) -> None:
     Example: monitor run --config /config/monitor.toml
     """
     from monitor import logs
+    from monitor.redact import Redactor
     from monitor.schedule import run_service
 
     settings = _settings(config_path)
-    logs.setup()
+    logs.setup(redactor=Redactor.from_settings(settings))
     sys.exit(run_service(settings))
 
 

@@ -1,15 +1,16 @@
 """Logging: one line per event, JSON when stdout is not a terminal (Docker, journald), readable
-when it is. Events carry their fields as `extra=`; no secret is ever passed to a log call."""
+when it is. Events carry their fields as `extra=`; no secret is ever passed to a log call, and
+the formatters pass every line through the configured `Redactor` in case one is."""
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from monitor.redact import NOTHING, Redactor
 
 # The attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -20,23 +21,41 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class JsonLines(logging.Formatter):
-    """{"time": UTC ISO-8601, "level", "logger", "message", ...fields} on one line."""
+    """{"time": UTC ISO-8601, "level", "logger", "message", ...fields} on one line; every text
+    in it redacted (before encoding, so no JSON escape hides a secret from the redactor)."""
+
+    def __init__(self, redactor: Redactor = NOTHING) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def _clean(self, value: object) -> object:
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, dict):
+            return {str(k): self._clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._clean(v) for v in value]
+        return self.redactor.redact(value if isinstance(value, str) else str(value))
 
     def format(self, record: logging.LogRecord) -> str:
         line = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
-            **_fields(record),
+            "message": self._clean(record.getMessage()),
+            **{k: self._clean(v) for k, v in _fields(record).items()},
         }
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+            line["exception"] = self._clean(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
 class Readable(logging.Formatter):
-    """HH:MM:SS level message key=value ..."""
+    """HH:MM:SS level message key=value ..., redacted."""
+
+    def __init__(self, redactor: Redactor = NOTHING) -> None:
+        super().__init__()
+        self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
@@ -44,14 +63,16 @@ class Readable(logging.Formatter):
         line = f"{when} {record.levelname.lower():7} {record.getMessage()} {extra}".rstrip()
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return self.redactor.redact(line)
 
 
-def setup(level: str = "INFO", json_lines: bool | None = None) -> None:
-    """Send monitor's and its libraries' logs to stdout in one format."""
+def setup(
+    level: str = "INFO", json_lines: bool | None = None, redactor: Redactor = NOTHING
+) -> None:
+    """Send monitor's and its libraries' logs to stdout in one format, through `redactor`."""
     as_json = not sys.stdout.isatty() if json_lines is None else json_lines
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonLines() if as_json else Readable())
+    handler.setFormatter(JsonLines(redactor) if as_json else Readable(redactor))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -60,17 +81,31 @@ def setup(level: str = "INFO", json_lines: bool | None = None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-_SECRET = re.compile(r"key|token|secret|pass|auth|sig|session", re.IGNORECASE)
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """What Python prints when logging was never set up (warnings to stderr, message only),
+    redacted; it writes to whatever sys.stderr is at the time."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.redact(super().format(record))
 
 
-def redact(url: str) -> str:
-    """A URL fit for a log: no user info, and query values that look like credentials hidden."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        query = [(k, "***" if _SECRET.search(k) else v) for k, v in parse_qsl(parts.query, True)]
-        return urlunsplit((parts.scheme, host, parts.path, urlencode(query), ""))
-    except ValueError:
-        return "<unparsable URL>"
+def to_stderr(redactor: Redactor) -> None:
+    """For the one-shot commands: warnings to stderr as Python's last-resort handler prints
+    them, but redacted. Leaves logging alone when something already set it up."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = _Stderr(redactor)
+        handler.setLevel(logging.WARNING)
+        root.addHandler(handler)

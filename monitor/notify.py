@@ -4,7 +4,8 @@ Each sender either returns (the channel accepted the message) or raises `NotifyE
 server or webhook and what to check; the message then stays in the outbox. The dedup key travels
 with the message (the mail's Message-ID and X-Monitor-Dedup-Key, the webhook's Idempotency-Key)
 so a receiver can drop a copy sent twice. Secrets never appear in an error: not the SMTP
-password, not the webhook token, not the webhook URL's path (Slack puts its secret there).
+login or password, not the webhook token, not the webhook URL's path (Slack puts its secret
+there), in any form a server may echo them (see monitor/redact.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from monitor import __version__
 from monitor.config import EmailSettings, WebhookSettings
 from monitor.errors import NotifyError
 from monitor.models import Message
+from monitor.redact import Redactor, webhook_secrets
 
 log = logging.getLogger(__name__)
 
@@ -176,10 +178,16 @@ def send_email(email: EmailSettings, recipients: Sequence[str], message: Message
                 smtp.login(username, password)
             refused = smtp.send_message(mail, from_addr=email.sender, to_addrs=recipients)
     except (OSError, smtplib.SMTPException) as exc:
-        raise NotifyError(f"{where}: {_smtp_problem(exc, email)}") from None
+        # A server may echo the login in its refusal (plain, or as the base64 it was sent).
+        hide = Redactor.of([username, password], [(username or "", password or "")])
+        raise NotifyError(hide.redact(f"{where}: {_smtp_problem(exc, email)}")) from None
+    hide = Redactor.of([username, password], [(username or "", password or "")])
     for address, (code, text) in refused.items():
         log.warning(
-            "%s refused %s (%s); the others got the message", where, address, _reply(code, text)
+            "%s refused %s (%s); the others got the message",
+            where,
+            address,
+            hide.redact(_reply(code, text)),
         )
 
 
@@ -232,6 +240,7 @@ def send_webhook(hook: WebhookSettings, message: Message) -> None:
         raise NotifyError(f"{where}: ${hook.token_env} is not set; export the token")
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    hide = Redactor.of([token, *webhook_secrets(hook.url)])
     body = message.payload if hook.format == "json" else slack_body(message)
     content = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
     try:
@@ -239,12 +248,14 @@ def send_webhook(hook: WebhookSettings, message: Message) -> None:
     except httpx2.TimeoutException:
         raise NotifyError(f"{where}: no answer within {hook.timeout:g} s") from None
     except httpx2.HTTPError as exc:
-        reason = str(exc).replace(hook.url, "<url>") or type(exc).__name__
+        reason = hide.redact(str(exc).replace(hook.url, "<url>")) or type(exc).__name__
         raise NotifyError(f"{where}: {reason}; check [webhooks].url") from None
     if not 200 <= response.status_code < 300:
-        said = " ".join(response.text[:200].split())
-        if token:  # a server that echoes the request back must not put the token in our logs
-            said = said.replace(token, "<token>")
+        # A server that echoes the request (its path, the Authorization header) must not put
+        # a secret in our logs: redacted before it is cut, so no cut leaves half a secret.
+        said = response.text[:2000]
+        said = " ".join(hide.redact(said.replace(token, "<token>") if token else said).split())
+        said = said[:200]
         hint = (
             "; redirects are not followed: give the final address" if response.is_redirect else ""
         )

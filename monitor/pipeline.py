@@ -23,7 +23,7 @@ from concurrent.futures import (
     wait,
 )
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,6 @@ from monitor.errors import ExtractError, FeedError, FetchError
 from monitor.extract import extract
 from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher, FetchSettings
-from monitor.logs import redact
 from monitor.match import Matcher
 from monitor.models import (
     Concept,
@@ -50,6 +49,7 @@ from monitor.models import (
     SourceEvent,
     Stored,
 )
+from monitor.redact import Redactor, public_url
 from monitor.urls import canonical_url, is_web
 
 # An article whose fetch failed this many times in a row is not tried again.
@@ -155,6 +155,8 @@ class _Poll:
         self.progress = progress
         self.stop = stop or threading.Event()
         self.lexicon = settings.lexicon()
+        # Every error text and URL stored, logged or reported passes it; fetches use the real URL.
+        self.redactor = Redactor.from_settings(settings)
         self.summary = Summary()
         self.pending: dict[Future[Any], _Job] = {}
         self.threads = ThreadPoolExecutor(settings.fetch.concurrency, thread_name_prefix="fetch")
@@ -245,7 +247,7 @@ class _Poll:
     def run(self, sources: Sequence[Source]) -> Summary:
         self.summary.sources = len(sources)
         for source in sources:
-            validators = store.validators(self.db, source.url)
+            validators = store.validators(self.db, public_url(source.url))
             self._fetch(_Job(source.kind, source, source.url, validators=validators))
         while self.pending:
             done, _ = wait(self.pending, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -288,14 +290,18 @@ class _Poll:
         self.progress(self.done, self.known)
         try:
             if isinstance(result, (FetchError, Response)):
-                store.record_attempts(self.db, job.source.name, result.attempts)
-                for attempt in result.attempts:
+                attempts = [
+                    replace(a, url=self.redactor.url(a.url), error=self.redactor.optional(a.error))
+                    for a in result.attempts
+                ]
+                store.record_attempts(self.db, job.source.name, attempts)
+                for attempt in attempts:
                     log.info(
                         "fetch",
                         extra={
                             "event": "fetch",
                             "source": job.source.name,
-                            "url": redact(attempt.url),
+                            "url": attempt.url,
                             "status": attempt.status,
                             "bytes": attempt.bytes,
                             "elapsed_ms": round(attempt.elapsed * 1000),
@@ -314,14 +320,18 @@ class _Poll:
             self._store_failed(job, exc)
 
     def _store_failed(self, job: _Job, exc: Exception) -> None:
-        error = f"{job.url}: could not be stored ({type(exc).__name__}: {exc})"
+        error = self.redactor.redact(
+            f"{job.url}: could not be stored ({type(exc).__name__}: {exc})"
+        )
         self.summary.errors.append((job.source.name, error))
         log.warning(error, extra={"event": "store", "source": job.source.name})
 
     def _fail_source(self, source: Source, error: str) -> None:
+        error = self.redactor.redact(error)
         with store.transaction(self.db):
             failures, since = store.source_failed(self.db, source.name, error)
-            event = SourceEvent(source.name, source.url, True, failures, error, datetime.now(UTC))
+            url = self.redactor.url(source.url)
+            event = SourceEvent(source.name, url, True, failures, error, datetime.now(UTC))
             store.enqueue(self.db, alerts.for_source(self.settings, event, since))
         self.summary.errors.append((source.name, error))
         log.warning(error, extra={"event": "source", "source": source.name})
@@ -329,12 +339,12 @@ class _Poll:
     def _succeeded(
         self, source: Source, title: str | None = None, warning: str | None = None
     ) -> None:
+        warning = self.redactor.optional(warning)
         with store.transaction(self.db):
             failures, since = store.source_succeeded(self.db, source.name, title, warning)
             if since is not None:
-                event = SourceEvent(
-                    source.name, source.url, False, failures, None, datetime.now(UTC)
-                )
+                url = self.redactor.url(source.url)
+                event = SourceEvent(source.name, url, False, failures, None, datetime.now(UTC))
                 store.enqueue(self.db, alerts.for_source(self.settings, event, since))
 
     def _fetched(self, job: _Job, result: object) -> Response | None:
@@ -365,7 +375,9 @@ class _Poll:
             return
         warning = None
         if feed.problem:
-            warning = f"feed partly unreadable, kept {len(feed.entries)} entries: {feed.problem}"
+            warning = self.redactor.redact(
+                f"feed partly unreadable, kept {len(feed.entries)} entries: {feed.problem}"
+            )
             self.summary.errors.append((source.name, warning))
         self._succeeded(source, feed.title, warning)
         # A damaged feed is read again next time rather than answered with a 304.
@@ -428,7 +440,7 @@ class _Poll:
             return
         state.outstanding -= finished
         if state.outstanding == 0 and state.headers is not None:
-            store.save_validators(self.db, source.url, state.headers)
+            store.save_validators(self.db, public_url(source.url), state.headers)
             state.headers = None
 
     def _save_entry(self, source: Source, entry: FeedEntry, failure: str | None = None) -> None:
@@ -453,14 +465,15 @@ class _Poll:
         self, source: Source, entry: FeedEntry, error: FetchError | Exception
     ) -> None:
         """Keep the entry's own text and count the failure; later polls retry the article."""
-        self._save_entry(source, entry, failure=str(error))
+        text = self.redactor.redact(str(error))
+        self._save_entry(source, entry, failure=text)
         if (
             isinstance(error, FetchError)
             and "robots.txt" in error.reason
             and "disallowed" in error.reason
         ):
-            store.give_up_article(self.db, entry.url, str(error), MAX_ARTICLE_FAILURES)
-        self.summary.errors.append((source.name, str(error)))
+            store.give_up_article(self.db, entry.url, text, MAX_ARTICLE_FAILURES)
+        self.summary.errors.append((source.name, text))
 
     def _count(self, stored: Stored) -> None:
         self.summary.new_documents += stored.new_document
@@ -490,7 +503,7 @@ class _Poll:
         if not isinstance(result, Processed):
             return False
         title = result.extracted.title or (job.entry.title if job.entry else None)
-        url = job.entry.url if job.entry else canonical_url(job.source.url)
+        url = job.entry.url if job.entry else canonical_url(public_url(job.source.url))
         return self.settings.series_of(url, job.source.name, title) is not None
 
     def _extract_done(self, job: _Job, result: object, *, hold: bool = True) -> None:
@@ -514,12 +527,12 @@ class _Poll:
                 self.settings,
                 self.db,
                 source=job.source,
-                url=canonical_url(job.source.url),
-                link=job.source.url,
+                url=canonical_url(public_url(job.source.url)),
+                link=public_url(job.source.url),
                 kind="page",
                 processed=result,
                 content_type=job.response.content_type,
-                final_url=job.response.final_url,
+                final_url=self.redactor.url(job.response.final_url),
                 validators=job.response.headers,
             )
         )

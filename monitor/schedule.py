@@ -31,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor import alerts, store
 from monitor.config import Settings, Source
 from monitor.pipeline import Shared, poll
+from monitor.redact import Redactor
 
 log = logging.getLogger("monitor.service")
 
@@ -43,6 +44,7 @@ class Service:
         self.database = database
         self.stop = threading.Event()
         self.started_at = store.now()
+        self.redactor = Redactor.from_settings(settings)
         self.shared = Shared.start(settings)
         zone = ZoneInfo(settings.schedule.timezone)
         self.scheduler = BlockingScheduler(
@@ -62,7 +64,8 @@ class Service:
             try:
                 work(db)
             except Exception as exc:  # one failed run is recorded; the schedule goes on
-                store.job_finished(db, name, f"{type(exc).__name__}: {exc}")
+                error = self.redactor.redact(f"{type(exc).__name__}: {exc}")
+                store.job_finished(db, name, error)
                 log.exception("job failed", extra={"event": "job", "job": name})
                 return
             store.job_finished(db, name, None if not self.stop.is_set() else "stopped")

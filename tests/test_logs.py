@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from monitor.logs import JsonLines, Readable, redact
+from monitor.logs import JsonLines, Readable
+from monitor.redact import redact_url as redact
 
 
 def _record(**extra: object) -> logging.LogRecord:

@@ -21,17 +21,19 @@ from monitor.models import (
     Stored,
     StoredVersion,
 )
+from monitor.redact import public_url
 from monitor.store.outbox import enqueue, withdraw
 from monitor.store.schema import iso, now, transaction
 
 
 def sync_sources(db: Database, sources: Iterable[Source]) -> None:
+    """Keep the configured sources' rows; a URL with credentials is stored without them."""
     with transaction(db):
         for source in sources:
             db.execute(
                 "INSERT INTO sources (name, kind, url, added_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url",
-                [source.name, source.kind, source.url, now()],
+                [source.name, source.kind, public_url(source.url), now()],
             )
 
 
