@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from monitor.untrusted import terminal
+
 # The attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -42,6 +44,7 @@ class Readable(logging.Formatter):
         when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         extra = " ".join(f"{k}={v}" for k, v in _fields(record).items())
         line = f"{when} {record.levelname.lower():7} {record.getMessage()} {extra}".rstrip()
+        line = terminal(line)  # on a terminal: titles and server texts shown, never obeyed
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
