@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -23,6 +22,7 @@ from monitor.untrusted import (
     NAME_CHARS,
     SENTENCE_CHARS,
     TITLE_CHARS,
+    json_text,
     terminal,
     url_text,
 )
@@ -55,7 +55,7 @@ def _settings(path: Path | None) -> Settings:
 
 
 def _print_json(value: object) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    click.echo(json_text(value, indent=2))
 
 
 def _local(stamp: str | None, settings: Settings) -> str:

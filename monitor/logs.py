@@ -3,7 +3,6 @@ when it is. Events carry their fields as `extra=`; no secret is ever passed to a
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -11,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from monitor.untrusted import terminal
+from monitor.untrusted import json_text, terminal
 
 # The attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -34,7 +33,7 @@ class JsonLines(logging.Formatter):
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return json_text(line)
 
 
 class Readable(logging.Formatter):

@@ -27,6 +27,7 @@ its marks. Mail clients do not all honour `<bdi>`, so mail shows them.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Mapping
 
@@ -48,6 +49,8 @@ _HTML = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u2028\u2029{_SURROGATES
 _HTML_KEEP_BIDI = re.compile(
     f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_SURROGATES}{_NONCHARACTERS}]"
 )
+# What json.dumps(ensure_ascii=False) leaves raw but a terminal could obey (it escapes C0).
+_JSON = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029{_SURROGATES}]")
 _LINE_BREAK = re.compile("\r\n|[\r\n\u2028\u2029]")
 _SPACES = re.compile(r"\s+")
 # The start of a <U+XXXX> marker left at the end of a cut.
@@ -113,6 +116,14 @@ def html_text(text: str, limit: int | None = None, *, keep_bidi: bool = False) -
 def url_text(url: str) -> str:
     """An address for a terminal: one line, capped at URL_CHARS."""
     return terminal(url, URL_CHARS)
+
+
+def json_text(value: object, *, indent: int | None = None) -> str:
+    """`value` as JSON (non-ASCII text readable, as `ensure_ascii=False`), with DEL, the C1
+    controls, the bidirectional controls and lone surrogates written as \\uXXXX escapes: the
+    same value for a program, nothing a terminal obeys for a person reading it. Not capped."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+    return _JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def capped(value: object, limit: int = SENTENCE_CHARS) -> object:

@@ -26,7 +26,7 @@ import lxml.html
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
@@ -230,6 +230,7 @@ def _commands(polled: Polled) -> dict[str, list[str]]:
         "show-entry": ["show", entry],
         "show-page": ["show", page],
         "search": ["search", "denuclearization"],
+        "search-json": ["search", "denuclearization", "--json"],
         "sources": ["sources"],
         "changes": ["changes"],
         "timeline": ["timeline", "complete-denuclearization", "--split"],
@@ -246,6 +247,7 @@ SHOWN = {
     ],
     "show-page": ["<U+009B>2J <U+009D>0;pwned<U+009C> <U+202E>evil<U+202C>"],
     "search": ["<U+001B>]0;pwned<U+0007>", "<U+202E>evil<U+202C>", "<U+009B>2J"],
+    "search-json": ["\\u001b]0;pwned\\u0007", "\\u202eevil\\u202c", "\\u009b2J"],
     "sources": ["Oops <U+001B>]0;pwned<U+0007>"],
     "changes": ["Statement <U+009B>2J <U+009D>0;pwned<U+009C> <U+202E>evil<U+202C>"],
     "timeline": ["hostile-feed", "hostile-page"],
@@ -256,7 +258,8 @@ SHOWN = {
 def test_commands_show_controls_instead_of_obeying_them(polled: Polled, command: str) -> None:
     output = run(*_commands(polled)[command], "--config", polled.config)
     assert_inert(output)
-    assert len(output) < OUTPUT_CAP  # the page's title is 100,000 characters long
+    if "--json" not in _commands(polled)[command]:  # JSON is data for scripts: not capped
+        assert len(output) < OUTPUT_CAP  # the page's title is 100,000 characters long
     for piece in SHOWN[command]:
         assert piece in output
     assert "북한 비핵화" in run("search", "비핵화", "--config", polled.config)
@@ -385,6 +388,14 @@ def test_caps_hold_and_never_cut_a_marker(text: str, limit: int) -> None:
     assert len(subject) <= untrusted.SUBJECT_CHARS and "\r" not in subject and "\n" not in subject
     escaped = untrusted.html_text(text, limit)
     assert not any(_unsafe(ch, True) for ch in escaped) and "<" not in escaped
+
+
+@settings(max_examples=50)
+@given(st.recursive(st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)))
+def test_json_text_is_the_same_value_with_nothing_raw(value: Any) -> None:
+    text = untrusted.json_text(value, indent=2)
+    assert json.loads(text) == value
+    assert not any(_unsafe(ch, True) for ch in text)
 
 
 def test_terminal_shows_each_kind_visibly() -> None:
