@@ -17,8 +17,10 @@ a group of their own close the digest with their charts and how many items above
 The HTML is for mail clients: inline styles only (clients drop `<style>`), a fluid container with
 a maximum width, text in the reader's own colour with tinted highlights that read on light and
 dark backgrounds, the chart as table cells of set heights (no SVG, no images). Feed and page text
-is escaped and sits in `<bdi>`; in both parts, control and bidirectional formatting characters in
-it are shown as `<U+XXXX>` (the subject drops them). Only http, https and file URLs become links.
+is escaped and sits in `<bdi>`; in both parts and the subject, control and bidirectional
+formatting characters in it are shown as `<U+XXXX>`, and titles, sentences, names and URLs are
+capped (`monitor.untrusted` holds the rule). Only http and https URLs of up to URL_CHARS become
+links.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from monitor.models import ArticleEvent, ChangeEvent, DigestData, Message, WordO
 from monitor.untrusted import (
     NAME_CHARS,
     SENTENCE_CHARS,
-    SUBJECT_CHARS,
     TITLE_CHARS,
     URL_CHARS,
     cap,
@@ -369,7 +370,7 @@ def _subject(data: DigestData, groups: list[_Group], zone_name: str) -> str:
         lead = f"{clause}: {top.title or top.url}"
     else:
         lead = f"{short(groups[0].concept)}: {groups[0].articles[0].title}"
-    return subject_line(f"{head}: {', '.join(counts)} — {lead[: SUBJECT_CHARS * 2]}")
+    return subject_line(f"{head}: {', '.join(counts)} — {lead}")
 
 
 # ---- plain text --------------------------------------------------------------------------------

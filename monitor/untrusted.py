@@ -14,9 +14,11 @@ that could act instead of being read are shown as `<U+XXXX>`:
 
 Everything else (Korean, emoji, combining marks, ordinary white space) passes unchanged.
 `terminal` is that rule for a terminal or a plain-text part; `html_text` adds HTML escaping;
-`one_line` collapses white space for a line of a mail; `subject_line` makes a mail subject and
-`header` any header value as sent, which never holds CR or LF. Each takes a length cap: long text is cut to it (a marker is never cut in
-two) and ends in "…". The caps below are the same in every output.
+`one_line` collapses white space for a line of a mail; `subject_line` makes a mail subject, and
+`header` any header value as sent, which never holds CR or LF; `json_text` writes JSON for a
+terminal. Each takes a length cap: long text is cut to it (a marker is never cut in two) and
+ends in "…". The caps below are the same in every output; JSON for programs is not capped, but
+`capped` bounds a webhook payload.
 
 The redline of `compare --html` is a page a browser shows with every piece of document text in a
 `<bdi>` (and `unicode-bidi: isolate`), so it keeps the document's bidirectional controls
