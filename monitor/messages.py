@@ -28,6 +28,7 @@ from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent, Word
 from monitor.untrusted import (
     ERROR_CHARS,
     NAME_CHARS,
+    PAYLOAD_ITEMS,
     SENTENCE_CHARS,
     TITLE_CHARS,
     URL_CHARS,
@@ -491,14 +492,12 @@ def article_message(
         "published": _iso(event.published),
         "detected_at": _iso(event.detected_at),
         "content_hash": event.content_hash,
-        "mentions": [
-            {
-                "concept": m.concept,
-                "variant": m.variant,
-                "sentence": cap(m.sentence, SENTENCE_CHARS),
-            }
-            for m in event.mentions
-        ],
+        "mentions": capped(
+            [
+                {"concept": m.concept, "variant": m.variant, "sentence": m.sentence}
+                for m in event.mentions[:PAYLOAD_ITEMS]
+            ]
+        ),
     }
     return body.message(dedup_key, subject, payload)
 

@@ -39,6 +39,7 @@ SENTENCE_CHARS = 600  # a quoted sentence, a search snippet, an excerpt
 URL_CHARS = 2000  # an address; a longer one is shown cut and not linked
 NAME_CHARS = 200  # a source, series or concept name, a label
 ERROR_CHARS = 500  # an error text, which may quote a server
+PAYLOAD_ITEMS = 100  # entries kept of each list in a webhook payload (sentences, mentions)
 
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _SURROGATES = "\ud800-\udfff"
@@ -129,13 +130,13 @@ def json_text(value: object, *, indent: int | None = None) -> str:
 
 
 def capped(value: object, limit: int = SENTENCE_CHARS) -> object:
-    """A JSON-like value (a webhook payload) with every string in it capped at `limit`; the
-    text itself is left as it is (JSON escapes controls, and a receiver renders it its own
-    way)."""
+    """A JSON-like value (a webhook payload) with every string in it capped at `limit` and
+    every list at its first PAYLOAD_ITEMS entries; the text itself is left as it is (JSON
+    escapes controls, and a receiver renders it its own way)."""
     if isinstance(value, str):
         return cap(value, limit)
     if isinstance(value, Mapping):
         return {k: capped(v, limit) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [capped(v, limit) for v in value]
+        return [capped(v, limit) for v in value[:PAYLOAD_ITEMS]]
     return value
