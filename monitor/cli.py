@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -18,6 +17,15 @@ from monitor.config import EmailSettings, Settings
 from monitor.errors import MonitorError
 from monitor.models import Extracted
 from monitor.timeline import PERIODS
+from monitor.untrusted import (
+    ERROR_CHARS,
+    NAME_CHARS,
+    SENTENCE_CHARS,
+    TITLE_CHARS,
+    json_text,
+    terminal,
+    url_text,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +61,7 @@ def _settings(path: Path | None) -> Settings:
 
 
 def _print_json(value: object) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    click.echo(json_text(value, indent=2))
 
 
 def _local(stamp: str | None, settings: Settings) -> str:
@@ -154,7 +162,7 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
         f"{len(summary.errors)} errors"
     )
     for source, error in summary.errors:
-        click.echo(f"  {source}: {error}")
+        click.echo(f"  {terminal(source, NAME_CHARS)}: {terminal(error, ERROR_CHARS)}")
     if delivery.sent or delivery.retrying or delivery.given_up:
         click.echo(
             f"alerts: {delivery.sent} sent, {delivery.retrying} waiting to retry, "
@@ -201,9 +209,13 @@ def search(config_path: Path | None, query: str, since: str | None, as_json: boo
     if not hits:
         click.echo(f"nothing found for {query!r}")
     for hit in hits:
-        click.echo(f"{_local(hit.published, settings)}  [{hit.source}] {hit.title or hit.url}")
-        click.echo(f"    {hit.url}")
-        click.echo(f"    {hit.snippet}")
+        source, title = (
+            terminal(hit.source, NAME_CHARS),
+            terminal(hit.title or hit.url, TITLE_CHARS),
+        )
+        click.echo(f"{_local(hit.published, settings)}  [{source}] {title}")
+        click.echo(f"    {url_text(hit.url)}")
+        click.echo(f"    {terminal(hit.snippet, SENTENCE_CHARS)}")
 
 
 @main.command()
@@ -228,15 +240,17 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
     if as_json:
         _print_json(asdict(found) | {"versions": [asdict(v) for v in found.versions]})
         return
-    click.echo(f"{found.title or '(untitled)'}\n{found.url}\nsource: {found.source}")
+    title = terminal(found.title, TITLE_CHARS) if found.title else "(untitled)"
+    click.echo(f"{title}\n{url_text(found.url)}\nsource: {terminal(found.source, NAME_CHARS)}")
     for version in found.versions:
         counts = ", ".join(f"{k} {v}" for k, v in version.concepts.items()) or "no concepts"
         aside = "; ".join(
             f"{k} {sum(r.values())} ({', '.join(r)})" for k, r in version.set_aside.items()
         )
         counts += f"; set aside: {aside}" if aside else ""
+        counts = terminal(counts)
         click.echo(f"\n--- version {version.id}, {_local(version.fetched_at, settings)}: {counts}")
-        click.echo(version.text)
+        click.echo(terminal(version.text, lines=True))
 
 
 @main.command()
@@ -264,11 +278,11 @@ def sources(config_path: Path | None, as_json: bool) -> None:
     for h in health:
         state = "ok" if not h.consecutive_failures else f"FAILING x{h.consecutive_failures}"
         click.echo(
-            f"{h.name:24} {h.kind:5} {state:12} last ok {_local(h.last_success, settings):22} "
-            f"{h.documents:5} docs  {h.url}"
+            f"{terminal(h.name, NAME_CHARS):24} {terminal(h.kind):5} {state:12} "
+            f"last ok {_local(h.last_success, settings):22} {h.documents:5} docs  {url_text(h.url)}"
         )
         if h.last_error:  # stored redacted; again here for rows older than the redactor
-            click.echo(f"    last error: {redactor.redact(h.last_error)}")
+            click.echo(f"    last error: {terminal(redactor.redact(h.last_error), ERROR_CHARS)}")
 
 
 def _load(address: str, settings: Settings) -> Extracted:
@@ -339,10 +353,11 @@ def compare(
         raise click.BadParameter(f"not a regular expression: {exc}", param_hint="--ignore") from exc
     try:
         before, after = _load(old, settings), _load(new, settings)
-    except MonitorError as exc:
+    except MonitorError as exc:  # a fetch error can quote the server
         from monitor.redact import Redactor
 
-        raise click.ClickException(Redactor.from_settings(settings).redact(str(exc))) from exc
+        message = Redactor.from_settings(settings).redact(str(exc))
+        raise click.ClickException(terminal(message, ERROR_CHARS)) from exc
     result = comparing.compare(
         before.text,
         after.text,
@@ -433,18 +448,16 @@ def changes(
         )
         _print_json([{k: asdict(c)[k] for k in keys} for c in found])
         return
-    from monitor.report import terminal_safe
-
     if not found:
         click.echo("no changes stored" + (f" for {concept}" if concept else ""))
     for c in found:
-        title = terminal_safe(c.title or c.url)
+        title = terminal(c.title or c.url, TITLE_CHARS)
         gone = f"  (superseded {_local(c.superseded_at, settings)})" if c.superseded_at else ""
         click.echo(
             f"{c.significance:.2f}  {c.kind:10} {_local(c.detected_at, settings)}  {title}{gone}"
         )
-        click.echo(f"      {terminal_safe(c.verdict)}")
-        click.echo(f"      {terminal_safe(c.url)}")
+        click.echo(f"      {terminal(c.verdict, SENTENCE_CHARS)}")
+        click.echo(f"      {url_text(c.url)}")
     if more:
         click.echo(f"(the {limit} most significant shown; use --limit for more)")
 
@@ -499,7 +512,7 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
             alerts.digest_data(settings, db, when), dedup_key=f"digest:{when}:preview"
         )
     if out is None:
-        click.echo(message.subject + "\n\n" + message.text)
+        click.echo(terminal(message.subject) + "\n\n" + terminal(message.text, lines=True))
     elif out.suffix.lower() == ".eml":
         email = settings.email or EmailSettings()
         recipients = settings.digest.recipients or email.to or ("reader@localhost",)
@@ -547,7 +560,7 @@ def timeline(
     top = max((r.count for r in rows), default=0) or 1
     for r in rows:
         bar = "█" * round(30 * r.count / top)
-        label = f"{r.period} {r.source or ''}".strip()
+        label = terminal(f"{r.period} {r.source or ''}".strip(), NAME_CHARS)
         click.echo(f"{label:32} {r.count:5} {bar}")
 
 

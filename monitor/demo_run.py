@@ -18,6 +18,7 @@ from typing import Any
 
 from monitor import config, store
 from monitor.pipeline import poll
+from monitor.untrusted import ERROR_CHARS, SENTENCE_CHARS, TITLE_CHARS, terminal
 
 TYPES = {
     ".xml": "application/rss+xml",
@@ -103,7 +104,7 @@ def run_demo(directory: Path, echo: Callable[[str], None], config_text: str | No
                 f"{first.mentions} concept mentions"
             )
             for source, error in first.errors:
-                echo(f"  problem recorded for {source}: {error}")
+                echo(f"  problem recorded for {source}: {terminal(error, ERROR_CHARS)}")
             second = poll(settings, db)
             echo(
                 f"second poll: {second.not_modified} not modified (conditional GET), "
@@ -127,18 +128,17 @@ def report(db: Any, settings: config.Settings, echo: Callable[[str], None]) -> N
             else row.concept
         )
         echo(f"  {row.concept:26} {row.mentions:4} in {row.documents:3} documents  ({label})")
-        echo(f"      e.g. “{_clip(row.example_sentence)}”")
-        echo(f"           variants: {', '.join(row.variants)}  [{row.example_title}]")
+        echo(f"      e.g. “{terminal(row.example_sentence, 160)}”")
+        variants = terminal(", ".join(row.variants), SENTENCE_CHARS)
+        echo(f"           variants: {variants}  [{terminal(row.example_title, TITLE_CHARS)}]")
     found = store.list_changes(db)
     echo(f"\nwording changes: {len(found)}")
     for change in found:
-        echo(f"  {change.significance:.2f} {change.kind}: {change.title or change.url}")
-        echo(f"       {change.verdict}")
+        title = terminal(change.title or change.url, TITLE_CHARS)
+        echo(f"  {change.significance:.2f} {change.kind}: {title}")
+        echo(f"       {terminal(change.verdict, SENTENCE_CHARS)}")
     echo("\nsources:")
     for health in store.source_health(db, [s.name for s in settings.sources]):
-        state = "ok" if health.consecutive_failures == 0 else f"failing: {health.last_error}"
+        error = terminal(health.last_error or "", ERROR_CHARS)
+        state = "ok" if health.consecutive_failures == 0 else f"failing: {error}"
         echo(f"  {health.name:24} {health.documents:4} documents  {state}")
-
-
-def _clip(text: str, width: int = 160) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

@@ -17,8 +17,10 @@ a group of their own close the digest with their charts and how many items above
 The HTML is for mail clients: inline styles only (clients drop `<style>`), a fluid container with
 a maximum width, text in the reader's own colour with tinted highlights that read on light and
 dark backgrounds, the chart as table cells of set heights (no SVG, no images). Feed and page text
-is escaped and sits in `<bdi>`; in both parts, control and bidirectional formatting characters in
-it are shown as `<U+XXXX>` (the subject drops them). Only http, https and file URLs become links.
+is escaped and sits in `<bdi>`; in both parts and the subject, control and bidirectional
+formatting characters in it are shown as `<U+XXXX>`, and titles, sentences, names and URLs are
+capped (`monitor.untrusted` holds the rule). Only http and https URLs of up to URL_CHARS become
+links.
 """
 
 from __future__ import annotations
@@ -34,13 +36,21 @@ from zoneinfo import ZoneInfo
 
 from monitor.diff import sentence_key, word_ops
 from monitor.models import ArticleEvent, ChangeEvent, DigestData, Message, WordOp
-from monitor.report import _UNSAFE_TEXT, html_text, terminal_safe
+from monitor.untrusted import (
+    NAME_CHARS,
+    SENTENCE_CHARS,
+    TITLE_CHARS,
+    URL_CHARS,
+    cap,
+    html_text,
+    subject_line,
+    terminal,
+)
 
 MAX_SENTENCES = 4  # sentences quoted per wording change; the rest are counted
 MAX_ARTICLES = 10  # articles shown in full per concept; then a title line each ...
 MAX_LISTED = 30  # ... for this many more; then only their number
 EXCERPT = 320  # characters of a matched sentence shown around the term
-SUBJECT_CHARS = 160
 SPARK = "▁▂▃▄▅▆▇█"
 
 # Text keeps the reader's colour (it flips in dark mode); highlights are tints over it.
@@ -194,14 +204,16 @@ def _also(data: DigestData, others: Sequence[str], article: ArticleEvent | None 
 def _change(
     data: DigestData, concept: str | None, event: ChangeEvent, others: list[str], zone: ZoneInfo
 ) -> _Item:
-    series = f" (series {event.series})" if event.series else ""
+    series = f" (series {cap(event.series, NAME_CHARS)})" if event.series else ""
     meta = f"{event.kind}{series} · significance {event.significance:.2f} · detected "
-    item = _Item(event.title or event.url, event.url, meta + _local(event.detected_at, zone))
+    title = cap(event.title or event.url, TITLE_CHARS)
+    item = _Item(title, event.url, meta + _local(event.detected_at, zone))
     item.headline, item.also = event.verdict, _also(data, others)
     item.weak = "dropped" in event.verdict or "downgrade" in event.verdict
     every = _sentences(event)
     evidence = _evidence(event, concept)
     shown = {sentence_key(x) for pair in evidence for x in pair if x}
+    evidence = [(_capped(old), _capped(new)) for old, new in evidence]
     for old, new in evidence[:MAX_SENTENCES]:
         if old and new:
             item.quotes.append(("reworded", _word_ops(old, new)))
@@ -214,18 +226,26 @@ def _change(
     chosen = ([q for q in every if _names(event, *q, concept)] or every)[:room]
     for kind, x in chosen:
         if kind == "changed":
-            item.quotes.append(("reworded", _word_ops(str(x.get("old")), str(x.get("new")))))
+            old, new = (
+                cap(str(x.get("old")), SENTENCE_CHARS),
+                cap(str(x.get("new")), SENTENCE_CHARS),
+            )
+            item.quotes.append(("reworded", _word_ops(old, new)))
         else:
-            item.quotes.append((kind, [WordOp(kind, str(x))]))
+            item.quotes.append((kind, [WordOp(kind, cap(str(x), SENTENCE_CHARS))]))
     if rest := Counter(k for k, _ in every) - Counter(k for k, _ in chosen):
         kinds = ", ".join(f"{rest[k]} {k}" for k in ("changed", "removed", "added") if rest[k])
         item.notes.append(f"and {_plural(rest.total(), 'more sentence')} ({kinds})")
     moved = event.comparison.get("sentences", {}).get("moved", 0)
     if moved := len(moved) if isinstance(moved, list) else int(moved or 0):
         item.notes.append(f"{_plural(moved, 'sentence')} moved")
-    old = f"compared with: {event.old_title} · " if event.old_title else ""
+    old = f"compared with: {cap(event.old_title, TITLE_CHARS)} · " if event.old_title else ""
     item.notes.append(f"{old}sha256 {event.old_hash[:12]}… → {event.new_hash[:12]}…")
     return item
+
+
+def _capped(sentence: str | None) -> str | None:
+    return None if sentence is None else cap(sentence, SENTENCE_CHARS)
 
 
 def _excerpt(sentence: str, variants: Sequence[str]) -> list[WordOp]:
@@ -254,12 +274,14 @@ def _article(
     data: DigestData, concept: str | None, article: ArticleEvent, others: list[str], zone: ZoneInfo
 ) -> _Item:
     seen = f"first seen {_local(article.detected_at, zone)}"
-    meta = f"{article.source} · {seen}"
+    source = cap(article.source, NAME_CHARS)
+    meta = f"{source} · {seen}"
     if article.published is not None:  # an old publication date: say when it turned up
         stale = _utc(article.published) < _utc(data.start) - timedelta(days=1)
-        meta = f"{article.source} · published {_local(article.published, zone)}"
+        meta = f"{source} · published {_local(article.published, zone)}"
         meta += f" · {seen}" if stale else ""
-    item = _Item(article.title or article.url, article.url, meta, also=_also(data, others, article))
+    title = cap(article.title or article.url, TITLE_CHARS)
+    item = _Item(title, article.url, meta, also=_also(data, others, article))
     mentions = [m for m in article.mentions if concept is None or m.concept == concept]
     if mentions:
         first = mentions[0].sentence
@@ -348,9 +370,7 @@ def _subject(data: DigestData, groups: list[_Group], zone_name: str) -> str:
         lead = f"{clause}: {top.title or top.url}"
     else:
         lead = f"{short(groups[0].concept)}: {groups[0].articles[0].title}"
-    subject = re.sub(r"\s+", " ", _UNSAFE_TEXT.sub(" ", f"{head}: {', '.join(counts)} — {lead}"))
-    subject = subject.strip()
-    return subject if len(subject) <= SUBJECT_CHARS else subject[: SUBJECT_CHARS - 1] + "…"
+    return subject_line(f"{head}: {', '.join(counts)} — {lead}")
 
 
 # ---- plain text --------------------------------------------------------------------------------
@@ -358,19 +378,17 @@ def _subject(data: DigestData, groups: list[_Group], zone_name: str) -> str:
 
 def _runs_text(runs: Sequence[WordOp]) -> str:
     marks = [_TEXT_MARKUP.get(r.kind, ("", "")) for r in runs]
-    return "".join(f"{a}{terminal_safe(r.text)}{b}" for r, (a, b) in zip(runs, marks, strict=True))
+    return "".join(f"{a}{terminal(r.text)}{b}" for r, (a, b) in zip(runs, marks, strict=True))
 
 
 def _item_text(item: _Item) -> list[str]:
     lines = [f"* {item.title}", f"  {item.meta}"]
-    lines = [
-        terminal_safe(x) for x in [*lines, *(f"  {x}" for x in (item.headline, item.also) if x)]
-    ]
+    lines = [terminal(x) for x in [*lines, *(f"  {x}" for x in (item.headline, item.also) if x)]]
     for label, runs in item.quotes:
         whole = len(runs) == 1 and runs[0].kind in ("removed", "added")
-        quote = f"“{terminal_safe(runs[0].text)}”" if whole else _runs_text(runs)
+        quote = f"“{terminal(runs[0].text)}”" if whole else _runs_text(runs)
         lines.append(f"  {label}: {quote}" if label else f"  “{quote}”")
-    return [*lines, *(f"  {terminal_safe(n)}" for n in item.notes), f"  {terminal_safe(item.url)}"]
+    return [*lines, *(f"  {terminal(n)}" for n in item.notes), f"  {terminal(item.url, URL_CHARS)}"]
 
 
 def _chart_text(data: DigestData, cid: str, flat: bool = True) -> list[str]:
@@ -383,26 +401,26 @@ def _text(data: DigestData, groups: list[_Group], also: Counter[str], intro: lis
     lines = [
         *intro,
         "",
-        *(f"  {terminal_safe(_label(data, g.concept))}: {g.counts()}" for g in groups),
+        *(f"  {terminal(_label(data, g.concept))}: {g.counts()}" for g in groups),
     ]
     for g in groups:
-        lines += ["", f"== {terminal_safe(_label(data, g.concept))} ==", g.counts()]
+        lines += ["", f"== {terminal(_label(data, g.concept))} ==", g.counts()]
         lines += _chart_text(data, g.concept) if g.concept is not None else []
         for title, items in (("Wording changes:", g.changes), ("New articles:", g.articles)):
             full = items if items is g.changes else items[:MAX_ARTICLES]
             listed = items[len(full) : len(full) + MAX_LISTED]
             lines += ["", title] if items else []
             lines += [line for item in full for line in _item_text(item)]
-            lines += [f"- {terminal_safe(i.title)} <{terminal_safe(i.url)}>" for i in listed]
+            lines += [f"- {terminal(i.title)} <{terminal(i.url, URL_CHARS)}>" for i in listed]
             if len(items) > len(full) + len(listed):
                 lines.append(f"and {_plural(len(items) - len(full) - len(listed), 'more')}")
     active, silent = _others(data, groups, also)
     lines += ["", "== Other tracked concepts =="] if active else []
     for cid in active:
-        lines.append(f"{terminal_safe(_label(data, cid))}: {_other_line(cid, also)}")
+        lines.append(f"{terminal(_label(data, cid))}: {_other_line(cid, also)}")
         lines += _chart_text(data, cid, flat=False)
     if silent:
-        names = ", ".join(terminal_safe(_label(data, c)) for c in silent)
+        names = ", ".join(terminal(_label(data, c)) for c in silent)
         lines += ["", f"No mentions today or in the last {_days(data)} days: {names}"]
     return "\n".join(lines) + "\n"
 
@@ -410,9 +428,9 @@ def _text(data: DigestData, groups: list[_Group], also: Counter[str], intro: lis
 # ---- HTML --------------------------------------------------------------------------------------
 
 
-def _doc(text: str) -> str:
+def _doc(text: str, limit: int | None = None) -> str:
     """Untrusted text: controls and bidi formatting shown as <U+XXXX>, escaped and isolated."""
-    return f"<bdi>{html_text(terminal_safe(text))}</bdi>"
+    return f"<bdi>{html_text(text, limit)}</bdi>"
 
 
 def _link(url: str, inner: str) -> str:
@@ -420,11 +438,12 @@ def _link(url: str, inner: str) -> str:
     try:
         # Not file: a file:// link to another host can leak Windows credentials when clicked.
         linkable = urlsplit(url.strip()).scheme.lower() in ("http", "https")
+        linkable = linkable and len(url.strip()) <= URL_CHARS
     except ValueError:
         linkable = False
     if linkable:
         return f'<a href="{html_text(url.strip())}" style="color:{_BLUE}">{inner}</a>'
-    return f'{inner} <span style="{_MUTED}">({_doc(url)})</span>'
+    return f'{inner} <span style="{_MUTED}">({_doc(url, URL_CHARS)})</span>'
 
 
 def _div(content: str, style: str = "", auto: bool = False) -> str:

@@ -4,13 +4,13 @@ the formatters pass every line through the configured `Redactor` in case one is.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from monitor.redact import NOTHING, Redactor
+from monitor.untrusted import json_text, terminal
 
 # The attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -47,7 +47,7 @@ class JsonLines(logging.Formatter):
         }
         if record.exc_info:
             line["exception"] = self._clean(self.formatException(record.exc_info))
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return json_text(line)
 
 
 class Readable(logging.Formatter):
@@ -61,6 +61,7 @@ class Readable(logging.Formatter):
         when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         extra = " ".join(f"{k}={v}" for k, v in _fields(record).items())
         line = f"{when} {record.levelname.lower():7} {record.getMessage()} {extra}".rstrip()
+        line = terminal(line)  # on a terminal: titles and server texts shown, never obeyed
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return self.redactor.redact(line)

@@ -1,10 +1,11 @@
 """Alert messages: a subject that says what happened, a plain-text and an HTML body, a JSON payload.
 
 Pure rendering: no I/O, no clock. Document text (titles, sentences, errors a server sent) is never
-trusted. Everywhere, control characters become spaces and bidirectional formatting characters
-(embeddings, overrides, isolates, marks) are removed, so a right-to-left override cannot reorder
-a subject line or a quoted sentence; in the HTML every piece of it is escaped and sits in a
-`<bdi>`. The HTML has inline styles only (mail clients drop style sheets), no scripts and no
+trusted; `monitor.untrusted` holds the rule. Everywhere, control characters and bidirectional
+formatting characters (embeddings, overrides, isolates, marks) are shown as `<U+XXXX>`, so a
+right-to-left override cannot reorder a subject line or a quoted sentence, each piece is one line
+and capped (titles, sentences, subjects, and the strings of the JSON payload); in the HTML every
+piece of it is escaped and sits in a `<bdi>`. The HTML has inline styles only (mail clients drop style sheets), no scripts and no
 images; its colours are given in foreground/background pairs that read in light and dark mode.
 
 Times are shown in the configured zone and in UTC ("2026-11-28 05:30 KST (2026-11-27 20:30 UTC)");
@@ -13,7 +14,6 @@ naive datetimes are taken as UTC.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,19 +21,25 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
+from monitor import untrusted
 from monitor.compare import value_labels
 from monitor.diff import sentence_key, word_ops
 from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent, WordOp
+from monitor.untrusted import (
+    ERROR_CHARS,
+    NAME_CHARS,
+    PAYLOAD_ITEMS,
+    SENTENCE_CHARS,
+    TITLE_CHARS,
+    URL_CHARS,
+    cap,
+    capped,
+    one_line,
+    subject_line,
+)
 
 MAX_SENTENCES = 5  # per list of changed, removed or added sentences; the rest are counted
 MAX_PER_CONCEPT = 3  # matched sentences shown per concept of an article
-TITLE_CHARS = 100  # of a title in a subject line
-SENTENCE_CHARS = 600  # of a quoted sentence
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_NOT_HTML = re.compile("[\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
-_SPACES = re.compile(r"\s+")
 
 _FONT = (
     "font-family:system-ui,-apple-system,'Segoe UI','Noto Sans','Noto Sans KR',"
@@ -70,23 +76,18 @@ overflow-wrap:anywhere;word-break:break-word">
 # ---- text hygiene ------------------------------------------------------------------------------
 
 
-def clean(text: str) -> str:
-    """One line of untrusted text: no controls, no bidi formatting, white space collapsed."""
-    text = _BIDI.sub("", _CONTROL.sub(" ", text))
-    return _SPACES.sub(" ", _NOT_HTML.sub("\ufffd", text)).strip()
-
-
-def _cap(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _cap(text: str | None, limit: int) -> str | None:
+    """A payload field: capped, else as it is (JSON escapes it; the receiver renders it)."""
+    return None if text is None else cap(text, limit)
 
 
 def _h(text: str) -> str:
-    return html.escape(text, quote=True)
+    return untrusted.html_text(text)
 
 
 def _doc(text: str) -> str:
-    """Untrusted text for HTML: cleaned, escaped and isolated."""
-    return f"<bdi>{_h(clean(text))}</bdi>"
+    """Untrusted text for HTML: on one line, escaped and isolated."""
+    return f"<bdi>{_h(one_line(text))}</bdi>"
 
 
 def short_label(labels: Mapping[str, str], concept: str | None) -> str:
@@ -122,14 +123,15 @@ def when(moment: datetime, timezone: str) -> str:
 
 
 def _short_hash(value: str) -> str:
-    return clean(value).removeprefix("sha256:")[:12]
+    return one_line(value).removeprefix("sha256:")[:12]
 
 
 def _link(url: str) -> str:
     """A link for http(s) addresses; anything else is shown as text only."""
-    if re.match(r"(?i)https?://", url):
-        return f'<a href="{_h(clean(url))}" style="word-break:break-all">{_doc(url)}</a>'
-    return _doc(url)
+    shown = one_line(url, URL_CHARS)
+    if re.match(r"(?i)https?://", url) and len(url) <= URL_CHARS:
+        return f'<a href="{_h(shown)}" style="word-break:break-all">{_doc(shown)}</a>'
+    return _doc(shown)
 
 
 # ---- the shared frame --------------------------------------------------------------------------
@@ -140,7 +142,7 @@ Fact = tuple[str, str, str]
 
 def _fact(label: str, value: str, markup: str | None = None) -> Fact:
     """A fact whose value is untrusted text (shown isolated) unless `markup` is given."""
-    value = clean(value)
+    value = one_line(value, URL_CHARS)
     return label, value, _doc(value) if markup is None else markup
 
 
@@ -189,7 +191,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _ops_text(ops: Sequence[WordOp]) -> str:
     marks = {"removed": "[-{}-]", "added": "{{+{}+}}"}
-    return " ".join(marks.get(op.kind, "{}").format(clean(op.text)) for op in ops)
+    return " ".join(marks.get(op.kind, "{}").format(one_line(op.text)) for op in ops)
 
 
 def _ops_html(ops: Sequence[WordOp], side: str) -> str:
@@ -254,8 +256,8 @@ def change_headline(event: ChangeEvent, labels: Mapping[str, str]) -> str:
 
 
 def _title(*candidates: str | None) -> str:
-    title = next((clean(c) for c in candidates if c and clean(c)), "(untitled)")
-    return _cap(title, TITLE_CHARS)
+    title = next((one_line(c) for c in candidates if c and one_line(c)), "(untitled)")
+    return one_line(title, TITLE_CHARS)
 
 
 def readable_url(url: str) -> str:
@@ -273,7 +275,7 @@ def readable_url(url: str) -> str:
 
 
 def _compared_with(event: ChangeEvent) -> str:
-    series = clean(event.series or "")
+    series = one_line(event.series or "", NAME_CHARS)
     if event.kind == "succession":
         return f"the previous edition in series {series}"
     if event.kind == "baseline":
@@ -312,18 +314,18 @@ def _evidence(body: _Body, c: Mapping[str, Any], labels: Mapping[str, str]) -> s
             first = False
         q = facets.get(d["id"])
         facet = (
-            f"; {clean(q.get('facet', ''))} {value_labels(q.get('old_labels', []))}"
+            f"; {one_line(q.get('facet', ''))} {value_labels(q.get('old_labels', []))}"
             f" → {value_labels(q.get('new_labels', []))}"
             if q and d.get("old") and d.get("new")
             else ""
         )
         status = "replaced by a stronger rung" if d.get("superseded") else d.get("status", "")
         body.note(
-            clean(f"{short_label(labels, d['id'])}: {d['old']} → {d['new']} ({status}){facet}")
+            one_line(f"{short_label(labels, d['id'])}: {d['old']} → {d['new']} ({status}){facet}")
         )
         for e in fresh:
-            old = _cap(clean(e["old"]), SENTENCE_CHARS) if e["old"] else None
-            new = _cap(clean(e["new"]), SENTENCE_CHARS) if e["new"] else None
+            old = one_line(e["old"], SENTENCE_CHARS) if e["old"] else None
+            new = one_line(e["new"], SENTENCE_CHARS) if e["new"] else None
             shown.update(sentence_key(x) for x in (e["old"], e["new"]) if x)
             if old and new:
                 _reworded(body, old, new)
@@ -343,9 +345,9 @@ def change_message(
     # The document that changed is the new one: its own title, else its address in words, never
     # the title of the version or edition it was compared with.
     title = _title(event.title, readable_url(event.url))
-    subject = clean(f"{change_headline(event, labels)}: {title}")
+    subject = subject_line(f"{change_headline(event, labels)}: {title}")
     ladder = "; ".join(
-        f"{clean(m['ladder'])}: {short_label(labels, m['old'])} → "
+        f"{one_line(m['ladder'])}: {short_label(labels, m['old'])} → "
         f"{short_label(labels, m['new'])} ({m['move']})"
         for m in c.get("stance", [])
         if m.get("move") in ("downgrade", "upgrade")
@@ -355,8 +357,8 @@ def change_message(
         for d in c.get("concepts", [])
         if d.get("status") != "unchanged"
     )
-    old_title = clean(event.old_title or "")
-    body = _Body(clean(event.verdict))
+    old_title = one_line(event.old_title or "", TITLE_CHARS)
+    body = _Body(one_line(event.verdict, SENTENCE_CHARS))
     body.facts(
         [
             _fact("Document", title),
@@ -383,7 +385,7 @@ def change_message(
         body.heading(f"{other}hanged sentences ({len(changed)})")
         for i, x in enumerate(changed[:MAX_SENTENCES]):
             body.text += [""] if i else []
-            old, new = _cap(clean(x["old"]), SENTENCE_CHARS), _cap(clean(x["new"]), SENTENCE_CHARS)
+            old, new = one_line(x["old"], SENTENCE_CHARS), one_line(x["new"], SENTENCE_CHARS)
             _reworded(body, old, new)
         body.more(MAX_SENTENCES, len(changed))
     for name, mark, style in (("Removed", "-", _DEL), ("Added", "+", _INS)):
@@ -393,7 +395,7 @@ def change_message(
         if items:
             body.heading(f"{'Other ' + name.lower() if shown else name} sentences ({len(items)})")
             for item in items[:MAX_SENTENCES]:
-                quote = _cap(clean(item), SENTENCE_CHARS)
+                quote = one_line(item, SENTENCE_CHARS)
                 body.quote([f'{mark} "{quote}"'], f'<span style="{style}">{_doc(quote)}</span>')
             body.more(MAX_SENTENCES, len(items))
     if s.get("moved"):
@@ -409,18 +411,18 @@ def change_message(
     )
     payload = {
         "event": "change",
-        "url": event.url,
-        "title": event.title,
-        "old_title": event.old_title,
-        "source": event.source,
-        "series": event.series,
+        "url": _cap(event.url, URL_CHARS),
+        "title": _cap(event.title, TITLE_CHARS),
+        "old_title": _cap(event.old_title, TITLE_CHARS),
+        "source": _cap(event.source, NAME_CHARS),
+        "series": _cap(event.series, NAME_CHARS),
         "kind": event.kind,
-        "verdict": event.verdict,
+        "verdict": _cap(event.verdict, SENTENCE_CHARS),
         "significance": event.significance,
         "detected_at": _iso(event.detected_at),
         "old_hash": event.old_hash,
         "new_hash": event.new_hash,
-        "comparison": event.comparison,
+        "comparison": capped(event.comparison, SENTENCE_CHARS),
     }
     return body.message(dedup_key, subject, payload)
 
@@ -444,12 +446,12 @@ def article_message(
     """The alert for a new document that mentions concepts."""
     found: dict[str, dict[str, str]] = {}  # concept -> sentence -> first variant in it
     for m in event.mentions:
-        found.setdefault(m.concept, {}).setdefault(clean(m.sentence), clean(m.variant))
+        found.setdefault(m.concept, {}).setdefault(one_line(m.sentence), one_line(m.variant))
     order = [c for c in labels if c in found] + [c for c in found if c not in labels]
     names = [short_label(labels, c) for c in order]
     title = _title(event.title, event.url)
     listed = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
-    subject = clean(f"New: {title} mentions {listed}" if names else f"New: {title}")
+    subject = subject_line(f"New: {title} mentions {listed}" if names else f"New: {title}")
     body = _Body(f"A new article mentions {', '.join(names) or 'no watched concept'}.")
     body.facts(
         [
@@ -463,7 +465,7 @@ def article_message(
         count = sum(1 for m in event.mentions if m.concept == concept)
         body.heading(f"{short_label(labels, concept)} ({count} mention{'' if count == 1 else 's'})")
         for sentence, variant in list(found[concept].items())[:MAX_PER_CONCEPT]:
-            quote = _cap(sentence, SENTENCE_CHARS)
+            quote = cap(sentence, SENTENCE_CHARS)
             parts = _highlight(quote, variant)
             if parts is None:
                 body.quote([f'"{quote}"'], _doc(quote))
@@ -482,18 +484,20 @@ def article_message(
     )
     payload = {
         "event": "article",
-        "url": event.url,
-        "title": event.title,
-        "source": event.source,
+        "url": _cap(event.url, URL_CHARS),
+        "title": _cap(event.title, TITLE_CHARS),
+        "source": _cap(event.source, NAME_CHARS),
         "verdict": f"mentions {', '.join(order)}",
         "concepts": order,
         "published": _iso(event.published),
         "detected_at": _iso(event.detected_at),
         "content_hash": event.content_hash,
-        "mentions": [
-            {"concept": m.concept, "variant": m.variant, "sentence": m.sentence}
-            for m in event.mentions
-        ],
+        "mentions": capped(
+            [
+                {"concept": m.concept, "variant": m.variant, "sentence": m.sentence}
+                for m in event.mentions[:PAYLOAD_ITEMS]
+            ]
+        ),
     }
     return body.message(dedup_key, subject, payload)
 
@@ -503,7 +507,7 @@ def article_message(
 
 def source_message(event: SourceEvent, *, dedup_key: str, timezone: str) -> Message:
     """The notice that a source started failing (once, after the threshold) or recovered."""
-    name, n = clean(event.name), event.consecutive_failures
+    name, n = one_line(event.name, NAME_CHARS), event.consecutive_failures
     times = f"{n} failure{'' if n == 1 else 's'}"
     if event.failing:
         subject, verdict = f"Source failing: {name} ({times})", f"{name}: {times} in a row."
@@ -511,7 +515,7 @@ def source_message(event: SourceEvent, *, dedup_key: str, timezone: str) -> Mess
         subject = f"Source recovered: {name}"
         verdict = f"{name} works again" + (f" after {times} in a row." if n else ".")
     body = _Body(verdict)
-    error = _cap(clean(event.last_error or ""), SENTENCE_CHARS)
+    error = one_line(event.last_error or "", ERROR_CHARS)
     body.facts(
         [
             _fact("Source", name),
@@ -524,13 +528,13 @@ def source_message(event: SourceEvent, *, dedup_key: str, timezone: str) -> Mess
         body.note("No more mail about this source until it works again; then one notice.")
     payload = {
         "event": "source",
-        "url": event.url,
-        "title": event.name,
-        "source": event.name,
+        "url": _cap(event.url, URL_CHARS),
+        "title": _cap(event.name, NAME_CHARS),
+        "source": _cap(event.name, NAME_CHARS),
         "verdict": verdict,
         "failing": event.failing,
         "consecutive_failures": n,
-        "last_error": event.last_error,
+        "last_error": _cap(event.last_error, ERROR_CHARS),
         "detected_at": _iso(event.at),
     }
-    return body.message(dedup_key, clean(subject), payload)
+    return body.message(dedup_key, subject_line(subject), payload)

@@ -33,6 +33,7 @@ from monitor.config import EmailSettings, WebhookSettings
 from monitor.errors import NotifyError
 from monitor.models import Message
 from monitor.redact import Redactor, webhook_secrets
+from monitor.untrusted import header
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def idempotency_key(dedup_key: str) -> str:
 def build_email(sender: str, recipients: Sequence[str], message: Message) -> EmailMessage:
     """The MIME message: text/plain, and multipart/alternative with text/html when there is HTML."""
     mail = EmailMessage(policy=_POLICY)
-    mail["Subject"] = message.subject
+    mail["Subject"] = header(message.subject)  # never CR or LF, however it was built
     mail["From"] = sender
     mail["To"] = ", ".join(recipients)
     mail["Date"] = format_datetime(datetime.now(UTC))

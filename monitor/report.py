@@ -4,19 +4,19 @@ Both put the verdict first, then the concept table, the stance moves, the change
 word-level highlights, the removed and added sentences and the number of moved ones. Empty
 sections are left out.
 
-Document text is never trusted. In the text report, control characters (terminal escapes
-included) and bidirectional formatting characters are shown as `<U+XXXX>`. In the HTML report
-every piece of text is escaped, characters HTML forbids become U+FFFD, and document text sits in
-`<bdi>` elements, so a right-to-left override cannot reorder the report around it; the page has no
-scripts, no external resources, and a Content-Security-Policy that forbids both.
+Document text is never trusted; `monitor.untrusted` holds the rule. In the text report, control
+characters (terminal escapes included) and bidirectional formatting characters are shown as
+`<U+XXXX>`. In the HTML report every piece of text is escaped, controls and characters HTML
+forbids are shown as `<U+XXXX>`, and document text sits in `<bdi>` elements, so a right-to-left
+override cannot reorder the report around it; the page has no scripts, no external resources,
+and a Content-Security-Policy that forbids both. Titles are capped at TITLE_CHARS.
 """
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from monitor import untrusted
 from monitor.compare import LANGUAGES, divergences, value_labels, verdict
 from monitor.diff import sentence_key
 from monitor.models import (
@@ -28,13 +28,7 @@ from monitor.models import (
     Qualifier,
     WordOp,
 )
-
-# C0 and C1 controls (tab kept) and the bidirectional formatting characters.
-_UNSAFE_TEXT = re.compile(
-    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
-# What HTML does not allow in text: controls other than white space, noncharacters, surrogates.
-_UNSAFE_HTML = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+from monitor.untrusted import TITLE_CHARS, terminal
 
 _RED, _GREEN, _BOLD, _DIM, _RESET = "\x1b[31;9m", "\x1b[32;4m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
@@ -47,20 +41,14 @@ def _score(significance: float) -> str:
     return "0" if significance == 0 else f"{significance:.3f}"
 
 
-def terminal_safe(text: str) -> str:
-    """`text` for a terminal: line breaks as spaces, other controls visible as <U+XXXX>."""
-    text = text.replace("\r\n", " ").replace("\n", " ")
-    return _UNSAFE_TEXT.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
-
-
 def _side_line(tag: str, label: str, side: DocumentSide) -> str:
-    title = f": {terminal_safe(side.title)}" if side.title else ""
-    return f"{tag} {terminal_safe(label)}{title} ({side.words} words)"
+    title = f": {terminal(side.title, TITLE_CHARS)}" if side.title else ""
+    return f"{tag} {terminal(label)}{title} ({side.words} words)"
 
 
 def _variants_text(d: ConceptDelta) -> str:
     def show(vs: Sequence[str]) -> str:
-        return ", ".join(f'"{terminal_safe(v)}"' for v in vs) or "-"
+        return ", ".join(f'"{terminal(v)}"' for v in vs) or "-"
 
     if [v.casefold() for v in d.variants_old] == [v.casefold() for v in d.variants_new]:
         return show(d.variants_new)
@@ -70,7 +58,7 @@ def _variants_text(d: ConceptDelta) -> str:
 def _ops_text(ops: Sequence[WordOp], color: bool) -> str:
     out = []
     for op in ops:
-        text = terminal_safe(op.text)
+        text = terminal(op.text)
         if op.kind == "removed":
             out.append(f"{_RED}{text}{_RESET}" if color else f"[-{text}-]")
         elif op.kind == "added":
@@ -149,7 +137,7 @@ def render_text(
 ) -> str:
     """The report as plain text, evidence first; `color` adds ANSI colours (removed red, added
     green); `limit` caps each kind of the remaining sentence changes (None: all)."""
-    head = terminal_safe(verdict(c))
+    head = terminal(verdict(c))
     lines = [f"{_BOLD}{head}{_RESET}" if color else head, ""]
     lines += [
         _side_line("old:", old_label, c.old),
@@ -163,15 +151,15 @@ def render_text(
         lines += ["", "evidence:"]
         for d, fresh, more in with_evidence:
             same = "" if fresh else ": the sentences above"
-            lines.append(f"  {terminal_safe(_evidence_head(d, c.qualifiers))}{same}")
+            lines.append(f"  {terminal(_evidence_head(d, c.qualifiers))}{same}")
             for e in fresh:
                 if e.old is not None and e.new is not None:
                     lines.append(f"    ~ {_ops_text(e.ops, color)}")
                 elif e.old is not None:
-                    text = terminal_safe(e.old)
+                    text = terminal(e.old)
                     lines.append(f"    - {_RED}{text}{_RESET}" if color else f"    - {text}")
                 elif e.new is not None:
-                    text = terminal_safe(e.new)
+                    text = terminal(e.new)
                     lines.append(f"    + {_GREEN}{text}{_RESET}" if color else f"    + {text}")
             if more:
                 lines.append(f"    … and {more} more")
@@ -181,21 +169,21 @@ def render_text(
         for d in c.concepts:
             aside = _aside_text(d)
             lines.append(
-                f"{terminal_safe(d.id):<{width}} {d.old:>5} {d.new:>5}  {d.status:<12} "
+                f"{terminal(d.id):<{width}} {d.old:>5} {d.new:>5}  {d.status:<12} "
                 f"{_variants_text(d)}" + (f"  ({aside})" if aside else "")
             )
     if c.qualifiers:
         lines += ["", "facets:"]
         lines += [
-            f"  {terminal_safe(q.concept)} {terminal_safe(q.facet_label or q.facet)}: "
-            f"{terminal_safe(value_labels(q.old_labels))} → "
-            f"{terminal_safe(value_labels(q.new_labels))} ({q.status})"
+            f"  {terminal(q.concept)} {terminal(q.facet_label or q.facet)}: "
+            f"{terminal(value_labels(q.old_labels))} → "
+            f"{terminal(value_labels(q.new_labels))} ({q.status})"
             for q in c.qualifiers
         ]
     if c.stance:
         lines += ["", "stance:"]
         lines += [
-            f"  {terminal_safe(m.ladder)}: {terminal_safe(m.old or 'none')} → {terminal_safe(m.new or 'none')}"
+            f"  {terminal(m.ladder)}: {terminal(m.old or 'none')} → {terminal(m.new or 'none')}"
             f" ({m.move})"
             for m in c.stance
         ]
@@ -214,7 +202,7 @@ def render_text(
         if items:
             lines += ["", f"{heading}{title} sentences ({len(items)}):"]
             for item in items[:limit]:
-                text = terminal_safe(item)
+                text = terminal(item)
                 lines.append(f"  {mark} {colour}{text}{_RESET}" if color else f"  {mark} {text}")
             if more := _more(len(items), limit):
                 lines.append(f"  … and {more} more (--all shows every sentence)")
@@ -234,18 +222,18 @@ def _bilingual_text(c: Comparison) -> list[str]:
     if c.concepts:
         width = max(len("concept"), *(len(d.id) for d in c.concepts))
         lines += ["", f"{'concept':<{width}}  {old_lang:>8}  {new_lang:>8}"]
-        lines += [f"{terminal_safe(d.id):<{width}}  {d.old:>8}  {d.new:>8}" for d in c.concepts]
+        lines += [f"{terminal(d.id):<{width}}  {d.old:>8}  {d.new:>8}" for d in c.concepts]
     if c.qualifiers:
         lines += ["", "facets:"]
         lines += [
-            f"  {terminal_safe(q.concept)} {terminal_safe(q.facet_label or q.facet)}: "
-            f"{old_lang} text: {terminal_safe(value_labels(q.old_labels))}; "
-            f"{new_lang} text: {terminal_safe(value_labels(q.new_labels))}"
+            f"  {terminal(q.concept)} {terminal(q.facet_label or q.facet)}: "
+            f"{old_lang} text: {terminal(value_labels(q.old_labels))}; "
+            f"{new_lang} text: {terminal(value_labels(q.new_labels))}"
             for q in c.qualifiers
         ]
     found = divergences(c)
     lines += ["", "divergences:" if found else "no divergences: the concepts and facets agree"]
-    lines += [f"  {terminal_safe(x)}" for x in found]
+    lines += [f"  {terminal(x)}" for x in found]
     return lines
 
 
@@ -288,9 +276,10 @@ bdi, del, ins { unicode-bidi: isolate; }
 """
 
 
-def html_text(text: str) -> str:
-    """Escape text for HTML, replacing characters HTML does not allow."""
-    return html.escape(_UNSAFE_HTML.sub("\ufffd", text), quote=True)
+def html_text(text: str, limit: int | None = None) -> str:
+    """Text for the redline: escaped, controls shown; bidirectional controls kept, as every
+    piece of document text sits in a <bdi> (see monitor.untrusted)."""
+    return untrusted.html_text(text, limit, keep_bidi=True)
 
 
 def _doc(text: str) -> str:
@@ -307,7 +296,7 @@ def _ops_html(ops: Iterable[WordOp]) -> str:
 
 
 def _side_html(tag: str, label: str, side: DocumentSide) -> str:
-    title = f": {_doc(side.title)}" if side.title else ""
+    title = f": <bdi>{html_text(side.title, TITLE_CHARS)}</bdi>" if side.title else ""
     return f"<p><b>{tag}</b> {_doc(label)}{title} ({side.words} words)</p>"
 
 

@@ -432,3 +432,20 @@ def test_an_upgrade_to_cvid_says_upgrade_and_the_weakening_rule_does_not_fire() 
     down = change_event(new, old)
     assert alerts._change_matches(weakening, down, watched=True)
     assert render(down).subject == f"CVID dropped: {TITLE}"
+
+
+def test_a_page_repeating_a_concept_makes_a_bounded_alert() -> None:
+    # One 5 KB sentence naming CVID 500 times, under a 1 MB title: the mail and the webhook
+    # payload stay small (the amplification of issue 9).
+    sentence = "Seoul called for CVID " + "and CVID " * 500 + "today."
+    msg = article_message(
+        article("Title " + "x" * 1_000_000, sentence),
+        dedup_key="a",
+        timezone="UTC",
+        labels=LABELS,
+    )
+    assert len(msg.subject) <= 160
+    assert len(msg.text) < 10_000 and len(msg.html or "") < 20_000
+    body = json.dumps(msg.payload, ensure_ascii=False)
+    assert len(body) < 100_000, len(body)
+    assert len(msg.payload["mentions"]) == 100
