@@ -19,8 +19,9 @@ from monitor.pipeline import Summary, poll
 from tests.conftest import shipped_concepts
 
 ROOT = Path(__file__).parent.parent.parent
-# What `monitor once` weighs after polling one small feed (about 90 MB on CPython 3.11 with
-# lxml, trafilatura and PDFium loaded); a body or bomb that was materialised would add its size.
+# A ceiling on `monitor once`'s peak resident memory: it measured 75 MB polling a small feed and
+# 110 MB with pages (CPython 3.11, lxml, trafilatura, PDFium), a 10 MB capped body included; a
+# 2 GB body or bomb held in memory would pass it by far.
 BASELINE_MB = 150
 
 
