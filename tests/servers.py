@@ -18,7 +18,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -215,3 +215,45 @@ def closed_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def redirect(location: str, status: int = 302) -> Handler:
+    """A redirect to `location`, sent as given (relative, another scheme, odd bytes)."""
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        # by hand, so CR, LF and any other byte go out exactly as given
+        request.wfile.write(b"HTTP/1.1 %d Moved\r\n" % status)
+        request.wfile.write(b"Location: " + location.encode("latin-1") + b"\r\n")
+        request.wfile.write(b"Content-Length: 0\r\n\r\n")
+
+    return handler
+
+
+def raw(data: bytes, interval: float = 0.0, chunk: int = 0) -> Handler:
+    """Write `data` as the whole response, status line and headers included: at once, or
+    `chunk` bytes every `interval` seconds (a slowloris that drips even its headers)."""
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        request.close_connection = True
+        step = chunk or len(data)
+        for start in range(0, len(data), step):
+            request.wfile.write(data[start : start + step])
+            request.wfile.flush()
+            if interval and stopping.wait(interval):
+                return
+
+    return handler
+
+
+def stream(chunks: Callable[[], Iterator[bytes]], headers: dict[str, str] | None = None) -> Handler:
+    """A 200 whose body is whatever `chunks()` yields, as fast as the client reads, with no
+    Content-Length (the body ends when the connection does)."""
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        _head(request, 200, headers, None)
+        for piece in chunks():
+            if stopping.is_set():
+                return
+            request.wfile.write(piece)
+
+    return handler

@@ -1,10 +1,10 @@
 """The service: scheduled polls at their intervals, start-up catch-up, the digest's time,
-heartbeat and health, clean shutdown on SIGTERM, and SIGKILL at random moments."""
+heartbeat and health, clean shutdown on SIGTERM. (SIGKILL at random moments is in
+tests/hostile/test_kills.py.)"""
 
 from __future__ import annotations
 
 import os
-import random
 import signal
 import sqlite3
 import subprocess
@@ -20,7 +20,7 @@ import pytest
 from monitor import alerts, store
 from monitor.config import Settings
 from monitor.schedule import Service, health
-from tests.conftest import DEMO, MakeSettings, shipped_concepts
+from tests.conftest import MakeSettings, shipped_concepts
 from tests.servers import LocalServer
 from tests.test_alerts import MailServer
 from tests.test_pipeline import serve_demo_site
@@ -274,46 +274,6 @@ def test_extraction_workers_end_with_the_service_when_it_is_killed(tmp_path: Pat
         assert _wait_for(lambda: not any(_alive(w) for w in workers)), "orphaned workers"
         assert process.stdout is not None
         process.stdout.read()  # EOF: no worker holds the service's output open
-
-
-def test_sigkill_at_random_moments_loses_no_alert_and_sends_none_twice(tmp_path: Path) -> None:
-    mail = MailServer()
-    rng = random.Random(20261127)
-    with LocalServer() as server:
-        serve_demo_site(server)
-        config = _config(tmp_path, server, mail)
-        for _ in range(8):
-            if rng.random() < 0.5:
-                mail.start()  # sometimes the mail server is up, so some alerts go out mid-run
-            process = _start(config)
-            time.sleep(rng.uniform(0.3, 2.5))
-            process.kill()
-            process.wait(timeout=10)
-            mail.stop()
-            assert _integrity(tmp_path / "m.db") == "ok"
-        # Finally let everything owed go out: a clean poll, then delivery after any lease.
-        mail.start()
-        from monitor import config as configuration
-        from monitor.pipeline import poll
-
-        settings = configuration.load(config)
-        with store.open_db(settings.database) as db:
-            poll(settings, db)
-            alerts.deliver_due(settings, db, datetime.now(UTC) + timedelta(minutes=15))
-            queued = {
-                k for (k,) in db.execute("SELECT dedup_key FROM alerts WHERE event != 'digest'")
-            }
-            statuses = {s for (s,) in db.execute("SELECT status FROM alerts")}
-        mail.stop()
-    received = [m["X-Monitor-Dedup-Key"] for m in mail.inbox.messages]
-    assert queued, "the Korean articles raise alerts"
-    assert statuses == {"sent"}
-    assert sorted(received) == sorted(queued), "every alert arrived exactly once"
-    # Each article's document was stored once, whatever moment the process died at.
-    with sqlite3.connect(tmp_path / "m.db") as conn:
-        urls = [u for (u,) in conn.execute("SELECT url FROM documents")]
-    assert len(urls) == len(set(urls))
-    assert (DEMO / "feeds" / "korean-policy.xml").exists()
 
 
 def test_the_digest_fires_at_its_local_time(make_settings: MakeSettings) -> None:

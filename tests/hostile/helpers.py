@@ -1,0 +1,118 @@
+"""Shared by the hostile cases: a config on disk, `monitor once` in a child process with its own
+peak memory, and a poll in this process with the database it left."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from monitor import config, store
+from monitor.pipeline import Summary, poll
+from tests.conftest import shipped_concepts
+
+ROOT = Path(__file__).parent.parent.parent
+# A ceiling on `monitor once`'s peak resident memory: it measured 75 MB polling a small feed and
+# 110 MB with pages (CPython 3.11, lxml, trafilatura, PDFium), a 10 MB capped body included; a
+# 2 GB body or bomb held in memory would pass it by far.
+BASELINE_MB = 150
+
+
+def _toml(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)  # strings, numbers, lists of strings: JSON is TOML
+
+
+def write_config(
+    tmp_path: Path, sources: list[dict[str, Any]], extra: str = "", **fetch: Any
+) -> Path:
+    """A config with the shipped concepts, `sources`, fast fetching and `fetch` overrides."""
+    options = {"delay": 0, "retries": 0, "backoff": 0.05, "timeout": 5, **fetch}
+    lines = [shipped_concepts(), "[storage]", f"database = {_toml(str(tmp_path / 'm.db'))}"]
+    lines += ["[fetch]", *(f"{k} = {_toml(v)}" for k, v in options.items())]
+    lines += ["[extract]", "workers = 1"]
+    for source in sources:
+        lines += ["[[sources]]", *(f"{k} = {_toml(v)}" for k, v in source.items())]
+    path = tmp_path / "monitor.toml"
+    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+    return path
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    output: str  # stdout, then stderr (the log)
+    summary: dict[str, Any]
+    peak_mb: float  # the child's own peak resident set (wait4's ru_maxrss)
+    seconds: float
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {e["source"]: e["error"] for e in self.summary.get("errors", [])}
+
+
+def run_once(config_path: Path, timeout: float = 60) -> Ran:
+    """`monitor once --json` in a child; its peak memory is its own, not this process's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    out, err = config_path.parent / "once.out", config_path.parent / "once.err"
+    start = time.monotonic()
+    with out.open("w") as sink, err.open("w") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "once", "--json", "--config", str(config_path)],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=log,
+        )
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                child.kill()
+                child.wait()
+                raise AssertionError(f"monitor once ran past {timeout} s: {out.read_text()}")
+            time.sleep(0.05)
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    seconds = time.monotonic() - start
+    printed = out.read_text(encoding="utf-8", errors="replace")
+    output = printed + err.read_text(encoding="utf-8", errors="replace")
+    summary: dict[str, Any] = json.loads(printed) if printed.startswith("{") else {}
+    return Ran(child.returncode, output, summary, usage.ru_maxrss / 1024, seconds)
+
+
+def poll_here(config_path: Path) -> Summary:
+    """One poll in this process, against the database the config names."""
+    settings = config.load(config_path)
+    with store.open_db(settings.database) as db:
+        return poll(settings, db)
+
+
+def database(config_path: Path) -> Database:
+    return store.open_db(config.load(config_path).database)
+
+
+def stored_text(config_path: Path) -> str:
+    """Every string in every table (titles, texts, errors, mentions, the outbox): to search for
+    what must not be there, whatever the schema grows into."""
+    with database(config_path) as db:
+        tables = [t for t in db.table_names() if not t.startswith("_")]
+        return "\n".join(
+            value
+            for table in tables
+            for row in db.execute(f"SELECT * FROM [{table}]")
+            for value in row
+            if isinstance(value, str)
+        )
+
+
+def count(config_path: Path, sql: str, *params: object) -> int:
+    with database(config_path) as db:
+        return int(db.execute(sql, params).fetchone()[0])
