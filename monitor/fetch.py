@@ -277,8 +277,10 @@ def _addresses_of(name: str) -> list[Address]:
 
 def _retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
-    if value is None or value.strip().isdigit():
-        return None if value is None else float(value)
+    if value is None:
+        return None
+    if value.strip().isascii() and value.strip().isdigit():  # "²" is a digit to str.isdigit
+        return float(value)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
