@@ -3,12 +3,10 @@
 The adversarial run saw a 1.4 KB PDF with a page-tree bomb hold an extraction worker for 144 s.
 `tests/data/pdf/page-tree-bomb.pdf` is such a file (see its PROVENANCE.md): one /Page object
 referenced a million times through shared /Pages nodes; PDFium needs minutes to read it. Here a
-feed on loopback lists it between an ordinary article page and an ordinary PDF, and `monitor
-once` runs with a deadline of a few seconds.
-
-No HTML page was found that holds trafilatura for long (lxml and trafilatura bound their own
-work, and the fetch size cap bounds the input), so the HTML path is tested as the good document
-beside the bomb, and the deadline itself, which does not care what the worker does, with the PDF.
+feed on loopback lists it between an ordinary article page and an ordinary PDF, with a page of
+200,000 unclosed paragraphs (1.6 MB of `<p>word `) that holds trafilatura for about a minute
+(about 0.2 ms a paragraph: a page at the 10 MB fetch cap takes minutes), and `monitor once` runs
+with a deadline of a few seconds.
 """
 
 from __future__ import annotations
@@ -34,7 +32,8 @@ STATEMENT = (PDFS / "us-rok-joint-statement-2022.pdf").read_bytes()
 PAGE = (
     DEMO / "pages" / "whitehouse" / "2021-05-21-u-s-rok-leaders-joint-statement.html"
 ).read_bytes()
-DEADLINE = 4  # seconds; the good documents take well under one, the bomb minutes
+FLOOD = b"<html><head><title>Flood</title></head><body>" + b"<p>word " * 200_000 + b"</body></html>"
+DEADLINE = 4  # seconds; the good documents take well under one, the bomb and the flood minutes
 
 
 def _feed(server: LocalServer) -> bytes:
@@ -45,6 +44,7 @@ def _feed(server: LocalServer) -> bytes:
             [
                 ("U.S.-ROK Leaders' Joint Statement", "/statement.html"),
                 ("Annex (PDF)", "/bomb.pdf"),
+                ("Remarks", "/flood.html"),
                 ("Joint Statement (PDF)", "/statement.pdf"),
             ]
         )
@@ -60,6 +60,7 @@ def _serve(server: LocalServer) -> None:
     server.route("/feed.xml", respond(200, _feed(server), {"Content-Type": "application/rss+xml"}))
     server.route("/statement.html", respond(200, PAGE, {"Content-Type": "text/html"}))
     server.route("/bomb.pdf", respond(200, BOMB, {"Content-Type": "application/pdf"}))
+    server.route("/flood.html", respond(200, FLOOD, {"Content-Type": "text/html"}))
     server.route("/statement.pdf", respond(200, STATEMENT, {"Content-Type": "application/pdf"}))
 
 
@@ -127,7 +128,7 @@ def _documents(database: Path) -> dict[str, tuple[str, int, str | None]]:
     return {url.rsplit("/", 1)[1]: (kind, failures, error) for url, kind, failures, error in rows}
 
 
-def test_a_pdf_bomb_is_ended_at_the_deadline_and_the_other_documents_are_stored(
+def test_a_pdf_bomb_and_a_slow_page_are_ended_at_the_deadline_and_the_others_stored(
     tmp_path: Path,
 ) -> None:
     with LocalServer() as server:
@@ -143,6 +144,9 @@ def test_a_pdf_bomb_is_ended_at_the_deadline_and_the_other_documents_are_stored(
         assert (kind, failures) == ("entry", 1)  # the feed entry's own text is kept
         assert error is not None and "extraction took longer than 4 s" in error
         assert "raise [extract].deadline" in error
+        kind, failures, error = documents["flood.html"]
+        assert (kind, failures) == ("entry", 1)
+        assert error is not None and "extraction took longer than 4 s" in error
         with sqlite3.connect(tmp_path / "m.db") as db:
             texts = db.execute("SELECT text FROM versions").fetchall()
         assert any("complete denuclearization" in t.lower() for (t,) in texts)
@@ -156,6 +160,7 @@ def test_a_pdf_bomb_is_ended_at_the_deadline_and_the_other_documents_are_stored(
         assert again.returncode == 0, again.stderr
         documents = _documents(tmp_path / "m.db")
         assert documents["bomb.pdf"][:2] == ("entry", 2)
+        assert documents["flood.html"][:2] == ("entry", 2)
         assert [r.path for r in server.requests].count("/statement.pdf") == 1
         assert not any(_alive(pid) for pid in workers), [_cmdline(p) for p in workers]
 
