@@ -212,7 +212,8 @@ class _Poll:
                 except (FetchError, ExtractError, FeedError) as exc:
                     result = exc
                 except Exception as exc:  # a bug or a library crash must not stop the others
-                    result = _as_extract_error(job.url, exc, self.workers.deadline)
+                    deadline = self.workers.deadline if job.stage == "extract" else None
+                    result = _as_extract_error(job.url, exc, deadline)
                 if job.stage != "extract":
                     self._fetched_from(job)
                 self._handle(job, result)
@@ -502,11 +503,11 @@ def _published_key(job: _Job, result: Processed) -> float:
     return published.timestamp() if published else float("inf")
 
 
-def _as_extract_error(url: str, exc: Exception, deadline: float = 0) -> ExtractError:
+def _as_extract_error(url: str, exc: Exception, deadline: float | None = None) -> ExtractError:
     if isinstance(exc, ExtractError):
         return exc
-    # past its deadline (the worker was killed), its worker crashed, or the pool broke
-    ended = failure(url, exc, deadline)
+    # from the pool: past its deadline (the worker was killed), its worker crashed, or it broke
+    ended = None if deadline is None else failure(url, exc, deadline)
     if ended is not None:
         return ended
     return ExtractError(f"{url}: extraction failed ({type(exc).__name__}: {exc})")
