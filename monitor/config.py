@@ -95,6 +95,11 @@ class ExtractSettings(_Section):
     workers: Annotated[int, Field(ge=0)] = Field(
         0, description="extraction processes; 0 = one per core"
     )
+    # A document still being extracted after this many seconds has its worker killed and is
+    # recorded as failed (a PDF page-tree bomb held PDFium for minutes).
+    deadline: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+        60.0, description="seconds one document may take to extract"
+    )
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -413,6 +418,7 @@ _FIXES = {
     "int_parsing": "use a whole number",
     "greater_than": "use a larger number",
     "greater_than_equal": "use a larger number",
+    "finite_number": "use a finite number, not inf or nan",
     "too_short": "add at least one entry",
 }
 

@@ -8,21 +8,12 @@ work happens here, on the calling thread, one transaction per document.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
-import time
 import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-    wait,
-)
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +42,7 @@ from monitor.models import (
 )
 from monitor.redact import Redactor, public_url
 from monitor.urls import canonical_url, is_web
+from monitor.workers import Workers, failure
 
 # An article whose fetch failed this many times in a row is not tried again.
 MAX_ARTICLE_FAILURES = 3
@@ -79,23 +71,6 @@ class Summary:
             "mentions": self.mentions,
             "errors": [{"source": s, "error": e} for s, e in self.errors],
         }
-
-
-def _worker(parent: int) -> None:
-    """Start an extraction worker: tied to its parent, however the parent ends (a second
-    signal's os._exit, SIGKILL, a crash), and off the parent's stdout and stderr, which a
-    lingering worker would otherwise hold open for whoever reads the service's output."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)  # orphaned: the parent is gone, and its work with it
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def process(
@@ -164,7 +139,7 @@ class _Poll:
         self.fetcher = (
             shared.fetcher if shared else Fetcher(FetchSettings(**settings.fetch.model_dump()))
         )
-        self.processes: ProcessPoolExecutor | None = shared.processes if shared else None
+        self.workers = shared.workers if shared else _workers(settings)
         # One fetch per host in flight: a thread never waits on another's host, so many
         # articles from one site cannot starve the other sites of threads.
         self.busy_hosts: set[str] = set()
@@ -178,10 +153,8 @@ class _Poll:
         # When stopping, do not wait for fetches in flight: their results would not be stored.
         self.threads.shutdown(wait=not self.stop.is_set(), cancel_futures=True)
         if self.shared is not None:
-            self.shared.processes = self.processes  # a pool replaced after a crash is kept
             return
-        if self.processes is not None:
-            self.processes.shutdown(wait=True, cancel_futures=True)
+        self.workers.close()
         self.fetcher.close()
 
     def _fetch(self, job: _Job) -> None:
@@ -211,38 +184,17 @@ class _Poll:
             self._fetch(self.waiting[host].popleft())
 
     def _extract(self, job: _Job, response: Response) -> None:
-        workers = self.settings.extract.workers or os.cpu_count() or 1
         self.known += 1
         job = _Job("extract", job.source, job.url, job.entry, response)
         # An article's feed entry already gives its date: skip reading the page's metadata.
         metadata = job.entry is None
         args = (response.body, response.final_url, response.content_type, self.lexicon, metadata)
-        if workers == 1:
-            try:
-                result: object = process(*args)
-            except Exception as exc:  # one bad document must not stop the poll
-                result = _as_extract_error(job.url, exc)
-            self._handle(job, result)
-            return
-        for _ in range(2):
-            if self.processes is None:
-                # spawn, not fork: forking a process that runs fetch threads can deadlock.
-                context = multiprocessing.get_context("spawn")
-                self.processes = ProcessPoolExecutor(
-                    workers, mp_context=context, initializer=_worker, initargs=(os.getpid(),)
-                )
-            try:
-                self.pending[self.processes.submit(process, *args)] = job
-                return
-            except BrokenProcessPool:
-                self._replace_pool()
-        self._handle(job, ExtractError(f"{job.url}: the extraction workers keep crashing"))
-
-    def _replace_pool(self) -> None:
-        """A worker died (out of memory, a crash in PDFium): start a new pool for what follows."""
-        if self.processes is not None:
-            self.processes.shutdown(wait=False, cancel_futures=True)
-        self.processes = None
+        # Always in a worker process, even with one worker: only a process can be ended when a
+        # document holds it past the deadline.
+        try:
+            self.pending[self.workers.submit(process, *args)] = job
+        except Exception as exc:  # the pool cannot start: this document fails, the poll goes on
+            self._handle(job, _as_extract_error(job.url, exc))
 
     def run(self, sources: Sequence[Source]) -> Summary:
         self.summary.sources = len(sources)
@@ -263,11 +215,9 @@ class _Poll:
                     result = future.result()
                 except (FetchError, ExtractError, FeedError) as exc:
                     result = exc
-                except BrokenProcessPool as exc:
-                    self._replace_pool()
-                    result = ExtractError(f"{job.url}: the extraction worker crashed ({exc})")
                 except Exception as exc:  # a bug or a library crash must not stop the others
-                    result = _as_extract_error(job.url, exc)
+                    deadline = self.workers.deadline if job.stage == "extract" else None
+                    result = _as_extract_error(job.url, exc, deadline)
                 if job.stage != "extract":
                     self._fetched_from(job)
                 self._handle(job, result)
@@ -568,28 +518,37 @@ def _published_key(job: _Job, result: Processed) -> float:
     return published.timestamp() if published else float("inf")
 
 
-def _as_extract_error(url: str, exc: Exception) -> ExtractError:
+def _as_extract_error(url: str, exc: Exception, deadline: float | None = None) -> ExtractError:
     if isinstance(exc, ExtractError):
         return exc
+    # from the pool: past its deadline (the worker was killed), its worker crashed, or it broke
+    ended = None if deadline is None else failure(url, exc, deadline)
+    if ended is not None:
+        return ended
     return ExtractError(f"{url}: extraction failed ({type(exc).__name__}: {exc})")
 
 
 @dataclass
 class Shared:
     """What the service's poll jobs share: one HTTP client (so politeness holds across jobs that
-    reach the same host) and one pool of extraction processes (started once)."""
+    reach the same host) and one pool of extraction processes (started when first needed, and
+    replaced for all of them when it breaks)."""
 
     fetcher: Fetcher
-    processes: ProcessPoolExecutor | None = None
+    workers: Workers
 
     @classmethod
     def start(cls, settings: Settings) -> Shared:
-        return cls(Fetcher(FetchSettings(**settings.fetch.model_dump())))
+        return cls(Fetcher(FetchSettings(**settings.fetch.model_dump())), _workers(settings))
 
     def close(self) -> None:
-        if self.processes is not None:
-            self.processes.shutdown(wait=False, cancel_futures=True)
+        self.workers.close()
         self.fetcher.close()
+
+
+def _workers(settings: Settings) -> Workers:
+    count = settings.extract.workers or os.cpu_count() or 1
+    return Workers(count, settings.extract.deadline)
 
 
 def poll(

@@ -199,3 +199,15 @@ def test_series_cross_checks() -> None:
     assert "series[0] (nss): give members = [...] or a [series.rule], or both" in message
     assert "series[1] (statements).rule.source: no source named 'nowhere'" in message
     assert "series[1] (statements).baseline: not one of the members" in message
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-5"])
+def test_the_extraction_deadline_is_finite_and_positive(value: str) -> None:
+    message = _problems(f"[extract]\ndeadline = {value}\n")
+    assert "extract.deadline: Input should be" in message and "(use a " in message
+    assert "1 problem(s)" in message
+
+
+def test_the_extraction_deadline_defaults_to_a_minute() -> None:
+    assert config.parse({}).extract.deadline == 60
+    assert config.parse({"extract": {"deadline": 2.5}}).extract.deadline == 2.5

@@ -1,0 +1,101 @@
+"""The extraction worker processes: a deadline per document, and a pool replaced when broken.
+
+Extraction runs in worker processes because it is CPU-bound and because a hostile document (a
+PDF page-tree bomb) can hold PDFium for minutes inside one C call that no signal interrupts: the
+only way to end it is to kill the process. Pebble's pool does that per task (the stuck worker is
+killed, SIGTERM then SIGKILL, and a new one started), so the other documents in flight go on.
+A pool that breaks as a whole (every worker gone) is replaced at the next submission, under a
+lock, so the service's poll jobs that share it all get the new one and none is left running.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from pebble import ProcessExpired, ProcessPool
+
+from monitor.errors import ExtractError
+
+
+def _worker(parent: int) -> None:
+    """Start an extraction worker: tied to its parent, however the parent ends (a second
+    signal's os._exit, SIGKILL, a crash), and off the parent's stdout and stderr, which a
+    lingering worker would otherwise hold open for whoever reads the service's output."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)  # orphaned: the parent is gone, and its work with it
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class Workers:
+    """A pool of `count` extraction processes, each document given `deadline` seconds from the
+    moment a worker takes it. Thread-safe: the service's poll jobs share one."""
+
+    def __init__(self, count: int, deadline: float) -> None:
+        self.count = count
+        self.deadline = deadline
+        self._lock = threading.Lock()
+        self._pool: ProcessPool | None = None
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run `function(*args)` in a worker; its future fails with TimeoutError past the
+        deadline, ProcessExpired when the worker dies, BrokenProcessPool when the pool does."""
+        for _ in range(2):
+            with self._lock:
+                broken = self._pool if self._pool is not None and not self._pool.active else None
+                if self._pool is None or broken is not None:
+                    # spawn, not fork: forking a process that runs fetch threads can deadlock.
+                    self._pool = ProcessPool(
+                        self.count,
+                        initializer=_worker,
+                        initargs=(os.getpid(),),
+                        context=multiprocessing.get_context("spawn"),
+                    )
+                pool = self._pool
+            if broken is not None:
+                _end(broken)  # outside the lock: the other jobs go on with the new pool
+            try:
+                return pool.schedule(function, args=args, timeout=self.deadline)
+            except RuntimeError:  # the pool broke between the check and the call
+                continue
+        raise BrokenProcessPool("the extraction pool could not be started twice in a row")
+
+    def close(self) -> None:
+        """End every worker (at once: what they were doing is not wanted) and wait for them."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            _end(pool)
+
+
+def _end(pool: ProcessPool) -> None:
+    pool.stop()  # type: ignore[no-untyped-call]  # pebble leaves stop() unannotated
+    pool.join()
+
+
+def failure(url: str, exc: BaseException, deadline: float) -> ExtractError | None:
+    """The error to record for a document whose extraction the pool ended, else None."""
+    if isinstance(exc, TimeoutError):
+        return ExtractError(
+            f"{url}: extraction took longer than {deadline:g} s and its worker was stopped; "
+            "raise [extract].deadline if the document is genuine, or stop watching it"
+        )
+    if isinstance(exc, ProcessExpired):
+        return ExtractError(f"{url}: the extraction worker crashed (exit code {exc.exitcode})")
+    if isinstance(exc, BrokenProcessPool):
+        return ExtractError(f"{url}: the extraction worker crashed ({exc})")
+    return None

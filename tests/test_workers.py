@@ -1,0 +1,119 @@
+"""The extraction pool: the deadline, a crashed worker, and a broken pool replaced for all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import ExtractError
+from monitor.workers import Workers, failure
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+
+
+def _sleep(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _crash() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait(condition: Callable[[], bool], seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _error(future: Future[object], deadline: float) -> ExtractError:
+    exc = future.exception(timeout=60)
+    assert exc is not None
+    error = failure("https://example.org/a.pdf", exc, deadline)
+    assert error is not None, exc
+    return error
+
+
+def test_a_task_past_the_deadline_is_ended_and_the_worker_replaced() -> None:
+    workers = Workers(1, 1.0)
+    try:
+        first = workers.submit(_sleep, 0).result(timeout=60)
+        stuck = workers.submit(_sleep, 600)
+        queued = workers.submit(_sleep, 0)  # waits for the one worker; its clock has not started
+        error = _error(stuck, 1.0)
+        assert str(error) == (
+            "https://example.org/a.pdf: extraction took longer than 1 s and its worker was "
+            "stopped; raise [extract].deadline if the document is genuine, or stop watching it"
+        )
+        replacement = queued.result(timeout=60)
+        assert replacement != first and not _alive(first)
+    finally:
+        workers.close()
+    assert not _alive(replacement)
+
+
+def test_a_crashed_worker_fails_its_task_only_and_the_next_runs() -> None:
+    workers = Workers(1, 30.0)
+    try:
+        error = _error(workers.submit(_crash), 30.0)
+        assert "the extraction worker crashed" in str(error)
+        assert workers.submit(_sleep, 0).result(timeout=60) > 0
+    finally:
+        workers.close()
+
+
+def test_a_broken_pool_is_replaced_once_for_every_thread_that_shares_it() -> None:
+    workers = Workers(2, 30.0)
+    try:
+        pids = {workers.submit(_sleep, 0.5).result(timeout=60) for _ in range(4)}
+        for pid in pids:  # every worker killed while idle: pebble gives the whole pool up
+            os.kill(pid, signal.SIGKILL)
+        assert _wait(lambda: not any(_alive(pid) for pid in pids))
+        results: list[int] = []
+        lock = threading.Lock()
+
+        def submit() -> None:
+            found = _wait_result(workers)
+            with lock:
+                results.append(found)
+
+        threads = [threading.Thread(target=submit) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert len(results) == 6
+        assert not set(results) & pids
+        assert len(set(results)) <= 2  # one new pool of two, not one per thread
+    finally:
+        workers.close()
+    assert not any(_alive(pid) for pid in results)
+
+
+def _wait_result(workers: Workers) -> int:
+    """A submission may still land on the dying pool (its task then fails as broken); the
+    next one goes to the new pool."""
+    for _ in range(20):
+        try:
+            return int(workers.submit(_sleep, 0.2).result(timeout=60))
+        except Exception as exc:
+            assert failure("u", exc, 30.0) is not None, exc
+    raise AssertionError("the pool was not replaced")
