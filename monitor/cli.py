@@ -249,6 +249,8 @@ def sources(config_path: Path | None, as_json: bool) -> None:
         )
         if h.last_error:
             click.echo(f"    last error: {h.last_error}")
+        if h.warning:
+            click.echo(f"    warning: {h.warning}")
 
 
 def _load(address: str, settings: Settings) -> Extracted:

@@ -335,6 +335,14 @@ class _Poll:
                 )
                 store.enqueue(self.db, alerts.for_source(self.settings, event, since))
 
+    def _charset(self, source: Source, url: str, warning: str | None) -> None:
+        """Keep on the source, and log, a wrong charset declaration of a document it just
+        decoded; a document decoded right clears the warning that was about it."""
+        if warning is not None:
+            warning = f"{redact(url)}: {warning}"
+            log.warning(warning, extra={"event": "charset", "source": source.name})
+        store.source_warning(self.db, source.name, url, warning)
+
     def _fetched(self, job: _Job, result: object) -> Response | None:
         if isinstance(result, Exception):
             self._fail_source(job.source, str(result))
@@ -366,6 +374,7 @@ class _Poll:
             warning = f"feed partly unreadable, kept {len(feed.entries)} entries: {feed.problem}"
             self.summary.errors.append((source.name, warning))
         self._succeeded(source, feed.title, warning)
+        self._charset(source, job.url, feed.charset_warning)
         # A damaged feed is read again next time rather than answered with a 304.
         state = self.feeds[source.name] = _Feed(None if warning else response.headers)
         known = store.entry_states(self.db, (e.url for e in feed.entries))
@@ -522,6 +531,7 @@ class _Poll:
             )
         )
         self._succeeded(job.source)
+        self._charset(job.source, job.url, result.extracted.charset_warning)
 
     def _store_article(
         self, job: _Job, entry: FeedEntry, response: Response, result: object
@@ -544,6 +554,7 @@ class _Poll:
                 final_url=response.final_url,
             )
         )
+        self._charset(job.source, job.url, result.extracted.charset_warning)
 
 
 def _published_key(job: _Job, result: Processed) -> float:
