@@ -58,6 +58,7 @@ _MULTIBYTE = re.compile(
 _RUN = re.compile(r"[^\x00-\x7f]{3,}")
 _C1 = re.compile(r"[\x80-\x9f]")
 _MESS = 0.2  # charset-normalizer's own threshold: real text scores 0, mojibake well above 1
+_PREFERRED = ("utf_8", "cp949", "euc_kr", "cp1252")
 _SAMPLE = 2000  # characters of suspicious text given to the mess detector
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM is its prefix
@@ -228,7 +229,10 @@ def _detect(body: bytes, fallback: str) -> tuple[str, str, str]:
     except UnicodeDecodeError:
         pass
     for match in from_bytes(body):
-        name = codec(match.encoding)
+        # charset-normalizer names one of the charsets that give the same text; prefer the
+        # common one (CP949 over JOHAB-alike names, windows-1252 over cp1250 for Latin text)
+        same = match.could_be_from_charset
+        name = codec(next((c for c in _PREFERRED if c in same), match.encoding))
         if name is not None:
             text = _strict(body, name)
             if text is not None:

@@ -159,3 +159,10 @@ def test_feed_declared_utf8_in_euc_kr_is_read_as_korean() -> None:
     assert got.charset_warning is not None and "EUC-KR (CP949)" in got.charset_warning
     right = parse_feed(feed.encode(), headers, "http://x.example/f")
     assert [e.title for e in right.entries] == [headline] and right.charset_warning is None
+
+
+def test_the_detector_prefers_windows_1252_among_charsets_giving_the_same_text() -> None:
+    text = "Größenänderung über „Äußerungen“ — Öl, Übermaß; «Ça» n'a pas été facile"
+    got = decode(text.encode("cp1252"), [Declared("UTF-8", "Content-Type")])
+    assert got.text == text and got.charset == "cp1252"
+    assert got.warning is not None and got.warning.endswith("decoded as windows-1252 (detected)")

@@ -45,6 +45,7 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
         "m003_alerts",
         "m004_relevance",
         "m005_superseded",
+        "m007_source_warning",
     ]
     assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(
