@@ -78,9 +78,12 @@ _NAMES = {
     "utf-32": "UTF-32",
 }
 
-_HEADER = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
-_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?\bencoding\s*=\s*[\"']([\w.:-]+)[\"']", re.IGNORECASE)
-_META = re.compile(rb"<meta\b[^>]*?\bcharset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+# A label is letters, digits and . : _ - (so it can carry nothing to a terminal), 40 at most.
+_HEADER = re.compile(r"charset\s*=\s*[\"']?([\w.:-]{1,40})", re.IGNORECASE | re.ASCII)
+_XML_DECL = re.compile(
+    rb"^\s*<\?xml[^>]*?\bencoding\s*=\s*[\"']([\w.:-]{1,40})[\"']", re.IGNORECASE
+)
+_META = re.compile(rb"<meta\b[^>]{0,512}?\bcharset\s*=\s*[\"']?\s*([\w.:-]{1,40})", re.IGNORECASE)
 _PRESCAN = 8192  # bytes searched for a <meta> charset (the HTML standard says 1024; CMSs differ)
 
 

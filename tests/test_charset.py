@@ -166,3 +166,15 @@ def test_the_detector_prefers_windows_1252_among_charsets_giving_the_same_text()
     got = decode(text.encode("cp1252"), [Declared("UTF-8", "Content-Type")])
     assert got.text == text and got.charset == "cp1252"
     assert got.warning is not None and got.warning.endswith("decoded as windows-1252 (detected)")
+
+
+def test_utf8_declared_euc_kr_is_read_as_utf8() -> None:
+    got = decode(KOREAN.encode(), [Declared("EUC-KR", "Content-Type")])
+    assert got.text == KOREAN and got.charset == "utf-8" and got.warning is not None
+
+
+def test_a_declared_label_carries_no_control_characters_and_is_short() -> None:
+    found = declarations("text/html; charset=utf\x1b[2J-8\u202e", b"", "html")
+    assert found == [Declared("utf", "Content-Type")]
+    long = declarations("text/plain; charset=" + "a" * 5000, b"", "text")
+    assert len(long[0].label) == 40
