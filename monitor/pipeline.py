@@ -338,10 +338,11 @@ class _Poll:
     def _charset(self, source: Source, url: str, warning: str | None) -> None:
         """Keep on the source, and log, a wrong charset declaration of a document it just
         decoded; a document decoded right clears the warning that was about it."""
+        shown = redact(url)
         if warning is not None:
-            warning = f"{redact(url)}: {warning}"
+            warning = f"{shown}: {warning}"
             log.warning(warning, extra={"event": "charset", "source": source.name})
-        store.source_warning(self.db, source.name, url, warning)
+        store.source_warning(self.db, source.name, shown, warning)
 
     def _fetched(self, job: _Job, result: object) -> Response | None:
         if isinstance(result, Exception):
