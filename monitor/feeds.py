@@ -114,11 +114,13 @@ def _entry(raw: Any, now: datetime) -> FeedEntry | None:
 
 def _checked(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str], str | None]:
     """The body and headers to give feedparser, and a warning when the declared charset was
-    wrong: then the text, decoded with the charset that fits, is given as UTF-8 (declared so in
-    the header and the XML declaration), since feedparser would fall back to windows-1252."""
+    wrong. A feed that is not UTF-8 is given as the text decoded with the charset that fits,
+    in UTF-8 (declared so in the header and the XML declaration): feedparser would read a wrong
+    declaration as windows-1252, and EUC-KR with Python's strict codec, which fails on the
+    CP949 syllables Korean sites use (똠, 햏), and fall back to windows-1252 too."""
     content_type = headers.get("content-type", "")
     decoded = charset.decode(body, charset.declarations(content_type, body, "xml"))
-    if decoded.warning is None:
+    if decoded.warning is None and decoded.charset == "utf-8":
         return body, headers, None
     text = _ENCODING_ATTR.sub(r"\g<1>utf-8", decoded.text, count=1)
     if content_type:

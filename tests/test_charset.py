@@ -178,3 +178,15 @@ def test_a_declared_label_carries_no_control_characters_and_is_short() -> None:
     assert found == [Declared("utf", "Content-Type")]
     long = declarations("text/plain; charset=" + "a" * 5000, b"", "text")
     assert len(long[0].label) == 40
+
+
+def test_a_feed_declared_euc_kr_keeps_its_cp949_syllables() -> None:
+    """feedparser alone reads EUC-KR strictly, fails on 똠 and falls back to windows-1252."""
+    title = "똠방각하 햏 완전한 비핵화"
+    feed = (
+        '<?xml version="1.0" encoding="EUC-KR"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>{title}</title><link>http://x.example/1</link></item></channel></rss>"
+    )
+    got = parse_feed(feed.encode("cp949"), {"content-type": "application/rss+xml"}, "http://x/f")
+    assert [e.title for e in got.entries] == [title]
+    assert got.charset_warning is None and got.problem is None
