@@ -45,7 +45,7 @@ _LABELS = {
 # Text charsets a web document may use. Anything else a document names (utf-7, unicode_escape,
 # idna, EBCDIC) is not trusted as a charset: the detector decides.
 _WEB = re.compile(
-    r"utf-(?:8|16|32)(?:-[lb]e)?|iso8859-\d+|cp(?:8[5-7]\d|125\d|874|932|949|950)|koi8-[ru]"
+    r"utf-(?:8|16|32)(?:-[lb]e)?|iso8859-\d+|cp(?:8[56]\d|874|125\d|932|949|950)|koi8-[ru]"
     r"|mac-\w+|gbk|gb18030|big5(?:hkscs)?|euc_\w+|iso2022_\w+|shift_jis\w*|johab|tis-620"
 )
 _UNICODE = re.compile(r"utf-(?:8|16|32)")
@@ -204,6 +204,9 @@ def _strict(body: bytes, name: str) -> str | None:
 
 def _plausible(body: bytes, text: str, name: str) -> bool:
     """Whether text decoded without error reads as text of that charset."""
+    if name.startswith(("utf-16", "utf-32")):
+        # markup is ASCII, so a real UTF-16 or UTF-32 document is full of zero bytes
+        return b"\x00" in body[:1024]
     if _UNICODE.match(name) or body.isascii():
         return True
     try:

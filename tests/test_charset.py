@@ -35,6 +35,7 @@ KOREAN = (DATA / "korean" / "kcna_condemn.txt").read_text(encoding="utf-8")
         ("base64", None),
         ("rot13", None),
         ("cp500", None),  # EBCDIC
+        ("cp875", None),
         ("no-such-charset", None),
     ],
 )
@@ -190,3 +191,12 @@ def test_a_feed_declared_euc_kr_keeps_its_cp949_syllables() -> None:
     got = parse_feed(feed.encode("cp949"), {"content-type": "application/rss+xml"}, "http://x/f")
     assert [e.title for e in got.entries] == [title]
     assert got.charset_warning is None and got.problem is None
+
+
+def test_utf16_declared_for_an_ascii_body_is_implausible() -> None:
+    body = b"<html><body><p>complete denuclearization</p></body></html>"
+    got = decode(body, [Declared("UTF-16", "Content-Type")])
+    assert got.text == body.decode() and got.charset == "utf-8"
+    assert got.warning is not None and "gives implausible text" in got.warning
+    real = "<p>완전한 비핵화</p>"
+    assert decode(real.encode("utf-16-le"), [Declared("utf-16le", "meta")]).text == real
