@@ -283,6 +283,8 @@ def sources(config_path: Path | None, as_json: bool) -> None:
         )
         if h.last_error:  # stored redacted; again here for rows older than the redactor
             click.echo(f"    last error: {terminal(redactor.redact(h.last_error), ERROR_CHARS)}")
+        if h.warning:
+            click.echo(f"    warning: {terminal(h.warning, ERROR_CHARS)}")
 
 
 def _load(address: str, settings: Settings) -> Extracted:

@@ -19,7 +19,9 @@ import pypdfium2.raw as pdfium_c
 import trafilatura
 import yaml
 from trafilatura.settings import Document
+from trafilatura.utils import handle_compressed_file
 
+from monitor import charset
 from monitor.errors import ExtractError
 from monitor.models import Extracted
 
@@ -70,8 +72,7 @@ def extract(body: bytes, url: str, content_type: str, *, metadata: bool = True) 
     `metadata=False` skips reading the author and date of an HTML page (about a third of the
     cost) for articles whose feed entry already gives them.
     """
-    mime, _, params = content_type.partition(";")
-    mime = mime.strip().lower()
+    mime = content_type.partition(";")[0].strip().lower()
     if not body.strip():
         raise ExtractError(f"{url}: the response body is empty; check that the URL still serves it")
     # A PDF is what the server says, or a body that starts as one (not an HTML page that
@@ -92,12 +93,13 @@ def extract(body: bytes, url: str, content_type: str, *, metadata: bool = True) 
                 f"{url}: this looks like a binary file, not text; give a PDF, HTML, Markdown "
                 "or plain-text document"
             )
-        lines = _decode(body, params).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        decoded = _decode(body, content_type)
+        lines = decoded.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip()
         if not text:
             raise ExtractError(f"{url}: the text document holds only whitespace")
-        return Extracted(text=text, method="plain")
-    return extract_html(body, url, metadata=metadata)
+        return Extracted(text=text, method="plain", charset_warning=decoded.warning)
+    return extract_html(body, url, metadata=metadata, content_type=content_type)
 
 
 _FILE_TYPES = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}
@@ -119,7 +121,7 @@ def extract_file(path: Path) -> Extracted:
     suffix = path.suffix.lower()
     if suffix not in _MARKDOWN:
         return extract(body, path.resolve().as_uri(), _FILE_TYPES.get(suffix, "text/plain"))
-    text = _decode(body, "")
+    text = _decode(body, "").text
     meta: dict[str, Any] = {}
     front = _FRONT_MATTER.match(text)
     if front:
@@ -149,9 +151,16 @@ def _meta_date(value: object) -> datetime | None:
     return _utc(str(value)) if value else None
 
 
-def extract_html(body: bytes, url: str, *, metadata: bool = True) -> Extracted:
-    """Extract the main text, title and (with `metadata`) publication date of an HTML page."""
-    tree = trafilatura.load_html(body)  # detects the encoding (EUC-KR too) and parses once
+def extract_html(
+    body: bytes, url: str, *, metadata: bool = True, content_type: str = ""
+) -> Extracted:
+    """Extract the main text, title and (with `metadata`) publication date of an HTML page.
+
+    The page is decoded with the charset it declares (`content_type`, then its <meta>) when that
+    gives plausible text, else with the detected one (monitor.charset), and parsed once."""
+    body = handle_compressed_file(body)  # a gzip body sent without Content-Encoding, as before
+    decoded = charset.decode(body, charset.declarations(content_type, body, "html"))
+    tree = trafilatura.load_html(decoded.text)
     if tree is None:
         raise ExtractError(f"{url}: the body could not be parsed as HTML; check the content type")
     title = _html_title(tree)
@@ -178,10 +187,19 @@ def extract_html(body: bytes, url: str, *, metadata: bool = True) -> Extracted:
             "watch its feed or PDF instead"
         )
     if not metadata:
-        return Extracted(text=text, title=title or (doc.title if doc else None), method=method)
+        return Extracted(
+            text=text,
+            title=title or (doc.title if doc else None),
+            method=method,
+            charset_warning=decoded.warning,
+        )
     meta = doc or trafilatura.extract_metadata(tree, url or None, dict(_DATE_PARAMS))
     return Extracted(
-        text=text, title=title or meta.title or None, published=_utc(meta.date), method=method
+        text=text,
+        title=title or meta.title or None,
+        published=_utc(meta.date),
+        method=method,
+        charset_warning=decoded.warning,
     )
 
 
@@ -249,16 +267,11 @@ def _utc(value: str | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _decode(body: bytes, params: str) -> str:
-    """Decode with the charset in `params`, else UTF-8, else CP949 (a superset of EUC-KR)."""
-    declared = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", params, re.IGNORECASE)
-    for encoding in (declared.group(1) if declared else None, "utf-8-sig", "cp949"):
-        if encoding:
-            try:
-                return body.decode(encoding)
-            except (LookupError, UnicodeDecodeError):
-                continue
-    return body.decode("utf-8", errors="replace")
+def _decode(body: bytes, content_type: str) -> charset.Decoded:
+    """Decode text with the charset in `content_type` when it fits, else UTF-8 or the detected
+    charset, else CP949 (a superset of EUC-KR, the usual undeclared legacy charset here)."""
+    declared = charset.declarations(content_type, body, "text")
+    return charset.decode(body, declared, fallback="cp949")
 
 
 @dataclass(frozen=True)

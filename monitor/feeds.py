@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 import feedparser
 import lxml.html
 
+from monitor import charset
 from monitor.errors import FeedError
 from monitor.models import FeedEntry, ParsedFeed
 from monitor.urls import canonical_url
 
 SEOUL = ZoneInfo("Asia/Seoul")
 HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+_ENCODING_ATTR = re.compile(r"^(\s*<\?xml[^>]*?\bencoding\s*=\s*[\"'])[\w.:-]+", re.IGNORECASE)
 # Zone abbreviations that email.utils does not know; feedparser reads "KST" as UTC.
 ZONES = {"KST": "+0900", "JST": "+0900", "HKT": "+0800", "CST": "-0600", "CDT": "-0500"}
 ZONE_WORD = re.compile(r"\b(" + "|".join(ZONES) + r")\b")
@@ -110,8 +112,26 @@ def _entry(raw: Any, now: datetime) -> FeedEntry | None:
     )
 
 
+def _checked(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str], str | None]:
+    """The body and headers to give feedparser, and a warning when the declared charset was
+    wrong. A feed that is not UTF-8 is given as the text decoded with the charset that fits,
+    in UTF-8 (declared so in the header and the XML declaration): feedparser would read a wrong
+    declaration as windows-1252, and EUC-KR with Python's strict codec, which fails on the
+    CP949 syllables Korean sites use (똠, 햏), and fall back to windows-1252 too."""
+    content_type = headers.get("content-type", "")
+    decoded = charset.decode(body, charset.declarations(content_type, body, "xml"))
+    if decoded.warning is None and decoded.charset == "utf-8":
+        return body, headers, None
+    text = _ENCODING_ATTR.sub(r"\g<1>utf-8", decoded.text, count=1)
+    if content_type:
+        mime = content_type.partition(";")[0].strip()
+        headers = {**headers, "content-type": f"{mime}; charset=utf-8"}
+    return text.encode("utf-8"), headers, decoded.warning
+
+
 def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
     """Parse feed bytes; raise FeedError when the response is not a feed at all."""
+    body, headers, charset_warning = _checked(body, headers)
     parsed = feedparser.parse(body, response_headers={**headers, "content-location": final_url})
     problem = None
     exc = parsed.get("bozo_exception")
@@ -140,4 +160,9 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     if not entries and problem:
         raise FeedError(f"{final_url}: feed could not be read: {problem}")
     title = parsed.get("feed", {}).get("title")
-    return ParsedFeed(title=title or None, entries=tuple(entries.values()), problem=problem)
+    return ParsedFeed(
+        title=title or None,
+        entries=tuple(entries.values()),
+        problem=problem,
+        charset_warning=charset_warning,
+    )

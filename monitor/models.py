@@ -98,6 +98,8 @@ class Extracted:
     title: str | None = None
     published: datetime | None = None
     method: str = "trafilatura"
+    # set when the body's declared charset was wrong: names it and the charset used
+    charset_warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,8 @@ class ParsedFeed:
     title: str | None
     entries: tuple[FeedEntry, ...]
     problem: str | None = None
+    # set when the feed's declared charset was wrong: names it and the charset used
+    charset_warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,7 @@ class SourceHealth:
     last_error: str | None
     consecutive_failures: int
     documents: int
+    warning: str | None = None  # the last wrong charset declaration found (sources.warning)
 
 
 @dataclass(frozen=True)

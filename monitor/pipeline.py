@@ -297,6 +297,15 @@ class _Poll:
                 event = SourceEvent(source.name, url, False, failures, None, datetime.now(UTC))
                 store.enqueue(self.db, alerts.for_source(self.settings, event, since))
 
+    def _charset(self, source: Source, url: str, warning: str | None) -> None:
+        """Keep on the source, and log, a wrong charset declaration of a document it just
+        decoded; a document decoded right clears the warning that was about it."""
+        shown = redact(url)
+        if warning is not None:
+            warning = f"{shown}: {warning}"
+            log.warning(warning, extra={"event": "charset", "source": source.name})
+        store.source_warning(self.db, source.name, shown, warning)
+
     def _fetched(self, job: _Job, result: object) -> Response | None:
         if isinstance(result, Exception):
             self._fail_source(job.source, str(result))
@@ -330,6 +339,7 @@ class _Poll:
             )
             self.summary.errors.append((source.name, warning))
         self._succeeded(source, feed.title, warning)
+        self._charset(source, job.url, feed.charset_warning)
         # A damaged feed is read again next time rather than answered with a 304.
         state = self.feeds[source.name] = _Feed(None if warning else response.headers)
         known = store.entry_states(self.db, (e.url for e in feed.entries))
@@ -487,6 +497,7 @@ class _Poll:
             )
         )
         self._succeeded(job.source)
+        self._charset(job.source, job.url, result.extracted.charset_warning)
 
     def _store_article(
         self, job: _Job, entry: FeedEntry, response: Response, result: object
@@ -509,6 +520,7 @@ class _Poll:
                 final_url=response.final_url,
             )
         )
+        self._charset(job.source, job.url, result.extracted.charset_warning)
 
 
 def _published_key(job: _Job, result: Processed) -> float:

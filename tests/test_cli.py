@@ -115,6 +115,7 @@ def test_once_search_show_sources_json_shapes(tmp_path: Path, site: LocalServer)
         "last_error",
         "consecutive_failures",
         "documents",
+        "warning",
     }
     assert all(set(h) == keys for h in health)
     gone = health[2]

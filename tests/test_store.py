@@ -46,6 +46,7 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
         "m004_relevance",
         "m005_superseded",
         "m006_claims",
+        "m007_source_warning",
     ]
     assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(
@@ -248,3 +249,22 @@ def test_the_migration_supersedes_successions_an_edition_was_placed_inside(tmp_p
     assert [(r[0], r[1]) for r in rows] == [(1, 3), (2, None), (3, None)]
     assert rows[0][2] is not None and rows[1][2] is None and rows[2][2] is None
     assert [c.id for c in store.list_changes(db)] == [3, 2]
+
+
+def test_a_source_warning_is_kept_until_its_document_decodes_right(tmp_path: Path) -> None:
+    old = Database(tmp_path / "old.db")
+    store.migrations.apply(old, stop_before="m007_source_warning")
+    old.execute(
+        "INSERT INTO sources (name, kind, url, added_at) VALUES ('s', 'feed', 'http://x/f', 'now')"
+    )
+    old.conn.commit()
+    old.close()
+    db = store.open_db(tmp_path / "old.db")  # the migration adds the columns to the old row
+    assert store.source_health(db, ["s"])[0].warning is None
+    store.source_warning(db, "s", "http://x/a", "http://x/a: charset declared UTF-8 ...")
+    store.source_warning(db, "s", "http://x/f", None)  # another document decoded right
+    assert store.source_health(db, ["s"])[0].warning == "http://x/a: charset declared UTF-8 ..."
+    store.source_warning(db, "s", "http://x/a", None)
+    assert store.source_health(db, ["s"])[0].warning is None
+    row = db.execute("SELECT warning_url, warning_at FROM sources").fetchone()
+    assert row == (None, None)

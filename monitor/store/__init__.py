@@ -18,6 +18,7 @@ from monitor.store.documents import (
     series_of_document,
     source_failed,
     source_succeeded,
+    source_warning,
     sync_sources,
     validators,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "source_failed",
     "source_health",
     "source_succeeded",
+    "source_warning",
     "sync_sources",
     "transaction",
     "validators",

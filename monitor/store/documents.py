@@ -94,6 +94,23 @@ def source_succeeded(
     return (before[0], before[1]) if before else (0, None)
 
 
+def source_warning(db: Database, name: str, url: str, warning: str | None) -> None:
+    """Keep a warning about a document of a source that did not stop its poll (a wrong charset
+    declaration); `None` clears the warning if it is about `url` (decoded right this time)."""
+    with transaction(db):
+        if warning is None:
+            db.execute(
+                "UPDATE sources SET warning = NULL, warning_url = NULL, warning_at = NULL "
+                "WHERE name = ? AND warning_url = ?",
+                [name, url],
+            )
+        else:
+            db.execute(
+                "UPDATE sources SET warning = ?, warning_url = ?, warning_at = ? WHERE name = ?",
+                [warning, url, now(), name],
+            )
+
+
 def source_failed(db: Database, name: str, error: str) -> tuple[int, str]:
     """Record a failed poll; returns the failures in a row and when they began."""
     stamp = now()

@@ -120,8 +120,8 @@ def source_health(db: Database, names: Sequence[str]) -> list[SourceHealth]:
         r[0]: r
         for r in db.execute(
             "SELECT s.name, s.url, s.kind, s.last_success_at, s.last_error, "
-            "s.consecutive_failures, (SELECT COUNT(*) FROM documents d WHERE d.source = s.name) "
-            "FROM sources s"
+            "s.consecutive_failures, (SELECT COUNT(*) FROM documents d WHERE d.source = s.name), "
+            "s.warning FROM sources s"
         ).fetchall()
     }
     return [
@@ -133,6 +133,7 @@ def source_health(db: Database, names: Sequence[str]) -> list[SourceHealth]:
             last_error=r[4],
             consecutive_failures=r[5],
             documents=r[6],
+            warning=r[7],
         )
         for r in (rows[n] for n in names if n in rows)
     ]

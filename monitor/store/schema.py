@@ -223,6 +223,19 @@ def m005_superseded(db: Database) -> None:
         )
 
 
+@migrations()
+def m007_source_warning(db: Database) -> None:
+    db.executescript(
+        """
+        -- a problem that did not stop the source's polls: a document whose declared charset
+        -- was wrong (it names the declared charset and the one used); NULL when none
+        ALTER TABLE sources ADD COLUMN warning TEXT;
+        ALTER TABLE sources ADD COLUMN warning_url TEXT;  -- the document it is about
+        ALTER TABLE sources ADD COLUMN warning_at TEXT;   -- when it was found
+        """
+    )
+
+
 @contextmanager
 def transaction(db: Database) -> Iterator[Database]:
     """One write transaction, taken with BEGIN IMMEDIATE: the write lock is waited for up front
