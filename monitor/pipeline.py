@@ -300,7 +300,7 @@ class _Poll:
     def _charset(self, source: Source, url: str, warning: str | None) -> None:
         """Keep on the source, and log, a wrong charset declaration of a document it just
         decoded; a document decoded right clears the warning that was about it."""
-        shown = redact(url)
+        shown = self.redactor.url(url)
         if warning is not None:
             warning = f"{shown}: {warning}"
             log.warning(warning, extra={"event": "charset", "source": source.name})

@@ -224,6 +224,18 @@ def m005_superseded(db: Database) -> None:
 
 
 @migrations()
+def m006_claims(db: Database) -> None:
+    db.executescript(
+        """
+        -- the delivery run holding a message being sent (a token per run, NULL when none):
+        -- deferring, retrying and marking sent change only rows their own run still holds, so
+        -- two overlapping runs never put back or resend what the other one took
+        ALTER TABLE alerts ADD COLUMN claimed_by TEXT;
+        """
+    )
+
+
+@migrations()
 def m007_source_warning(db: Database) -> None:
     db.executescript(
         """
@@ -278,15 +290,3 @@ def open_db(path: Path) -> Database:
     db.execute("PRAGMA busy_timeout=10000")
     migrations.apply(db)
     return db
-
-
-@migrations()
-def m006_claims(db: Database) -> None:
-    db.executescript(
-        """
-        -- the delivery run holding a message being sent (a token per run, NULL when none):
-        -- deferring, retrying and marking sent change only rows their own run still holds, so
-        -- two overlapping runs never put back or resend what the other one took
-        ALTER TABLE alerts ADD COLUMN claimed_by TEXT;
-        """
-    )
