@@ -21,6 +21,7 @@ from monitor.store.documents import (
     sync_sources,
     validators,
 )
+from monitor.store.faults import describe
 from monitor.store.outbox import (
     claim,
     defer,
@@ -41,7 +42,7 @@ from monitor.store.queries import (
     search,
     source_health,
 )
-from monitor.store.schema import iso, migrations, now, open_db, transaction
+from monitor.store.schema import iso, migrations, now, open_db, opened, transaction
 from monitor.store.service import (
     beat,
     check_writable,
@@ -59,6 +60,7 @@ __all__ = [
     "claim",
     "concept_summary",
     "defer",
+    "describe",
     "due",
     "enqueue",
     "entry_states",
@@ -79,6 +81,7 @@ __all__ = [
     "migrations",
     "now",
     "open_db",
+    "opened",
     "owed_entries",
     "raw_body",
     "recent_versions",
