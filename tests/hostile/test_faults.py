@@ -22,6 +22,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,9 +123,15 @@ def _invoke(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     signals = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    # A service that starts despite the fault would run for ever: stop it (its own handler
+    # takes the signal), and it exits 0, which the test then reports as a fault not seen.
+    watchdog = threading.Timer(20, os.kill, (os.getpid(), signal.SIGTERM))
+    if args[0] == "run":
+        watchdog.start()
     try:
         result = CliRunner(env=env).invoke(main, args)
     finally:
+        watchdog.cancel()
         root.handlers[:] = handlers
         root.setLevel(level)
         for number, handler in signals.items():
