@@ -89,7 +89,19 @@ def _read_only_folder(path: Path) -> StoreError:
     )
 
 
+def _read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def _read_only_file(path: Path) -> StoreError:
+    if _read_only_mount(path):
+        return StoreError(
+            f"{path}: the database is on a read-only file system; mount it read-write, or "
+            f"set {ELSEWHERE} to a file on a writable disk"
+        )
     if not os.access(path.parent, os.W_OK) and not os.access(path, os.W_OK):
         return _read_only_folder(path)
     return StoreError(
@@ -124,7 +136,7 @@ def describe(exc: sqlite3.Error | OSError, path: Path, busy_timeout: float) -> S
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
     if name == "SQLITE_READONLY_DIRECTORY":
-        return _read_only_folder(path)
+        return _read_only_file(path) if _read_only_mount(path) else _read_only_folder(path)
     if name.startswith("SQLITE_READONLY") or "readonly database" in text:
         return _read_only_file(path)
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
@@ -140,6 +152,8 @@ def describe(exc: sqlite3.Error | OSError, path: Path, busy_timeout: float) -> S
             f"file is not on a network share, or set {ELSEWHERE}"
         )
     if name.startswith("SQLITE_CANTOPEN"):
+        if _read_only_mount(path):
+            return _read_only_file(path)
         folder = path.parent
         if folder.is_dir() and not os.access(folder, os.W_OK) and not path.exists():
             return _read_only_folder(path)

@@ -171,6 +171,9 @@ def child_main() -> None:
                     filler.write(b"\0" * 4096)
         except OSError:
             pass
+        if job.get("read_only"):
+            (folder / "filler").unlink()
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
     results = [_invoke(args, job["env"]) for args in job["commands"]]
     json.dump(results, sys.stdout)
 
@@ -380,6 +383,31 @@ def test_a_full_disk(world: World) -> None:
         must_fail=set(ARGS) - NO_DATABASE - {"demo"},
         may_succeed=NO_DATABASE | {"demo"},  # demo deletes the old database: space comes free
         says=(str(db), "disk is full", "free some space"),
+    )
+
+
+def test_a_database_on_a_read_only_file_system(world: World) -> None:
+    prefix = _can_mount()
+    if prefix is None:
+        pytest.skip("no private mount namespace here (unshare --mount) for a read-only tmpfs")
+    folder = Path(tempfile.mkdtemp(prefix="ro-mount-", dir=world.base))
+    db = folder / "monitor.db"
+    commands = _commands(world, db, world.config)
+    results = _in_child(
+        commands,
+        {"MONITOR_DB": str(db)},
+        prefix,
+        full=str(folder),
+        seed=str(world.seed),
+        read_only=True,
+    )
+    _check(
+        results,
+        commands,
+        must_fail=set(ARGS) - NO_DATABASE,
+        may_succeed=NO_DATABASE,
+        says=(str(db), "read-only file system", "mount it read-write"),
+        demo_says=(str(db), "read-only", "write somewhere else"),
     )
 
 
