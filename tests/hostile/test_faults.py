@@ -224,6 +224,9 @@ def world() -> Iterator[World]:
             url = db.execute("SELECT url FROM documents WHERE kind = 'article' LIMIT 1").fetchone()
         seed.chmod(0o644)
         yield World(base, path, seed, url[0], server)
+    for folder in base.iterdir():  # the read-only folders' owner may not be root
+        if folder.is_dir():
+            folder.chmod(0o755)
     shutil.rmtree(base, ignore_errors=True)
 
 
