@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +14,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
+from sqlite_utils import Database
 
 from monitor import __version__, config, store
 from monitor.config import EmailSettings, Settings
@@ -37,7 +41,8 @@ def config_option(fn: F) -> F:
     return click.option(
         "--config",
         "config_path",
-        type=click.Path(path_type=Path, dir_okay=False),
+        # Not checked here: config.load says what is wrong with the file, and how to fix it.
+        type=click.Path(path_type=Path, readable=False),
         default=None,
         help="Config file (default: $MONITOR_CONFIG, else config/monitor.toml).",
     )(fn)
@@ -60,6 +65,49 @@ def _settings(path: Path | None) -> Settings:
     return settings
 
 
+def _database(settings: Settings) -> AbstractContextManager[Database]:
+    """The configured database for a `with` block; its faults become one-line errors."""
+    return store.opened(settings.database, settings.storage.busy_timeout)
+
+
+def _os_fault(exc: OSError) -> str:
+    """One line for a file the command could not read or write, with the fix."""
+    where = exc.filename or "a file"
+    fixes = {
+        errno.ENOSPC: "the disk is full; free some space on it or write elsewhere",
+        errno.EDQUOT: "the disk quota is used up; free some space or write elsewhere",
+        errno.EACCES: "permission denied; give this user access to it or use another path",
+        errno.EPERM: "not permitted; give this user access to it or use another path",
+        errno.EROFS: "the file system is read-only; write somewhere else",
+        errno.ENOENT: "no such file or folder; check the path",
+        errno.EISDIR: "is a folder; give a file's path",
+    }
+    fix = fixes.get(exc.errno or 0, f"{exc.strerror or exc}; check the path and its disk")
+    return f"{where}: {fix}"
+
+
+class _Commands(click.Group):
+    """The command group: a fault of the environment or of the input (a MonitorError, an
+    unreadable or unwritable file) ends a command with one line on stderr and exit status 1,
+    never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MonitorError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(_os_fault(exc)) from None
+        except sqlite3.Error as exc:
+            raise click.ClickException(
+                f"database error ({exc}); check the file [storage].database names"
+            ) from None
+        except RecursionError:
+            raise click.ClickException(
+                "input nested too deeply to read; flatten it (see the file named above)"
+            ) from None
+
+
 def _print_json(value: object) -> None:
     click.echo(json_text(value, indent=2))
 
@@ -71,7 +119,7 @@ def _local(stamp: str | None, settings: Settings) -> str:
     return moment.strftime("%Y-%m-%d %H:%M %Z")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
 def main() -> None:
     """Watch Korea-policy feeds and documents and notice when their wording changes."""
@@ -93,7 +141,8 @@ def init(config_path: Path | None, force: bool) -> None:
         path.write_text(config.shipped_config_text(), encoding="utf-8")
         click.echo(f"wrote {path}")
     settings = _settings(path)
-    store.open_db(settings.database).close()
+    with _database(settings) as db:
+        store.check_writable(db)
     click.echo(f"database ready: {settings.database}")
 
 
@@ -142,7 +191,7 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
             bar = "#" * filled + "." * (width - filled)
             click.echo(f"\r[{bar}] {done}/{known} fetches and extractions", err=True, nl=False)
 
-    with store.open_db(settings.database) as db:
+    with _database(settings) as db:
         summary = poll(settings, db, sources, progress=progress)
         if on_terminal:
             click.echo("", err=True)
@@ -198,7 +247,7 @@ def search(config_path: Path | None, query: str, since: str | None, as_json: boo
     Example: monitor search '"extended deterrence"' --since 2023-01-01
     """
     settings = _settings(config_path)
-    with store.open_db(settings.database) as db:
+    with _database(settings) as db:
         try:
             hits = store.search(db, query, _since(since, settings))
         except ValueError as exc:
@@ -231,7 +280,7 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
     from monitor.urls import canonical_url
 
     settings = _settings(config_path)
-    with store.open_db(settings.database) as db:
+    with _database(settings) as db:
         found = store.history(db, url, canonical_url(url))
         if found is None and public_url(url) != url:  # a page source's URL is kept without its key
             found = store.history(db, public_url(url), canonical_url(public_url(url)))
@@ -262,7 +311,7 @@ def sources(config_path: Path | None, as_json: bool) -> None:
     Example: monitor sources --json
     """
     settings = _settings(config_path)
-    with store.open_db(settings.database) as db:
+    with _database(settings) as db:
         store.sync_sources(db, settings.sources)
         health = store.source_health(db, [s.name for s in settings.sources])
     from monitor.redact import Redactor
@@ -429,7 +478,7 @@ def changes(
         raise click.BadParameter(
             f"unknown concept {concept!r} (known: {known})", param_hint="--concept"
         )
-    with store.open_db(settings.database) as db:
+    with _database(settings) as db:
         found = store.list_changes(
             db, _since(since, settings), concept, limit + 1, superseded=show_all
         )
@@ -491,7 +540,7 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
         )
     except ValueError:
         raise click.BadParameter(f"{day!r}: use YYYY-MM-DD", param_hint="--date") from None
-    with store.open_db(settings.database) as db:
+    with _database(settings) as db:
         if send:
             if settings.email is None and not settings.webhooks:
                 raise click.ClickException("nothing to send with: add [email] or [[webhooks]]")
@@ -550,7 +599,7 @@ def timeline(
         raise click.BadParameter(
             f"unknown concept {concept!r} (known: {known})", param_hint="CONCEPT"
         )
-    with store.open_db(settings.database) as db:
+    with _database(settings) as db:
         rows = mentions_over_time(
             db, concept, by=by, timezone=settings.schedule.timezone, source=source, split=split
         )
@@ -588,7 +637,7 @@ def add(
     settings = _settings(config_path)
     try:
         series = settings.series_by_id(series_id)
-        with store.open_db(settings.database) as db:
+        with _database(settings) as db:
             already = store.series_of_document(db, document_key(str(file)))
             if already is not None and already != series_id:
                 raise click.ClickException(
@@ -651,7 +700,7 @@ def health(config_path: Path | None) -> None:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=click.Path(path_type=Path, readable=False),
     default=None,
     help="Take the concepts and ladders from this config (default: the shipped one).",
 )
@@ -673,8 +722,8 @@ def demo(config_path: Path | None, directory: Path) -> None:
     """
     from monitor.demo_run import run_demo
 
-    text = config_path.read_text(encoding="utf-8") if config_path else None
     try:
-        run_demo(directory, click.echo, text)
+        text = config.load_text(config_path) if config_path else None
+        run_demo(directory, click.echo, text, origin=str(config_path))
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc

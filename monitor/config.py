@@ -29,12 +29,23 @@ ENV_DB = "MONITOR_DB"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
+# Upper bounds for numbers that are durations or counts: beyond them a value is a typo, and
+# some (a timedelta of 1e300 minutes) would crash the service instead of running it.
+HOUR = 3600.0
+DAY = 86400.0
+YEAR_MINUTES = 525600.0
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # inf and nan are refused in every section: `timeout = inf` would wait forever.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class StorageSettings(_Section):
     database: str = Field("monitor.db", description="SQLite file; MONITOR_DB overrides it")
+    busy_timeout: Annotated[float, Field(ge=0, le=HOUR)] = Field(
+        10.0, description="seconds to wait for another process's write lock before giving up"
+    )
 
 
 def _allow_list(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -48,14 +59,14 @@ class FetchSettings(_Section):
         f"monitor/{__version__} (Korea-policy wording monitor; +https://github.com/monitor-korea/monitor)",
         description="User-Agent sent with every request",
     )
-    timeout: Annotated[float, Field(gt=0)] = 30.0
-    max_bytes: Annotated[int, Field(gt=0)] = 10_000_000
-    max_redirects: Annotated[int, Field(ge=0)] = 5
-    retries: Annotated[int, Field(ge=0)] = 3
-    backoff: Annotated[float, Field(ge=0)] = 1.0
-    max_retry_after: Annotated[float, Field(ge=0)] = 120.0
-    concurrency: Annotated[int, Field(ge=1)] = 8
-    delay: Annotated[float, Field(ge=0)] = 1.0
+    timeout: Annotated[float, Field(gt=0, le=HOUR)] = 30.0
+    max_bytes: Annotated[int, Field(gt=0, le=2_000_000_000)] = 10_000_000
+    max_redirects: Annotated[int, Field(ge=0, le=50)] = 5
+    retries: Annotated[int, Field(ge=0, le=100)] = 3
+    backoff: Annotated[float, Field(ge=0, le=HOUR)] = 1.0
+    max_retry_after: Annotated[float, Field(ge=0, le=DAY)] = 120.0
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 8
+    delay: Annotated[float, Field(ge=0, le=HOUR)] = 1.0
     allow_internal: tuple[str, ...] = Field(
         (), description="non-public addresses, networks (CIDR) or host names any source may reach"
     )
@@ -68,7 +79,7 @@ class FetchSettings(_Section):
 
 class ScheduleSettings(_Section):
     timezone: str = "Asia/Seoul"
-    interval_minutes: Annotated[float, Field(gt=0)] = 30
+    interval_minutes: Annotated[float, Field(gt=0, le=YEAR_MINUTES)] = 30
 
     @field_validator("timezone")
     @classmethod
@@ -86,13 +97,13 @@ class ServiceSettings(_Section):
     """`monitor run`: jobs in parallel, the heartbeat, and how late a start may be."""
 
     jobs: Annotated[int, Field(ge=1, le=32)] = 4
-    heartbeat_seconds: Annotated[float, Field(gt=0)] = 30.0
-    jitter_seconds: Annotated[int, Field(ge=0)] = 30
-    deliver_seconds: Annotated[float, Field(gt=0)] = 60.0
+    heartbeat_seconds: Annotated[float, Field(gt=0, le=DAY)] = 30.0
+    jitter_seconds: Annotated[int, Field(ge=0, le=int(DAY))] = 30
+    deliver_seconds: Annotated[float, Field(gt=0, le=DAY)] = 60.0
 
 
 class ExtractSettings(_Section):
-    workers: Annotated[int, Field(ge=0)] = Field(
+    workers: Annotated[int, Field(ge=0, le=256)] = Field(
         0, description="extraction processes; 0 = one per core"
     )
     # A document still being extracted after this many seconds has its worker killed and is
@@ -115,12 +126,12 @@ class Source(_Section):
     url: str
     follow: Literal["none", "matching", "all"] = "none"
     keywords: tuple[str, ...] = ()
-    delay: Annotated[float, Field(ge=0)] | None = None
-    interval_minutes: Annotated[float, Field(gt=0)] | None = None
+    delay: Annotated[float, Field(ge=0, le=HOUR)] | None = None
+    interval_minutes: Annotated[float, Field(gt=0, le=YEAR_MINUTES)] | None = None
     enabled: bool = True
     note: str | None = None
     ignore: tuple[str, ...] = Field((), description="regular expressions for injected boilerplate")
-    max_articles: Annotated[int, Field(ge=0)] = Field(
+    max_articles: Annotated[int, Field(ge=0, le=100_000)] = Field(
         100, description="articles fetched per poll; the rest wait for the next poll"
     )
     allow_internal: tuple[str, ...] = Field(
@@ -213,7 +224,7 @@ class EmailSettings(_Section):
     password_env: str | None = None
     sender: str = "monitor@localhost"
     to: tuple[str, ...] = ()
-    timeout: Annotated[float, Field(gt=0)] = 30.0
+    timeout: Annotated[float, Field(gt=0, le=HOUR)] = 30.0
 
     def username(self) -> str | None:
         return os.environ.get(self.username_env) if self.username_env else None
@@ -229,7 +240,7 @@ class WebhookSettings(_Section):
     url: str
     format: Literal["json", "slack"] = "json"
     token_env: str | None = Field(None, description="sent as Authorization: Bearer <token>")
-    timeout: Annotated[float, Field(gt=0)] = 15.0
+    timeout: Annotated[float, Field(gt=0, le=HOUR)] = 15.0
 
     @field_validator("url")
     @classmethod
@@ -272,12 +283,12 @@ DEFAULT_RULES = (
 
 class AlertSettings(_Section):
     rules: tuple[AlertRule, ...] = DEFAULT_RULES
-    failure_threshold: Annotated[int, Field(ge=1)] = 3
+    failure_threshold: Annotated[int, Field(ge=1, le=10_000)] = 3
     failure_recipients: tuple[str, ...] = Field((), description="default: email.to")
     failure_channels: tuple[str, ...] = ("email",)
-    max_attempts: Annotated[int, Field(ge=1)] = 12
-    retry_seconds: Annotated[float, Field(ge=0)] = 60.0
-    max_age_days: Annotated[int, Field(ge=0)] = Field(
+    max_attempts: Annotated[int, Field(ge=1, le=10_000)] = 12
+    retry_seconds: Annotated[float, Field(ge=0, le=7 * DAY)] = 60.0
+    max_age_days: Annotated[int, Field(ge=0, le=36_500)] = Field(
         14, description="documents published longer ago never alert (0: no limit)"
     )
 
@@ -418,7 +429,12 @@ _FIXES = {
     "int_parsing": "use a whole number",
     "greater_than": "use a larger number",
     "greater_than_equal": "use a larger number",
-    "finite_number": "use a finite number, not inf or nan",
+    "less_than": "use a smaller number",
+    "less_than_equal": "use a smaller number",
+    "finite_number": "use a finite number; inf and nan are not allowed",
+    "int_from_float": "use a whole number",
+    "int_type": "use a whole number",
+    "float_type": "use a number",
     "too_short": "add at least one entry",
 }
 
@@ -578,11 +594,14 @@ def parse(raw: Mapping[str, Any], *, origin: str = "config", environment: bool =
         problems = _describe(exc, raw)
     else:
         problems = _cross_check(settings)
+    if len(problems) == 1:  # one fault, one line
+        raise ConfigError(f"{origin}: {problems[0]}")
     if problems:
         raise ConfigError(f"{origin} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
     database = os.environ.get(ENV_DB) if environment else None
     if database:
-        settings = settings.model_copy(update={"storage": StorageSettings(database=database)})
+        storage = settings.storage.model_copy(update={"database": database})
+        settings = settings.model_copy(update={"storage": storage})
     return settings
 
 
@@ -597,16 +616,37 @@ def config_path(path: Path | None) -> Path:
 def load(path: Path | None = None) -> Settings:
     """Read and validate the config file."""
     path = config_path(path)
+    return parse(loads(load_text(path), origin=str(path)), origin=str(path))
+
+
+def load_text(path: Path) -> str:
+    """The config file's text; ConfigError naming the file and the fix when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: config file not found; run `monitor init` to write one, "
             f"or pass --config PATH (or set {ENV_CONFIG})"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc})") from exc
-    return parse(loads(text, origin=str(path)), origin=str(path))
+    except PermissionError:
+        raise ConfigError(
+            f"{path}: cannot read the config file (permission denied); make it readable by "
+            "this user (chmod u+r), or pass --config PATH"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{path}: is a folder, not a config file; pass --config PATH to the TOML file"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: the config file is not UTF-8 ({exc.reason} at byte {exc.start}); "
+            "save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the config file ({exc.strerror or exc}); check the file "
+            "and its disk, or pass --config PATH"
+        ) from None
 
 
 def loads(text: str, *, origin: str = "config") -> dict[str, Any]:
@@ -615,6 +655,11 @@ def loads(text: str, *, origin: str = "config") -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise ConfigError(
+            f"{origin}: not valid TOML for monitor: arrays or tables nested too deeply to read; "
+            "flatten them (monitor's config nests at most a few levels)"
+        ) from None
 
 
 def shipped_config_text() -> str:

@@ -78,25 +78,33 @@ def serve(root: Path) -> Iterator[str]:
         server.server_close()
 
 
-def demo_settings(base: str, database: Path, text: str | None = None) -> config.Settings:
+def demo_settings(
+    base: str, database: Path, text: str | None = None, origin: str = "demo config"
+) -> config.Settings:
     """A config (default: the shipped one) with the demo's sources, series and database."""
-    raw = config.loads(text or config.shipped_config_text(), origin="config")
+    raw = config.loads(text or config.shipped_config_text(), origin=origin)
     sources_text = (demo_root() / "sources.toml").read_text(encoding="utf-8")
     demo = config.loads(sources_text.replace("{base}", base), origin="demo sources")
     raw["sources"], raw["series"] = demo["sources"], demo.get("series", [])
-    raw["storage"] = {"database": str(database)}
-    return config.parse(raw, origin="demo config", environment=False)
+    raw["storage"] = {**raw.get("storage", {}), "database": str(database)}
+    return config.parse(raw, origin=origin, environment=False)
 
 
-def run_demo(directory: Path, echo: Callable[[str], None], config_text: str | None = None) -> None:
-    """Poll the bundled sources twice and print what was found."""
+def run_demo(
+    directory: Path,
+    echo: Callable[[str], None],
+    config_text: str | None = None,
+    origin: str = "demo config",
+) -> None:
+    """Poll the bundled sources twice and print what was found (`origin` names the config
+    text in errors)."""
     database = directory / "monitor.db"
     for stale in directory.glob("monitor.db*"):
         stale.unlink()
     with serve(demo_root()) as base:
-        settings = demo_settings(base, database, config_text)
+        settings = demo_settings(base, database, config_text, origin)
         echo(f"serving the bundled demo at {base}; database {database}")
-        with store.open_db(settings.database) as db:
+        with store.opened(settings.database, settings.storage.busy_timeout) as db:
             first = poll(settings, db)
             echo(
                 f"\nfirst poll of {first.sources} sources: {first.fetched} fetched, "

@@ -16,6 +16,11 @@ class ConfigError(MonitorError):
     """The configuration file is missing or invalid."""
 
 
+class StoreError(MonitorError):
+    """The database cannot be opened, read or written (read-only, locked, disk full): the
+    message names the file, why, and what to do."""
+
+
 class FetchError(MonitorError):
     """An HTTP request failed; `url` names it and the message says why."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import zlib
 from collections import defaultdict, deque
@@ -232,6 +233,8 @@ class _Poll:
         for job, result in sorted(held, key=lambda pair: _published_key(*pair)):
             try:
                 self._extract_done(job, result, hold=False)
+            except sqlite3.OperationalError:  # as in _handle
+                raise
             except Exception as exc:  # as in _handle: recorded against the source
                 self._store_failed(job, exc)
 
@@ -266,6 +269,10 @@ class _Poll:
                 self._article_done(job, result)
             else:
                 self._extract_done(job, result)
+        except sqlite3.OperationalError:
+            # The database itself failed (locked, read-only, disk full): nothing more can be
+            # stored, so the poll ends with that one fault; what is stored stays stored.
+            raise
         except Exception as exc:  # record it against the source and go on with the others
             self._store_failed(job, exc)
 

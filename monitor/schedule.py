@@ -14,8 +14,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -27,9 +29,11 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlite_utils import Database
 
 from monitor import alerts, store
 from monitor.config import Settings, Source
+from monitor.errors import StoreError
 from monitor.pipeline import Shared, poll
 from monitor.redact import Redactor
 
@@ -59,16 +63,29 @@ class Service:
         """Run one job with its own database connection, recording its start and outcome."""
         if self.stop.is_set():
             return
-        with store.open_db(self.database) as db:
-            store.job_started(db, name)
-            try:
-                work(db)
-            except Exception as exc:  # one failed run is recorded; the schedule goes on
-                error = self.redactor.redact(f"{type(exc).__name__}: {exc}")
-                store.job_finished(db, name, error)
-                log.exception("job failed", extra={"event": "job", "job": name})
-                return
-            store.job_finished(db, name, None if not self.stop.is_set() else "stopped")
+        try:
+            with self._open() as db:
+                store.job_started(db, name)
+                try:
+                    work(db)
+                except (sqlite3.OperationalError, StoreError):
+                    raise
+                except Exception as exc:  # one failed run is recorded; the schedule goes on
+                    error = self.redactor.redact(f"{type(exc).__name__}: {exc}")
+                    store.job_finished(db, name, error)
+                    log.exception("job failed", extra={"event": "job", "job": name})
+                    return
+                store.job_finished(db, name, None if not self.stop.is_set() else "stopped")
+        except StoreError as exc:
+            # The database's fault (locked by another process, read-only, disk full): one line,
+            # no traceback; the job runs again at its next time (its last success is unchanged).
+            log.error(
+                "job failed",
+                extra={"event": "job", "job": name, "error": self.redactor.redact(str(exc))},
+            )
+
+    def _open(self) -> AbstractContextManager[Database]:
+        return store.opened(self.database, self.settings.storage.busy_timeout)
 
     def poll_source(self, source: Source) -> None:
         def work(db: Any) -> None:
@@ -105,8 +122,13 @@ class Service:
         self._job("digest", work)
 
     def beat(self) -> None:
-        with store.open_db(self.database) as db:
-            store.beat(db, os.getpid(), self.started_at)
+        try:
+            with self._open() as db:
+                store.beat(db, os.getpid(), self.started_at)
+        except StoreError as exc:  # `monitor health` reports the stale beat; the service goes on
+            log.error(
+                "heartbeat failed", extra={"event": "job", "job": "heartbeat", "error": str(exc)}
+            )
 
     def _missed(self, event: JobExecutionEvent) -> None:
         what = "missed" if event.code == EVENT_JOB_MISSED else "failed"
@@ -117,7 +139,7 @@ class Service:
         success is older than their interval (or that never ran) are due at once."""
         moment = now or datetime.now(UTC)
         settings = self.settings
-        with store.open_db(self.database) as db:
+        with self._open() as db:
             store.sync_sources(db, settings.sources)
             store.beat(db, os.getpid(), self.started_at)
             last = {s.name: store.last_success(db, f"poll:{s.name}") for s in settings.sources}
@@ -177,12 +199,16 @@ class Service:
 
     def serve(self) -> None:
         """Add the jobs and run them until `shutdown` (on any thread)."""
-        self.add_jobs()
-        log.info(
-            "started",
-            extra={"event": "service", "sources": len(self.settings.sources), "pid": os.getpid()},
-        )
         try:
+            self.add_jobs()
+            log.info(
+                "started",
+                extra={
+                    "event": "service",
+                    "sources": len(self.settings.sources),
+                    "pid": os.getpid(),
+                },
+            )
             self.scheduler.start()  # blocks until shutdown
         finally:
             self.shared.close()
@@ -214,11 +240,11 @@ def health(settings: Settings, now: datetime | None = None) -> str | None:
     if not database.exists():
         return f"{database}: no database yet; is `monitor run` running?"
     try:
-        with store.open_db(database) as db:
+        with store.opened(database, settings.storage.busy_timeout) as db:
             beat = store.heartbeat(db)
             store.check_writable(db)
-    except Exception as exc:
-        return f"{database}: cannot write to the database ({exc})"
+    except StoreError as exc:
+        return str(exc)
     if beat is None:
         return f"{database}: no heartbeat yet; `monitor run` has not started"
     limit = timedelta(seconds=3 * settings.service.heartbeat_seconds + 10)

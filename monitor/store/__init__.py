@@ -22,6 +22,7 @@ from monitor.store.documents import (
     sync_sources,
     validators,
 )
+from monitor.store.faults import describe
 from monitor.store.outbox import (
     claim,
     defer,
@@ -42,7 +43,7 @@ from monitor.store.queries import (
     search,
     source_health,
 )
-from monitor.store.schema import iso, migrations, now, open_db, transaction
+from monitor.store.schema import iso, migrations, now, open_db, opened, transaction
 from monitor.store.service import (
     beat,
     check_writable,
@@ -60,6 +61,7 @@ __all__ = [
     "claim",
     "concept_summary",
     "defer",
+    "describe",
     "due",
     "enqueue",
     "entry_states",
@@ -80,6 +82,7 @@ __all__ = [
     "migrations",
     "now",
     "open_db",
+    "opened",
     "owed_entries",
     "raw_body",
     "recent_versions",

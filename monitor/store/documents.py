@@ -27,9 +27,15 @@ from monitor.store.schema import iso, now, transaction
 
 
 def sync_sources(db: Database, sources: Iterable[Source]) -> None:
-    """Keep the configured sources' rows; a URL with credentials is stored without them."""
+    """Keep the configured sources' rows (a URL with credentials is stored without them);
+    writes only when one is new or changed, so reading commands work on a read-only database
+    and do not queue behind a writer."""
+    stored = {(r[0], r[1], r[2]) for r in db.execute("SELECT name, kind, url FROM sources")}
+    changed = [s for s in sources if (s.name, s.kind, public_url(s.url)) not in stored]
+    if not changed:
+        return
     with transaction(db):
-        for source in sources:
+        for source in changed:
             db.execute(
                 "INSERT INTO sources (name, kind, url, added_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url",

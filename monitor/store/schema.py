@@ -6,13 +6,16 @@ for people who query them with SQL or Datasette.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from monitor.store.faults import describe
 
 migrations = Migrations("monitor")
 
@@ -277,16 +280,35 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def open_db(path: Path) -> Database:
-    """Open (creating if needed) the database in WAL mode and apply pending migrations."""
+def open_db(path: Path, busy_timeout: float = 10.0) -> Database:
+    """Open (creating if needed) the database in WAL mode and apply pending migrations.
+
+    A write waits up to `busy_timeout` seconds for another connection's write lock."""
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path, execute_plugins=False)
+    db.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
     db.execute("PRAGMA journal_mode=wal")
     # In WAL mode NORMAL is still crash-safe (a killed process loses nothing committed); it only
     # skips the fsync per commit, which otherwise dominates one-transaction-per-document writes.
     db.execute("PRAGMA synchronous=normal")
     db.execute("PRAGMA foreign_keys=on")
-    db.execute("PRAGMA busy_timeout=10000")
     migrations.apply(db)
     return db
+
+
+@contextmanager
+def opened(path: Path, busy_timeout: float = 10.0) -> Iterator[Database]:
+    """The database, open for a `with` block, closed after it; a failure of the file or its
+    disk (read-only, locked, full) inside the block becomes a one-line StoreError."""
+    try:
+        db = open_db(path, busy_timeout)
+    except (sqlite3.Error, OSError) as exc:
+        raise describe(exc, path, busy_timeout) from None
+    try:
+        yield db
+    except sqlite3.Error as exc:
+        raise describe(exc, path, busy_timeout) from None
+    finally:
+        with suppress(sqlite3.Error):
+            db.close()
