@@ -108,7 +108,7 @@ class ExtractSettings(_Section):
     )
     # A document still being extracted after this many seconds has its worker killed and is
     # recorded as failed (a PDF page-tree bomb held PDFium for minutes).
-    deadline: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+    deadline: Annotated[float, Field(gt=0, le=HOUR)] = Field(
         60.0, description="seconds one document may take to extract"
     )
 

@@ -205,7 +205,7 @@ def test_series_cross_checks() -> None:
 def test_the_extraction_deadline_is_finite_and_positive(value: str) -> None:
     message = _problems(f"[extract]\ndeadline = {value}\n")
     assert "extract.deadline: Input should be" in message and "(use a " in message
-    assert "1 problem(s)" in message
+    assert len(message.splitlines()) == 1, message  # one problem, one line
 
 
 def test_the_extraction_deadline_defaults_to_a_minute() -> None:
