@@ -38,6 +38,7 @@ from monitor.models import (
     Processed,
     Stored,
     StoredVersion,
+    StoreLimits,
 )
 from monitor.text import content_hash
 from monitor.urls import document_key
@@ -264,7 +265,7 @@ def store_document(
         and not (recent and feed_text)
         else None,
     )
-    return store.save_document(
+    stored = store.save_document(
         db,
         source=name,
         url=url,
@@ -289,7 +290,14 @@ def store_document(
         )
         if placed and series_id is not None
         else None,
+        limits=StoreLimits(settings.storage.max_mentions, settings.storage.max_sentence),
     )
+    if stored.limits:
+        log.warning(
+            f"{redact(url)}: stored within limits: {stored.limits}",
+            extra={"event": "limits", "source": name, "url": redact(url)},
+        )
+    return stored
 
 
 def _stale(settings: Settings, published: datetime | None) -> bool:

@@ -34,6 +34,11 @@ class _Section(BaseModel):
 
 class StorageSettings(_Section):
     database: str = Field("monitor.db", description="SQLite file; MONITOR_DB overrides it")
+    # Bounds on what one version stores (README "Bounded mentions"): the mentions kept per
+    # concept and reason (the counts stay true), and the characters of a sentence kept for a
+    # mention (a longer one keeps this much around the mention). Hitting one is recorded.
+    max_mentions: Annotated[int, Field(ge=1)] = 1000
+    max_sentence: Annotated[int, Field(ge=300)] = 2000
 
 
 class FetchSettings(_Section):
@@ -553,7 +558,9 @@ def parse(raw: Mapping[str, Any], *, origin: str = "config", environment: bool =
         raise ConfigError(f"{origin} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
     database = os.environ.get(ENV_DB) if environment else None
     if database:
-        settings = settings.model_copy(update={"storage": StorageSettings(database=database)})
+        settings = settings.model_copy(
+            update={"storage": settings.storage.model_copy(update={"database": database})}
+        )
     return settings
 
 

@@ -45,6 +45,7 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
         "m003_alerts",
         "m004_relevance",
         "m005_superseded",
+        "m008_mention_offsets",
     ]
     assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(
@@ -82,7 +83,7 @@ def test_a_version_is_stored_only_when_the_normalised_text_changes(db: Database)
     )
     assert changed.new_version
     assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 2
-    assert db.execute("SELECT position, length, sentence FROM mentions").fetchall() == [
+    assert db.execute("SELECT position, length, excerpt FROM mentions").fetchall() == [
         (8, 16, "We seek denuclearization.")
     ]
 

@@ -23,6 +23,7 @@ from monitor.models import (
     VersionView,
 )
 from monitor.store.schema import iso
+from monitor.text import tidy
 
 TERM = re.compile(r'"([^"]+)"|(\S+)')
 
@@ -91,25 +92,33 @@ def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
     if row is None:
         return None
     versions = []
-    for vid, fetched_at, text in db.execute(
-        "SELECT id, fetched_at, text FROM versions WHERE document_id = ? ORDER BY id", [row[0]]
+    for vid, fetched_at, text, limits in db.execute(
+        "SELECT id, fetched_at, text, limits FROM versions WHERE document_id = ? ORDER BY id",
+        [row[0]],
     ).fetchall():
         counts = dict(
             db.execute(
-                "SELECT concept, COUNT(*) FROM mentions WHERE version_id = ? AND counted "
-                "GROUP BY concept ORDER BY concept",
+                "SELECT concept, SUM(mentions) FROM mention_counts WHERE version_id = ? "
+                "AND counted GROUP BY concept ORDER BY concept",
                 [vid],
             ).fetchall()
         )
         aside: dict[str, dict[str, int]] = {}
         for concept, reason, n in db.execute(
-            "SELECT concept, reason, COUNT(*) FROM mentions WHERE version_id = ? AND NOT counted "
-            "GROUP BY concept, reason ORDER BY concept, reason",
+            "SELECT concept, reason, SUM(mentions) FROM mention_counts WHERE version_id = ? "
+            "AND NOT counted GROUP BY concept, reason ORDER BY concept, reason",
             [vid],
         ).fetchall():
             aside.setdefault(concept, {})[reason] = n
         versions.append(
-            VersionView(id=vid, fetched_at=fetched_at, text=text, concepts=counts, set_aside=aside)
+            VersionView(
+                id=vid,
+                fetched_at=fetched_at,
+                text=text,
+                concepts=counts,
+                set_aside=aside,
+                limits=limits,
+            )
         )
     return DocumentHistory(url=row[1], title=row[2], source=row[3], versions=tuple(versions))
 
@@ -142,8 +151,8 @@ def concept_summary(db: Database) -> list[ConceptSummary]:
     """Mentions per concept in the latest version of each document, most mentioned first."""
     latest = "SELECT MAX(id) FROM versions GROUP BY document_id"
     rows = db.execute(
-        f"SELECT concept, COUNT(*), COUNT(DISTINCT document_id) FROM mentions "
-        f"WHERE counted AND version_id IN ({latest}) GROUP BY concept ORDER BY COUNT(*) DESC, concept"
+        f"SELECT concept, SUM(mentions) AS n, COUNT(DISTINCT document_id) FROM mention_counts "
+        f"WHERE counted AND version_id IN ({latest}) GROUP BY concept ORDER BY n DESC, concept"
     ).fetchall()
     result = []
     for concept, mentions, documents in rows:
@@ -156,13 +165,17 @@ def concept_summary(db: Database) -> list[ConceptSummary]:
                 [concept],
             )
         )
-        sentence, title = db.execute(
-            f"SELECT m.sentence, COALESCE(d.title, d.url) FROM mentions m "
-            f"JOIN documents d ON d.id = m.document_id WHERE m.concept = ? AND m.counted "
-            f"AND m.version_id IN ({latest}) "
-            f"ORDER BY length(m.sentence) < 60, length(m.sentence) LIMIT 1",
+        # The shortest sentence of 60 characters or more, sliced from its version's text.
+        size = "COALESCE(m.sentence_end - m.sentence_start, length(m.excerpt))"
+        excerpt, title, whole = db.execute(
+            f"SELECT m.excerpt, COALESCE(d.title, d.url), substr(v.text, m.sentence_start + 1, "
+            f"m.sentence_end - m.sentence_start) FROM mentions m "
+            f"JOIN documents d ON d.id = m.document_id JOIN versions v ON v.id = m.version_id "
+            f"WHERE m.concept = ? AND m.counted AND m.version_id IN ({latest}) "
+            f"ORDER BY {size} < 60, {size} LIMIT 1",
             [concept],
         ).fetchone()
+        sentence = tidy(whole) if whole else excerpt
         result.append(ConceptSummary(concept, mentions, documents, variants, sentence, title))
     return result
 
@@ -283,14 +296,7 @@ def articles_between(db: Database, start: datetime, end: datetime) -> list[Artic
     ).fetchall()
     events = []
     for _, url, title, source, published, first_seen, version_id, content_hash in rows:
-        mentions = tuple(
-            Mention(concept, variant, sentence, position, position + length)
-            for concept, variant, sentence, position, length in db.execute(
-                "SELECT concept, variant, sentence, position, length FROM mentions "
-                "WHERE version_id = ? AND counted ORDER BY position",
-                [version_id],
-            )
-        )
+        mentions = stored_mentions(db, version_id, counted=True)
         events.append(
             ArticleEvent(
                 url,
@@ -305,6 +311,41 @@ def articles_between(db: Database, start: datetime, end: datetime) -> list[Artic
     return events
 
 
+def stored_mentions(db: Database, version_id: int, *, counted: bool = False) -> tuple[Mention, ...]:
+    """The stored mentions of a version (with `counted` only those that count), by position,
+    each with its sentence sliced from the version's text (at most [storage].max_sentence
+    characters of it); the excerpt where the sentence was not located."""
+    text = db.execute("SELECT text FROM versions WHERE id = ?", [version_id]).fetchone()[0]
+    shown: dict[tuple[int, int], str] = {}  # each sentence sliced and tidied once
+
+    def sentence(excerpt: str, start: int | None, end: int | None) -> str:
+        if start is None or end is None:
+            return excerpt
+        if (start, end) not in shown:
+            shown[start, end] = tidy(text[start:end])
+        return shown[start, end]
+
+    return tuple(
+        Mention(
+            concept,
+            variant,
+            sentence(excerpt, start, end),
+            position,
+            position + length,
+            reason,
+            bool(counts),
+            sentence_start=-1 if start is None else start,
+            sentence_end=-1 if end is None else end,
+        )
+        for concept, variant, excerpt, start, end, position, length, reason, counts in db.execute(
+            "SELECT concept, variant, excerpt, sentence_start, sentence_end, position, length, "
+            f"reason, counted FROM mentions WHERE version_id = ? {'AND counted' if counted else ''} "
+            "ORDER BY position, id",
+            [version_id],
+        )
+    )
+
+
 def mention_dates(
     db: Database,
     concept: str | None,
@@ -316,7 +357,7 @@ def mention_dates(
     date being its publication time (else when it was first seen), or with `seen` when monitor
     first saw it."""
     when = "d.first_seen_at" if seen else "COALESCE(d.published_at, d.first_seen_at)"
-    where, params = ["m.counted"], []
+    where, params = ["m.counted"], []  # m: the version's mention counts
     if concept is not None:
         where.append("m.concept = ?")
         params.append(concept)
@@ -327,8 +368,8 @@ def mention_dates(
         where.append(f"{when} >= ?")
         params.append(iso(since))
     rows = db.execute(
-        f"SELECT {when}, d.source, m.concept, COUNT(*) "
-        "FROM documents d JOIN mentions m ON m.version_id = "
+        f"SELECT {when}, d.source, m.concept, SUM(m.mentions) "
+        "FROM documents d JOIN mention_counts m ON m.version_id = "
         "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
         f"WHERE {' AND '.join(where)} GROUP BY d.id, m.concept",
         params,
