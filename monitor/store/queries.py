@@ -44,10 +44,22 @@ def fts_query(query: str) -> str:
     return " ".join(parts)
 
 
+# FTS5's snippet() takes time quadratic in a row's hits (105,000 hits of one word in one
+# document: past 120 s), so it runs only on a row short enough to hold few; a longer text is cut
+# into chunks of about CHUNK characters, matched again in a scratch FTS5 table with the same
+# tokenizer, and the snippet is that of its best-ranked chunk.
+WHOLE = 4_000  # characters of text up to which snippet() runs on the row itself
+CHUNK = 2_000
+TOKENIZE = "unicode61 remove_diacritics 2"  # as versions_fts (schema.m001_initial)
+
+
 def search(
     db: Database, query: str, since: datetime | None = None, limit: int = 50
 ) -> list[SearchHit]:
-    """Documents whose latest matching version contains the query, newest last."""
+    """Documents whose latest matching version contains the query, newest last.
+
+    The rows to show are chosen first (newest `limit`); snippets are built for them only, in
+    time that does not grow with the hits inside one document."""
     match = fts_query(query)
     if not match:
         return []
@@ -63,24 +75,75 @@ def search(
             FROM versions_fts JOIN versions v ON v.id = versions_fts.rowid
             WHERE versions_fts MATCH ? GROUP BY v.document_id
         )
-        SELECT d.url, d.title, d.source, d.published_at,
-               snippet(versions_fts, 1, '[', ']', ' … ', 16) AS snippet,
+        SELECT d.url, d.title, d.source, d.published_at, hits.version_id,
                COALESCE(d.published_at, d.first_seen_at) AS sort_key
         FROM hits
         JOIN documents d ON d.id = hits.document_id
-        JOIN versions_fts ON versions_fts.rowid = hits.version_id AND versions_fts MATCH ?
         WHERE 1 = 1 {where}
         ORDER BY sort_key DESC LIMIT ?
     """
-    params.insert(1, match)
     try:
         rows = db.execute(sql, params).fetchall()
+        hits = [
+            SearchHit(
+                url=r[0],
+                title=r[1],
+                source=r[2],
+                published=r[3],
+                snippet=_snippet(db, match, r[4]),
+            )
+            for r in rows
+        ]
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
-    hits = [
-        SearchHit(url=r[0], title=r[1], source=r[2], published=r[3], snippet=r[4]) for r in rows
-    ]
     return hits[::-1]
+
+
+def _snippet(db: Database, match: str, version_id: int) -> str:
+    """The snippet of one matching version: FTS5's own on a short text, else that of the
+    best-ranked chunk of it (see WHOLE)."""
+    size = db.execute("SELECT length(text) FROM versions WHERE id = ?", [version_id]).fetchone()
+    if size[0] <= WHOLE:
+        row = db.execute(
+            "SELECT snippet(versions_fts, 1, '[', ']', ' … ', 16) FROM versions_fts "
+            "WHERE versions_fts MATCH ? AND rowid = ?",
+            [match, version_id],
+        ).fetchone()
+        return str(row[0]) if row else ""
+    text = db.execute("SELECT text FROM versions WHERE id = ?", [version_id]).fetchone()[0]
+    db.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_chunks USING fts5(text, tokenize='{TOKENIZE}')"
+    )
+    db.execute("DELETE FROM temp.search_chunks")
+    chunks = _chunks(text)
+    db.conn.executemany("INSERT INTO temp.search_chunks (text) VALUES (?)", ((c,) for c in chunks))
+    row = db.execute(
+        "SELECT snippet(search_chunks, 0, '[', ']', ' … ', 16), rowid FROM temp.search_chunks "
+        "WHERE search_chunks MATCH ? ORDER BY rank LIMIT 1",
+        [match],
+    ).fetchone()
+    db.execute("DELETE FROM temp.search_chunks")
+    if row is None:  # the words are split between two chunks: show the start
+        return " ".join(text[:CHUNK].split()[:16]) + " …"
+    shown = str(row[0])  # FTS5 marks a cut inside its chunk only
+    if row[1] > 1 and not shown.startswith(" … "):
+        shown = " … " + shown
+    if row[1] < len(chunks) and not shown.endswith(" … "):
+        shown += " … "
+    return shown
+
+
+def _chunks(text: str) -> list[str]:
+    """`text` in pieces of about CHUNK characters, cut at white space."""
+    pieces, at = [], 0
+    while at < len(text):
+        end = min(at + CHUNK, len(text))
+        if end < len(text):
+            space = text.rfind(" ", at + CHUNK // 2, end)
+            end = space if space > 0 else end
+        pieces.append(text[at:end])
+        at = end
+    return pieces
 
 
 def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
