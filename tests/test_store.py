@@ -380,3 +380,15 @@ def test_search_builds_a_snippet_from_the_chunk_of_a_long_text(db: Database) -> 
     assert hit.snippet.endswith(" … ") and len(hit.snippet) < 300
     assert store.search(db, '"singapore summit"') == []  # the rows that match stay the same
     assert [h.url for h in store.search(db, '"summit in"')] == ["http://x/l"]
+
+
+def test_a_phrase_across_a_chunk_cut_still_gets_its_snippet(db: Database) -> None:
+    for k in range(30):
+        text = "a" * (1_940 + 4 * k) + " then the summit in Singapore " + "b " * 3_000
+        url = f"http://x/{k}"
+        store.save_document(
+            db, source="s", url=url, link=url, kind="page", processed=_processed(text)
+        )
+    hits = store.search(db, '"summit in singapore"')
+    assert len(hits) == 30
+    assert all("[summit in Singapore]" in h.snippet for h in hits), [h.snippet for h in hits]

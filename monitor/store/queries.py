@@ -50,6 +50,7 @@ def fts_query(query: str) -> str:
 # tokenizer, and the snippet is that of its best-ranked chunk.
 WHOLE = 4_000  # characters of text up to which snippet() runs on the row itself
 CHUNK = 2_000
+OVERLAP = 200  # characters each chunk shares with the next
 TOKENIZE = "unicode61 remove_diacritics 2"  # as versions_fts (schema.m001_initial)
 
 
@@ -112,7 +113,8 @@ def _snippet(db: Database, match: str, version_id: int) -> str:
         return str(row[0]) if row else ""
     text = db.execute("SELECT text FROM versions WHERE id = ?", [version_id]).fetchone()[0]
     db.execute(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_chunks USING fts5(text, tokenize='{TOKENIZE}')"
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_chunks "
+        f"USING fts5(text, tokenize='{TOKENIZE}')"
     )
     db.execute("DELETE FROM temp.search_chunks")
     chunks = _chunks(text)
@@ -123,7 +125,7 @@ def _snippet(db: Database, match: str, version_id: int) -> str:
         [match],
     ).fetchone()
     db.execute("DELETE FROM temp.search_chunks")
-    if row is None:  # the words are split between two chunks: show the start
+    if row is None:  # a phrase longer than the chunks' overlap: show the start
         return " ".join(text[:CHUNK].split()[:16]) + " …"
     shown = str(row[0])  # FTS5 marks a cut inside its chunk only
     if row[1] > 1 and not shown.startswith(" … "):
@@ -134,16 +136,23 @@ def _snippet(db: Database, match: str, version_id: int) -> str:
 
 
 def _chunks(text: str) -> list[str]:
-    """`text` in pieces of about CHUNK characters, cut at white space."""
+    """`text` in pieces of about CHUNK characters cut at white space, each running OVERLAP
+    characters into the next, so that a phrase across a cut is still found whole."""
     pieces, at = [], 0
     while at < len(text):
-        end = min(at + CHUNK, len(text))
-        if end < len(text):
-            space = text.rfind(" ", at + CHUNK // 2, end)
-            end = space if space > 0 else end
-        pieces.append(text[at:end])
+        end = _cut(text, at + CHUNK, at + CHUNK // 2)
+        pieces.append(text[at : _cut(text, end + OVERLAP, end)])
         at = end
     return pieces
+
+
+def _cut(text: str, at: int, earliest: int) -> int:
+    """The white space at or before `at` (not before `earliest`), else `at`; the text's end
+    when `at` is past it."""
+    if at >= len(text):
+        return len(text)
+    space = text.rfind(" ", earliest, at)
+    return space if space > earliest else at
 
 
 def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
