@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -23,12 +24,13 @@ from zoneinfo import ZoneInfo
 
 from monitor.compare import value_labels
 from monitor.diff import sentence_key, word_ops
-from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent, WordOp
+from monitor.models import ArticleEvent, ChangeEvent, Mention, Message, SourceEvent, WordOp
 
 MAX_SENTENCES = 5  # per list of changed, removed or added sentences; the rest are counted
 MAX_PER_CONCEPT = 3  # matched sentences shown per concept of an article
 TITLE_CHARS = 100  # of a title in a subject line
 SENTENCE_CHARS = 600  # of a quoted sentence
+PAYLOAD_MENTIONS = 100  # per concept in an article alert's webhook body; `counts` has them all
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -438,13 +440,28 @@ def _highlight(sentence: str, variant: str) -> tuple[str, str, str] | None:
     return sentence[:at], sentence[at : at + size], sentence[at + size :]
 
 
+def _first_per_concept(mentions: Sequence[Mention], limit: int) -> list[Mention]:
+    seen: Counter[str] = Counter()
+    kept = []
+    for m in mentions:
+        seen[m.concept] += 1
+        if seen[m.concept] <= limit:
+            kept.append(m)
+    return kept
+
+
 def article_message(
     event: ArticleEvent, *, dedup_key: str, timezone: str, labels: Mapping[str, str]
 ) -> Message:
     """The alert for a new document that mentions concepts."""
     found: dict[str, dict[str, str]] = {}  # concept -> sentence -> first variant in it
+    # Each sentence cleaned and capped once: one 60 KB sentence may carry 12,000 mentions.
+    quoted: dict[str, str] = {}
     for m in event.mentions:
-        found.setdefault(m.concept, {}).setdefault(clean(m.sentence), clean(m.variant))
+        if m.sentence not in quoted:
+            quoted[m.sentence] = _cap(clean(m.sentence), SENTENCE_CHARS)
+    for m in event.mentions:
+        found.setdefault(m.concept, {}).setdefault(quoted[m.sentence], clean(m.variant))
     order = [c for c in labels if c in found] + [c for c in found if c not in labels]
     names = [short_label(labels, c) for c in order]
     title = _title(event.title, event.url)
@@ -491,9 +508,10 @@ def article_message(
         "detected_at": _iso(event.detected_at),
         "content_hash": event.content_hash,
         "mentions": [
-            {"concept": m.concept, "variant": m.variant, "sentence": m.sentence}
-            for m in event.mentions
+            {"concept": m.concept, "variant": m.variant, "sentence": quoted[m.sentence]}
+            for m in _first_per_concept(event.mentions, PAYLOAD_MENTIONS)
         ],
+        "counts": dict(Counter(m.concept for m in event.mentions)),
     }
     return body.message(dedup_key, subject, payload)
 
