@@ -4,7 +4,9 @@ Serves two hostile documents on loopback and runs monitor on them as child proce
   (a) a page whose one 60 KB sentence repeats "CVID" 12,000 times, polled with `monitor once`:
       the database's size, the poll's wall time and peak RSS;
   (b) a plain-text page holding the word "summit" 105,000 times, polled, then
-      `monitor search summit`: the search's wall time and peak RSS (given up after --deadline).
+      `monitor search summit`: the search's wall time and peak RSS (given up after --deadline);
+  (c) the alert for a new article made of (a)'s sentence: the time and peak RSS of building it
+      (monitor.messages.article_message) and the size of its webhook body.
 Peak RSS is the child's own (os.wait4), the extraction workers it waited for included.
 
 --tree runs another checkout (e.g. a scratch copy of main: `git clone /work/main /tmp/m`) with
@@ -60,16 +62,31 @@ url = "{server.url(page)}"
     return path
 
 
-def run(tree: Path, args: list[str], deadline: float) -> tuple[float, float, int | None]:
-    """Wall seconds, peak RSS (MB) and exit status of `monitor ARGS` run from `tree` (None:
+ALERT = """
+import json
+from datetime import UTC, datetime
+from monitor.messages import article_message
+from monitor.models import ArticleEvent, Mention
+sentence = "North Korea must accept " + "CVID " * 12_000 + "now."
+mentions = tuple(Mention("cvid", "CVID", sentence, 24 + 5 * k, 28 + 5 * k) for k in range(12_000))
+event = ArticleEvent("http://x/a", "A statement", "s", None, datetime.now(UTC), "0" * 64, mentions)
+message = article_message(event, dedup_key="k", timezone="UTC", labels={"cvid": "CVID"})
+print(len(json.dumps(message.payload, ensure_ascii=False).encode()))
+"""
+
+
+def run(
+    tree: Path, args: list[str], deadline: float, out: int | None = subprocess.DEVNULL
+) -> tuple[float, float, int | None]:
+    """Wall seconds, peak RSS (MB) and exit status of `python ARGS` run from `tree` (None:
     ended at the deadline)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     started = time.monotonic()
     child = subprocess.Popen(
-        [sys.executable, "-m", "monitor", *args],
+        [sys.executable, *args],
         cwd=tree,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=out,
         stderr=subprocess.DEVNULL,
     )
     status: int | None = None
@@ -105,7 +122,9 @@ def main() -> None:
                 directory = work / page.strip("/")
                 directory.mkdir()
                 path = config(directory, server, page)
-                wall, rss, status = run(tree, ["once", "--config", str(path)], options.deadline)
+                wall, rss, status = run(
+                    tree, ["-m", "monitor", "once", "--config", str(path)], options.deadline
+                )
                 size = sum(p.stat().st_size for p in directory.glob("m.db*")) / 1e6
                 ended = f"exit {status}" if status is not None else "killed at the deadline"
                 print(
@@ -113,10 +132,16 @@ def main() -> None:
                     f"database {size:.1f} MB (with its WAL), {ended}"
                 )
             wall, rss, status = run(
-                tree, ["search", "summit", "--config", str(path)], options.deadline
+                tree, ["-m", "monitor", "search", "summit", "--config", str(path)], options.deadline
             )
             ended = f"exit {status}" if status is not None else "killed at the deadline"
             print(f"(b) monitor search summit: {wall:.1f} s, peak RSS {rss:.0f} MB, {ended}")
+        body = work / "body"
+        with body.open("w") as out:
+            wall, rss, status = run(tree, ["-c", ALERT], options.deadline, out.fileno())
+        size = body.read_text().strip() or "?"
+        ended = f"exit {status}" if status is not None else "killed at the deadline"
+        print(f"(c) article alert: {wall:.1f} s, peak RSS {rss:.0f} MB, body {size} bytes, {ended}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
