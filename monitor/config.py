@@ -34,7 +34,7 @@ class _Section(BaseModel):
 
 class StorageSettings(_Section):
     database: str = Field("monitor.db", description="SQLite file; MONITOR_DB overrides it")
-    # Bounds on what one version stores (README "Bounded mentions"): the mentions kept per
+    # Bounds on what one version stores (README "Bounded mentions and search"): the mentions kept per
     # concept and reason (the counts stay true), and the characters of a sentence kept for a
     # mention (a longer one keeps this much around the mention). Hitting one is recorded.
     max_mentions: Annotated[int, Field(ge=1)] = 1000

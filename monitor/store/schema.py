@@ -231,7 +231,7 @@ EXCERPT = 300  # characters of a mention's sentence stored in mentions.excerpt
 @migrations()
 def m008_mention_offsets(db: Database) -> None:
     """Mentions point into versions.text instead of copying their sentence, which one hostile
-    page repeated 12,000 times (README "Bounded mentions")."""
+    page repeated 12,000 times (README "Bounded mentions and search")."""
     db.executescript(
         """
         -- the stored sentence becomes an excerpt of at most about 300 characters around the
