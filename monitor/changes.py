@@ -37,6 +37,7 @@ from monitor.models import (
     Processed,
     Stored,
     StoredVersion,
+    StoreLimits,
 )
 from monitor.redact import public_url, redact_url
 from monitor.text import content_hash
@@ -264,7 +265,7 @@ def store_document(
         and not (recent and feed_text)
         else None,
     )
-    return store.save_document(
+    stored = store.save_document(
         db,
         source=name,
         url=url,
@@ -289,7 +290,14 @@ def store_document(
         )
         if placed and series_id is not None
         else None,
+        limits=StoreLimits(settings.storage.max_mentions, settings.storage.max_sentence),
     )
+    if stored.limits:
+        log.warning(
+            f"{redact_url(url)}: stored within limits: {stored.limits}",
+            extra={"event": "limits", "source": name, "url": redact_url(url)},
+        )
+    return stored
 
 
 def _stale(settings: Settings, published: datetime | None) -> bool:

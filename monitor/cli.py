@@ -299,6 +299,8 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
         counts += f"; set aside: {aside}" if aside else ""
         counts = terminal(counts)
         click.echo(f"\n--- version {version.id}, {_local(version.fetched_at, settings)}: {counts}")
+        if version.limits:
+            click.echo(f"(stored within limits: {version.limits})")
         click.echo(terminal(version.text, lines=True))
 
 

@@ -130,7 +130,8 @@ def compare(
         )
     old_side = DocumentSide(old_title, len(old_text.split()), _counts(order, old_counts))
     new_side = DocumentSide(new_title, len(new_text.split()), _counts(order, new_counts))
-    carriers = {sentence_key(m.sentence) for m in (*old_mentions, *new_mentions)}
+    # Keyed once per sentence, not per mention: one sentence may carry 12,000 of them.
+    carriers = {sentence_key(s) for s in {m.sentence for m in (*old_mentions, *new_mentions)}}
     score = _significance(deltas, stance, ladders, sentences, carriers, old_side, new_side)
     if any(q.status != KEPT and q.own for q in qualifiers) and score < FACET_FLOOR:
         score = FACET_FLOOR

@@ -47,6 +47,12 @@ class StorageSettings(_Section):
         10.0, description="seconds to wait for another process's write lock before giving up"
     )
 
+    # Bounds on what one version stores (README "Bounded mentions and search"): the mentions kept per
+    # concept and reason (the counts stay true), and the characters of a sentence kept for a
+    # mention (a longer one keeps this much around the mention). Hitting one is recorded.
+    max_mentions: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+    max_sentence: Annotated[int, Field(ge=300, le=10_000_000)] = 2000
+
 
 def _allow_list(value: tuple[str, ...]) -> tuple[str, ...]:
     for entry in value:

@@ -94,6 +94,7 @@ class Matcher:
                     reason,
                     reason is None or reason in self._relevance.count,
                     facets,
+                    *spans[k],
                 )
             )
         return sorted(mentions, key=lambda m: (m.start, m.end, m.concept))

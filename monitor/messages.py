@@ -15,6 +15,7 @@ naive datetimes are taken as UTC.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 from monitor import untrusted
 from monitor.compare import value_labels
 from monitor.diff import sentence_key, word_ops
-from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent, WordOp
+from monitor.models import ArticleEvent, ChangeEvent, Mention, Message, SourceEvent, WordOp
 from monitor.untrusted import (
     ERROR_CHARS,
     NAME_CHARS,
@@ -440,13 +441,28 @@ def _highlight(sentence: str, variant: str) -> tuple[str, str, str] | None:
     return sentence[:at], sentence[at : at + size], sentence[at + size :]
 
 
+def _first_per_concept(mentions: Sequence[Mention], limit: int) -> list[Mention]:
+    seen: Counter[str] = Counter()
+    kept = []
+    for m in mentions:
+        seen[m.concept] += 1
+        if seen[m.concept] <= limit:
+            kept.append(m)
+    return kept
+
+
 def article_message(
     event: ArticleEvent, *, dedup_key: str, timezone: str, labels: Mapping[str, str]
 ) -> Message:
     """The alert for a new document that mentions concepts."""
     found: dict[str, dict[str, str]] = {}  # concept -> sentence -> first variant in it
+    # Each sentence cleaned and capped once: one 60 KB sentence may carry 12,000 mentions.
+    quoted: dict[str, str] = {}
     for m in event.mentions:
-        found.setdefault(m.concept, {}).setdefault(one_line(m.sentence), one_line(m.variant))
+        if m.sentence not in quoted:
+            quoted[m.sentence] = cap(one_line(m.sentence), SENTENCE_CHARS)
+    for m in event.mentions:
+        found.setdefault(m.concept, {}).setdefault(quoted[m.sentence], one_line(m.variant))
     order = [c for c in labels if c in found] + [c for c in found if c not in labels]
     names = [short_label(labels, c) for c in order]
     title = _title(event.title, event.url)
@@ -495,9 +511,10 @@ def article_message(
         "mentions": capped(
             [
                 {"concept": m.concept, "variant": m.variant, "sentence": m.sentence}
-                for m in event.mentions[:PAYLOAD_ITEMS]
+                for m in _first_per_concept(event.mentions, PAYLOAD_ITEMS)
             ]
         ),
+        "counts": dict(Counter(m.concept for m in event.mentions)),  # true, however many listed
     }
     return body.message(dedup_key, subject, payload)
 

@@ -78,7 +78,8 @@ class Mention:
 
     `reason` says why a mention was set aside (None: it is relevant); `counted` is whether it
     counts in verdicts, ladders, alerts, the digest and timelines (set-aside reasons count only
-    when the config says so); `facets` are the (facet, value) pairs read around it."""
+    when the config says so); `facets` are the (facet, value) pairs read around it.
+    `sentence_start` and `sentence_end` locate the sentence in the text (-1: not known)."""
 
     concept: str
     variant: str
@@ -88,6 +89,8 @@ class Mention:
     reason: str | None = None
     counted: bool = True
     facets: tuple[tuple[str, str], ...] = ()
+    sentence_start: int = -1
+    sentence_end: int = -1
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,14 @@ class Processed:
 
 
 @dataclass(frozen=True)
+class StoreLimits:
+    """What one version may store ([storage].max_mentions and max_sentence)."""
+
+    max_mentions: int = 1000  # mention rows per concept and reason
+    max_sentence: int = 2000  # characters of a sentence kept for a mention
+
+
+@dataclass(frozen=True)
 class Stored:
     """What storing one fetched document changed."""
 
@@ -185,6 +196,7 @@ class Stored:
     new_version: bool
     mentions: int
     changes: int = 0
+    limits: str | None = None  # the storage limits the new version hit (versions.limits)
 
 
 @dataclass(frozen=True)
@@ -203,6 +215,7 @@ class VersionView:
     text: str
     concepts: dict[str, int]  # mentions that count
     set_aside: dict[str, dict[str, int]] = field(default_factory=dict)  # concept -> reason -> n
+    limits: str | None = None  # the storage limits this version hit (see versions.limits)
 
 
 @dataclass(frozen=True)

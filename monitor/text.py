@@ -337,3 +337,32 @@ def sentence_at(
         return offset, offset
     k = bisect_right(spans, offset, key=lambda span: span[0]) - 1
     return spans[max(k, 0)]
+
+
+def around(text: str, span: tuple[int, int], focus: tuple[int, int], width: int) -> tuple[int, int]:
+    """At most about `width` characters of text[span] around text[focus], centred on it and cut
+    at white space (a word longer than the window is cut where it must be); the whole span when
+    it is short enough. Linear in `width`, not in the span."""
+    start, end = span
+    if end - start <= width:
+        return start, end
+    a, b = max(start, focus[0]), min(end, max(focus[1], focus[0]))
+    spare = max(width - (b - a), 0)
+    lo = max(start, a - spare // 2)
+    hi = min(end, lo + max(width, b - a))
+    lo = max(start, min(lo, hi - width))
+    if lo > start:  # cut after the white space that ends a partial word
+        cut = next((i + 1 for i in range(lo, min(a, lo + 40)) if text[i].isspace()), lo)
+        lo = cut if cut <= a else lo
+    if hi < end:
+        cut = next((i for i in range(hi - 1, max(b, hi - 40) - 1, -1) if text[i].isspace()), hi)
+        hi = cut if cut >= b else hi
+    return lo, hi
+
+
+def excerpt(text: str, span: tuple[int, int], focus: tuple[int, int], width: int) -> str:
+    """text[span] tidied, or, when longer than `width`, the part `around` text[focus] with "…"
+    where it was cut."""
+    lo, hi = around(text, span, focus, width)
+    shown = tidy(text[lo:hi])
+    return ("…" if lo > span[0] else "") + shown + ("…" if hi < span[1] else "")

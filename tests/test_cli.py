@@ -101,7 +101,7 @@ def test_once_search_show_sources_json_shapes(tmp_path: Path, site: LocalServer)
     assert set(shown) == {"url", "title", "source", "versions"}
     assert shown["url"] == url
     version = shown["versions"][0]
-    assert set(version) == {"id", "fetched_at", "text", "concepts", "set_aside"}
+    assert set(version) == {"id", "fetched_at", "text", "concepts", "set_aside", "limits"}
     assert isinstance(version["set_aside"], dict)
     assert version["concepts"]["denuclearization"] >= 1
 
@@ -226,7 +226,7 @@ def test_set_aside_mentions_stay_in_the_history_with_their_reason_and_count_nowh
     assert added.exit_code == 0, added.output
     with sqlite3.connect(db_path) as conn:
         rows = conn.execute(
-            "SELECT reason, counted, sentence FROM mentions WHERE concept = 'maximum-pressure'"
+            "SELECT reason, counted, excerpt FROM mentions WHERE concept = 'maximum-pressure'"
         ).fetchall()
         objects = conn.execute(
             "SELECT facets FROM mentions WHERE concept = 'complete-denuclearization'"

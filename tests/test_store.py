@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.models import ChangeRecord, Extracted, FeedEntry, Mention, Processed
+from monitor.models import ChangeRecord, Extracted, FeedEntry, Mention, Processed, StoreLimits
 
 
 def _processed(
@@ -47,6 +47,7 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
         "m005_superseded",
         "m006_claims",
         "m007_source_warning",
+        "m008_mention_offsets",
     ]
     assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(
@@ -84,7 +85,7 @@ def test_a_version_is_stored_only_when_the_normalised_text_changes(db: Database)
     )
     assert changed.new_version
     assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 2
-    assert db.execute("SELECT position, length, sentence FROM mentions").fetchall() == [
+    assert db.execute("SELECT position, length, excerpt FROM mentions").fetchall() == [
         (8, 16, "We seek denuclearization.")
     ]
 
@@ -268,3 +269,147 @@ def test_a_source_warning_is_kept_until_its_document_decodes_right(tmp_path: Pat
     assert store.source_health(db, ["s"])[0].warning is None
     row = db.execute("SELECT warning_url, warning_at FROM sources").fetchone()
     assert row == (None, None)
+
+
+def _cvid_page(words: int) -> tuple[str, tuple[Mention, ...]]:
+    """A short sentence with one CVID, then one sentence of `words` CVIDs, and their mentions
+    as the matcher gives them (the sentence as tidied, its offsets)."""
+    text = "We want CVID. Pyongyang must accept " + " ".join(["CVID"] * words) + " now."
+    long_start = text.index("Pyongyang")
+    mentions = [Mention("cvid", "CVID", "We want CVID.", 8, 12, sentence_start=0, sentence_end=13)]
+    at = text.index("CVID", long_start)
+    while at >= 0:
+        mentions.append(
+            Mention(
+                "cvid", "CVID", text[long_start:], at, at + 4, None, True, (), long_start, len(text)
+            )
+        )
+        at = text.find("CVID", at + 4)
+    mentions.append(Mention("cvid", "CVID", "We want CVID.", 8, 12, "negated", False, (), 0, 13))
+    return text, tuple(mentions)
+
+
+def test_mentions_store_offsets_a_capped_excerpt_and_true_counts(db: Database) -> None:
+    text, mentions = _cvid_page(3_000)  # a 15,000-character sentence
+    stored = store.save_document(
+        db,
+        source="s",
+        url="http://x/amp",
+        link="http://x/amp",
+        kind="article",
+        processed=_processed(text, mentions),
+        limits=StoreLimits(max_mentions=100, max_sentence=1_000),
+    )
+    assert stored.mentions == 3_002
+    rows = db.execute(
+        "SELECT excerpt, sentence_start, sentence_end, position, reason FROM mentions ORDER BY id"
+    ).fetchall()
+    # At most 100 per concept and reason: 100 relevant ones (the short sentence's first), and
+    # the one negated; the short sentence is stored whole, with offsets that slice it.
+    assert len(rows) == 101 and [r[4] for r in rows].count("negated") == 1
+    assert rows[0][:3] == ("We want CVID.", 0, 13) and text[0:13] == "We want CVID."
+    for excerpt, start, end, position, _ in rows[1:100]:
+        assert len(excerpt) <= 302 and "CVID" in excerpt and excerpt.startswith(("…", "Pyong"))
+        assert excerpt.endswith("…") and " CVI…" not in excerpt and "…VID" not in excerpt
+        assert end - start <= 1_000 and start <= position < end
+    counts = db.execute(
+        "SELECT reason, counted, mentions, stored FROM mention_counts ORDER BY reason"
+    ).fetchall()
+    assert counts == [(None, 1, 3_001, 100), ("negated", 0, 1, 1)]
+    limits = db.execute("SELECT limits FROM versions").fetchone()[0]
+    assert limits == stored.limits
+    assert "cvid: 3,001 mentions, 100 stored ([storage].max_mentions = 100)" in limits
+    longest = len(text) - text.index("Pyongyang")
+    assert f"1 sentence(s) over 1,000 characters (the longest {longest:,})" in limits
+    history = store.history(db, "http://x/amp", "http://x/amp")
+    assert history is not None
+    assert history.versions[0].concepts == {"cvid": 3_001}
+    assert history.versions[0].set_aside == {"cvid": {"negated": 1}}
+    assert history.versions[0].limits == limits
+    [event] = store.articles_between(
+        db, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    )
+    assert event.mentions[0].sentence == "We want CVID."
+    assert all(len(m.sentence) <= 1_000 and "CVID" in m.sentence for m in event.mentions)
+    assert [c.mentions for c in store.concept_summary(db)] == [3_001]
+
+
+def test_a_normal_document_hits_no_limit(db: Database) -> None:
+    text, mentions = _cvid_page(20)
+    stored = store.save_document(
+        db,
+        source="s",
+        url="http://x/n",
+        link="http://x/n",
+        kind="article",
+        processed=_processed(text, mentions),
+    )
+    assert stored.limits is None
+    assert db.execute("SELECT limits FROM versions").fetchone()[0] is None
+    sentence = text[text.index("Pyongyang") :]
+    rows = db.execute("SELECT excerpt, sentence_start, sentence_end FROM mentions").fetchall()
+    assert len(rows) == 22 and rows[1] == (sentence, text.index("Pyongyang"), len(text))
+
+
+def test_m008_turns_stored_sentences_into_offsets_and_excerpts(tmp_path: Path) -> None:
+    db = Database(tmp_path / "old.db")
+    store.migrations.apply(db, stop_before="m008_mention_offsets")
+    text, _ = _cvid_page(200)
+    long_start = text.index("Pyongyang")
+    db.execute(
+        "INSERT INTO documents (url, link, source, kind, first_seen_at, last_checked_at) "
+        "VALUES ('http://x/o', 'http://x/o', 's', 'page', '2025-01-01', '2025-01-01')"
+    )
+    db.execute(
+        "INSERT INTO versions (document_id, fetched_at, content_hash, text, words, method) "
+        "VALUES (1, '2025-01-01', 'h', ?, 1, 'plain')",
+        [text],
+    )
+    old = "INSERT INTO mentions (version_id, document_id, concept, variant, sentence, position, "
+    old += "length, reason, counted) VALUES (1, 1, 'cvid', 'CVID', ?, ?, 4, ?, ?)"
+    db.execute(old, ["We want CVID.", 8, None, 1])
+    db.conn.executemany(
+        old, [(text[long_start:], long_start + 22 + 5 * k, None, 1) for k in range(200)]
+    )
+    db.execute(old, ["An edited sentence " * 40 + "with CVID.", 8, "negated", 0])
+    db.conn.commit()
+    db.close()
+    db = store.open_db(tmp_path / "old.db")
+    rows = db.execute(
+        "SELECT excerpt, sentence_start, sentence_end FROM mentions ORDER BY id"
+    ).fetchall()
+    assert rows[0] == ("We want CVID.", 0, 13)
+    assert all(r[1:] == (long_start, len(text)) and len(r[0]) <= 302 for r in rows[1:201])
+    assert rows[1][0].startswith("Pyongyang must accept CVID") and rows[1][0].endswith("…")
+    # A sentence no longer found in the text keeps its words, shortened, without offsets.
+    assert rows[201][1:] == (None, None) and len(rows[201][0]) <= 302
+    assert rows[201][0].endswith("with CVID.") and rows[201][0].startswith("…")
+    counts = db.execute(
+        "SELECT reason, mentions, stored FROM mention_counts ORDER BY reason"
+    ).fetchall()
+    assert counts == [(None, 201, 201), ("negated", 1, 1)]
+
+
+def test_search_builds_a_snippet_from_the_chunk_of_a_long_text(db: Database) -> None:
+    filler = " ".join(f"word{k}" for k in range(8_000))
+    text = filler + " the summit in Singapore " + filler
+    store.save_document(
+        db, source="s", url="http://x/l", link="http://x/l", kind="page", processed=_processed(text)
+    )
+    [hit] = store.search(db, "summit")
+    assert "[summit]" in hit.snippet and hit.snippet.startswith(" … ")
+    assert hit.snippet.endswith(" … ") and len(hit.snippet) < 300
+    assert store.search(db, '"singapore summit"') == []  # the rows that match stay the same
+    assert [h.url for h in store.search(db, '"summit in"')] == ["http://x/l"]
+
+
+def test_a_phrase_across_a_chunk_cut_still_gets_its_snippet(db: Database) -> None:
+    for k in range(30):
+        text = "a" * (1_940 + 4 * k) + " then the summit in Singapore " + "b " * 3_000
+        url = f"http://x/{k}"
+        store.save_document(
+            db, source="s", url=url, link=url, kind="page", processed=_processed(text)
+        )
+    hits = store.search(db, '"summit in singapore"')
+    assert len(hits) == 30
+    assert all("[summit in Singapore]" in h.snippet for h in hits), [h.snippet for h in hits]

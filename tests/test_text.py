@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.text import content_hash, normalise, sentence_at, sentences, tidy
+from monitor.text import around, content_hash, excerpt, normalise, sentence_at, sentences, tidy
 
 DOCS = Path(__file__).parent / "data" / "docs"
 WH = DOCS / "whitehouse-briefings" / "statements-releases"
@@ -382,3 +382,27 @@ def test_app_before_a_number_is_a_citation_not_a_sentence_end() -> None:
         "Download the app.",
         "The company said so.",
     ]
+
+
+def test_an_excerpt_is_centred_on_the_mention_cut_at_words_and_marked() -> None:
+    words = [f"w{k:04d}" for k in range(2_000)]
+    text = " ".join(words)
+    at = text.index("w1000")
+    shown = excerpt(text, (0, len(text)), (at, at + 5), 300)
+    assert shown.startswith("…") and shown.endswith("…") and len(shown) <= 302
+    inner = shown.strip("…").split()
+    assert all(w in words for w in inner)  # no word cut in half
+    assert abs(inner.index("w1000") - len(inner) // 2) <= 2
+    assert excerpt(text, (0, 20), (0, 5), 300) == text[:20]  # short: whole, unmarked
+    assert excerpt(text, (0, len(text)), (0, 5), 300).startswith("w0000 w0001")
+
+
+@given(st.text(alphabet="ab \n", max_size=400), st.integers(0, 400), st.integers(0, 30))
+def test_around_stays_in_the_span_holds_the_mention_and_is_bounded(
+    text: str, at: int, size: int
+) -> None:
+    at = min(at, len(text))
+    end = min(at + size, len(text))
+    lo, hi = around(text, (0, len(text)), (at, end), 50)
+    assert 0 <= lo <= at <= end <= hi <= len(text)
+    assert hi - lo <= max(50, end - at)

@@ -20,10 +20,12 @@ from monitor.models import (
     Processed,
     Stored,
     StoredVersion,
+    StoreLimits,
 )
 from monitor.redact import public_url
 from monitor.store.outbox import enqueue, withdraw
-from monitor.store.schema import iso, now, transaction
+from monitor.store.schema import EXCERPT, iso, now, transaction
+from monitor.text import around, excerpt, sentence_at, sentences
 
 
 def sync_sources(db: Database, sources: Iterable[Source]) -> None:
@@ -193,12 +195,14 @@ def save_document(
     alerts: Sequence[OutboxItem] = (),
     placed: bool = False,
     placement: Placement | None = None,
+    limits: StoreLimits | None = None,
 ) -> Stored:
     """Store a document and, when its normalised text changed, a new version with the changes
     found against earlier versions and the alerts they raise: one transaction.
 
     `placed` records that the document was compared with its series neighbours; `placement`
-    says which stored successions it now sits inside, to supersede in the same transaction."""
+    says which stored successions it now sits inside, to supersede in the same transaction;
+    `limits` bound the mentions stored (Stored.limits says which were hit)."""
     stamp = now()
     extracted = processed.extracted
     title = extracted.title or (entry.title if entry else None)
@@ -249,11 +253,18 @@ def save_document(
             db.execute("UPDATE documents SET series_placed = 1 WHERE id = ?", [document_id])
         new_version = latest is None or latest[0] != processed.normalised_hash
         if new_version:
-            version_id = _insert_version(
-                db, document_id, stamp, title, processed, content_type, final_url
+            version_id, hit = _insert_version(
+                db,
+                document_id,
+                stamp,
+                title,
+                processed,
+                content_type,
+                final_url,
+                limits or StoreLimits(),
             )
         else:
-            version_id = int(latest[1])
+            version_id, hit = int(latest[1]), None
         change_ids: list[int] = []
         for change in changes:
             newer = change.new_version_id or version_id
@@ -280,7 +291,7 @@ def save_document(
             _supersede(db, placement, change_ids, stamp)
         enqueue(db, alerts, change_ids)
     mentions = len(processed.mentions) if new_version else 0
-    return Stored(document_id, new_document, new_version, mentions, len(changes))
+    return Stored(document_id, new_document, new_version, mentions, len(changes), hit)
 
 
 def _supersede(db: Database, placement: Placement, change_ids: Sequence[int], stamp: str) -> None:
@@ -318,8 +329,12 @@ def _insert_version(
     processed: Processed,
     content_type: str | None,
     final_url: str | None,
-) -> int:
+    limits: StoreLimits,
+) -> tuple[int, str | None]:
+    """Insert a version and its mentions within `limits`; returns its id and the limits it hit
+    (also kept in versions.limits)."""
     extracted = processed.extracted
+    text = extracted.text
     cursor = db.execute(
         "INSERT INTO versions (document_id, fetched_at, content_hash, title, text, words, "
         "method, content_type, final_url, raw, raw_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -328,8 +343,8 @@ def _insert_version(
             stamp,
             processed.normalised_hash,
             title,
-            extracted.text,
-            len(extracted.text.split()),
+            text,
+            len(text.split()),
             extracted.method,
             content_type,
             final_url,
@@ -338,26 +353,87 @@ def _insert_version(
         ],
     )
     version_id = int(cursor.lastrowid or 0)
-    db.conn.executemany(
-        "INSERT INTO mentions (version_id, document_id, concept, variant, sentence, "
-        "position, length, reason, counted, facets) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [
+    counts: dict[tuple[str, str | None], list[int]] = {}  # (concept, reason) -> found, stored
+    counted: dict[tuple[str, str | None], bool] = {}
+    long: dict[tuple[int, int], int] = {}  # sentences over max_sentence -> their length
+    spans: list[tuple[int, int]] | None = None
+    rows = []
+    for m in processed.mentions:
+        key = (m.concept, m.reason)
+        tally = counts.setdefault(key, [0, 0])
+        counted[key] = m.counted
+        tally[0] += 1
+        if tally[1] >= limits.max_mentions:
+            continue
+        tally[1] += 1
+        span = (m.sentence_start, m.sentence_end)
+        if not 0 <= span[0] <= m.start <= m.end <= span[1] <= len(text):
+            spans = sentences(text) if spans is None else spans
+            span = sentence_at(text, m.start, spans)
+            span = (min(span[0], m.start), max(span[1], m.end))
+        focus = (m.start, m.end)
+        kept = span
+        if span[1] - span[0] > limits.max_sentence:
+            long[span] = span[1] - span[0]
+            kept = around(text, span, focus, limits.max_sentence)
+        rows.append(
             (
                 version_id,
                 document_id,
                 m.concept,
                 m.variant,
-                m.sentence,
+                excerpt(text, span, focus, EXCERPT),
+                *kept,
                 m.start,
                 m.end - m.start,
                 m.reason,
                 int(m.counted),
                 _facets_json(m),
             )
-            for m in processed.mentions
+        )
+    if not rows:
+        return version_id, None
+    db.conn.executemany(
+        "INSERT INTO mentions (version_id, document_id, concept, variant, excerpt, "
+        "sentence_start, sentence_end, position, length, reason, counted, facets) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    db.conn.executemany(
+        "INSERT INTO mention_counts (version_id, document_id, concept, reason, counted, "
+        "mentions, stored) VALUES (?,?,?,?,?,?,?)",
+        [
+            (version_id, document_id, concept, reason, int(counted[concept, reason]), *tally)
+            for (concept, reason), tally in counts.items()
         ],
     )
-    return version_id
+    note = _limits_note(counts, long, limits)
+    if note is not None:
+        db.execute("UPDATE versions SET limits = ? WHERE id = ?", [note, version_id])
+    return version_id, note
+
+
+def _limits_note(
+    counts: dict[tuple[str, str | None], list[int]],
+    long: dict[tuple[int, int], int],
+    limits: StoreLimits,
+) -> str | None:
+    """The limits one version hit, in words: "cvid: 12,000 mentions, 1,000 stored ([storage]
+    max_mentions); 1 sentence over 2,000 characters (the longest 60,005) ..."."""
+    parts = [
+        f"{concept}{f' ({reason})' if reason else ''}: {found:,} mentions, {stored:,} stored"
+        for (concept, reason), (found, stored) in counts.items()
+        if found > stored
+    ]
+    if parts:
+        parts[-1] += f" ([storage].max_mentions = {limits.max_mentions:,})"
+    if long:
+        parts.append(
+            f"{len(long):,} sentence(s) over {limits.max_sentence:,} characters (the longest "
+            f"{max(long.values()):,}): their mentions keep {limits.max_sentence:,} around them "
+            "([storage].max_sentence)"
+        )
+    return "; ".join(parts) or None
 
 
 def _facets_json(mention: Mention) -> str | None:

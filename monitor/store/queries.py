@@ -23,6 +23,7 @@ from monitor.models import (
     VersionView,
 )
 from monitor.store.schema import iso
+from monitor.text import tidy
 
 TERM = re.compile(r'"([^"]+)"|(\S+)')
 
@@ -43,10 +44,23 @@ def fts_query(query: str) -> str:
     return " ".join(parts)
 
 
+# FTS5's snippet() takes time quadratic in a row's hits (105,000 hits of one word in one
+# document: past 120 s), so it runs only on a row short enough to hold few; a longer text is cut
+# into chunks of about CHUNK characters, matched again in a scratch FTS5 table with the same
+# tokenizer, and the snippet is that of its best-ranked chunk.
+WHOLE = 4_000  # characters of text up to which snippet() runs on the row itself
+CHUNK = 2_000
+OVERLAP = 200  # characters each chunk shares with the next
+TOKENIZE = "unicode61 remove_diacritics 2"  # as versions_fts (schema.m001_initial)
+
+
 def search(
     db: Database, query: str, since: datetime | None = None, limit: int = 50
 ) -> list[SearchHit]:
-    """Documents whose latest matching version contains the query, newest last."""
+    """Documents whose latest matching version contains the query, newest last.
+
+    The rows to show are chosen first (newest `limit`); snippets are built for them only, in
+    time that does not grow with the hits inside one document."""
     match = fts_query(query)
     if not match:
         return []
@@ -62,24 +76,83 @@ def search(
             FROM versions_fts JOIN versions v ON v.id = versions_fts.rowid
             WHERE versions_fts MATCH ? GROUP BY v.document_id
         )
-        SELECT d.url, d.title, d.source, d.published_at,
-               snippet(versions_fts, 1, '[', ']', ' … ', 16) AS snippet,
+        SELECT d.url, d.title, d.source, d.published_at, hits.version_id,
                COALESCE(d.published_at, d.first_seen_at) AS sort_key
         FROM hits
         JOIN documents d ON d.id = hits.document_id
-        JOIN versions_fts ON versions_fts.rowid = hits.version_id AND versions_fts MATCH ?
         WHERE 1 = 1 {where}
         ORDER BY sort_key DESC LIMIT ?
     """
-    params.insert(1, match)
     try:
         rows = db.execute(sql, params).fetchall()
+        hits = [
+            SearchHit(
+                url=r[0],
+                title=r[1],
+                source=r[2],
+                published=r[3],
+                snippet=_snippet(db, match, r[4]),
+            )
+            for r in rows
+        ]
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
-    hits = [
-        SearchHit(url=r[0], title=r[1], source=r[2], published=r[3], snippet=r[4]) for r in rows
-    ]
     return hits[::-1]
+
+
+def _snippet(db: Database, match: str, version_id: int) -> str:
+    """The snippet of one matching version: FTS5's own on a short text, else that of the
+    best-ranked chunk of it (see WHOLE)."""
+    size = db.execute("SELECT length(text) FROM versions WHERE id = ?", [version_id]).fetchone()
+    if size[0] <= WHOLE:
+        row = db.execute(
+            "SELECT snippet(versions_fts, 1, '[', ']', ' … ', 16) FROM versions_fts "
+            "WHERE versions_fts MATCH ? AND rowid = ?",
+            [match, version_id],
+        ).fetchone()
+        return str(row[0]) if row else ""
+    text = db.execute("SELECT text FROM versions WHERE id = ?", [version_id]).fetchone()[0]
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_chunks "
+        f"USING fts5(text, tokenize='{TOKENIZE}')"
+    )
+    db.execute("DELETE FROM temp.search_chunks")
+    chunks = _chunks(text)
+    db.conn.executemany("INSERT INTO temp.search_chunks (text) VALUES (?)", ((c,) for c in chunks))
+    row = db.execute(
+        "SELECT snippet(search_chunks, 0, '[', ']', ' … ', 16), rowid FROM temp.search_chunks "
+        "WHERE search_chunks MATCH ? ORDER BY rank LIMIT 1",
+        [match],
+    ).fetchone()
+    db.execute("DELETE FROM temp.search_chunks")
+    if row is None:  # a phrase longer than the chunks' overlap: show the start
+        return " ".join(text[:CHUNK].split()[:16]) + " …"
+    shown = str(row[0])  # FTS5 marks a cut inside its chunk only
+    if row[1] > 1 and not shown.startswith(" … "):
+        shown = " … " + shown
+    if row[1] < len(chunks) and not shown.endswith(" … "):
+        shown += " … "
+    return shown
+
+
+def _chunks(text: str) -> list[str]:
+    """`text` in pieces of about CHUNK characters cut at white space, each running OVERLAP
+    characters into the next, so that a phrase across a cut is still found whole."""
+    pieces, at = [], 0
+    while at < len(text):
+        end = _cut(text, at + CHUNK, at + CHUNK // 2)
+        pieces.append(text[at : _cut(text, end + OVERLAP, end)])
+        at = end
+    return pieces
+
+
+def _cut(text: str, at: int, earliest: int) -> int:
+    """The white space at or before `at` (not before `earliest`), else `at`; the text's end
+    when `at` is past it."""
+    if at >= len(text):
+        return len(text)
+    space = text.rfind(" ", earliest, at)
+    return space if space > earliest else at
 
 
 def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
@@ -91,25 +164,33 @@ def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
     if row is None:
         return None
     versions = []
-    for vid, fetched_at, text in db.execute(
-        "SELECT id, fetched_at, text FROM versions WHERE document_id = ? ORDER BY id", [row[0]]
+    for vid, fetched_at, text, limits in db.execute(
+        "SELECT id, fetched_at, text, limits FROM versions WHERE document_id = ? ORDER BY id",
+        [row[0]],
     ).fetchall():
         counts = dict(
             db.execute(
-                "SELECT concept, COUNT(*) FROM mentions WHERE version_id = ? AND counted "
-                "GROUP BY concept ORDER BY concept",
+                "SELECT concept, SUM(mentions) FROM mention_counts WHERE version_id = ? "
+                "AND counted GROUP BY concept ORDER BY concept",
                 [vid],
             ).fetchall()
         )
         aside: dict[str, dict[str, int]] = {}
         for concept, reason, n in db.execute(
-            "SELECT concept, reason, COUNT(*) FROM mentions WHERE version_id = ? AND NOT counted "
-            "GROUP BY concept, reason ORDER BY concept, reason",
+            "SELECT concept, reason, SUM(mentions) FROM mention_counts WHERE version_id = ? "
+            "AND NOT counted GROUP BY concept, reason ORDER BY concept, reason",
             [vid],
         ).fetchall():
             aside.setdefault(concept, {})[reason] = n
         versions.append(
-            VersionView(id=vid, fetched_at=fetched_at, text=text, concepts=counts, set_aside=aside)
+            VersionView(
+                id=vid,
+                fetched_at=fetched_at,
+                text=text,
+                concepts=counts,
+                set_aside=aside,
+                limits=limits,
+            )
         )
     return DocumentHistory(url=row[1], title=row[2], source=row[3], versions=tuple(versions))
 
@@ -143,8 +224,8 @@ def concept_summary(db: Database) -> list[ConceptSummary]:
     """Mentions per concept in the latest version of each document, most mentioned first."""
     latest = "SELECT MAX(id) FROM versions GROUP BY document_id"
     rows = db.execute(
-        f"SELECT concept, COUNT(*), COUNT(DISTINCT document_id) FROM mentions "
-        f"WHERE counted AND version_id IN ({latest}) GROUP BY concept ORDER BY COUNT(*) DESC, concept"
+        f"SELECT concept, SUM(mentions) AS n, COUNT(DISTINCT document_id) FROM mention_counts "
+        f"WHERE counted AND version_id IN ({latest}) GROUP BY concept ORDER BY n DESC, concept"
     ).fetchall()
     result = []
     for concept, mentions, documents in rows:
@@ -157,13 +238,17 @@ def concept_summary(db: Database) -> list[ConceptSummary]:
                 [concept],
             )
         )
-        sentence, title = db.execute(
-            f"SELECT m.sentence, COALESCE(d.title, d.url) FROM mentions m "
-            f"JOIN documents d ON d.id = m.document_id WHERE m.concept = ? AND m.counted "
-            f"AND m.version_id IN ({latest}) "
-            f"ORDER BY length(m.sentence) < 60, length(m.sentence) LIMIT 1",
+        # The shortest sentence of 60 characters or more, sliced from its version's text.
+        size = "COALESCE(m.sentence_end - m.sentence_start, length(m.excerpt))"
+        excerpt, title, whole = db.execute(
+            f"SELECT m.excerpt, COALESCE(d.title, d.url), substr(v.text, m.sentence_start + 1, "
+            f"m.sentence_end - m.sentence_start) FROM mentions m "
+            f"JOIN documents d ON d.id = m.document_id JOIN versions v ON v.id = m.version_id "
+            f"WHERE m.concept = ? AND m.counted AND m.version_id IN ({latest}) "
+            f"ORDER BY {size} < 60, {size} LIMIT 1",
             [concept],
         ).fetchone()
+        sentence = tidy(whole) if whole else excerpt
         result.append(ConceptSummary(concept, mentions, documents, variants, sentence, title))
     return result
 
@@ -284,14 +369,7 @@ def articles_between(db: Database, start: datetime, end: datetime) -> list[Artic
     ).fetchall()
     events = []
     for _, url, title, source, published, first_seen, version_id, content_hash in rows:
-        mentions = tuple(
-            Mention(concept, variant, sentence, position, position + length)
-            for concept, variant, sentence, position, length in db.execute(
-                "SELECT concept, variant, sentence, position, length FROM mentions "
-                "WHERE version_id = ? AND counted ORDER BY position",
-                [version_id],
-            )
-        )
+        mentions = stored_mentions(db, version_id, counted=True)
         events.append(
             ArticleEvent(
                 url,
@@ -306,6 +384,41 @@ def articles_between(db: Database, start: datetime, end: datetime) -> list[Artic
     return events
 
 
+def stored_mentions(db: Database, version_id: int, *, counted: bool = False) -> tuple[Mention, ...]:
+    """The stored mentions of a version (with `counted` only those that count), by position,
+    each with its sentence sliced from the version's text (at most [storage].max_sentence
+    characters of it); the excerpt where the sentence was not located."""
+    text = db.execute("SELECT text FROM versions WHERE id = ?", [version_id]).fetchone()[0]
+    shown: dict[tuple[int, int], str] = {}  # each sentence sliced and tidied once
+
+    def sentence(excerpt: str, start: int | None, end: int | None) -> str:
+        if start is None or end is None:
+            return excerpt
+        if (start, end) not in shown:
+            shown[start, end] = tidy(text[start:end])
+        return shown[start, end]
+
+    return tuple(
+        Mention(
+            concept,
+            variant,
+            sentence(excerpt, start, end),
+            position,
+            position + length,
+            reason,
+            bool(counts),
+            sentence_start=-1 if start is None else start,
+            sentence_end=-1 if end is None else end,
+        )
+        for concept, variant, excerpt, start, end, position, length, reason, counts in db.execute(
+            "SELECT concept, variant, excerpt, sentence_start, sentence_end, position, length, "
+            f"reason, counted FROM mentions WHERE version_id = ? {'AND counted' if counted else ''} "
+            "ORDER BY position, id",
+            [version_id],
+        )
+    )
+
+
 def mention_dates(
     db: Database,
     concept: str | None,
@@ -317,7 +430,7 @@ def mention_dates(
     date being its publication time (else when it was first seen), or with `seen` when monitor
     first saw it."""
     when = "d.first_seen_at" if seen else "COALESCE(d.published_at, d.first_seen_at)"
-    where, params = ["m.counted"], []
+    where, params = ["m.counted"], []  # m: the version's mention counts
     if concept is not None:
         where.append("m.concept = ?")
         params.append(concept)
@@ -328,8 +441,8 @@ def mention_dates(
         where.append(f"{when} >= ?")
         params.append(iso(since))
     rows = db.execute(
-        f"SELECT {when}, d.source, m.concept, COUNT(*) "
-        "FROM documents d JOIN mentions m ON m.version_id = "
+        f"SELECT {when}, d.source, m.concept, SUM(m.mentions) "
+        "FROM documents d JOIN mention_counts m ON m.version_id = "
         "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
         f"WHERE {' AND '.join(where)} GROUP BY d.id, m.concept",
         params,

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from monitor.store.faults import describe
+from monitor.text import excerpt, sentence_at, sentences, tidy
 
 migrations = Migrations("monitor")
 
@@ -249,6 +250,82 @@ def m007_source_warning(db: Database) -> None:
         ALTER TABLE sources ADD COLUMN warning_at TEXT;   -- when it was found
         """
     )
+
+
+EXCERPT = 300  # characters of a mention's sentence stored in mentions.excerpt
+
+
+@migrations()
+def m008_mention_offsets(db: Database) -> None:
+    """Mentions point into versions.text instead of copying their sentence, which one hostile
+    page repeated 12,000 times (README "Bounded mentions and search")."""
+    db.executescript(
+        """
+        -- the stored sentence becomes an excerpt of at most about 300 characters around the
+        -- mention; the whole sentence is versions.text[sentence_start:sentence_end]
+        ALTER TABLE mentions RENAME COLUMN sentence TO excerpt;
+        ALTER TABLE mentions ADD COLUMN sentence_start INTEGER;  -- NULL: not located
+        ALTER TABLE mentions ADD COLUMN sentence_end INTEGER;
+        -- the limits a version hit ([storage].max_mentions, max_sentence), in words; NULL: none
+        ALTER TABLE versions ADD COLUMN limits TEXT;
+        -- the true number of mentions per version, concept and reason, however many are stored
+        CREATE TABLE mention_counts (
+            version_id INTEGER NOT NULL REFERENCES versions(id),
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            concept TEXT NOT NULL,
+            reason TEXT,                    -- as mentions.reason
+            counted INTEGER NOT NULL,       -- as mentions.counted
+            mentions INTEGER NOT NULL,      -- how many were found
+            stored INTEGER NOT NULL         -- how many of them are rows of mentions
+        );
+        CREATE INDEX mention_counts_version ON mention_counts(version_id);
+        CREATE INDEX mention_counts_concept ON mention_counts(concept);
+        INSERT INTO mention_counts
+            SELECT version_id, document_id, concept, reason, counted, COUNT(*), COUNT(*)
+            FROM mentions GROUP BY version_id, document_id, concept, reason, counted;
+        """
+    )
+    # Locate each old sentence in its version's text and shorten it to the excerpt. One version
+    # at a time, reading only the ends of the old sentences: a database that one page filled with
+    # 720 MB of copies converts in bounded memory.
+    versions = [r[0] for r in db.execute("SELECT DISTINCT version_id FROM mentions")]
+    for version_id in versions:
+        text = db.execute("SELECT text FROM versions WHERE id = ?", [version_id]).fetchone()[0]
+        spans = sentences(text) or [(0, len(text))]
+        rows = db.execute(
+            "SELECT id, position, length, length(excerpt), substr(excerpt, 1, 100), "
+            "substr(excerpt, -100) FROM mentions WHERE version_id = ?",
+            [version_id],
+        ).fetchall()
+        shown: dict[tuple[int, int], str] = {}
+        updates: list[tuple[str | None, int | None, int | None, int]] = []
+        for mid, position, length, size, head, tail in rows:
+            span = sentence_at(text, position, spans)
+            if span not in shown:
+                shown[span] = tidy(text[span[0] : span[1]])
+            whole = shown[span]
+            focus = (position, position + length)
+            if len(whole) == size and whole.startswith(head) and whole.endswith(tail):
+                updates.append((excerpt(text, span, focus, EXCERPT), *span, mid))
+            else:  # edited or re-split since: keep the old sentence, shortened
+                updates.append((None, None, None, mid))
+        db.conn.executemany(
+            "UPDATE mentions SET excerpt = COALESCE(?, excerpt), sentence_start = ?, "
+            "sentence_end = ? WHERE id = ?",
+            updates,
+        )
+    unlocated = db.execute(
+        "SELECT id FROM mentions WHERE sentence_start IS NULL AND length(excerpt) > ?", [EXCERPT]
+    ).fetchall()
+    for (mid,) in unlocated:
+        old, variant = db.execute(
+            "SELECT excerpt, variant FROM mentions WHERE id = ?", [mid]
+        ).fetchone()
+        at = max(old.find(variant), 0)
+        db.execute(
+            "UPDATE mentions SET excerpt = ? WHERE id = ?",
+            [excerpt(old, (0, len(old)), (at, at + len(variant)), EXCERPT), mid],
+        )
 
 
 @contextmanager
