@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -193,8 +194,12 @@ def deliver_due(settings: Settings, db: Database, at: datetime | None = None) ->
     redactor = Redactor.from_settings(settings)
     done = Delivery()
     down: dict[str, str] = {}
+    started = time.monotonic()
     for alert in store.due(db, moment):
-        if not store.claim(db, alert.id, moment, moment + LEASE, run):
+        # The lease runs from this claim, not from the start of the run: a run that has been
+        # sending for longer than LEASE must not hand out claims that have already expired.
+        claimed = moment + timedelta(seconds=time.monotonic() - started)
+        if not store.claim(db, alert.id, claimed, claimed + LEASE, run):
             continue  # another run took it after this one read the list
         if alert.channel in down:
             retry = moment + timedelta(seconds=settings.alerts.retry_seconds)

@@ -195,7 +195,7 @@ def _word_ops(old: str, new: str) -> list[WordOp]:
 
 def _also(data: DigestData, others: Sequence[str], article: ArticleEvent | None = None) -> str:
     def name(cid: str) -> str:
-        n = sum(m.concept == cid for m in article.mentions) if article else 0
+        n = article.count(cid) if article else 0  # true counts, not the rows stored
         return data.labels.get(cid, cid) + (f" ×{n}" if n > 1 else "")
 
     return "also: " + ", ".join(map(name, others)) if others else ""

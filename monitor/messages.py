@@ -478,7 +478,7 @@ def article_message(
         ]
     )
     for concept in order:
-        count = sum(1 for m in event.mentions if m.concept == concept)
+        count = event.count(concept)
         body.heading(f"{short_label(labels, concept)} ({count} mention{'' if count == 1 else 's'})")
         for sentence, variant in list(found[concept].items())[:MAX_PER_CONCEPT]:
             quote = cap(sentence, SENTENCE_CHARS)

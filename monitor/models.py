@@ -464,6 +464,12 @@ class ArticleEvent:
     detected_at: datetime
     content_hash: str
     mentions: tuple[Mention, ...]
+    # The true number of mentions per concept, when fewer are stored ([storage].max_mentions);
+    # empty: count `mentions`.
+    counts: tuple[tuple[str, int], ...] = ()
+
+    def count(self, concept: str) -> int:
+        return dict(self.counts).get(concept) or sum(m.concept == concept for m in self.mentions)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,9 @@ class _Policy(email.policy.EmailPolicy):
 _POLICY = _Policy(linesep="\r\n", cte_type="7bit")
 _NOT_ATEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+")
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*")
+# Of a webhook's error reply, this much is read and redacted, then 200 characters are kept: a
+# secret the reply echoes is redacted whole before any cut (a cut first could leave half of it).
+REPLY_CHARS = 65_536
 SLACK_TEXT = 2900  # Slack's section text holds 3000 characters
 
 
@@ -254,9 +257,9 @@ def send_webhook(hook: WebhookSettings, message: Message) -> None:
     if not 200 <= response.status_code < 300:
         # A server that echoes the request (its path, the Authorization header) must not put
         # a secret in our logs: redacted before it is cut, so no cut leaves half a secret.
-        said = response.text[:2000]
-        said = " ".join(hide.redact(said.replace(token, "<token>") if token else said).split())
-        said = said[:200]
+        said = response.text[:REPLY_CHARS]  # read only so much of an endless reply, then:
+        said = hide.redact(said.replace(token, "<token>") if token else said)
+        said = " ".join(said.split())[:200]
         hint = (
             "; redirects are not followed: give the final address" if response.is_redirect else ""
         )

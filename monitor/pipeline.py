@@ -204,6 +204,8 @@ class _Poll:
             self._fetch(_Job(source.kind, source, source.url, validators=validators))
         while self.pending:
             done, _ = wait(self.pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            if not done and self.workers.stalled():
+                continue  # the waiting documents failed; they are handled in the next turn
             if self.stop.is_set():
                 # Shutting down: what is stored stays stored; the rest is polled next time.
                 for future in self.pending:

@@ -219,12 +219,19 @@ class Reach:
         if kind is None:
             return None
         name = _name(host)
-        if name in self.names or name == self.own:
+        if name in self.names:
             return None
         plain = _plain(address)
         if any(plain.version == n.version and plain in n for n in self.networks):
             return None
-        if self.own is not None:
+        # The source's own host is trusted with loopback and private addresses, never with
+        # link-local ones (cloud metadata): a rebinding or hijacked DNS answer for the feed's own
+        # name must not reach 169.254.169.254. Only an explicit allow_internal entry does.
+        if "link-local" in kind or "cloud metadata" in kind:
+            pass
+        elif name == self.own:
+            return None
+        elif self.own is not None:
             own = numeric_host(self.own)
             if own is not None:
                 if _plain(own) == plain:

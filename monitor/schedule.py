@@ -68,7 +68,7 @@ class Service:
                 store.job_started(db, name)
                 try:
                     work(db)
-                except (sqlite3.OperationalError, StoreError):
+                except (sqlite3.Error, StoreError):
                     raise
                 except Exception as exc:  # one failed run is recorded; the schedule goes on
                     error = self.redactor.redact(f"{type(exc).__name__}: {exc}")

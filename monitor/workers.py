@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -41,15 +42,39 @@ def _worker(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+STARTUP = 120.0  # seconds documents may wait for a worker that never takes any
+
+
+class StartupError(Exception):
+    """No extraction worker took a document within the start-up allowance."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"no extraction worker started within {seconds:g} s; check that this user can run "
+            "the Python interpreter monitor runs on, and the machine's process limits"
+        )
+
+
 class Workers:
     """A pool of `count` extraction processes, each document given `deadline` seconds from the
     moment a worker takes it. Thread-safe: the service's poll jobs share one."""
 
-    def __init__(self, count: int, deadline: float) -> None:
+    def __init__(
+        self,
+        count: int,
+        deadline: float,
+        *,
+        startup: float = STARTUP,
+        initializer: Callable[[int], None] | None = None,
+    ) -> None:
         self.count = count
         self.deadline = deadline
+        self.startup = startup  # seconds documents may wait while no worker runs any
+        self._initializer = initializer or _worker
         self._lock = threading.Lock()
         self._pool: ProcessPool | None = None
+        self._futures: weakref.WeakSet[Future[Any]] = weakref.WeakSet()
+        self._idle_since: float | None = None
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run `function(*args)` in a worker; its future fails with TimeoutError past the
@@ -61,7 +86,7 @@ class Workers:
                     # spawn, not fork: forking a process that runs fetch threads can deadlock.
                     self._pool = ProcessPool(
                         self.count,
-                        initializer=_worker,
+                        initializer=self._initializer,
                         initargs=(os.getpid(),),
                         context=multiprocessing.get_context("spawn"),
                     )
@@ -69,10 +94,37 @@ class Workers:
             if broken is not None:
                 _end(broken)  # outside the lock: the other jobs go on with the new pool
             try:
-                return pool.schedule(function, args=args, timeout=self.deadline)
+                future = pool.schedule(function, args=args, timeout=self.deadline)
             except RuntimeError:  # the pool broke between the check and the call
                 continue
+            with self._lock:
+                self._futures.add(future)
+            return future
         raise BrokenProcessPool("the extraction pool could not be started twice in a row")
+
+    def stalled(self) -> bool:
+        """Whether documents have waited `startup` seconds while no worker ran any: the workers
+        do not start (the deadline counts only from when a worker takes a document, so without
+        this a poll would wait for them for ever). Then every waiting document fails and the pool
+        is replaced at the next submission."""
+        with self._lock:
+            waiting = [f for f in self._futures if not f.done()]
+            if not waiting or any(f.running() for f in waiting):
+                self._idle_since = None
+                return False
+            now = time.monotonic()
+            if self._idle_since is None:
+                self._idle_since = now
+            if now - self._idle_since < self.startup:
+                return False
+            self._idle_since = None
+            pool, self._pool = self._pool, None
+        for future in waiting:
+            if not future.done():
+                future.set_exception(StartupError(self.startup))
+        if pool is not None:
+            _end(pool)
+        return True
 
     def close(self) -> None:
         """End every worker (at once: what they were doing is not wanted) and wait for them."""
@@ -96,6 +148,8 @@ def failure(url: str, exc: BaseException, deadline: float) -> ExtractError | Non
         )
     if isinstance(exc, ProcessExpired):
         return ExtractError(f"{url}: the extraction worker crashed (exit code {exc.exitcode})")
+    if isinstance(exc, StartupError):
+        return ExtractError(f"{url}: {exc}")
     if isinstance(exc, BrokenProcessPool):
         return ExtractError(f"{url}: the extraction worker crashed ({exc})")
     return None

@@ -213,3 +213,20 @@ def test_an_address_inside_an_allowed_network_is_allowed(
         outside = type(address)(after)
         if classify(outside) is not None:
             assert reach.refusal("h.test", outside, _never) is not None
+
+
+def test_the_sources_own_host_never_reaches_link_local_or_cloud_metadata() -> None:
+    """A rebinding or hijacked DNS answer for the feed's own name must not reach the metadata
+    service: the own-host rule trusts loopback and private addresses, not link-local ones."""
+    metadata = ipaddress.ip_address("169.254.169.254")
+    aws_v6 = ipaddress.ip_address("fd00:ec2::254")
+    private = ipaddress.ip_address("10.1.2.3")
+    own = Reach.build("feeds.example.org", ())
+    assert own.refusal("feeds.example.org", metadata, lambda n: [metadata]) is not None
+    assert own.refusal("feeds.example.org", aws_v6, lambda n: [aws_v6]) is not None
+    assert own.refusal("feeds.example.org", private, lambda n: [private]) is None
+    numeric = Reach.build("169.254.169.254", ())  # even typed as the source's own URL
+    assert numeric.refusal("169.254.169.254", metadata, _never) is not None
+    # only an explicit entry allows it
+    allowed = Reach.build("feeds.example.org", ("169.254.169.254",))
+    assert allowed.refusal("feeds.example.org", metadata, lambda n: [metadata]) is None

@@ -330,6 +330,7 @@ def test_mentions_store_offsets_a_capped_excerpt_and_true_counts(db: Database) -
         db, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
     )
     assert event.mentions[0].sentence == "We want CVID."
+    assert len(event.mentions) == 100 and event.count("cvid") == 3_001  # the digest's ×n
     assert all(len(m.sentence) <= 1_000 and "CVID" in m.sentence for m in event.mentions)
     assert [c.mentions for c in store.concept_summary(db)] == [3_001]
 

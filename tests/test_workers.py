@@ -117,3 +117,33 @@ def _wait_result(workers: Workers) -> int:
         except Exception as exc:
             assert failure("u", exc, 30.0) is not None, exc
     raise AssertionError("the pool was not replaced")
+
+
+def _never_starts(parent: int) -> None:
+    time.sleep(3600)  # a worker that starts but never takes a document
+
+
+def _same(value: int) -> int:
+    return value
+
+
+def test_documents_no_worker_takes_fail_after_the_startup_allowance() -> None:
+    """The deadline counts from when a worker takes a document: without this, workers that
+    never start would keep a poll waiting for ever."""
+    workers = Workers(1, 3, startup=1, initializer=_never_starts)
+    try:
+        futures = [workers.submit(_same, n) for n in range(3)]
+        assert _wait(workers.stalled, 60)
+        errors = [failure("http://x/a", f.exception(timeout=5) or Exception(), 3) for f in futures]
+        assert all(
+            e is not None and "no extraction worker started within 1 s" in str(e) for e in errors
+        )
+    finally:
+        workers.close()
+    healthy = Workers(1, 30, startup=1)
+    try:
+        done = healthy.submit(_sleep, 2)  # running longer than the allowance is no stall
+        assert not _wait(healthy.stalled, 1.5)
+        assert done.result(timeout=60) > 0  # it ran to its end, in a worker (its pid)
+    finally:
+        healthy.close()

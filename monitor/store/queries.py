@@ -370,6 +370,11 @@ def articles_between(db: Database, start: datetime, end: datetime) -> list[Artic
     events = []
     for _, url, title, source, published, first_seen, version_id, content_hash in rows:
         mentions = stored_mentions(db, version_id, counted=True)
+        counts = db.execute(
+            "SELECT concept, SUM(mentions) FROM mention_counts WHERE version_id = ? AND counted "
+            "GROUP BY concept ORDER BY concept",
+            [version_id],
+        ).fetchall()
         events.append(
             ArticleEvent(
                 url,
@@ -379,6 +384,7 @@ def articles_between(db: Database, start: datetime, end: datetime) -> list[Artic
                 datetime.fromisoformat(first_seen),
                 content_hash,
                 mentions,
+                tuple((concept, int(n)) for concept, n in counts),
             )
         )
     return events

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from monitor import alerts, store
@@ -152,3 +154,63 @@ def test_a_run_changes_only_the_rows_it_claimed(make_settings: MakeSettings) -> 
         rows = dict(db.execute("SELECT id, status FROM alerts").fetchall())
     assert rows[first.id] == "sent"
     assert rows[second.id] == "pending"
+
+
+class Slow(Refusing):
+    """Takes 0.4 s per message and refuses nobody."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.4)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_long_run_claims_each_message_for_a_full_lease(
+    make_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim's lease runs from the claim, not from the start of the run: a run that has been
+    sending for longer than the lease must not hand out claims already expired, which a second
+    run would take while the first is still sending them."""
+    monkeypatch.setattr(alerts, "LEASE", timedelta(seconds=2.5))  # ten minutes in real use
+    handler = Slow()
+    controller = Controller(handler, hostname="127.0.0.1", port=_port())
+    controller.start()
+    try:
+        settings = _settings(make_settings, controller.port)
+        items = [
+            OutboxItem(
+                "email",
+                (f"analyst{i}@example.org",),
+                Message(f"test:lease:{i}", f"Alert {i}", f"Body {i}", None, {"event": "test"}),
+            )
+            for i in range(12)
+        ]
+        with store.open_db(settings.database) as db, store.transaction(db):
+            store.enqueue(db, items)
+
+        def run() -> None:
+            with store.open_db(settings.database) as db:
+                alerts.deliver_due(settings, db)
+
+        first = threading.Thread(target=run)
+        started = time.monotonic()
+        first.start()
+        # the second run starts once the first has been sending for longer than a lease
+        while time.monotonic() - started < 3.0 or not handler.received:
+            assert first.is_alive(), "the first run ended before a lease had passed"
+            time.sleep(0.05)
+        second = threading.Thread(target=run)
+        second.start()
+        for thread in (first, second):
+            thread.join(timeout=120)
+            assert not thread.is_alive()
+    finally:
+        controller.stop()
+    assert len(handler.received) == 12
+    twice = {mid: n for mid, n in handler.received.items() if n > 1}
+    assert not twice, f"sent more than once: {twice}"

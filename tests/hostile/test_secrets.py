@@ -371,3 +371,30 @@ url = "{server.url("/page")}?api_key={PAGE_KEY}"
     mailed = b"\n".join(sink.received)
     assert SOURCE_TOKEN.encode() not in mailed and PAGE_KEY.encode() not in mailed
     assert_nowhere(spellings(SOURCE_TOKEN) | spellings(PAGE_KEY), output, tmp_path / "m.db")
+
+
+@pytest.mark.parametrize("padding", [1_965, 1_975, 1_982])  # the token across char 2,000
+def test_a_webhook_reply_that_echoes_the_token_across_a_cut_leaks_no_part_of_it(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, padding: int
+) -> None:
+    """A reply read in part must be redacted before it is cut: a token straddling the cut
+    would otherwise survive in part, where no redactor can recognise it."""
+    from monitor import notify
+    from monitor.config import WebhookSettings
+    from monitor.errors import NotifyError
+    from monitor.models import Message
+
+    token = "xoxb-9f8e7d6c5b4a39281706"
+    monkeypatch.setenv("CUT_TOKEN", token)
+
+    def echo(request: Request) -> Response:
+        said = " " * padding + "you sent " + str(request.headers.get("Authorization"))
+        return Response(said, status=500)
+
+    httpserver.expect_request("/hook").respond_with_handler(echo)
+    hook = WebhookSettings(name="desk", url=httpserver.url_for("/hook"), token_env="CUT_TOKEN")
+    with pytest.raises(NotifyError) as caught:
+        notify.send_webhook(hook, Message("k", "s", "t", None, {"event": "test"}))
+    said = str(caught.value)
+    assert "HTTP 500" in said
+    assert not any(token[:n] in said for n in range(6, len(token) + 1)), said
