@@ -63,7 +63,8 @@ class Readable(logging.Formatter):
         line = f"{when} {record.levelname.lower():7} {record.getMessage()} {extra}".rstrip()
         line = terminal(line)  # on a terminal: titles and server texts shown, never obeyed
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            # an exception's text can quote a server too; its lines stay lines
+            line += "\n" + terminal(self.formatException(record.exc_info), lines=True)
         return self.redactor.redact(line)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 from monitor.logs import JsonLines, Readable
 from monitor.redact import redact_url as redact
@@ -35,3 +36,17 @@ def test_urls_lose_credentials_before_they_are_logged() -> None:
         "https://example.org:8443/feed?api_key=%2A%2A%2A&q=%EB%B9%84%ED%95%B5%ED%99%94"
     )
     assert redact("http://[::1") == "<unparsable URL>"
+
+
+def test_a_readable_exception_line_shows_escape_sequences_not_obeys_them() -> None:
+    import logging
+
+    from monitor.logs import Readable
+
+    try:
+        raise ValueError("server said \x1b]0;owned\x07 and \x1b[2J")
+    except ValueError:
+        record = logging.LogRecord("t", logging.ERROR, "", 0, "failed", None, sys.exc_info())
+    line = Readable().format(record)
+    assert "\x1b" not in line and "\x07" not in line
+    assert "<U+001B>]0;owned<U+0007>" in line and "\n" in line  # the traceback keeps its lines
