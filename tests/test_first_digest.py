@@ -213,3 +213,24 @@ def test_an_empty_day_is_mailed_only_when_it_was_monitored_throughout(
     [message] = mail.inbox.messages
     body = message.get_body(preferencelist=("plain",))
     assert body is not None and "No wording changes or new articles" in body.get_content()
+
+
+def test_the_services_digest_job_at_start_mails_nothing_for_a_day_before_the_database(
+    make_settings: MakeSettings, mail: MailServer
+) -> None:
+    from monitor.schedule import Service
+
+    with LocalServer() as server:
+        server.route("/feed", respond(200, QUIET_FEED, {"Content-Type": "application/rss+xml"}))
+        settings = _quiet_settings(make_settings, server, mail)
+        service = Service(settings, settings.database)
+        try:
+            service.poll_source(settings.sources[0])  # the jobs a first start runs at once
+            service.digest()
+        finally:
+            service.shared.close()
+    assert _digests(mail) == []
+    with store.opened(settings.database) as db:
+        assert db.execute("SELECT COUNT(*) FROM fetches").fetchone()[0] > 0, "it did poll"
+        jobs = dict(db.execute("SELECT name, last_error FROM jobs").fetchall())
+    assert jobs == {"poll:weather": None, "digest": None}
