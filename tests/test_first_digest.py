@@ -159,7 +159,15 @@ url = "{server.url("/feeds/korean-policy.xml")}"
         )
         env = {"MONITOR_DB": str(tmp_path / "new.db")}
         done = CliRunner(env=env).invoke(main, ["once", "--config", str(config)])
+        with store.opened(tmp_path / "new.db") as db:
+            [(first,)] = db.execute("SELECT MIN(started_at) FROM fetches").fetchall()
+        # The latest window closed when the first poll began, asked for by name.
+        day = alerts.digest_day(_shipped(tmp_path), datetime.fromisoformat(first))
+        send = ["digest", "--send", "--date", str(day), "--config", str(config)]
+        asked = CliRunner(env=env).invoke(main, send)
     assert done.exit_code == 0, done.output
+    assert asked.exit_code == 0, asked.output
+    assert "not sent: nothing in it" in asked.output and "before monitoring did" in asked.output
     assert not _digests(mail), "the latest closed window ended before the database existed"
     with store.opened(tmp_path / "new.db") as db:
         assert db.execute("SELECT COUNT(*) FROM alerts WHERE event = 'digest'").fetchone()[0] == 0
