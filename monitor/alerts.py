@@ -245,6 +245,37 @@ def digest_day(settings: Settings, at: datetime) -> date:
     return day
 
 
+def gathering_day(settings: Settings, at: datetime) -> date:
+    """The local date of the digest whose window holds `at`: the one being gathered, which the
+    next scheduled digest sends."""
+    return digest_day(settings, at) + timedelta(days=1)
+
+
+def withheld(settings: Settings, db: Database, data: DigestData) -> str | None:
+    """Why the digest of `data` is not sent, or None when it is. A digest with changes or
+    articles is sent; an empty one only with `send_empty` and for a window monitored throughout:
+    monitoring (the first recorded fetch, `store.monitoring_since`) began at or before the
+    window's start. So a new database's first poll mails nothing for a day it never watched."""
+    if data.changes or data.articles:
+        return None
+    if not settings.digest.send_empty:
+        return "nothing in it and [digest].send_empty is off"
+    since = store.monitoring_since(db)
+    if since is None:
+        return (
+            "nothing in it and nothing has been polled yet; an empty digest is sent only for "
+            "a day monitored throughout (run `monitor once` or `monitor run` first)"
+        )
+    if since > data.start:
+        zone = ZoneInfo(settings.schedule.timezone)
+        return (
+            f"nothing in it and its window began {data.start.astimezone(zone):%Y-%m-%d %H:%M %Z}, "
+            f"before monitoring did ({since.astimezone(zone):%Y-%m-%d %H:%M %Z}, the first "
+            "fetch); an empty digest is sent only for a day monitored throughout"
+        )
+    return None
+
+
 def concept_order(settings: Settings) -> tuple[str, ...]:
     """Ladder concepts first, strongest first, then the others in config order."""
     laddered = [cid for steps in settings.ladders.values() for cid in steps]
@@ -273,9 +304,12 @@ def digest_data(settings: Settings, db: Database, day: date) -> DigestData:
 
 def queue_digest(settings: Settings, db: Database, day: date) -> int:
     """Put the digest for `day` in the outbox: one message per email recipient and webhook,
-    never twice (the dedup key holds the day). Returns how many were new."""
+    never twice (the dedup key holds the day), unless it is `withheld`. Returns how many were
+    new."""
     data = digest_data(settings, db, day)
-    if not data.changes and not data.articles and not settings.digest.send_empty:
+    reason = withheld(settings, db, data)
+    if reason is not None:
+        log.info("digest withheld", extra={"event": "digest", "day": str(day), "reason": reason})
         return 0
     recipients = settings.digest.recipients or (settings.email.to if settings.email else ())
     items = [

@@ -517,7 +517,12 @@ def changes(
 
 @main.command()
 @config_option
-@click.option("--date", "day", help="The local date of the digest (default: the latest one due).")
+@click.option(
+    "--date",
+    "day",
+    help="The local date of the digest (default: with --send the latest one due, otherwise the "
+    "one being gathered now, which the next scheduled digest sends).",
+)
 @click.option("--send", is_flag=True, help="Queue it for every recipient and deliver it now.")
 @click.option(
     "--out",
@@ -526,7 +531,11 @@ def changes(
 )
 def digest(config_path: Path | None, day: str | None, send: bool, out: Path | None) -> None:
     """Build the daily digest (the 24 hours before [digest].time on a day) and show, write or
-    send it. A digest is sent at most once per day and recipient.
+    send it. A digest is sent at most once per day and recipient; an empty one only for a day
+    monitored throughout.
+
+    Without --date, --out and the printed digest show the one being gathered now (so far), and
+    --send the latest whose 24 hours are over.
 
     Example: monitor digest --date 2026-11-28 --out digest.html
     """
@@ -536,10 +545,10 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
     from monitor import digest as digesting
 
     settings = _settings(config_path)
+    moment = datetime.now(UTC)
+    latest = alerts.digest_day if send else alerts.gathering_day
     try:
-        when = (
-            date_type.fromisoformat(day) if day else alerts.digest_day(settings, datetime.now(UTC))
-        )
+        when = date_type.fromisoformat(day) if day else latest(settings, moment)
     except ValueError:
         raise click.BadParameter(f"{day!r}: use YYYY-MM-DD", param_hint="--date") from None
     with _database(settings) as db:
@@ -553,27 +562,39 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
                     "day, which are not over yet; sending it now would leave out what comes "
                     "later (preview it with --out)"
                 )
+            data = alerts.digest_data(settings, db, when)
+            reason = alerts.withheld(settings, db, data)
             queued = alerts.queue_digest(settings, db, when)
             delivery = alerts.deliver_due(settings, db)
-            state = "queued" if queued else "already queued or sent earlier"
+            state = (
+                "queued"
+                if queued
+                else f"not sent: {reason}"
+                if reason
+                else "already queued or sent earlier"
+            )
             click.echo(
                 f"digest for {when}: {state}; {delivery.sent} sent, "
                 f"{delivery.retrying} waiting to retry"
             )
             return
-        message = digesting.render_digest(
-            alerts.digest_data(settings, db, when), dedup_key=f"digest:{when}:preview"
-        )
+        data = alerts.digest_data(settings, db, when)
+        message = digesting.render_digest(data, dedup_key=f"digest:{when}:preview")
+    closes = _local(data.end.isoformat(), settings)
+    so_far = f" so far (its window closes {closes})" if data.end > moment else ""
+    counts = message.payload
+    shown = f"the digest for {when}{so_far}: {counts.get('changes', 0)} wording change(s), "
+    shown += f"{counts.get('articles', 0)} new article(s)"
     if out is None:
         click.echo(terminal(message.subject) + "\n\n" + terminal(message.text, lines=True))
     elif out.suffix.lower() == ".eml":
         email = settings.email or EmailSettings()
         recipients = settings.digest.recipients or email.to or ("reader@localhost",)
         out.write_bytes(bytes(notify.build_email(email.sender, recipients, message)))
-        click.echo(f"wrote {out}")
+        click.echo(f"wrote {out}: {shown}")
     else:
         out.write_text(message.html or message.text, encoding="utf-8")
-        click.echo(f"wrote {out}")
+        click.echo(f"wrote {out}: {shown}")
 
 
 @main.command()

@@ -10,7 +10,7 @@ import pytest
 
 from monitor import alerts, store
 from monitor.config import Settings
-from monitor.models import ChangeEvent, SourceEvent
+from monitor.models import Attempt, ChangeEvent, SourceEvent
 from tests.conftest import MakeSettings
 from tests.test_alerts import MailServer
 
@@ -166,6 +166,9 @@ def test_a_missed_digest_is_queued_once_when_something_runs_again(
     quiet = _settings(make_settings, digest={"send_empty": False})
     with store.open_db(settings.database) as db:
         at = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)  # 10:00 KST, three hours after 07:00
+        # Monitored since before the window (06:00 KST on the 27th): its empty day is told.
+        first = Attempt("http://x/feed", datetime(2026, 11, 26, 21, 0, tzinfo=UTC), 200, 10, 0.1)
+        store.record_attempts(db, "s", [first])
         assert alerts.queue_due_digest(quiet, db, at) == 0, "an empty day sends nothing"
         assert alerts.queue_due_digest(settings, db, at) == 1
         assert alerts.queue_due_digest(settings, db, at + timedelta(hours=5)) == 0, "not twice"

@@ -19,6 +19,7 @@ import pytest
 
 from monitor import alerts, store
 from monitor.config import Settings
+from monitor.models import Attempt
 from monitor.schedule import Service, health
 from tests.conftest import MakeSettings, shipped_concepts
 from tests.servers import LocalServer
@@ -116,6 +117,9 @@ def test_a_restart_catches_up_a_missed_digest_once(make_settings: MakeSettings) 
             "timeout": 1,
         }
         settings = _service_settings(make_settings, server, email=email)
+        with store.open_db(settings.database) as db:  # monitored for days before the restarts
+            first = Attempt("http://x/feed", datetime.now(UTC) - timedelta(days=3), 200, 1, 0.1)
+            store.record_attempts(db, "whitehouse", [first])
         for _ in range(2):  # two starts, as after a restart
             _serve(Service(settings, settings.database), 1.0)
         with store.open_db(settings.database) as db:
@@ -302,8 +306,9 @@ def test_the_digest_fires_at_its_local_time(make_settings: MakeSettings) -> None
                 "SELECT dedup_key, created_at FROM alerts WHERE event = 'digest' ORDER BY id"
             ).fetchall()
     today = f"digest:{local.date()}:email:a@example.org"
-    # At start, the latest digest already due (yesterday's) is caught up; today's comes when its
-    # 24 hours close, at the configured local time, and not before.
+    # At start, the latest digest already due (yesterday's) is not caught up: it ended before this
+    # new database was first polled. Today's comes when its 24 hours close, at the configured
+    # local time, and not before.
     assert [key for key, _ in rows][-1] == today
     created = datetime.fromisoformat(rows[-1][1])
     assert created >= before + timedelta(seconds=3) - timedelta(seconds=1)

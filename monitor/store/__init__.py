@@ -51,6 +51,7 @@ from monitor.store.service import (
     job_finished,
     job_started,
     last_success,
+    monitoring_since,
 )
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "mark_sent",
     "mention_dates",
     "migrations",
+    "monitoring_since",
     "now",
     "open_db",
     "opened",

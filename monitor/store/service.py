@@ -50,3 +50,10 @@ def check_writable(db: Database) -> None:
     """Write and roll back, so a read-only file or a stuck lock shows (raises)."""
     with transaction(db):
         db.execute("UPDATE heartbeat SET beat_at = beat_at WHERE id = 1")
+
+
+def monitoring_since(db: Database) -> datetime | None:
+    """When this database began to be monitored: the start of its first recorded fetch (the
+    first row of `fetches`, which is never pruned), or None before any poll fetched anything."""
+    row = db.execute("SELECT started_at FROM fetches ORDER BY id LIMIT 1").fetchone()
+    return datetime.fromisoformat(row[0]) if row else None
