@@ -60,6 +60,59 @@ def _allow_list(value: tuple[str, ...]) -> tuple[str, ...]:
     return value
 
 
+# A header name is an HTTP token (RFC 9110 5.6.2); a value may not break the header's line.
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_HOP_BY_HOP = "a hop-by-hop header belongs to one connection, which monitor manages; remove it"
+# Headers a source may not set, each with the fix.
+_NOT_SETTABLE = {
+    "host": "monitor sends the host of the source's url; put the host you want in url",
+    "user-agent": "set the source's user_agent instead",
+    "if-none-match": "monitor sends the validators it stored for the URL; remove it",
+    "if-modified-since": "monitor sends the validators it stored for the URL; remove it",
+    "content-length": "a GET has no body; remove it",
+    "connection": _HOP_BY_HOP,
+    "keep-alive": _HOP_BY_HOP,
+    "proxy-connection": _HOP_BY_HOP,
+    "proxy-authenticate": _HOP_BY_HOP,
+    "proxy-authorization": _HOP_BY_HOP,
+    "te": _HOP_BY_HOP,
+    "trailer": _HOP_BY_HOP,
+    "transfer-encoding": _HOP_BY_HOP,
+    "upgrade": _HOP_BY_HOP,
+}
+
+
+def _user_agent(value: str) -> str:
+    if not value.strip():
+        raise ValueError("empty; give a User-Agent, or remove the key to use the default")
+    if _BREAKS.search(value):
+        raise ValueError("contains a line break or control character; write it on one line")
+    return value
+
+
+def _headers(value: dict[str, str]) -> dict[str, str]:
+    seen: set[str] = set()
+    for name, text in value.items():
+        lower = name.lower()
+        if not _TOKEN.match(name):
+            raise ValueError(
+                f"{name!r} is not a header name; use letters, digits and dashes, e.g. "
+                "'Accept-Language'"
+            )
+        if lower in _NOT_SETTABLE:
+            raise ValueError(f"{name!r} may not be set: {_NOT_SETTABLE[lower]}")
+        if lower in seen:
+            raise ValueError(f"{name!r} is given twice (header names ignore case); keep one")
+        seen.add(lower)
+        if _BREAKS.search(text):
+            raise ValueError(
+                f"{name!r}: the value contains a line break or control character; write it on "
+                "one line"
+            )
+    return value
+
+
 class FetchSettings(_Section):
     user_agent: str = Field(
         f"monitor/{__version__} (Korea-policy wording monitor; +https://github.com/monitor-korea/monitor)",
@@ -81,6 +134,11 @@ class FetchSettings(_Section):
     @classmethod
     def _allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return _allow_list(value)
+
+    @field_validator("user_agent")
+    @classmethod
+    def _agent(cls, value: str) -> str:
+        return _user_agent(value)
 
 
 class ScheduleSettings(_Section):
@@ -143,11 +201,27 @@ class Source(_Section):
     allow_internal: tuple[str, ...] = Field(
         (), description="non-public addresses, networks (CIDR) or host names this source may reach"
     )
+    user_agent: str | None = Field(
+        None, description="replaces [fetch].user_agent for every request made for this source"
+    )
+    headers: dict[str, str] = Field(
+        {}, description="extra request headers, sent to the host of url only"
+    )
 
     @field_validator("allow_internal")
     @classmethod
     def _allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return _allow_list(value)
+
+    @field_validator("user_agent")
+    @classmethod
+    def _agent(cls, value: str | None) -> str | None:
+        return None if value is None else _user_agent(value)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        return _headers(value)
 
     @field_validator("ignore")
     @classmethod

@@ -5,18 +5,24 @@ neither a drip-feeding nor a silent server can hold a request longer) and a byte
 at a time goes to each host, with a pause between them; `concurrency` requests run overall.
 Connections go only to public addresses, those of the configured URL and those allowed (see
 monitor/reach.py): the check is made on the resolved address, when connecting.
+
+Cookies live for one fetch: those a site sets are sent back during that fetch's redirects and
+retries, to the host that set them only, and then forgotten (the clients keep none, so no
+cookie passes from one fetch or source to another). A source's own headers go to its own host
+only; its User-Agent, if it sets one, to every request made for it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import http.cookiejar
 import ipaddress
 import random
 import socket
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -188,6 +194,68 @@ def _proxy_mounts(reach: Reach, ssl_context: Any) -> dict[str, httpx2.BaseTransp
     }
 
 
+class _KeepNone(http.cookiejar.DefaultCookiePolicy):
+    """The policy of the shared clients' jars: they keep no cookie (each fetch has `_Cookies`)."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: Any) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: Any) -> bool:
+        return False
+
+
+class _Cookies:
+    """The cookies set during one fetch, one jar per host: a cookie goes back only to the host
+    that set it (a Domain attribute does not widen that), within this fetch only."""
+
+    def __init__(self) -> None:
+        self._jars: dict[str, httpx2.Cookies] = {}
+
+    def take(self, response: httpx2.Response) -> None:
+        if "set-cookie" in response.headers:
+            host = response.request.url.host
+            self._jars.setdefault(host, httpx2.Cookies()).extract_cookies(response)
+
+    def give(self, request: httpx2.Request) -> None:
+        """Add this host's cookies to `request`, after any Cookie header the config set."""
+        jar = self._jars.get(request.url.host)
+        if not jar:
+            return
+        configured = request.headers.pop("cookie", None)
+        jar.set_cookie_header(request)
+        kept = request.headers.pop("cookie", None)
+        value = "; ".join(part for part in (configured, kept) if part)
+        if value:
+            request.headers["Cookie"] = value
+
+
+@dataclass
+class _Call:
+    """What one `get` sends besides its URL: the source's User-Agent (to every host), its own
+    headers (to its own host, `home`, only) and the cookies set during the fetch."""
+
+    reach: Reach
+    user_agent: str | None = None  # None: the client's, [fetch].user_agent
+    headers: Mapping[str, str] = field(default_factory=dict)
+    home: str | None = None
+    cookies: _Cookies = field(default_factory=_Cookies)
+
+    def headers_for(self, url: str, base: Mapping[str, str]) -> httpx2.Headers:
+        sent = httpx2.Headers(base)
+        if self.user_agent:
+            sent["User-Agent"] = self.user_agent
+        if self.headers and (urlsplit(url).hostname or "") == self.home:
+            for name, value in self.headers.items():
+                sent[name] = value  # replaces monitor's own (Accept), whatever the case
+        return sent
+
+
 class _Moved(Exception):
     """A redirect to another origin: followed by `get` under that host's lock, delay and robots."""
 
@@ -322,6 +390,7 @@ class Fetcher:
             if client is None:
                 client = self._clients[reach] = httpx2.Client(
                     headers={"User-Agent": self.settings.user_agent},
+                    cookies=http.cookiejar.CookieJar(policy=_KeepNone()),
                     transport=_GuardedTransport(reach, self._ssl),
                     mounts=_proxy_mounts(reach, self._ssl),
                 )
@@ -338,29 +407,34 @@ class Fetcher:
         accept: str | None = None,
         source_url: str | None = None,
         allow: Sequence[str] = (),
+        headers: Mapping[str, str] | None = None,
+        user_agent: str | None = None,
     ) -> Response:
         """GET `url`; a 2xx or 304 comes back as a Response, anything else raises FetchError.
 
         Non-public addresses are refused (raising `Refused`) unless they are those of the host
         of `source_url` (the configured URL; default `url` itself), or `allow` or
-        `fetch.allow_internal` lists them."""
+        `fetch.allow_internal` lists them. `headers` (a source's own) are sent to the host of
+        `source_url` only; `user_agent` replaces [fetch].user_agent for every request of this
+        fetch (robots.txt is still read, and obeyed, as monitor's own agent)."""
         configured = urlsplit(source_url or url).hostname
         reach = Reach.build(configured, (*self.settings.allow_internal, *allow))
-        headers = {"Accept": accept} if accept else {}
+        call = _Call(reach, user_agent, headers or {}, configured)
+        base = {"Accept": accept} if accept else {}
         if etag:
-            headers["If-None-Match"] = etag
+            base["If-None-Match"] = etag
         if last_modified:
-            headers["If-Modified-Since"] = last_modified
+            base["If-Modified-Since"] = last_modified
         gap = self.settings.delay if delay is None else delay
         done: list[Attempt] = []
         current = url
         for _ in range(self.settings.max_redirects + 1):
             try:
-                response = self._get_one(current, headers, gap, robots, reach)
+                response = self._get_one(current, base, gap, robots, call)
             except _Moved as moved:
                 done.extend(moved.attempts)
                 current = moved.target
-                headers = {"Accept": accept} if accept else {}  # validators belong to `url`
+                base = {"Accept": accept} if accept else {}  # validators belong to `url`
                 continue
             except FetchError as exc:
                 kind = Refused if isinstance(exc, Refused) else FetchError
@@ -371,14 +445,16 @@ class Fetcher:
         raise FetchError(url, reason, attempts=tuple(done))
 
     def _get_one(
-        self, url: str, headers: dict[str, str], gap: float, robots: bool, reach: Reach
+        self, url: str, headers: dict[str, str], gap: float, robots: bool, call: _Call
     ) -> Response:
         """GET within one origin, holding that host's turn; redirects elsewhere raise _Moved."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(url, "not an http(s) URL; fix it in the config")
         number = numeric_host(parts.hostname)
-        refusal = None if number is None else reach.refusal(parts.hostname, number, _addresses_of)
+        refusal = (
+            None if number is None else call.reach.refusal(parts.hostname, number, _addresses_of)
+        )
         if refusal is not None:
             # A numeric host in any spelling (0xa9fea9fe, 0251.0376.0251.0376) is refused
             # before any request; the connect-time check covers names.
@@ -389,9 +465,9 @@ class Fetcher:
         with host.lock:
             early: list[Attempt] = []
             if robots:
-                self._check_robots(url, host, gap, early, reach)
+                self._check_robots(url, host, gap, early, call.reach)
             try:
-                response = self._fetch(url, headers, host, gap, reach)
+                response = self._fetch(url, headers, host, gap, call)
             except FetchError as exc:
                 kind = Refused if isinstance(exc, Refused) else FetchError
                 raise kind(url, exc.reason, exc.status, (*early, *exc.attempts)) from exc
@@ -420,7 +496,9 @@ class Fetcher:
     ) -> _Robots:
         now = time.monotonic()
         try:
-            response = self._fetch(f"{origin}/robots.txt", {}, host, gap, reach)
+            # As monitor itself, with no source's headers and cookies of its own: robots.txt
+            # is cached for every source.
+            response = self._fetch(f"{origin}/robots.txt", {}, host, gap, _Call(reach))
         except Refused as exc:
             # Not remembered: another source may be allowed this address.
             raise Refused(exc.url, exc.reason, exc.status, (*out, *exc.attempts)) from None
@@ -438,7 +516,7 @@ class Fetcher:
         return _Robots(parser, None, now + ROBOTS_TTL)
 
     def _fetch(
-        self, url: str, headers: dict[str, str], host: _Host, gap: float, reach: Reach
+        self, url: str, headers: dict[str, str], host: _Host, gap: float, call: _Call
     ) -> Response:
         """Attempts with retries; the caller holds `host.lock`."""
         attempts: list[Attempt] = []
@@ -450,7 +528,7 @@ class Fetcher:
             try:
                 with self._slots:
                     started, t0 = datetime.now(UTC), time.monotonic()
-                    result = self._attempt(url, headers, reach)
+                    result = self._attempt(url, headers, call)
             except _Moved as moved:
                 host.last_end = end = time.monotonic()
                 attempts.append(Attempt(url, started, moved.status, 0, end - t0))
@@ -478,7 +556,7 @@ class Fetcher:
         base = min(self.settings.backoff * 2.0**retried, MAX_BACKOFF)
         return base + random.uniform(0.0, 0.1 * base)
 
-    def _attempt(self, url: str, headers: dict[str, str], reach: Reach) -> _Result:
+    def _attempt(self, url: str, headers: dict[str, str], call: _Call) -> _Result:
         """One attempt: follow redirects and read the body, all within one total deadline."""
         deadline = time.monotonic() + self.settings.timeout
         dog = _Watchdog(self.settings.timeout)
@@ -489,16 +567,20 @@ class Fetcher:
                 if left <= 0:
                     raise self._late(None, 0)
                 timeout = httpx2.Timeout(left, connect=min(left, CONNECT_TIMEOUT))
-                client = self._client(reach)
+                client = self._client(call.reach)
                 request = client.build_request(
                     "GET",
                     current,
-                    headers=headers,
+                    headers=call.headers_for(current, headers),
                     timeout=timeout,
                     extensions={"trace": dog.trace},
                 )
+                call.cookies.give(request)
                 response = client.send(request, stream=True)
                 try:
+                    # Before anything else: a site that answers 307 to itself until its cookie
+                    # comes back (South Korea's MOFA) gets it on the next hop.
+                    call.cookies.take(response)
                     dog.watch(response.extensions.get("network_stream"))
                     status, location = response.status_code, response.headers.get("location")
                     if status in REDIRECTS and location:

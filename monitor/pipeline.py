@@ -175,6 +175,8 @@ class _Poll:
             robots=job.stage == "article",
             source_url=job.source.url,
             allow=job.source.allow_internal,
+            headers=job.source.headers,
+            user_agent=job.source.user_agent,
         )
         self.pending[future] = job
 

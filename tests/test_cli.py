@@ -143,7 +143,7 @@ def test_init_writes_the_commented_config_and_the_database(
     assert (tmp_path / "conf" / "monitor.toml").read_text(encoding="utf-8").startswith("# monitor")
     assert (tmp_path / "monitor.db").exists()
     check = CliRunner().invoke(main, ["check", "--config", "conf/monitor.toml"])
-    assert check.exit_code == 0 and "ok: 20 sources, 8 concepts, 1 ladders" in check.output
+    assert check.exit_code == 0 and "ok: 31 sources, 8 concepts, 1 ladders" in check.output
 
 
 def test_show_unknown_url_says_how_to_find_one(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,63 @@ def test_shipped_config_defines_the_concept_families_and_ladder() -> None:
         assert any(p.isascii() for p in patterns), f"{cid} has no English pattern"
         assert any(not p.isascii() for p in patterns), f"{cid} has no Korean pattern"
     assert len(settings.sources) >= 15
-    assert all(s.note for s in settings.sources), (
-        "every shipped source says whether it was verified"
-    )
+
+
+def test_every_shipped_note_says_where_and_when_its_address_was_seen() -> None:
+    # Nothing could be fetched where the file was written: a note tells the evidence, and
+    # claims no check that was not made.
+    for source in config.load(SHIPPED).sources:
+        note = source.note or ""
+        assert "seen" in note and re.search(r"\b20\d\d\b", note), source.name
+        assert "not fetched from here" in note.lower(), source.name
+        assert "verified" not in note.lower(), source.name
+
+
+def test_shipped_series_members_are_watched_pages() -> None:
+    settings = config.load(SHIPPED)
+    pages = {s.url: s for s in settings.sources if s.kind == "page"}
+    for series in settings.series:
+        for member in series.members:
+            assert member in pages and pages[member].enabled, (series.id, member)
+    nss = settings.series_by_id("nss").members
+    assert [m.split("/uploads/")[1][:4] for m in nss] == ["2017", "2022", "2025"]
+
+
+# Titles as the White House published them (the corpus's, and the 2024 and 2025 editions').
+US_ROK_EDITIONS = [
+    "U.S.-ROK Leaders\u2019 Joint Statement",
+    "United States-Republic of Korea Leaders\u2019 Joint Statement",
+    "Leaders\u2019 Joint Statement in Commemoration of the 70th Anniversary of the Alliance "
+    "between the United States of America and the Republic of Korea",
+    "Joint Statement by President Joseph R. Biden of the United States of America and President "
+    "Yoon Suk Yeol of the Republic of Korea on U.S.-ROK Guidelines for Nuclear Deterrence and "
+    "Nuclear Operations on the Korean Peninsula",
+    "Joint Fact Sheet on President Donald J. Trump\u2019s Meeting with President Lee Jae Myung",
+]
+US_ROK_NEIGHBOURS = [
+    "The Spirit of Camp David: Joint Statement of Japan, the Republic of Korea, and the United "
+    "States",
+    "United States-Japan-Republic of Korea Trilateral National Security Advisors\u2019 Press "
+    "Statement",
+    "U.S.- Japan Joint Leaders\u2019 Statement: \u201cU.S. \u2013 JAPAN GLOBAL PARTNERSHIP FOR A "
+    "NEW ERA\u201d",
+    "FACT SHEET: Republic of Korea State Visit to the United States",
+    "Joint Readout of the Inaugural U.S.-ROK Nuclear Consultative Group Meeting",
+    "Joint Press Statement on Nuclear Consultative Group Meeting",
+    "Remarks by President Biden and President Yoon Suk Yeol of the Republic of Korea in Joint "
+    "Press Conference",
+    "Joint Fact Sheet on President Donald J. Trump\u2019s Meeting with Prime Minister of Japan",
+]
+
+
+def test_shipped_us_rok_rule_takes_the_editions_and_leaves_their_neighbours() -> None:
+    series = config.load(SHIPPED).series_by_id("us-rok-joint-statements")
+    assert series.rule is not None and series.rule.source == "whitehouse"
+    url = "https://www.whitehouse.gov/x/"
+    for title in US_ROK_EDITIONS:
+        assert series.includes(url, "whitehouse", title), title
+    for title in US_ROK_NEIGHBOURS:
+        assert not series.includes(url, "whitehouse", title), title
 
 
 def test_packaged_copy_is_the_shipped_config() -> None:
@@ -110,6 +165,74 @@ def test_cross_checks_name_the_key() -> None:
     assert "sources[0] (a).follow: only feeds follow links; remove it" in message
     assert "sources[1] (a).name: duplicate name" in message
     assert "ladders.denuclearization: unknown concept 'ffvd'; define [concepts.ffvd]" in message
+
+
+def _source(lines: str) -> str:
+    return f'[[sources]]\nname = "state"\nkind = "feed"\nurl = "https://example.org/f"\n{lines}\n'
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        (
+            'headers = { Host = "example.net" }',
+            "sources[0] (state).headers: 'Host' may not be set: monitor sends the host of the "
+            "source's url; put the host you want in url",
+        ),
+        (
+            'headers = { connection = "close" }',
+            "sources[0] (state).headers: 'connection' may not be set: a hop-by-hop header belongs "
+            "to one connection, which monitor manages; remove it",
+        ),
+        ('headers = { "Transfer-Encoding" = "chunked" }', "'Transfer-Encoding' may not be set"),
+        ('headers = { TE = "trailers" }', "'TE' may not be set: a hop-by-hop header"),
+        ('headers = { Upgrade = "h2c" }', "'Upgrade' may not be set: a hop-by-hop header"),
+        ('headers = { "Keep-Alive" = "300" }', "'Keep-Alive' may not be set: a hop-by-hop"),
+        ('headers = { "Proxy-Authorization" = "x" }', "'Proxy-Authorization' may not be set"),
+        (
+            'headers = { "User-Agent" = "Mozilla/5.0" }',
+            "'User-Agent' may not be set: set the source's user_agent instead",
+        ),
+        (
+            'headers = { "If-None-Match" = "x" }',
+            "'If-None-Match' may not be set: monitor sends the validators it stored",
+        ),
+        (
+            'headers = { "Bad Name" = "x" }',
+            "sources[0] (state).headers: 'Bad Name' is not a header name; use letters, digits",
+        ),
+        (
+            'headers = { "X-Desk" = "korea\\r\\nHost: evil" }',
+            "sources[0] (state).headers: 'X-Desk': the value contains a line break",
+        ),
+        (
+            'headers = { "accept" = "a", "Accept" = "b" }',
+            "'Accept' is given twice (header names ignore case); keep one",
+        ),
+        ('user_agent = ""', "sources[0] (state).user_agent: empty; give a User-Agent"),
+        ('user_agent = "a\\nb"', "sources[0] (state).user_agent: contains a line break"),
+    ],
+)
+def test_a_source_header_or_agent_that_cannot_be_sent_is_named_with_the_fix(
+    lines: str, problem: str
+) -> None:
+    assert problem in _problems(_source(lines))
+
+
+def test_a_source_may_set_its_agent_and_ordinary_headers() -> None:
+    agent = "Mozilla/5.0 (compatible; monitor/0.1; +https://github.com/monitor-korea/monitor)"
+    settings = config.parse(
+        config.loads(
+            _source(
+                f'user_agent = "{agent}"\n'
+                'headers = { "Accept-Language" = "en-US,en;q=0.8", Cookie = "consent=yes" }'
+            )
+        )
+    )
+    [source] = settings.sources
+    assert source.user_agent == agent
+    assert source.headers == {"Accept-Language": "en-US,en;q=0.8", "Cookie": "consent=yes"}
+    assert "fetch.user_agent: empty" in _problems('[fetch]\nuser_agent = " "\n')
 
 
 def test_missing_file_and_bad_toml_say_what_to_do(tmp_path: Path) -> None:
