@@ -122,7 +122,7 @@ def run_demo(
     echo(
         f"\nexplore the history: MONITOR_DB={database} monitor search 비핵화"
         f"\n                     MONITOR_DB={database} monitor changes"
-        f"\n                     datasette {database}"
+        f"\n                     MONITOR_DB={database} monitor datasette"
     )
 
 
