@@ -738,8 +738,8 @@ def demo(config_path: Path | None, directory: Path) -> None:
 @click.option(
     "--write-metadata",
     "metadata_out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Only write the metadata to FILE, for `datasette DB -m FILE`.",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Only write the metadata to FILE (- for stdout), for `datasette DB -m FILE`.",
 )
 @click.argument("datasette_args", nargs=-1, type=click.UNPROCESSED)
 def datasette(
@@ -759,6 +759,9 @@ def datasette(
     from monitor import browse
 
     settings = _settings(config_path)
+    if metadata_out == Path("-"):
+        click.echo(browse.metadata_json(settings.database))
+        return
     if metadata_out is not None:
         browse.write_metadata(settings.database, metadata_out)
         click.echo(f"wrote {metadata_out}: datasette {settings.database} -m {metadata_out}")

@@ -94,6 +94,16 @@ def test_write_metadata_gives_datasette_the_catalog(tmp_path: Path) -> None:
     assert versions["columns"]["method"].startswith("how the text was obtained: trafilatura,")
 
 
+def test_write_metadata_dash_prints_it() -> None:
+    result = CliRunner().invoke(
+        main,
+        ["datasette", "--config", str(SHIPPED), "--write-metadata", "-"],
+        env={"MONITOR_DB": "somewhere/else.db"},
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == datasette_metadata("else")
+
+
 def test_without_datasette_the_error_names_the_extra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
