@@ -229,6 +229,10 @@ def test_datasette_serves_the_catalogs_metadata(datasette: Datasette) -> None:
     assert table["columns"][:3] == ["id", "document_id", "fetched_at"]
     queries = {q["name"] for q in datasette.get("/monitor.json")["queries"]}
     assert queries == {q.name for q in QUERIES}
+    with urllib.request.urlopen(f"{datasette.base}/monitor/versions", timeout=30) as response:
+        page = response.read().decode("utf-8")
+    assert "sha256 of the normalised text" in page  # a column's description, shown
+    assert "<code>versions_fts</code> is its full-text index" in page
 
 
 def test_latest_changes_are_the_ones_monitor_changes_lists(datasette: Datasette) -> None:
