@@ -750,3 +750,41 @@ def demo(config_path: Path | None, directory: Path) -> None:
         run_demo(directory, click.echo, text, origin=str(config_path))
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, help="Port (0: any free one).")
+@click.option(
+    "--write-metadata",
+    "metadata_out",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Only write the metadata to FILE (- for stdout), for `datasette DB -m FILE`.",
+)
+@click.argument("datasette_args", nargs=-1, type=click.UNPROCESSED)
+def datasette(
+    config_path: Path | None,
+    host: str,
+    port: int,
+    metadata_out: Path | None,
+    datasette_args: tuple[str, ...],
+) -> None:
+    """Browse the history in Datasette: table and column descriptions, canned queries (latest
+    wording changes, a concept's timeline, every dropped concept, a document's versions) and
+    FTS5 search (비핵화* finds 비핵화를). Needs pip install 'monitor[datasette]'; further
+    arguments go to `datasette serve`.
+
+    Example: monitor datasette --write-metadata metadata.json
+    """
+    from monitor import browse
+
+    settings = _settings(config_path)
+    if metadata_out == Path("-"):
+        click.echo(browse.metadata_json(settings.database))
+        return
+    if metadata_out is not None:
+        browse.write_metadata(settings.database, metadata_out)
+        click.echo(f"wrote {metadata_out}: datasette {settings.database} -m {metadata_out}")
+        return
+    sys.exit(browse.serve(settings.database, host, port, datasette_args))

@@ -123,7 +123,7 @@ def run_demo(
         f"\nexplore the history: MONITOR_DB={database} monitor search 비핵화"
         f"\n                     MONITOR_DB={database} monitor changes"
         f"\n                     MONITOR_DB={database} monitor digest --out digest.html"
-        f"\n                     datasette {database}"
+        f"\n                     MONITOR_DB={database} monitor datasette"
     )
 
 

@@ -1,0 +1,411 @@
+"""What the tables and columns mean, and the canned queries: one source for the README's
+"The database" section and for Datasette's metadata (`monitor datasette`).
+
+`readme_text()` is that README section's table list, word for word (tests/test_datasette.py
+keeps them equal); `datasette_metadata()` is the same text as Datasette 0.65 metadata, with
+the canned queries and the full-text search set for the search box.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    description: str = ""  # Markdown-ish: `code` spans only
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    summary: str  # one clause, after the table's name
+    columns: tuple[Column, ...]
+    notes: str = ""  # sentences after the column list
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str  # the canned query's address: /DATABASE/NAME
+    title: str
+    description: str
+    sql: str
+
+
+C = Column
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "sources",
+        "one row per configured source",
+        (
+            C("name", "as in the config"),
+            C("kind", "`feed`/`page`"),
+            C("url"),
+            C("title", "the feed's own title"),
+            C("added_at"),
+            C("last_attempt_at"),
+            C("last_success_at"),
+            C(
+                "last_error",
+                "why the last poll failed, or what was wrong with a feed that was still read; "
+                "NULL after a clean success",
+            ),
+            C("last_error_at"),
+            C("consecutive_failures"),
+            C("failing_since", "when the current run of failures began"),
+            C(
+                "warning",
+                "a problem that did not stop the polls: a document whose declared charset was "
+                "wrong, naming the charset declared and the one used; NULL when none",
+            ),
+            C(
+                "warning_url",
+                "the document it is about; decoding that document right again clears it",
+            ),
+            C("warning_at"),
+        ),
+    ),
+    Table(
+        "fetches",
+        "every HTTP attempt, retries included",
+        (
+            C("source"),
+            C("url", "without credentials, as everywhere a URL is stored"),
+            C("started_at"),
+            C("status", "NULL when no response came"),
+            C("bytes", "body bytes received"),
+            C("elapsed_ms"),
+            C("error", "NULL on success"),
+        ),
+    ),
+    Table(
+        "http_cache",
+        "conditional-GET validators per URL",
+        (
+            C("url"),
+            C("etag", "sent back as `If-None-Match`"),
+            C("last_modified", "sent back as `If-Modified-Since`"),
+            C("updated_at"),
+        ),
+    ),
+    Table(
+        "documents",
+        "one row per canonical URL",
+        (
+            C("url", "canonical"),
+            C("link", "as the feed gave it"),
+            C("source"),
+            C(
+                "kind",
+                "`entry`: only the feed's title and summary; `article`: the followed page; "
+                "`page`: a watched URL",
+            ),
+            C("title"),
+            C("summary"),
+            C("published_at", "UTC, when known"),
+            C("published_raw", "the date as the feed wrote it"),
+            C("first_seen_at"),
+            C("last_checked_at"),
+            C("last_error", "why its article could not be fetched or extracted"),
+            C("failures", "failed article fetches in a row; 3 means given up"),
+            C("series", "the series it is an edition of, if any"),
+            C("series_placed", "1 once it was compared with its neighbours in the series"),
+        ),
+        "Local documents stored with `monitor add` have kind `file`, source `local` and a "
+        "`file://` URL.",
+    ),
+    Table(
+        "versions",
+        "the text of a document each time it changed",
+        (
+            C("document_id"),
+            C("fetched_at"),
+            C("content_hash", "sha256 of the normalised text"),
+            C("title"),
+            C("text", "the extracted text, paragraphs separated by blank lines"),
+            C("words"),
+            C(
+                "method",
+                "how the text was obtained: `trafilatura`, or its fallbacks "
+                "`trafilatura-recall` and `baseline`; `pdfium` for PDF; `plain` for text; "
+                "`markdown`; `feed` for an entry's title and summary",
+            ),
+            C("content_type"),
+            C("final_url", "after redirects"),
+            C("raw", "the fetched body, zlib-compressed; NULL for feed text"),
+            C("raw_bytes"),
+            C(
+                "limits",
+                "the storage limits the version hit, in words, e.g. `cvid: 12,000 mentions, "
+                "1,000 stored ([storage].max_mentions = 1,000)`; NULL when none; see "
+                '"Bounded mentions and search"',
+            ),
+        ),
+        "`versions_fts` is its full-text index (FTS5, `unicode61 remove_diacritics 2`, kept "
+        "current by triggers); for Korean, search with a prefix (`비핵화*`), which `monitor "
+        "search` adds for you, and so does Datasette's search box with `monitor datasette`.",
+    ),
+    Table(
+        "mentions",
+        "every concept match in a version",
+        (
+            C("version_id"),
+            C("document_id"),
+            C("concept", "id from the config"),
+            C("variant", "the spelling that matched, as written"),
+            C(
+                "excerpt",
+                "its sentence, tidied; at most about 300 characters of it, centred on the "
+                "match and cut at words, with … where cut",
+            ),
+            C(
+                "sentence_start",
+                "the sentence's start offset in `versions.text`: `substr(v.text, "
+                "sentence_start + 1, sentence_end - sentence_start)` is the whole sentence, or "
+                "the `[storage].max_sentence` characters of a longer one around the match; "
+                "NULL for a row converted from an older release whose sentence could not be "
+                "located",
+            ),
+            C("sentence_end", "the sentence's end offset, as `sentence_start`"),
+            C("position", "character offset of the match in `versions.text`"),
+            C("length"),
+            C(
+                "reason",
+                "why it was set aside: `excluded`, `negated`, `reported`, `other-target`, "
+                "`no-target`; NULL when relevant",
+            ),
+            C("counted", "1 when it counts in verdicts, the digest and timelines"),
+            C("facets", 'JSON `{"object": ["dprk"]}`, or NULL'),
+        ),
+        "At most `[storage].max_mentions` rows per version, concept and reason; "
+        "`mention_counts` has the true numbers.",
+    ),
+    Table(
+        "mention_counts",
+        "how many mentions each version has, however many are stored",
+        (
+            C("version_id"),
+            C("document_id"),
+            C("concept"),
+            C("reason", "as in `mentions`"),
+            C("counted", "as in `mentions`"),
+            C("mentions", "how many were found"),
+            C(
+                "stored",
+                "how many of them are rows of `mentions`; fewer only when the version hit "
+                "`max_mentions`",
+            ),
+        ),
+        "Count with `SUM(mentions)` here, not `COUNT(*)` on `mentions`.",
+    ),
+    Table(
+        "changes",
+        "every wording change found",
+        (
+            C(
+                "kind",
+                "`revision`: the same URL changed; `succession`: a new member of a series "
+                "against the previous one; `baseline`: against the series' baseline",
+            ),
+            C("document_id", "the newer side"),
+            C("version_id", "the newer side"),
+            C("old_version_id", "the older side"),
+            C("series"),
+            C("detected_at"),
+            C("significance", '0 to 1, see "Wording changes"'),
+            C("verdict", "the one-line summary"),
+            C(
+                "comparison",
+                "JSON, exactly what `monitor compare --json` prints for the two versions; "
+                "query it with SQLite's JSON functions",
+            ),
+            C(
+                "superseded_at",
+                "when an edition placed between the two sides of a succession made it "
+                "obsolete; NULL for a current change",
+            ),
+            C(
+                "superseded_by",
+                "the succession stored in its place: from that edition to the later side, "
+                "else from the earlier side to it; NULL when neither differed",
+            ),
+        ),
+    ),
+    Table(
+        "alerts",
+        "the outbox: every alert and digest message, sent or waiting",
+        (
+            C("dedup_key", "unique: one message per event and channel, ever"),
+            C("event", "`change`, `article`, `source` or `digest`"),
+            C("channel", "`email` or a webhook's name"),
+            C("recipients", "JSON list"),
+            C("subject"),
+            C("text"),
+            C("html"),
+            C("payload", "the webhook's JSON body"),
+            C("created_at"),
+            C(
+                "status",
+                "`pending`; `sending` while a delivery run holds it; `sent`; `failed` after "
+                "`max_attempts`; or `superseded`, withdrawn unsent because its change was "
+                "superseded",
+            ),
+            C("attempts"),
+            C("next_attempt_at"),
+            C("last_error"),
+            C("sent_at"),
+            C("change_id", "the change an alert tells of; NULL for other events"),
+            C(
+                "claimed_by",
+                "the token of the delivery run holding it while `sending`, else NULL",
+            ),
+        ),
+    ),
+    Table(
+        "jobs",
+        "the service's jobs",
+        (
+            C("name", "`poll:<source>`, `deliver`, `digest`"),
+            C("last_started_at"),
+            C("last_success_at", "a start polls what is older than its interval"),
+            C("last_error"),
+        ),
+    ),
+    Table(
+        "heartbeat",
+        "one row while the service runs",
+        (C("pid"), C("started_at"), C("beat_at", "`monitor health` wants this recent")),
+    ),
+)
+
+QUERIES: tuple[Query, ...] = (
+    Query(
+        "latest_changes",
+        "Latest wording changes",
+        "The current wording changes (superseded successions left out), newest first, as "
+        "`monitor changes` lists them.",
+        """SELECT c.id, c.detected_at, c.kind, d.title, d.url, c.significance, c.verdict
+FROM changes c JOIN documents d ON d.id = c.document_id
+WHERE c.superseded_at IS NULL
+ORDER BY c.detected_at DESC, c.id DESC
+LIMIT 200""",
+    ),
+    Query(
+        "concept_timeline",
+        "A concept's timeline",
+        "Counted mentions of a concept per month (UTC), each document on its publication date "
+        "(else when first seen) with its latest version, as `monitor timeline CONCEPT --by "
+        "month` counts them. Give a concept id, e.g. `complete-denuclearization`.",
+        """SELECT substr(COALESCE(d.published_at, d.first_seen_at), 1, 7) AS month,
+  SUM(m.mentions) AS mentions, COUNT(DISTINCT d.id) AS documents
+FROM documents d
+JOIN mention_counts m ON m.version_id = (SELECT MAX(id) FROM versions WHERE document_id = d.id)
+WHERE m.concept = :concept AND m.counted
+GROUP BY month
+ORDER BY month""",
+    ),
+    Query(
+        "dropped_concepts",
+        "Every dropped concept",
+        "Each concept that a current wording change dropped (present before, absent now; not "
+        "one an upgrade of its ladder replaced), with the first sentence that carried it.",
+        """SELECT c.id AS change, c.detected_at, d.title, d.url,
+  json_extract(k.value, '$.id') AS concept, json_extract(k.value, '$.old') AS old_count,
+  json_extract(k.value, '$.evidence[0].old') AS sentence, c.verdict
+FROM changes c JOIN documents d ON d.id = c.document_id,
+  json_each(c.comparison, '$.concepts') k
+WHERE c.superseded_at IS NULL
+  AND json_extract(k.value, '$.status') = 'dropped'
+  AND NOT coalesce(json_extract(k.value, '$.superseded'), 0)
+ORDER BY c.detected_at DESC, c.id DESC""",
+    ),
+    Query(
+        "document_versions",
+        "A document's versions",
+        "Every stored version of a document, oldest first, with the mentions that count per "
+        "concept, as `monitor show URL` lists them. Give its URL (canonical or as the feed "
+        "gave it).",
+        """SELECT v.id, v.fetched_at, v.title, v.words, v.method, v.content_hash,
+  (SELECT group_concat(concept || ' ' || n, ', ') FROM (
+     SELECT concept, SUM(mentions) AS n FROM mention_counts
+     WHERE version_id = v.id AND counted GROUP BY concept ORDER BY concept)) AS concepts,
+  v.limits
+FROM versions v JOIN documents d ON d.id = v.document_id
+WHERE d.url = :url OR d.link = :url
+ORDER BY v.id""",
+    ),
+)
+
+# Markdown that would start a list, a quote or a heading at the start of a wrapped line.
+_BLOCK_START = re.compile(r"^(?:[-+*>#|]|\d+[.)])(?:\s|$)")
+
+
+def _column_text(column: Column) -> str:
+    return f"`{column.name}`" + (f" ({column.description})" if column.description else "")
+
+
+def table_text(table: Table) -> str:
+    """One table's paragraph of the README, wrapped at 100 columns."""
+    body = ", ".join(_column_text(c) for c in table.columns) + "."
+    if table.notes:
+        body += " " + table.notes
+    lines = textwrap.wrap(body, 100, break_long_words=False, break_on_hyphens=False)
+    for line in lines:
+        if _BLOCK_START.match(line):
+            raise ValueError(f"{table.name}: a wrapped line starts a Markdown block: {line!r}")
+    return f"**`{table.name}`** — {table.summary}.\n" + "\n".join(lines)
+
+
+def readme_text() -> str:
+    """The README's table list under "## The database", paragraphs separated by blank lines."""
+    return "\n\n".join(table_text(t) for t in TABLES)
+
+
+def _plain(text: str) -> str:
+    return text.replace("`", "")
+
+
+def _html(text: str) -> str:
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
+
+
+def datasette_metadata(database: str) -> dict[str, Any]:
+    """Datasette 0.65 metadata (`datasette DB -m FILE`) for the history named `database` (the
+    file name without `.db`): descriptions, canned queries, and raw search on `versions`, so
+    that FTS5 syntax (`비핵화*`, `"extended deterrence"`) works in its search box."""
+    tables: dict[str, Any] = {}
+    for table in TABLES:
+        about = f"{table.summary[0].upper()}{table.summary[1:]}."
+        if table.notes:
+            about += " " + table.notes
+        tables[table.name] = {
+            "description_html": _html(about),
+            "columns": {c.name: _plain(c.description) for c in table.columns if c.description},
+        }
+    tables["versions"] |= {"fts_table": "versions_fts", "fts_pk": "id", "searchmode": "raw"}
+    return {
+        "title": "monitor",
+        "description_html": _html(
+            "The wording history that monitor keeps: see the README's "
+            '"The database" section, or the canned queries below.'
+        ),
+        "databases": {
+            database: {
+                "tables": tables,
+                "queries": {
+                    q.name: {
+                        "title": q.title,
+                        "description_html": _html(q.description),
+                        "sql": q.sql,
+                    }
+                    for q in QUERIES
+                },
+            }
+        },
+    }
