@@ -385,19 +385,18 @@ def test_a_data_folder_the_user_cannot_write_says_the_fix(
     assert lines[0].startswith("Error: /data/monitor.db: "), lines
     for text in says:
         assert text in lines[0], (text, lines[0])
-    if options:
-        return
+    if options or os.geteuid() != 0:
+        return  # (rootless podman maps uids: the host's owner is not the container's)
     # the fixes it names work: `--user` the folder's owner, then `chown -R 10001` the folder
     owner = data.stat()
     ready = _run_once(
         image.image, data, "--user", f"{owner.st_uid}:{owner.st_gid}", image.image, "init"
     )
     assert ready[0] == 0 and "database ready: /data/monitor.db" in ready[1], ready
-    if os.geteuid() == 0:
-        for path in [data, *data.iterdir()]:
-            os.chown(path, UID, UID)
-        ready = _run_once(image.image, data, image.image, "init")
-        assert ready[0] == 0 and "database ready: /data/monitor.db" in ready[1], ready
+    for path in [data, *data.iterdir()]:
+        os.chown(path, UID, UID)
+    ready = _run_once(image.image, data, image.image, "init")
+    assert ready[0] == 0 and "database ready: /data/monitor.db" in ready[1], ready
 
 
 def _healthcheck_of_the_dockerfile() -> tuple[dict[str, str], list[str]]:
