@@ -18,7 +18,7 @@ RUN python3 -m venv /opt/venv \
     && python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
 # Then monitor itself, installed (not editable) into the same environment.
-COPY README.md ./
+COPY README.md LICENSE ./
 COPY config ./config
 COPY monitor ./monitor
 # pip and setuptools are not needed to run it: they stay behind in this stage.
@@ -41,11 +41,14 @@ RUN groupadd --gid 10001 monitor \
 # Logs go to stdout and stderr unbuffered; the database lives on the /data volume; the config is
 # /config/monitor.toml (the shipped example until one is mounted there, or MONITOR_CONFIG points
 # elsewhere). Secrets (SMTP login, webhook tokens) come from the environment at run time only.
+# MONITOR_IN_CONTAINER: a /data the service's user (uid 10001) cannot write ends the command with
+# one line naming the fix here (`chown -R 10001 DIR` on the host, or `--user`), not a traceback.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     MONITOR_CONFIG=/config/monitor.toml \
-    MONITOR_DB=/data/monitor.db
+    MONITOR_DB=/data/monitor.db \
+    MONITOR_IN_CONTAINER=1
 
 COPY --from=build /opt/venv /opt/venv
 COPY config/monitor.toml /config/monitor.toml

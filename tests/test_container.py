@@ -7,15 +7,22 @@ health` (and the image's HEALTHCHECK) must pass inside the container, and SIGTER
 cleanly, with exit code 0, well within the grace period, and a database that passes
 `PRAGMA integrity_check`. Then it is started again on the same volume and stopped once more.
 
+A /data the image's user cannot write (a root-owned folder, a root-owned database file, a
+read-only mount) ends `monitor run` with exit status 1 and one line naming the fix, and the fix it
+names works.
+
 Needs podman and a base image: `../shared/tools/container-base` installs the one and builds the
 other (printing its name), and `.ci/run` runs it and passes the name in $MONITOR_TEST_BASE_IMAGE.
-Without them the tests are skipped, saying why.
+Without them those tests are skipped, saying why. The tests of docker-compose.yml (its build
+argument and health check, kept equal to the Dockerfile's) and of the LICENSE need neither.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -26,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from monitor import store
 from monitor.demo_run import demo_root, demo_settings, serve
@@ -41,17 +49,18 @@ STOP_WITHIN = 11  # the service exits within 10 s of SIGTERM (podman's own overh
 BUILD_TIMEOUT = 1800
 FIRST_POLL_TIMEOUT = 150
 
-pytestmark = [
-    pytest.mark.skipif(
-        shutil.which("podman") is None,
-        reason="podman is not installed: run ../shared/tools/container-base (as .ci/run does)",
-    ),
-    pytest.mark.skipif(
-        not os.environ.get(BASE_ENV),
-        reason=f"${BASE_ENV} is not set: set it to the image that ../shared/tools/container-base "
-        "prints on its last line (as .ci/run does)",
-    ),
-]
+# sha256 of the Apache License 2.0 as the ASF publishes it (LICENSE-2.0.txt)
+APACHE_2_0_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"
+
+
+def _needs_podman() -> None:
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed: run ../shared/tools/container-base (as .ci/run does)")
+    if not os.environ.get(BASE_ENV):
+        pytest.skip(
+            f"${BASE_ENV} is not set: set it to the image that ../shared/tools/container-base "
+            "prints on its last line (as .ci/run does)"
+        )
 
 
 def podman(
@@ -83,6 +92,7 @@ class Built:
 @pytest.fixture(scope="module")
 def image() -> Iterator[Built]:
     """The project's Dockerfile built on the local base image; the tag is removed afterwards."""
+    _needs_podman()
     base = os.environ[BASE_ENV]
     started = time.monotonic()
     result = subprocess.run(
@@ -225,6 +235,7 @@ def test_image_metadata(image: Built) -> None:
     env = dict(item.split("=", 1) for item in config["Env"])
     assert env["MONITOR_DB"] == "/data/monitor.db"
     assert env["MONITOR_CONFIG"] == "/config/monitor.toml"
+    assert env["MONITOR_IN_CONTAINER"] == "1"  # a /data it cannot write: the fix for here
     assert env["PATH"].startswith("/opt/venv/bin:")
     assert not [name for name in env if any(s in name for s in ("PASSWORD", "TOKEN", "SECRET"))]
     assert inspected["Healthcheck"]["Test"] == ["CMD", "monitor", "health"]
@@ -317,3 +328,111 @@ def test_service_in_container(
             f"{timings['first poll']:.0f} s; SIGTERM to exit {timings['first stop']:.1f} s "
             f"and {timings['second stop']:.1f} s"
         )
+
+
+def _database_file(folder: Path) -> None:
+    """A real monitor database in `folder`, made here (root-owned when the tests run as root)."""
+    with store.open_db(folder / "monitor.db"):
+        pass
+
+
+# How /data is made unwritable for uid 10001: the folder's mode, whether a database file is
+# already there (mode 0o644), the volume's options; and what the one line must say.
+UNWRITABLE = {
+    "folder": (0o755, False, "", ("cannot write the folder /data", f"chown -R {UID} DIR", "--user")),
+    "database file": (
+        0o777, True, "", ("cannot write the database file /data/monitor.db", f"chown -R {UID} DIR", "--user")
+    ),
+    "read-only mount": (0o777, False, ":ro", ("/data is mounted read-only", "without `:ro`")),
+}  # fmt: skip
+
+
+def _run_once(image: str, data: Path, *args: str, options: str = "") -> tuple[int, str, str]:
+    """The image run to its end with /data on `data`: its exit status, stdout and stderr (the
+    container's own, from `podman logs`; podman's messages kept apart)."""
+    container = f"monitor-test-{uuid.uuid4().hex[:10]}"
+    podman(
+        "run", "-d", "--name", container, "--network=none", "--no-healthcheck",
+        "-v", f"{data}:/data{options}", *args,
+    )  # fmt: skip
+    try:
+        code = int(podman("wait", container, timeout=120).stdout.strip())
+        logs = podman("logs", container, check=False)
+        return code, logs.stdout, logs.stderr
+    finally:
+        podman("rm", "--force", "--time", "0", container, check=False)
+
+
+@pytest.mark.parametrize("case", list(UNWRITABLE))
+def test_a_data_folder_the_user_cannot_write_says_the_fix(
+    image: Built, tmp_path: Path, case: str
+) -> None:
+    mode, with_database, options, says = UNWRITABLE[case]
+    data = tmp_path / "data"
+    data.mkdir()
+    if with_database:
+        _database_file(data)
+        (data / "monitor.db").chmod(0o644)
+    data.chmod(mode)
+    if os.geteuid() == 0:
+        os.chown(data, 0, 0)
+    # the image's own entry point and command: `monitor run`
+    code, out, err = _run_once(image.image, data, image.image, options=options)
+    lines = [line for line in (out + err).splitlines() if line.strip()]
+    assert code == 1, (code, out, err)
+    assert "Traceback" not in out + err
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("Error: /data/monitor.db: "), lines
+    for text in says:
+        assert text in lines[0], (text, lines[0])
+    if options or os.geteuid() != 0:
+        return  # (rootless podman maps uids: the host's owner is not the container's)
+    # the fixes it names work: `--user` the folder's owner, then `chown -R 10001` the folder
+    owner = data.stat()
+    ready = _run_once(
+        image.image, data, "--user", f"{owner.st_uid}:{owner.st_gid}", image.image, "init"
+    )
+    assert ready[0] == 0 and "database ready: /data/monitor.db" in ready[1], ready
+    for path in [data, *data.iterdir()]:
+        os.chown(path, UID, UID)
+    ready = _run_once(image.image, data, image.image, "init")
+    assert ready[0] == 0 and "database ready: /data/monitor.db" in ready[1], ready
+
+
+def _healthcheck_of_the_dockerfile() -> tuple[dict[str, str], list[str]]:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    found = re.search(r"^HEALTHCHECK (?P<options>(?:--\S+ )*)CMD (?P<command>\[.*\])$", text, re.M)
+    assert found, "the Dockerfile declares no HEALTHCHECK in exec form"
+    options = dict(o[2:].split("=", 1) for o in found["options"].split())
+    return options, ["CMD", *json.loads(found["command"])]
+
+
+def test_compose_passes_the_base_image_and_declares_the_health_check() -> None:
+    """podman-compose ignores the image's HEALTHCHECK: compose declares the same one itself; and
+    the base image is a build argument whose default is the Dockerfile's (the official one)."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    service = compose["services"]["monitor"]
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    default = re.search(r"^ARG BASE=(\S+)$", dockerfile, re.M)
+    assert default and default[1] == "python:3.11-slim"
+    assert service["build"]["args"]["BASE"] == f"${{MONITOR_BASE_IMAGE:-{default[1]}}}"
+    options, command = _healthcheck_of_the_dockerfile()
+    declared = service["healthcheck"]
+    assert declared["test"] == command == ["CMD", "monitor", "health"]
+    assert {
+        key.replace("_", "-"): str(value) for key, value in declared.items() if key != "test"
+    } == options
+
+
+def test_the_license_pyproject_declares_is_there_in_full() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "Apache-2.0" and project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_bytes()
+    assert hashlib.sha256(text).hexdigest() == APACHE_2_0_SHA256, "not the standard text"
+    assert 'org.opencontainers.image.licenses="Apache-2.0"' in (ROOT / "Dockerfile").read_text(
+        encoding="utf-8"
+    )
+    assert "Programming Language :: Python :: 3.11" in project["classifiers"]
+    assert {"Homepage", "Source", "Issues", "Changelog"} <= set(project["urls"])

@@ -16,6 +16,9 @@ from monitor.errors import StoreError
 
 # Where to point monitor at another database file.
 ELSEWHERE = "[storage].database (or MONITOR_DB)"
+# Set by the Dockerfile: there the database is on a volume, and the fix for a folder or file the
+# service's user cannot write is on the host (its owner) or on the `run` command line (`--user`).
+IN_CONTAINER = "MONITOR_IN_CONTAINER"
 # Below this many free bytes an I/O error on the database is taken for a full disk.
 NEARLY_FULL = 1 << 20
 
@@ -80,8 +83,42 @@ def locked(path: Path, busy_timeout: float) -> StoreError:
     )
 
 
+def _in_container() -> bool:
+    return os.environ.get(IN_CONTAINER, "") not in ("", "0")
+
+
+def _mounted_at(path: Path) -> Path:
+    """The nearest folder above the database that exists: in the container, the volume."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _container_cannot_write(path: Path, what: str) -> StoreError:
+    """In the container the service's user (uid 10001 unless `--user` says otherwise) must be
+    let write the volume's folder on the host: chown it there, or run as the folder's owner."""
+    uid = os.getuid()
+    return StoreError(
+        f"{path}: uid {uid}, the container's user, cannot write {what}; on the host, give the "
+        f"folder mounted at {_mounted_at(path)} to uid {uid} (`chown -R {uid} DIR`; rootless "
+        f"podman: `podman unshare chown -R {uid} DIR`), or run the container as the folder's "
+        'owner (`--user "$(stat -c %u:%g DIR)"`)'
+    )
+
+
+def _container_read_only_mount(path: Path) -> StoreError:
+    folder = _mounted_at(path)
+    return StoreError(
+        f"{path}: the volume at {folder} is mounted read-only; mount it read-write "
+        f"(`-v DIR:{folder}`, without `:ro`)"
+    )
+
+
 def _read_only_folder(path: Path) -> StoreError:
     folder = path.parent
+    if _in_container():
+        return _container_cannot_write(path, f"the folder {folder}")
     return StoreError(
         f"{path}: the database's folder {folder} is read-only, and SQLite must create "
         f"{path.name}-wal and {path.name}-shm beside the file; make the folder writable by "
@@ -97,6 +134,8 @@ def _read_only_mount(path: Path) -> bool:
 
 
 def _read_only_file(path: Path) -> StoreError:
+    if _read_only_mount(path) and _in_container():
+        return _container_read_only_mount(path)
     if _read_only_mount(path):
         return StoreError(
             f"{path}: the database is on a read-only file system; mount it read-write, or "
@@ -104,6 +143,8 @@ def _read_only_file(path: Path) -> StoreError:
         )
     if not os.access(path.parent, os.W_OK) and not os.access(path, os.W_OK):
         return _read_only_folder(path)
+    if _in_container():
+        return _container_cannot_write(path, f"the database file {path}")
     return StoreError(
         f"{path}: the database file is read-only; make it writable by this user "
         f"(chmod u+w {path}), or set {ELSEWHERE} to a writable copy"
@@ -124,6 +165,10 @@ def describe(exc: sqlite3.Error | OSError, path: Path, busy_timeout: float) -> S
     if isinstance(exc, OSError):
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return disk_full(path)
+        if exc.errno == errno.EROFS and _in_container():
+            return _container_read_only_mount(path)
+        if exc.errno in (errno.EACCES, errno.EPERM) and _in_container():
+            return _container_cannot_write(path, f"the folder {_mounted_at(path)}")
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             return StoreError(
                 f"{path}: cannot create {exc.filename or path.parent} ({exc.strerror}); create "
