@@ -15,7 +15,7 @@ from pathlib import Path
 from monitor.errors import StoreError
 
 # Where to point monitor at another database file.
-ELSEWHERE = "[storage].database (or MONITOR_DB)"
+ELSEWHERE = "[storage].database (or MONITOR_DB, or pass --db PATH)"
 # Below this many free bytes an I/O error on the database is taken for a full disk.
 NEARLY_FULL = 1 << 20
 
