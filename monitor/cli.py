@@ -1,4 +1,4 @@
-"""The command line: `monitor COMMAND`. Every command takes --config; reports take --json."""
+"""The command line: `monitor COMMAND`. Commands take --config and --db; reports take --json."""
 
 from __future__ import annotations
 
