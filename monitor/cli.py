@@ -1,4 +1,4 @@
-"""The command line: `monitor COMMAND`. Every command takes --config; reports take --json."""
+"""The command line: `monitor COMMAND`. Commands take --config and --db; reports take --json."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from monitor import __version__, config, store
 from monitor.config import EmailSettings, Settings
 from monitor.errors import MonitorError
-from monitor.models import Extracted
+from monitor.models import Extracted, SourceHealth
 from monitor.timeline import PERIODS
 from monitor.untrusted import (
     ERROR_CHARS,
@@ -37,14 +37,34 @@ F = TypeVar("F", bound=Callable[..., Any])
 SHOWN_SENTENCES = 10
 
 
+# Where --db is kept for _settings, in the command's click context (see config_option).
+DB_KEY = "monitor.db"
+
+
+def _remember_db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta[DB_KEY] = value
+
+
 def config_option(fn: F) -> F:
+    """--config and --db, which every command that reads the config takes: _settings applies
+    --db (kept in the click context, so command signatures stay as they are)."""
+    fn = click.option(
+        "--db",
+        type=click.Path(path_type=Path, dir_okay=False),
+        expose_value=False,
+        callback=_remember_db,
+        help="The SQLite database (default: $MONITOR_DB, else [storage].database of the "
+        "config); --db wins over $MONITOR_DB.",
+    )(fn)
     return click.option(
         "--config",
         "config_path",
         # Not checked here: config.load says what is wrong with the file, and how to fix it.
         type=click.Path(path_type=Path, readable=False),
         default=None,
-        help="Config file (default: $MONITOR_CONFIG, else config/monitor.toml).",
+        help="Config file (default: $MONITOR_CONFIG, else config/monitor.toml, else the "
+        "shipped default config).",
     )(fn)
 
 
@@ -53,21 +73,37 @@ def json_option(fn: F) -> F:
 
 
 def _settings(path: Path | None) -> Settings:
-    """The config; from here on, warnings logged reach stderr redacted (see monitor/redact.py)."""
+    """The config, with the database --db names; from here on, warnings logged reach stderr
+    redacted (see monitor/redact.py). With no config file found, the shipped default config,
+    said in one line on stderr."""
     from monitor import logs
     from monitor.redact import Redactor
 
     try:
-        settings = config.load(path)
+        if config.uses_shipped(path):
+            click.echo(
+                f"no {config.DEFAULT_CONFIG} here: using {config.SHIPPED} "
+                "(`monitor init` writes it to edit; --config or $MONITOR_CONFIG picks another)",
+                err=True,
+            )
+            settings = config.load_shipped()
+        else:
+            settings = config.load(path)
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc
+    context = click.get_current_context(silent=True)
+    db_path = context.meta.get(DB_KEY) if context is not None else None
+    if db_path is not None:
+        storage = settings.storage.model_copy(update={"database": str(db_path)})
+        settings = settings.model_copy(update={"storage": storage})
     logs.to_stderr(Redactor.from_settings(settings))
     return settings
 
 
-def _database(settings: Settings) -> AbstractContextManager[Database]:
-    """The configured database for a `with` block; its faults become one-line errors."""
-    return store.opened(settings.database, settings.storage.busy_timeout)
+def _database(settings: Settings, *, read_only: bool = False) -> AbstractContextManager[Database]:
+    """The configured database for a `with` block; its faults become one-line errors. Read
+    only, it is never created or migrated (store.open_read_only)."""
+    return store.opened(settings.database, settings.storage.busy_timeout, read_only=read_only)
 
 
 def _os_fault(exc: OSError) -> str:
@@ -122,7 +158,13 @@ def _local(stamp: str | None, settings: Settings) -> str:
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
 def main() -> None:
-    """Watch Korea-policy feeds and documents and notice when their wording changes."""
+    """Watch Korea-policy feeds and documents and notice when their wording changes.
+
+    Every command that reads the config takes --config PATH (else $MONITOR_CONFIG, else
+    config/monitor.toml, else the shipped default config) and --db PATH (else $MONITOR_DB, else
+    [storage].database). search, show, changes, timeline, sources and digest only read the
+    database: they never create or migrate it.
+    """
 
 
 @main.command()
@@ -157,8 +199,9 @@ def check(config_path: Path | None) -> None:
 
     settings = _settings(config_path)
     matcher(settings.lexicon())
+    origin = config.SHIPPED if config.uses_shipped(config_path) else config.config_path(config_path)
     click.echo(
-        f"{config.config_path(config_path)}: ok: {len(settings.sources)} sources, "
+        f"{origin}: ok: {len(settings.sources)} sources, "
         f"{len(settings.concepts)} concepts, {len(settings.ladders)} ladders; "
         f"database {settings.database}"
     )
@@ -247,7 +290,7 @@ def search(config_path: Path | None, query: str, since: str | None, as_json: boo
     Example: monitor search '"extended deterrence"' --since 2023-01-01
     """
     settings = _settings(config_path)
-    with _database(settings) as db:
+    with _database(settings, read_only=True) as db:
         try:
             hits = store.search(db, query, _since(since, settings))
         except ValueError as exc:
@@ -280,7 +323,7 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
     from monitor.urls import canonical_url
 
     settings = _settings(config_path)
-    with _database(settings) as db:
+    with _database(settings, read_only=True) as db:
         found = store.history(db, url, canonical_url(url))
         if found is None and public_url(url) != url:  # a page source's URL is kept without its key
             found = store.history(db, public_url(url), canonical_url(public_url(url)))
@@ -313,9 +356,23 @@ def sources(config_path: Path | None, as_json: bool) -> None:
     Example: monitor sources --json
     """
     settings = _settings(config_path)
-    with _database(settings) as db:
-        store.sync_sources(db, settings.sources)
-        health = store.source_health(db, [s.name for s in settings.sources])
+    with _database(settings, read_only=True) as db:
+        stored = {h.name: h for h in store.source_health(db, [s.name for s in settings.sources])}
+    # Read only: the config's address and kind, and a source never polled yet shown as such.
+    health = [
+        replace(stored[s.name], url=s.url, kind=s.kind)
+        if s.name in stored
+        else SourceHealth(
+            name=s.name,
+            url=s.url,
+            kind=s.kind,
+            last_success=None,
+            last_error=None,
+            consecutive_failures=0,
+            documents=0,
+        )
+        for s in settings.sources
+    ]
     from monitor.redact import Redactor
 
     redactor = Redactor.from_settings(settings)
@@ -480,7 +537,7 @@ def changes(
         raise click.BadParameter(
             f"unknown concept {concept!r} (known: {known})", param_hint="--concept"
         )
-    with _database(settings) as db:
+    with _database(settings, read_only=True) as db:
         found = store.list_changes(
             db, _since(since, settings), concept, limit + 1, superseded=show_all
         )
@@ -551,7 +608,7 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
         when = date_type.fromisoformat(day) if day else latest(settings, moment)
     except ValueError:
         raise click.BadParameter(f"{day!r}: use YYYY-MM-DD", param_hint="--date") from None
-    with _database(settings) as db:
+    with _database(settings, read_only=not send) as db:
         if send:
             if settings.email is None and not settings.webhooks:
                 raise click.ClickException("nothing to send with: add [email] or [[webhooks]]")
@@ -622,7 +679,7 @@ def timeline(
         raise click.BadParameter(
             f"unknown concept {concept!r} (known: {known})", param_hint="CONCEPT"
         )
-    with _database(settings) as db:
+    with _database(settings, read_only=True) as db:
         rows = mentions_over_time(
             db, concept, by=by, timezone=settings.schedule.timezone, source=source, split=split
         )

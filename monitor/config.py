@@ -699,6 +699,22 @@ def load(path: Path | None = None) -> Settings:
     return parse(loads(load_text(path), origin=str(path)), origin=str(path))
 
 
+# How the shipped default config is named in messages.
+SHIPPED = "the shipped default config"
+
+
+def uses_shipped(path: Path | None) -> bool:
+    """True when no config was asked for (no --config, no $MONITOR_CONFIG) and the default
+    config/monitor.toml does not exist here: the shipped default config is used instead, so
+    that every command runs from any folder after `pip install`."""
+    return path is None and not os.environ.get(ENV_CONFIG) and not DEFAULT_CONFIG.exists()
+
+
+def load_shipped() -> Settings:
+    """The shipped default config (the one `monitor init` writes), validated."""
+    return parse(loads(shipped_config_text(), origin=SHIPPED), origin=SHIPPED)
+
+
 def load_text(path: Path) -> str:
     """The config file's text; ConfigError naming the file and the fix when it cannot be read."""
     try:

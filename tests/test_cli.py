@@ -149,6 +149,9 @@ def test_init_writes_the_commented_config_and_the_database(
 def test_show_unknown_url_says_how_to_find_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from monitor import store
+
+    store.open_db(tmp_path / "m.db").close()  # show only reads: the database must exist
     monkeypatch.setenv("MONITOR_DB", str(tmp_path / "m.db"))
     result = CliRunner().invoke(main, ["show", "http://nowhere/x"])
     assert result.exit_code == 1 and "monitor search" in result.output

@@ -43,7 +43,15 @@ from monitor.store.queries import (
     search,
     source_health,
 )
-from monitor.store.schema import iso, migrations, now, open_db, opened, transaction
+from monitor.store.schema import (
+    iso,
+    migrations,
+    now,
+    open_db,
+    open_read_only,
+    opened,
+    transaction,
+)
 from monitor.store.service import (
     beat,
     check_writable,
@@ -84,6 +92,7 @@ __all__ = [
     "monitoring_since",
     "now",
     "open_db",
+    "open_read_only",
     "opened",
     "owed_entries",
     "raw_body",

@@ -15,7 +15,7 @@ from pathlib import Path
 from monitor.errors import StoreError
 
 # Where to point monitor at another database file.
-ELSEWHERE = "[storage].database (or MONITOR_DB)"
+ELSEWHERE = "[storage].database (or MONITOR_DB, or pass --db PATH)"
 # Set by the Dockerfile: there the database is on a volume, and the fix for a folder or file the
 # service's user cannot write is on the host (its owner) or on the `run` command line (`--user`).
 IN_CONTAINER = "MONITOR_IN_CONTAINER"

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from monitor.errors import StoreError
 from monitor.store.faults import describe
 from monitor.text import excerpt, sentence_at, sentences, tidy
 
@@ -374,12 +375,42 @@ def open_db(path: Path, busy_timeout: float = 10.0) -> Database:
     return db
 
 
-@contextmanager
-def opened(path: Path, busy_timeout: float = 10.0) -> Iterator[Database]:
-    """The database, open for a `with` block, closed after it; a failure of the file or its
-    disk (read-only, locked, full) inside the block becomes a one-line StoreError."""
+def open_read_only(path: Path, busy_timeout: float = 10.0) -> Database:
+    """Open an existing database for reading only (SQLite URI `mode=ro`): no migration runs and
+    no file or folder is created for a database that is not there. A database that is missing,
+    or older than this code (pending migrations), is a StoreError naming the file and the fix."""
+    if not path.exists():
+        raise StoreError(
+            f"{path}: no database here; run `monitor once` (or `monitor demo`) to create one, "
+            "or pass --db PATH (or set MONITOR_DB) to an existing one"
+        )
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    db = Database(conn, execute_plugins=False)
     try:
-        db = open_db(path, busy_timeout)
+        db.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
+        pending = migrations.pending(db)
+    except BaseException:
+        db.close()
+        raise
+    if pending:
+        db.close()
+        raise StoreError(
+            f"{path}: the database is older than this monitor ({len(pending)} migration(s) "
+            "pending) and this command only reads it; run a writing command first "
+            "(`monitor once` or `monitor init`), which updates it"
+        )
+    return db
+
+
+@contextmanager
+def opened(
+    path: Path, busy_timeout: float = 10.0, *, read_only: bool = False
+) -> Iterator[Database]:
+    """The database, open for a `with` block, closed after it; a failure of the file or its
+    disk (read-only, locked, full) inside the block becomes a one-line StoreError. With
+    `read_only`, it is opened as open_read_only does."""
+    try:
+        db = open_read_only(path, busy_timeout) if read_only else open_db(path, busy_timeout)
     except (sqlite3.Error, OSError) as exc:
         raise describe(exc, path, busy_timeout) from None
     try:
