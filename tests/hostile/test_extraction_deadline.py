@@ -242,3 +242,39 @@ def _cmdline(pid: int) -> bytes:
         return (Path("/proc") / str(pid) / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def _never_starts(parent: int) -> None:
+    time.sleep(3600)  # a worker that starts but never takes a document
+
+
+def test_a_poll_whose_workers_never_start_fails_its_documents_and_ends(
+    make_settings: MakeSettings,
+) -> None:
+    """The deadline counts from when a worker takes a document; workers that never take one
+    (an interpreter this user cannot run, a process limit) must not hold the poll for ever."""
+    from monitor.fetch import Fetcher, FetchSettings
+    from monitor.workers import Workers
+
+    with LocalServer() as server:
+        _serve(server)
+        settings = make_settings(
+            [{"name": "statement", "kind": "page", "url": server.url("/statement.pdf")}]
+        )
+        shared = Shared(
+            Fetcher(FetchSettings(**settings.fetch.model_dump())),
+            Workers(1, DEADLINE, startup=2, initializer=_never_starts),
+        )
+        try:
+            with open_db(settings.database) as db:
+                summary = poll(settings, db, shared=shared)
+        finally:
+            shared.close()
+    [(name, error)] = summary.errors
+    assert name == "statement" and "no extraction worker started within 2 s" in error
+    with open_db(settings.database) as db:
+        assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 0
+        assert (
+            "no extraction worker started"
+            in db.execute("SELECT last_error FROM sources").fetchone()[0]
+        )
