@@ -281,8 +281,17 @@ def _since(value: str | None, settings: Settings, hint: str = "--since") -> date
 @config_option
 @click.argument("query")
 @click.option("--since", help="Only documents published (or first seen) since this date.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=50,
+    show_default=True,
+    help="At most this many documents, the newest.",
+)
 @json_option
-def search(config_path: Path | None, query: str, since: str | None, as_json: bool) -> None:
+def search(
+    config_path: Path | None, query: str, since: str | None, limit: int, as_json: bool
+) -> None:
     """Full-text search of every stored version, English or Korean.
 
     Words match as prefixes (비핵화 finds 비핵화를); "quoted words" match as a phrase.
@@ -292,7 +301,7 @@ def search(config_path: Path | None, query: str, since: str | None, as_json: boo
     settings = _settings(config_path)
     with _database(settings, read_only=True) as db:
         try:
-            hits = store.search(db, query, _since(since, settings))
+            hits = store.search(db, query, _since(since, settings), limit=limit)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -308,6 +317,8 @@ def search(config_path: Path | None, query: str, since: str | None, as_json: boo
         click.echo(f"{_local(hit.published, settings)}  [{source}] {title}")
         click.echo(f"    {url_text(hit.url)}")
         click.echo(f"    {terminal(hit.snippet, SENTENCE_CHARS)}")
+    if len(hits) == limit:
+        click.echo(f"(the {limit} newest shown; use --limit for more)")
 
 
 @main.command()
@@ -660,9 +671,18 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
 @click.option("--by", type=click.Choice(PERIODS), default="day", show_default=True)
 @click.option("--source", help="Only this source.")
 @click.option("--split", is_flag=True, help="One row per source and period.")
+@click.option(
+    "--limit", type=click.IntRange(1), default=None, help="Only the latest this many periods."
+)
 @json_option
 def timeline(
-    config_path: Path | None, concept: str, by: str, source: str | None, split: bool, as_json: bool
+    config_path: Path | None,
+    concept: str,
+    by: str,
+    source: str | None,
+    split: bool,
+    limit: int | None,
+    as_json: bool,
 ) -> None:
     """Mentions of a concept over time, in the configured time zone.
 
@@ -683,6 +703,9 @@ def timeline(
         rows = mentions_over_time(
             db, concept, by=by, timezone=settings.schedule.timezone, source=source, split=split
         )
+    if limit is not None:
+        latest = sorted({r.period for r in rows})[-limit:]
+        rows = [r for r in rows if r.period in latest]
     if as_json:
         _print_json([asdict(r) for r in rows])
         return

@@ -95,6 +95,14 @@ def test_once_search_show_sources_json_shapes(tmp_path: Path, site: LocalServer)
         "search", "denuclearization", "--since", "2023-01-01", "--config", config, "--json"
     )
     assert english and all(h["published"] >= "2022-12-31T15:00:00+00:00" for h in english)
+    assert len(hits) > 1
+    assert _run("search", "비핵화", "--limit", "1", "--config", config, "--json") == hits[-1:]
+    plain = _run("search", "비핵화", "--limit", "1", "--config", config)
+    assert "(the 1 newest shown; use --limit for more)" in str(plain)
+    days = _run("timeline", "denuclearization", "--config", config, "--json")
+    assert isinstance(days, list) and len(days) > 2
+    latest = _run("timeline", "denuclearization", "--limit", "2", "--config", config, "--json")
+    assert latest == days[-2:], "the latest two periods"
 
     url = hits[-1]["url"]
     shown = _run("show", url, "--config", config, "--json")
