@@ -394,10 +394,20 @@ def sources(config_path: Path | None, as_json: bool) -> None:
     if as_json:
         _print_json([asdict(h) for h in health])
         return
-    for h in health:
-        state = "ok" if not h.consecutive_failures else f"FAILING x{h.consecutive_failures}"
+    enabled = {s.name: s.enabled for s in settings.sources}
+    names = [terminal(h.name, NAME_CHARS) for h in health]
+    width = max([24, *map(len, names)])  # long names keep the columns in line
+    for h, name in zip(health, names, strict=True):
+        if not enabled.get(h.name, True):
+            state = "disabled"
+        elif h.consecutive_failures:
+            state = f"FAILING x{h.consecutive_failures}"
+        elif h.last_success is None and h.last_error is None:
+            state = "never polled"
+        else:
+            state = "ok"
         click.echo(
-            f"{terminal(h.name, NAME_CHARS):24} {terminal(h.kind):5} {state:12} "
+            f"{name:{width}} {terminal(h.kind):5} {state:12} "
             f"last ok {_local(h.last_success, settings):22} {h.documents:5} docs  {url_text(h.url)}"
         )
         if h.last_error:  # stored redacted; again here for rows older than the redactor

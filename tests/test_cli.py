@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
-from tests.conftest import DEMO
+from tests.conftest import DEMO, shipped_concepts
 from tests.servers import LocalServer
 from tests.test_pipeline import serve_demo_site
 
@@ -258,3 +258,40 @@ def test_set_aside_mentions_stay_in_the_history_with_their_reason_and_count_nowh
     )
     assert timeline.exit_code == 0, timeline.output
     assert sum(row["count"] for row in json.loads(timeline.stdout)) == 0
+
+
+def test_sources_tells_disabled_and_never_polled_apart_and_keeps_its_columns(
+    tmp_path: Path, site: LocalServer
+) -> None:
+    long_name = "a-source-with-a-name-longer-than-the-column"
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        f"""
+[storage]
+database = "{tmp_path / "m.db"}"
+
+[[sources]]
+name = "korean"
+kind = "feed"
+url = "{site.url("/feeds/korean-policy.xml")}"
+
+[[sources]]
+name = "{long_name}"
+kind = "feed"
+url = "{site.url("/feeds/korean-policy.xml")}"
+
+[[sources]]
+name = "paused"
+kind = "feed"
+url = "{site.url("/feeds/korean-policy.xml")}"
+enabled = false
+{shipped_concepts()}""",
+        encoding="utf-8",
+    )
+    _run("once", "--config", str(config), "--source", "korean")
+    lines = str(_run("sources", "--config", str(config))).splitlines()
+    rows = {line.split()[0]: line for line in lines if not line.startswith(" ")}
+    assert rows["korean"].split()[2] == "ok"
+    assert "never polled" in rows[long_name]
+    assert rows["paused"].split()[2] == "disabled"
+    assert len({row.index("last ok") for row in rows.values()}) == 1, "columns in line"
