@@ -96,7 +96,7 @@ def _settings(path: Path | None) -> Settings:
     if db_path is not None:
         storage = settings.storage.model_copy(update={"database": str(db_path)})
         settings = settings.model_copy(update={"storage": storage})
-    logs.to_stderr(Redactor.from_settings(settings))
+    logs.to_stderr(Redactor.from_settings(settings), _log_level())
     return settings
 
 
@@ -155,9 +155,27 @@ def _local(stamp: str | None, settings: Settings) -> str:
     return moment.strftime("%Y-%m-%d %H:%M %Z")
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Where --log-level is kept, in the group's click context.
+LOG_LEVEL_KEY = "monitor.log_level"
+
+
+def _log_level() -> str | None:
+    context = click.get_current_context(silent=True)
+    return context.find_root().meta.get(LOG_LEVEL_KEY) if context is not None else None
+
+
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
-def main() -> None:
+@click.option(
+    "--log-level",
+    type=click.Choice(LEVELS, case_sensitive=False),
+    envvar="MONITOR_LOG_LEVEL",
+    help="What to log (else $MONITOR_LOG_LEVEL; default: warnings for one-shot commands, "
+    "INFO for `monitor run`).",
+)
+@click.pass_context
+def main(ctx: click.Context, log_level: str | None) -> None:
     """Watch Korea-policy feeds and documents and notice when their wording changes.
 
     Every command that reads the config takes --config PATH (else $MONITOR_CONFIG, else
@@ -165,6 +183,8 @@ def main() -> None:
     [storage].database). search, show, changes, timeline, sources and digest only read the
     database: they never create or migrate it.
     """
+    if log_level is not None:
+        ctx.meta[LOG_LEVEL_KEY] = log_level.upper()
 
 
 @main.command()
@@ -788,7 +808,7 @@ def run(config_path: Path | None) -> None:
     from monitor.schedule import run_service
 
     settings = _settings(config_path)
-    logs.setup(redactor=Redactor.from_settings(settings))
+    logs.setup(_log_level() or "INFO", redactor=Redactor.from_settings(settings))
     sys.exit(run_service(settings))
 
 

@@ -58,7 +58,8 @@ class Readable(logging.Formatter):
         self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
-        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        # local time with its zone (a container without TZ says UTC), never a bare clock time
+        when = datetime.fromtimestamp(record.created).astimezone().strftime("%H:%M:%S %Z")
         extra = " ".join(f"{k}={v}" for k, v in _fields(record).items())
         line = f"{when} {record.levelname.lower():7} {record.getMessage()} {extra}".rstrip()
         line = terminal(line)  # on a terminal: titles and server texts shown, never obeyed
@@ -103,11 +104,14 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
         return self.redactor.redact(super().format(record))
 
 
-def to_stderr(redactor: Redactor) -> None:
-    """For the one-shot commands: warnings to stderr as Python's last-resort handler prints
-    them, but redacted. Leaves logging alone when something already set it up."""
+def to_stderr(redactor: Redactor, level: str | None = None) -> None:
+    """For the one-shot commands: warnings (or `level` and above, from --log-level) to stderr
+    as Python's last-resort handler prints them, but redacted. Leaves logging alone when
+    something already set it up."""
     root = logging.getLogger()
     if not root.handlers:
         handler = _Stderr(redactor)
-        handler.setLevel(logging.WARNING)
+        handler.setLevel(level or logging.WARNING)
         root.addHandler(handler)
+        if level is not None:
+            root.setLevel(level)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 from monitor.logs import JsonLines, Readable
 from monitor.redact import redact_url as redact
@@ -50,3 +51,48 @@ def test_a_readable_exception_line_shows_escape_sequences_not_obeys_them() -> No
     line = Readable().format(record)
     assert "\x1b" not in line and "\x07" not in line
     assert "<U+001B>]0;owned<U+0007>" in line and "\n" in line  # the traceback keeps its lines
+
+
+def test_a_readable_line_carries_its_time_zone() -> None:
+    import logging
+    import re
+
+    from monitor.logs import Readable
+
+    record = logging.LogRecord("t", logging.INFO, "", 0, "polled", None, None)
+    assert re.match(r"\d\d:\d\d:\d\d [A-Za-z+\-0-9]+ info +polled", Readable().format(record))
+
+
+def test_log_level_from_the_option_or_the_environment(tmp_path: Path) -> None:
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+    from tests.conftest import SHIPPED
+
+    ok = CliRunner(env={"MONITOR_LOG_LEVEL": "error"}).invoke(
+        main, ["check", "--config", str(SHIPPED)]
+    )
+    assert ok.exit_code == 0, ok.output
+    bad = CliRunner().invoke(main, ["--log-level", "loud", "check", "--config", str(SHIPPED)])
+    assert bad.exit_code == 2 and "'loud' is not one of" in bad.output
+    # one-shot commands: warnings by default, only what --log-level asks for when given
+    script = (
+        "import logging, sys\n"
+        "from monitor import logs\n"
+        "from monitor.redact import NOTHING\n"
+        "logs.to_stderr(NOTHING, sys.argv[1] if len(sys.argv) > 1 else None)\n"
+        "logging.getLogger('t').info('an info line')\n"
+        "logging.getLogger('t').warning('a warning line')\n"
+    )
+
+    def stderr(*level: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", script, *level], capture_output=True, text=True, check=True
+        )
+        return done.stderr
+
+    assert "a warning line" in stderr() and "an info line" not in stderr()
+    assert "an info line" in stderr("INFO")
+    assert "a warning line" not in stderr("ERROR")
