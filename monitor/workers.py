@@ -10,13 +10,14 @@ lock, so the service's poll jobs that share it all get the new one and none is l
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
 import time
 import weakref
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -121,7 +122,11 @@ class Workers:
             self._idle_since = None
             pool, self._pool = self._pool, None
         if pool is not None:
-            _end(pool)
+            _end(pool)  # after it, pebble touches none of its futures
+        for future in waiting:  # pebble may leave a never-taken document's future pending
+            if not future.done():
+                with contextlib.suppress(InvalidStateError):
+                    future.set_exception(StartupError(self.startup))
         return True
 
     def close(self) -> None:

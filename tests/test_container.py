@@ -160,8 +160,9 @@ def _logs(container: str) -> str:
 
 
 def _wait_for_first_poll(container: str, database: Path, sources: int) -> tuple[int, int, int]:
-    """Until every source has been polled successfully; the counts of documents, versions and
-    concept mentions then."""
+    """Until every source's first poll job has finished (its articles extracted and stored, not
+    only its feed read: `sources.last_success_at` is written when the feed answers); the counts
+    of documents, versions and concept mentions then."""
     deadline = time.monotonic() + FIRST_POLL_TIMEOUT
     polled = -1
     while time.monotonic() < deadline:
@@ -171,7 +172,9 @@ def _wait_for_first_poll(container: str, database: Path, sources: int) -> tuple[
             try:
                 polled = int(
                     _query(
-                        database, "SELECT COUNT(*) FROM sources WHERE last_success_at IS NOT NULL"
+                        database,
+                        "SELECT COUNT(*) FROM jobs WHERE name LIKE 'poll:%' "
+                        "AND last_success_at IS NOT NULL",
                     )[0][0]  # type: ignore[call-overload]
                 )
                 if polled >= sources:
