@@ -20,6 +20,7 @@ from monitor import __version__, config, store
 from monitor.config import EmailSettings, Settings
 from monitor.errors import MonitorError
 from monitor.models import Extracted, SourceHealth
+from monitor.redact import Redactor, public_url
 from monitor.timeline import PERIODS
 from monitor.untrusted import (
     ERROR_CHARS,
@@ -77,7 +78,6 @@ def _settings(path: Path | None) -> Settings:
     redacted (see monitor/redact.py). With no config file found, the shipped default config,
     said in one line on stderr."""
     from monitor import logs
-    from monitor.redact import Redactor
 
     try:
         if config.uses_shipped(path):
@@ -260,8 +260,6 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
             click.echo("", err=True)
         alerts.queue_due_digest(settings, db)
         delivery = alerts.deliver_due(settings, db)
-    from monitor.redact import Redactor
-
     redactor = Redactor.from_settings(settings)
     summary.errors = [(source, redactor.redact(error)) for source, error in summary.errors]
     if as_json:
@@ -350,7 +348,6 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
 
     Example: monitor show https://www.whitehouse.gov/briefing-room/statements-releases/...
     """
-    from monitor.redact import public_url
     from monitor.urls import canonical_url
 
     settings = _settings(config_path)
@@ -404,8 +401,6 @@ def sources(config_path: Path | None, as_json: bool) -> None:
         )
         for s in settings.sources
     ]
-    from monitor.redact import Redactor
-
     redactor = Redactor.from_settings(settings)
     health = [
         replace(h, url=redactor.url(h.url), last_error=redactor.optional(h.last_error))
@@ -505,8 +500,6 @@ def compare(
     try:
         before, after = _load(old, settings), _load(new, settings)
     except MonitorError as exc:  # a fetch error can quote the server
-        from monitor.redact import Redactor
-
         message = Redactor.from_settings(settings).redact(str(exc))
         raise click.ClickException(terminal(message, ERROR_CHARS)) from exc
     result = comparing.compare(
@@ -804,7 +797,6 @@ def run(config_path: Path | None) -> None:
     Example: monitor run --config /config/monitor.toml
     """
     from monitor import logs
-    from monitor.redact import Redactor
     from monitor.schedule import run_service
 
     settings = _settings(config_path)
