@@ -103,16 +103,21 @@ def test_sigkill_of_monitor_once_at_random_moments(tmp_path: Path) -> None:
         config = _korean_config(tmp_path, server, mail)
         moments = []
         killed = 0
+        latest = 2.5  # seconds: kill moments are drawn below this
         for _ in range(KILLS):
             if rng.random() < 0.5:
                 mail.start()  # sometimes the mail server is up, so some alerts go out mid-run
             process = _once(config)
             _opened(database, process)
             # a random moment of its work: polling, extracting, storing, delivering
-            moment = rng.uniform(0.0, 2.5)
+            moment = rng.uniform(0.0, latest)
             moments.append(round(moment, 2))
+            started = time.monotonic()
             try:
                 process.wait(timeout=moment)
+                # it finished first (a fast machine, or little left to do): later kills come
+                # earlier than this run took, so they land mid-work
+                latest = min(latest, max(0.05, 0.9 * (time.monotonic() - started)))
             except subprocess.TimeoutExpired:
                 process.kill()
             killed += process.wait(timeout=10) == -signal.SIGKILL
