@@ -182,6 +182,9 @@ def main(ctx: click.Context, log_level: str | None) -> None:
     config/monitor.toml, else the shipped default config) and --db PATH (else $MONITOR_DB, else
     [storage].database). search, show, changes, timeline, sources and digest only read the
     database: they never create or migrate it.
+
+    \b
+    Example: monitor search 비핵화 --limit 5
     """
     if log_level is not None:
         ctx.meta[LOG_LEVEL_KEY] = log_level.upper()
@@ -193,6 +196,7 @@ def main(ctx: click.Context, log_level: str | None) -> None:
 def init(config_path: Path | None, force: bool) -> None:
     """Write the commented example config and create the database.
 
+    \b
     Example: monitor init --config ~/monitor/monitor.toml
     """
     path = config.config_path(config_path)
@@ -213,6 +217,7 @@ def init(config_path: Path | None, force: bool) -> None:
 def check(config_path: Path | None) -> None:
     """Validate the config and report every problem with its key and a fix.
 
+    \b
     Example: monitor check --config config/monitor.toml
     """
     from monitor.changes import matcher
@@ -234,6 +239,7 @@ def check(config_path: Path | None) -> None:
 def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> None:
     """Poll every source (or the named ones) once: fetch, extract, match, store.
 
+    \b
     Example: monitor once --source whitehouse-korea --json
     """
     from monitor.pipeline import poll
@@ -312,9 +318,14 @@ def search(
 ) -> None:
     """Full-text search of every stored version, English or Korean.
 
-    Words match as prefixes (비핵화 finds 비핵화를); "quoted words" match as a phrase.
+    A word matches that word (war finds war, not wars or warhead), also with a Korean particle
+    attached (ICBM finds ICBM을); war* matches every word that begins with war. A Korean word
+    matches as a prefix, so 비핵화 finds 비핵화를 and 비핵화는. "Quoted words" match as a phrase
+    ("완전한 비핵화" finds 완전한 비핵화를 too). Every word and phrase must be found.
 
+    \b
     Example: monitor search '"extended deterrence"' --since 2023-01-01
+    Example: monitor search 'sanction*' --limit 5
     """
     settings = _settings(config_path)
     with _database(settings, read_only=True) as db:
@@ -346,7 +357,10 @@ def search(
 def show(config_path: Path | None, url: str, as_json: bool) -> None:
     """A document's versions, their text and concept counts.
 
-    Example: monitor show https://www.whitehouse.gov/briefing-room/statements-releases/...
+    URL is as `monitor search` prints it.
+
+    \b
+    Example: monitor show https://www.theguardian.com/us-news/2018/jan/31/donald-trump-state-of-the-union-address-unity-discord
     """
     from monitor.urls import canonical_url
 
@@ -381,6 +395,7 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
 def sources(config_path: Path | None, as_json: bool) -> None:
     """Health of each source: last success, last error, consecutive failures.
 
+    \b
     Example: monitor sources --json
     """
     settings = _settings(config_path)
@@ -483,8 +498,10 @@ def compare(
     (downgrade)"), then the evidence (the old and new sentences of each concept that changed), the
     concept counts with what was set aside, the facets, and the other changed sentences. A Korean
     and an English text of one statement are compared by concepts and facets, not words.
+    OLD and NEW are your own files, or URLs.
 
-    Example: monitor compare statement-2021.md https://example.org/statement-2022.html --html redline.html
+    \b
+    Example: monitor compare joint-statement-2021.html joint-statement-2022.html --html redline.html
     """
     import re
 
@@ -563,7 +580,8 @@ def changes(
     between two already compared, their comparison is superseded by the two new ones and
     hidden unless --all.
 
-    Example: monitor changes --since 2025-12-01 --concept cvid
+    \b
+    Example: monitor changes --since 2025-12-01 --concept extended-deterrence
     """
     settings = _settings(config_path)
     if concept is not None and concept not in settings.concepts:
@@ -628,7 +646,8 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
     Without --date, --out and the printed digest show the one being gathered now (so far), and
     --send the latest whose 24 hours are over.
 
-    Example: monitor digest --date 2026-11-28 --out digest.html
+    \b
+    Example: monitor digest --out digest.html
     """
     from datetime import date as date_type
 
@@ -712,6 +731,7 @@ def timeline(
     A document counts on its publication date (else when first seen), with the mentions of its
     latest version.
 
+    \b
     Example: monitor timeline complete-denuclearization --by month --json
     """
     from monitor.timeline import timeline as mentions_over_time
@@ -753,9 +773,10 @@ def add(
     """Store a local document (PDF, HTML, Markdown or text) as a member of a series.
 
     Editions that are no longer online can seed a series this way; the new member is compared
-    with the previous member and the baseline like any other.
+    with the previous member and the baseline like any other. FILE is your own copy.
 
-    Example: monitor add nss-2017.pdf --series nss --title "National Security Strategy 2017" --date 2017-12-18
+    \b
+    Example: monitor add nss-2002.txt --series nss --title "National Security Strategy 2002" --date 2002-09-17
     """
     from monitor.changes import add_file
     from monitor.urls import document_key
@@ -793,8 +814,10 @@ def add(
 def run(config_path: Path | None) -> None:
     """Run the service: scheduled polls, alert delivery and the daily digest, until SIGTERM or
     SIGINT (a second signal exits at once). Logs go to stdout, as JSON unless on a terminal.
+    The container runs it with --config /config/monitor.toml.
 
-    Example: monitor run --config /config/monitor.toml
+    \b
+    Example: monitor run
     """
     from monitor import logs
     from monitor.schedule import run_service
@@ -808,9 +831,10 @@ def run(config_path: Path | None) -> None:
 @config_option
 def health(config_path: Path | None) -> None:
     """Exit 0 when the service's heartbeat is fresh and the database writable; else say why and
-    exit 1. The container's HEALTHCHECK runs it.
+    exit 1. The container's HEALTHCHECK runs it (with --config /config/monitor.toml).
 
-    Example: monitor health --config /config/monitor.toml
+    \b
+    Example: monitor health
     """
     from monitor.schedule import health as check_health
 
@@ -843,7 +867,8 @@ def demo(config_path: Path | None, directory: Path) -> None:
     The demo's sources replace the config's; its database is DIR/monitor.db whatever
     $MONITOR_DB says.
 
-    Example: monitor demo --dir /tmp/monitor-demo
+    \b
+    Example: monitor demo --dir monitor-demo
     """
     from monitor.demo_run import run_demo
 
@@ -877,6 +902,7 @@ def datasette(
     FTS5 search (비핵화* finds 비핵화를). Needs pip install 'monitor[datasette]'; further
     arguments go to `datasette serve`.
 
+    \b
     Example: monitor datasette --write-metadata metadata.json
     """
     from monitor import browse
