@@ -240,7 +240,7 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     """Poll every source (or the named ones) once: fetch, extract, match, store.
 
     \b
-    Example: monitor once --source whitehouse-korea --json
+    Example: monitor once --source washington-declaration --json
     """
     from monitor.pipeline import poll
 
