@@ -108,7 +108,7 @@ def test_raw_body_is_kept_compressed_and_comes_back(db: Database) -> None:
     assert store.raw_body(db, version_id) == raw
 
 
-def test_search_finds_korean_with_particles_and_english_prefixes(db: Database) -> None:
+def test_search_finds_korean_with_particles_and_english_prefixes_with_a_star(db: Database) -> None:
     when = datetime(2025, 3, 1, tzinfo=UTC)
     store.save_document(
         db,
@@ -133,13 +133,14 @@ def test_search_finds_korean_with_particles_and_english_prefixes(db: Database) -
     hits = store.search(db, "비핵화")
     assert [h.url for h in hits] == ["http://x/ko"]
     assert "[비핵화를]" in hits[0].snippet
-    assert [h.url for h in store.search(db, "denuclear")] == ["http://x/en"]
+    assert store.search(db, "denuclear") == []  # a word, not a prefix
+    assert [h.url for h in store.search(db, "denuclear*")] == ["http://x/en"]
     assert [h.url for h in store.search(db, '"complete denuclearization"')] == ["http://x/en"]
     assert store.search(db, '"denuclearization complete"') == []
     assert [h.url for h in store.search(db, "비핵화", since=datetime(2025, 1, 1, tzinfo=UTC))] == [
         "http://x/ko"
     ]
-    assert store.search(db, "denuclear", since=datetime(2025, 1, 1, tzinfo=UTC)) == []
+    assert store.search(db, "denuclear*", since=datetime(2025, 1, 1, tzinfo=UTC)) == []
 
 
 def test_search_survives_what_people_type(db: Database) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,23 +26,80 @@ from monitor.models import (
 from monitor.store.schema import iso
 from monitor.text import tidy
 
-TERM = re.compile(r'"([^"]+)"|(\S+)')
+# What a person types: "quoted phrases" and words, each may end in * (a prefix, as in FTS5).
+TERM = re.compile(r'"([^"]+)"(\*?)|(\S+)')
+# Hangul: Jamo, compatibility Jamo, Jamo extended-A, syllables and Jamo extended-B.
+HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff"
+HAS_HANGUL = re.compile(f"[{HANGUL}]")
+ALL_HANGUL = re.compile(f"[{HANGUL}]+")
+# Syllables: an indexed term that is a word, then one of these and more Hangul, is that word with
+# a Korean particle or ending attached (ICBM을, 2018년, SNS에).
+SYLLABLES = ("\uac00", "\ud7a4")
+SEPARATORS = re.compile(r"[\W_]+")  # as unicode61 splits: not a letter or a digit
+
+# The indexed terms that are a word with a Korean particle attached: fold(word) -> terms.
+Forms = Callable[[str], Sequence[str]]
 
 
-def fts_query(query: str) -> str:
-    """Turn what a person typed into an FTS5 query: quoted phrases stay phrases, words are prefixes.
+def _no_forms(_word: str) -> Sequence[str]:
+    return ()
 
-    Prefixes let 비핵화 find 비핵화를 (unicode61 keeps a Korean particle in the token) and
-    denuclear find denuclearization.
+
+def fold(word: str) -> str:
+    """A word as unicode61 remove_diacritics 2 indexes it: lower case, without diacritics."""
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
+def _term(tokens: list[str], prefix: bool, forms: Forms) -> str:
+    """One word or phrase as FTS5: its last token a prefix when asked (*) or Korean, else that
+    token whole or with a Korean particle attached."""
+    phrase = " ".join(tokens)
+    if prefix or HAS_HANGUL.search(tokens[-1]):
+        return f'"{phrase}"*'
+    head = tokens[:-1]
+    attached = [f'"{" ".join([*head, form])}"' for form in forms(fold(tokens[-1]))]
+    if not attached:
+        return f'"{phrase}"'
+    return "(" + " OR ".join([f'"{phrase}"', *attached]) + ")"
+
+
+def fts_query(query: str, forms: Forms = _no_forms) -> str:
+    """Turn what a person typed into an FTS5 query in which every word and phrase must match.
+
+    A word matches that word: war finds war, not wars or warhead (unicode61 folds case and
+    diacritics); war* asks for a prefix, as in FTS5. A Korean word is a prefix anyway, because
+    unicode61 keeps a particle in the token (비핵화 finds 비핵화를). For the same reason a
+    word such as ICBM or 2018 is also looked for with a particle attached (ICBM을, 2018년):
+    `forms` lists those indexed terms (see `search`). "Quoted words" are a phrase, whose last
+    word follows the same rules.
     """
     parts = []
-    for phrase, word in TERM.findall(query):
-        if phrase:
-            parts.append('"' + phrase.replace('"', "") + '"')
-        else:
-            cleaned = re.sub(r"[^\w]+", " ", word).split()
-            parts.extend('"' + token + '"*' for token in cleaned)
-    return " ".join(parts)
+    for phrase, star, word in TERM.findall(query):
+        text, prefix = (phrase, bool(star)) if phrase else (word, word.endswith("*"))
+        tokens = [t for t in SEPARATORS.split(text) if t]
+        if tokens:
+            parts.append(_term(tokens, prefix, forms))
+    return " AND ".join(parts)  # FTS5 reads no implicit AND after a parenthesis
+
+
+def _particle_forms(db: Database) -> Forms:
+    """The indexed terms that are a folded word followed by Korean (from FTS5's vocabulary)."""
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms "
+        "USING fts5vocab(main, versions_fts, row)"
+    )
+
+    def forms(word: str) -> Sequence[str]:
+        rows = db.execute(
+            "SELECT term FROM temp.search_terms WHERE term >= ? AND term < ? ORDER BY term",
+            [word + SYLLABLES[0], word + SYLLABLES[1]],
+        ).fetchall()
+        return [r[0] for r in rows if ALL_HANGUL.fullmatch(r[0], len(word))]
+
+    return forms
 
 
 # FTS5's snippet() takes time quadratic in a row's hits (105,000 hits of one word in one
@@ -61,9 +119,12 @@ def search(
 
     The rows to show are chosen first (newest `limit`); snippets are built for them only, in
     time that does not grow with the hits inside one document."""
-    match = fts_query(query)
-    if not match:
+    if not fts_query(query):
         return []
+    try:
+        match = fts_query(query, _particle_forms(db))
+    except sqlite3.OperationalError as exc:
+        raise ValueError(f"cannot search for {query!r}: {exc}") from exc
     params: list[Any] = [match]
     where = ""
     if since is not None:
