@@ -104,7 +104,10 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The database `monitor demo` writes, made once per session."""
     where = tmp_path_factory.mktemp("demo")
     entry = argv("monitor demo --dir " + shlex.quote(str(where)), where)
-    done = subprocess.run(entry, capture_output=True, text=True, timeout=120, check=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    done = subprocess.run(
+        entry, cwd=where, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return where / "monitor.db"
 
