@@ -108,11 +108,13 @@ def test_rejects_non_http_urls(fetcher: Fetcher) -> None:
 @pytest.mark.parametrize("content_length", [True, False])
 def test_total_deadline_stops_a_slow_drip(content_length: bool) -> None:
     with LocalServer() as server, make(timeout=1.0) as fetcher:
-        server.route("/slow", drip(b"x" * 100, interval=0.2, content_length=content_length))
+        # 300 bytes, one every 0.2 s: each read makes progress, so only a total deadline ends
+        # it before the drip's 60 s (the bound is generous: this machine may be busy)
+        server.route("/slow", drip(b"x" * 300, interval=0.2, content_length=content_length))
         start = time.monotonic()
         error = fails(fetcher, server.url("/slow"))
         took = time.monotonic() - start
-    assert 1.0 <= took < 1.5, took
+    assert 1.0 <= took < 20, took
     assert "no complete response within 1 s" in error.reason and "fetch.timeout" in error.reason
     assert len(error.attempts) == 1  # a server too slow now is not asked again at once
 
@@ -120,26 +122,46 @@ def test_total_deadline_stops_a_slow_drip(content_length: bool) -> None:
 @pytest.mark.parametrize("headers_first", [True, False])
 def test_total_deadline_stops_a_silent_server(headers_first: bool) -> None:
     with LocalServer() as server, make(timeout=1.0) as fetcher:
-        server.route("/hang", hang(30, headers_first=headers_first, body=b"abc"))
+        server.route("/hang", hang(60, headers_first=headers_first, body=b"abc"))
         start = time.monotonic()
         error = fails(fetcher, server.url("/hang"))
         took = time.monotonic() - start
-    assert took < 1.5, took
+    assert took < 20, took  # ended by the 1 s deadline, long before the server's 60 s
     assert "within 1 s" in error.reason
+
+
+def _late_then_drip(length: int | None) -> Handler:
+    """Headers after 1.5 s, then a body byte every 1.0 s for a minute: no single read waits as
+    long as the 2 s timeout, so only a deadline over headers and body together ends it."""
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        if stopping.wait(1.5):
+            return
+        request.send_response(200)
+        if length is not None:
+            request.send_header("Content-Length", str(length))
+        request.end_headers()
+        request.wfile.flush()
+        for _ in range(60):
+            request.wfile.write(b"x")
+            request.wfile.flush()
+            if stopping.wait(1.0):
+                return
+
+    return handler
 
 
 @pytest.mark.parametrize("length", [1000, None])
 def test_total_deadline_covers_headers_and_body_together(length: int | None) -> None:
-    # Headers after 0.7 s, then silence: a per-read timeout would allow 0.7 + 1 s.
-    with LocalServer() as server, make(timeout=1.0) as fetcher:
-        server.route("/late", hang(30, body=b"abc", length=length, pause=0.7))
+    with LocalServer() as server, make(timeout=2.0) as fetcher:
+        server.route("/late", _late_then_drip(length))
         server.route("/ok", respond(200, b"ok"))
         start = time.monotonic()
         error = fails(fetcher, server.url("/late"))  # not a truncated body passed off as whole
         took = time.monotonic() - start
         assert fetcher.get(server.url("/ok")).body == b"ok"  # the client is still usable
-    assert took < 1.3, took
-    assert "within 1 s" in error.reason and len(error.attempts) == 1
+    assert 2.0 <= took < 30, took  # a per-read timeout would have waited out the whole minute
+    assert "within 2 s" in error.reason and len(error.attempts) == 1
 
 
 def test_size_cap_with_content_length() -> None:
@@ -154,11 +176,9 @@ def test_size_cap_with_content_length() -> None:
 def test_size_cap_without_content_length() -> None:
     with LocalServer() as server, make(max_bytes=100_000) as fetcher:
         server.route("/big", huge(500_000_000, content_length=False))
-        start = time.monotonic()
         error = fails(fetcher, server.url("/big"))
-        took = time.monotonic() - start
-    assert took < 1.0, took
     assert "response larger than 100000 bytes; raise fetch.max_bytes" in error.reason
+    # stopped reading at the cap, not after the server's 500 MB
     assert 100_000 < error.attempts[0].bytes < 1_000_000
 
 
@@ -236,7 +256,7 @@ def test_too_long_retry_after_fails_at_once(httpserver: HTTPServer, fetcher: Fet
 def test_retry_after_parsing() -> None:
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     assert _retry_after("5") == 5.0
-    assert 28 <= (_retry_after(later) or 0) <= 30
+    assert 15 <= (_retry_after(later) or 0) <= 30  # seconds from now: a busy machine is slow
     assert _retry_after("Thu, 01 Jan 1970 00:00:00 GMT") == 0.0
     assert _retry_after(None) is None and _retry_after("soon") is None
 
@@ -244,9 +264,7 @@ def test_retry_after_parsing() -> None:
 def test_connection_refused_fails_clearly() -> None:
     url = f"http://127.0.0.1:{closed_port()}/feed"
     with make(retries=1) as fetcher:
-        start = time.monotonic()
         error = fails(fetcher, url)
-    assert time.monotonic() - start < 2
     assert error.status is None and "connection failed" in error.reason
     assert "retried 1 time;" in error.reason and "check the host name and port" in error.reason
     assert [a.status for a in error.attempts] == [None, None]

@@ -20,9 +20,11 @@ from tests.conftest import shipped_concepts
 
 ROOT = Path(__file__).parent.parent.parent
 # A ceiling on `monitor once`'s peak resident memory: it measured 75 MB polling a small feed and
-# 110 MB with pages (CPython 3.11, lxml, trafilatura, PDFium), a 10 MB capped body included; a
-# 2 GB body or bomb held in memory would pass it by far.
-BASELINE_MB = 150
+# 110 MB with pages (CPython 3.11, lxml, trafilatura, PDFium), a 10 MB capped body included, and
+# 165 MB on a machine busy with other work (wait4 counts the reaped extraction workers too, and a
+# slow reader takes larger pieces off the socket); a 2 GB body or bomb held in memory would pass
+# it by far.
+BASELINE_MB = 200
 
 
 def _toml(value: Any) -> str:

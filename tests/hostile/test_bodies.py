@@ -76,7 +76,8 @@ def test_slowloris_is_ended_by_the_total_deadline(tmp_path: Path) -> None:
         summary = poll_here(config)
         took = time.monotonic() - start
     errors = dict(summary.errors)
-    assert took < 2 + 4, took
+    # the drips would last minutes (a byte a second); generous: this machine may be busy
+    assert took < 2 + 30, took
     assert set(errors) == {"drip-body", "drip-unsized", "drip-head"}, errors
     for error in errors.values():
         assert "no complete response within 2 s" in error and "fetch.timeout" in error

@@ -117,7 +117,7 @@ def test_a_5xx_storm_is_retried_with_backoff_then_recorded_once(tmp_path: Path) 
             **{f"story-{n}": d.hits(f"/story/{n}") for n in range(3)},
         }
         robots = len(d.hits("/robots.txt"))  # articles are fetched as robots.txt allows
-    assert took < 10, took
+    assert took < 60, took  # generous: the machine may be busy; the counts are the test
     for name, requests in hits.items():
         assert len(requests) == RETRIES + 1, (name, len(requests))
         gaps = [later.started - earlier.ended for earlier, later in itertools.pairwise(requests)]
