@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -31,6 +31,9 @@ from monitor.untrusted import (
     terminal,
     url_text,
 )
+
+if TYPE_CHECKING:
+    from monitor.pipeline import Summary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -227,7 +230,21 @@ def check(config_path: Path | None) -> None:
     )
 
 
-@main.command()
+# The exit statuses of `monitor once`; 1 and 2 are those of every command.
+EXIT_SOME_FAILED = 3
+EXIT_ALL_FAILED = 4
+ONCE_EXIT = f"""Exit status:
+
+\b
+  0  every source was polled, nothing failed
+  1  the command could not run: a config, database or file problem (the line says which)
+  2  a usage error (an unknown option, or a --source the config does not name)
+  {EXIT_SOME_FAILED}  something failed (a source, an article, a local series member), not all
+  {EXIT_ALL_FAILED}  every source polled failed
+"""
+
+
+@main.command(epilog=ONCE_EXIT)
 @config_option
 @click.option("--source", "names", multiple=True, help="Poll only this source (repeatable).")
 @json_option
@@ -242,35 +259,38 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     try:
         sources = [settings.source(n) for n in names] if names else None
     except MonitorError as exc:
-        raise click.ClickException(str(exc)) from exc
-    from monitor import alerts
+        raise click.BadParameter(str(exc), param_hint="--source") from exc
+    from monitor import alerts, logs
+    from monitor.console import Bar
 
-    on_terminal = sys.stderr.isatty() and not as_json
-
-    def progress(done: int, known: int) -> None:
-        if on_terminal and known:
-            width = 30
-            filled = round(width * done / known)
-            bar = "#" * filled + "." * (width - filled)
-            click.echo(f"\r[{bar}] {done}/{known} fetches and extractions", err=True, nl=False)
-
-    with _database(settings) as db:
-        summary = poll(settings, db, sources, progress=progress)
-        if on_terminal:
-            click.echo("", err=True)
+    bar = Bar(sys.stderr, shown=not as_json)
+    # The log lines of the poll wait until the bar is over (all of them on a terminal, else
+    # its warnings); those the summary prints (each failure) are not printed twice.
+    with logs.held(every=bar.shown) as release, _database(settings) as db:
+        summary = poll(settings, db, sources, progress=bar.draw)
+        bar.end()
+        release([error for _, error in summary.errors])
         alerts.queue_due_digest(settings, db)
         delivery = alerts.deliver_due(settings, db)
     redactor = Redactor.from_settings(settings)
     summary.errors = [(source, redactor.redact(error)) for source, error in summary.errors]
+    code = _once_exit(summary)
     if as_json:
         _print_json(summary.as_json())
-        return
+        sys.exit(code)
+    failed = f" ({len(summary.failed)} failed)" if summary.failed else ""
     click.echo(
-        f"{summary.sources} sources: {summary.fetched} fetched, {summary.not_modified} not modified, "
+        f"{summary.sources} sources{failed}: {summary.fetched} fetched, "
+        f"{summary.not_modified} not modified, "
         f"{summary.new_documents} new documents, {summary.new_versions} new versions, "
         f"{summary.mentions} mentions, {summary.changes} wording changes, "
         f"{len(summary.errors)} errors"
     )
+    for change in summary.wording:
+        title = terminal(change.title or change.url, TITLE_CHARS)
+        click.echo(f"  changed ({change.kind}, {change.significance:.2f}): {title}")
+        click.echo(f"      {terminal(change.verdict, SENTENCE_CHARS)}")
+        click.echo(f"      {url_text(change.url)}")
     for source, error in summary.errors:
         click.echo(f"  {terminal(source, NAME_CHARS)}: {terminal(error, ERROR_CHARS)}")
     if delivery.sent or delivery.retrying or delivery.given_up:
@@ -278,6 +298,16 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
             f"alerts: {delivery.sent} sent, {delivery.retrying} waiting to retry, "
             f"{delivery.given_up} given up"
         )
+    sys.exit(code)
+
+
+def _once_exit(summary: Summary) -> int:
+    """The exit status of `monitor once` (see ONCE_EXIT)."""
+    if not summary.errors:
+        return 0
+    if summary.sources and len(set(summary.failed)) >= summary.sources:
+        return EXIT_ALL_FAILED
+    return EXIT_SOME_FAILED
 
 
 def _since(value: str | None, settings: Settings, hint: str = "--since") -> datetime | None:
