@@ -29,7 +29,7 @@ from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
 from monitor.extract import extract
 from monitor.feeds import parse_feed
-from monitor.fetch import Fetcher, FetchSettings
+from monitor.fetch import DnsFailures, Fetcher, FetchSettings
 from monitor.match import Matcher
 from monitor.models import (
     Concept,
@@ -149,6 +149,8 @@ class _Poll:
             shared.fetcher if shared else Fetcher(FetchSettings(**settings.fetch.model_dump()))
         )
         self.workers = shared.workers if shared else _workers(settings)
+        # A name that does not resolve is asked once per poll (see Fetcher.get).
+        self.dns = DnsFailures()
         # One fetch per host in flight: a thread never waits on another's host, so many
         # articles from one site cannot starve the other sites of threads.
         self.busy_hosts: set[str] = set()
@@ -185,6 +187,7 @@ class _Poll:
             allow=job.source.allow_internal,
             headers=job.source.headers,
             user_agent=job.source.user_agent,
+            dns=self.dns,
         )
         self.pending[future] = job
 
