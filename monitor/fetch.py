@@ -88,16 +88,17 @@ class DnsFailures:
     next poll asks again). Thread-safe: a poll's fetch threads share one."""
 
     def __init__(self) -> None:
-        self._reasons: dict[str, str] = {}
+        self._reasons: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
-    def get(self, host: str) -> str | None:
+    def get(self, host: str) -> tuple[str, str] | None:
+        """What the attempt recorded (the resolver's answer) and the reason with its fix."""
         with self._lock:
             return self._reasons.get(host.lower())
 
-    def add(self, host: str, reason: str) -> None:
+    def add(self, host: str, answer: str, reason: str) -> None:
         with self._lock:
-            self._reasons.setdefault(host.lower(), reason)
+            self._reasons.setdefault(host.lower(), (answer, reason))
 
 
 class _NoName(Exception):
@@ -588,8 +589,9 @@ class Fetcher:
         for retried in range(self.settings.retries + 1):
             known = call.dns.get(name) if call.dns is not None else None
             if known is not None:  # this poll already asked: the answer stands
-                attempts.append(Attempt(url, datetime.now(UTC), None, 0, 0.0, known))
-                raise Unresolved(url, known, attempts=tuple(attempts))
+                answer, reason = known
+                attempts.append(Attempt(url, datetime.now(UTC), None, 0, 0.0, answer))
+                raise Unresolved(url, reason, attempts=tuple(attempts))
             wait = host.last_end + max(gap, host.crawl_delay) - time.monotonic()
             if wait > 0:
                 time.sleep(wait)  # holding the host, not a global slot
@@ -609,7 +611,7 @@ class Fetcher:
                 if failure.unresolved:
                     reason = f"{failure.reason}; {failure.hint}"
                     if call.dns is not None:
-                        call.dns.add(name, reason)
+                        call.dns.add(name, failure.reason, reason)
                     raise Unresolved(url, reason, None, tuple(attempts)) from None
                 if not failure.retry or retried == self.settings.retries:
                     again = f", retried {retried} time{'s' * (retried > 1)}" if retried else ""
