@@ -18,8 +18,8 @@ from sqlite_utils import Database
 
 from monitor import __version__, config, store
 from monitor.config import EmailSettings, Settings
-from monitor.errors import MonitorError
-from monitor.models import Extracted, SourceHealth
+from monitor.errors import ConfigError, MonitorError
+from monitor.models import DigestData, Extracted, SourceHealth
 from monitor.redact import Redactor, public_url
 from monitor.timeline import PERIODS
 from monitor.untrusted import (
@@ -193,36 +193,73 @@ def main(ctx: click.Context, log_level: str | None) -> None:
 @main.command()
 @config_option
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
-def init(config_path: Path | None, force: bool) -> None:
+@json_option
+def init(config_path: Path | None, force: bool, as_json: bool) -> None:
     """Write the commented example config and create the database.
 
     Example: monitor init --config ~/monitor/monitor.toml
     """
     path = config.config_path(config_path)
-    if path.exists() and not force:
-        click.echo(f"{path} exists; keeping it (use --force to overwrite)")
+    written = force or not path.exists()
+    if not written:
+        lines = [f"{path} exists; keeping it (use --force to overwrite)"]
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config.shipped_config_text(), encoding="utf-8")
-        click.echo(f"wrote {path}")
+        lines = [f"wrote {path}"]
     settings = _settings(path)
     with _database(settings) as db:
         store.check_writable(db)
-    click.echo(f"database ready: {settings.database}")
+    if as_json:
+        _print_json({"config": str(path), "written": written, "database": str(settings.database)})
+        return
+    for line in [*lines, f"database ready: {settings.database}"]:
+        click.echo(line)
 
 
 @main.command()
 @config_option
-def check(config_path: Path | None) -> None:
+@json_option
+def check(config_path: Path | None, as_json: bool) -> None:
     """Validate the config and report every problem with its key and a fix.
 
     Example: monitor check --config config/monitor.toml
     """
     from monitor.changes import matcher
 
-    settings = _settings(config_path)
-    matcher(settings.lexicon())
     origin = config.SHIPPED if config.uses_shipped(config_path) else config.config_path(config_path)
+    try:
+        settings = _settings(config_path)
+        matcher(settings.lexicon())
+    except (click.ClickException, MonitorError) as exc:
+        if not as_json:
+            raise
+        cause = exc.__cause__ if isinstance(exc, click.ClickException) else exc
+        problems = cause.problems if isinstance(cause, ConfigError) else (str(cause or exc),)
+        _print_json({"config": str(origin), "ok": False, "problems": list(problems)})
+        sys.exit(1)
+    if as_json:
+        redactor = Redactor.from_settings(settings)
+        _print_json(
+            {
+                "config": str(origin),
+                "ok": True,
+                "sources": [
+                    {
+                        "name": s.name,
+                        "kind": s.kind,
+                        "url": redactor.url(s.url),
+                        "enabled": s.enabled,
+                    }
+                    for s in settings.sources
+                ],
+                "concepts": list(settings.concepts),
+                "ladders": list(settings.ladders),
+                "database": str(settings.database),
+                "problems": [],
+            }
+        )
+        return
     click.echo(
         f"{origin}: ok: {len(settings.sources)} sources, "
         f"{len(settings.concepts)} concepts, {len(settings.ladders)} ladders; "
@@ -650,7 +687,10 @@ def changes(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write it to FILE: HTML, or a whole mail when FILE ends in .eml.",
 )
-def digest(config_path: Path | None, day: str | None, send: bool, out: Path | None) -> None:
+@json_option
+def digest(
+    config_path: Path | None, day: str | None, send: bool, out: Path | None, as_json: bool
+) -> None:
     """Build the daily digest (the 24 hours before [digest].time on a day) and show, write or
     send it. A digest is sent at most once per day and recipient; an empty one only for a day
     monitored throughout.
@@ -694,6 +734,18 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
                 if reason
                 else "already queued or sent earlier"
             )
+            if as_json:
+                _print_json(
+                    _digest_json(data, settings)
+                    | {
+                        "queued": queued,
+                        "withheld": None if queued else reason,
+                        "sent": delivery.sent,
+                        "retrying": delivery.retrying,
+                        "given_up": delivery.given_up,
+                    }
+                )
+                return
             click.echo(
                 f"digest for {when}: {state}; {delivery.sent} sent, "
                 f"{delivery.retrying} waiting to retry"
@@ -706,16 +758,34 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
     counts = message.payload
     shown = f"the digest for {when}{so_far}: {counts.get('changes', 0)} wording change(s), "
     shown += f"{counts.get('articles', 0)} new article(s)"
-    if out is None:
-        click.echo(terminal(message.subject) + "\n\n" + terminal(message.text, lines=True))
-    elif out.suffix.lower() == ".eml":
+    if out is not None and out.suffix.lower() == ".eml":
         email = settings.email or EmailSettings()
         recipients = settings.digest.recipients or email.to or ("reader@localhost",)
         out.write_bytes(bytes(notify.build_email(email.sender, recipients, message)))
-        click.echo(f"wrote {out}: {shown}")
-    else:
+    elif out is not None:
         out.write_text(message.html or message.text, encoding="utf-8")
+    if as_json:
+        written = {"written": str(out)} if out is not None else {"text": message.text}
+        _print_json(
+            _digest_json(data, settings)
+            | {"so_far": data.end > moment, "subject": message.subject}
+            | written
+        )
+    elif out is None:
+        click.echo(terminal(message.subject) + "\n\n" + terminal(message.text, lines=True))
+    else:
         click.echo(f"wrote {out}: {shown}")
+
+
+def _digest_json(data: DigestData, settings: Settings) -> dict[str, object]:
+    """What `digest --json` says of any digest: its day, window and counts."""
+    return {
+        "date": data.day.isoformat(),
+        "window": {"start": data.start.isoformat(), "end": data.end.isoformat()},
+        "timezone": settings.schedule.timezone,
+        "changes": len(data.changes),
+        "articles": len(data.articles),
+    }
 
 
 @main.command()
@@ -777,8 +847,14 @@ def timeline(
 @click.option("--series", "series_id", required=True, help="The series id from the config.")
 @click.option("--title", help="The document's title (default: from the file).")
 @click.option("--date", "when", help="Its publication date, YYYY-MM-DD (orders the series).")
+@json_option
 def add(
-    config_path: Path | None, file: Path, series_id: str, title: str | None, when: str | None
+    config_path: Path | None,
+    file: Path,
+    series_id: str,
+    title: str | None,
+    when: str | None,
+    as_json: bool,
 ) -> None:
     """Store a local document (PDF, HTML, Markdown or text) as a member of a series.
 
@@ -808,8 +884,26 @@ def add(
                 title=title,
                 published=_since(when, settings, "--date"),
             )
+            found = store.history(db, document_key(str(file)), document_key(str(file)))
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc
+    if as_json:
+        versions = found.versions if found is not None else []
+        _print_json(
+            {
+                "file": str(file),
+                "document": document_key(str(file)),
+                "series": series_id,
+                "new_document": stored.new_document,
+                "new_version": stored.new_version,
+                "version": versions[-1].id if versions else None,
+                "versions": len(versions),
+                "mentions": stored.mentions,
+                "changes": stored.changes,
+                "wording_changes": [asdict(w) for w in stored.wording],
+            }
+        )
+        return
     state = "stored" if stored.new_version else "unchanged (already stored)"
     click.echo(
         f"{file}: {state} in series {series_id}; {stored.mentions} mentions, {stored.changes} changes"
@@ -836,7 +930,8 @@ def run(config_path: Path | None) -> None:
 
 @main.command()
 @config_option
-def health(config_path: Path | None) -> None:
+@json_option
+def health(config_path: Path | None, as_json: bool) -> None:
     """Exit 0 when the service's heartbeat is fresh and the database writable; else say why and
     exit 1. The container's HEALTHCHECK runs it.
 
@@ -845,6 +940,10 @@ def health(config_path: Path | None) -> None:
     from monitor.schedule import health as check_health
 
     problem = check_health(_settings(config_path))
+    if as_json:
+        status = "healthy" if problem is None else "unhealthy"
+        _print_json({"status": status, "reasons": [] if problem is None else [problem]})
+        sys.exit(0 if problem is None else 1)
     if problem is not None:
         click.echo(f"unhealthy: {problem}", err=True)
         sys.exit(1)

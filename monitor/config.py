@@ -676,9 +676,12 @@ def parse(raw: Mapping[str, Any], *, origin: str = "config", environment: bool =
     else:
         problems = _cross_check(settings)
     if len(problems) == 1:  # one fault, one line
-        raise ConfigError(f"{origin}: {problems[0]}")
+        raise ConfigError(f"{origin}: {problems[0]}", (problems[0],))
     if problems:
-        raise ConfigError(f"{origin} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+        raise ConfigError(
+            f"{origin} has {len(problems)} problem(s):\n  " + "\n  ".join(problems),
+            tuple(problems),
+        )
     database = os.environ.get(ENV_DB) if environment else None
     if database:
         storage = settings.storage.model_copy(update={"database": database})
