@@ -588,7 +588,9 @@ def compare(
     if as_json:
         _print_json(comparing.as_json(result))
         return
-    use_color = sys.stdout.isatty() if color is None else color
+    from monitor.console import colour
+
+    use_color = colour(sys.stdout, color)  # --color/--no-color, else a terminal and no $NO_COLOR
     text = report.render_text(
         result,
         old_label=old,
@@ -778,13 +780,16 @@ def digest(
 
 
 def _digest_json(data: DigestData, settings: Settings) -> dict[str, object]:
-    """What `digest --json` says of any digest: its day, window and counts."""
+    """What `digest --json` says of any digest: its day, window and counts (those it shows)."""
+    from monitor.digest import render_digest
+
+    counts = render_digest(data, dedup_key=f"digest:{data.day}:preview").payload
     return {
         "date": data.day.isoformat(),
         "window": {"start": data.start.isoformat(), "end": data.end.isoformat()},
         "timezone": settings.schedule.timezone,
-        "changes": len(data.changes),
-        "articles": len(data.articles),
+        "changes": counts.get("changes", 0),
+        "articles": counts.get("articles", 0),
     }
 
 

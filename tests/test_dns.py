@@ -57,9 +57,11 @@ def _settings(retries: int) -> FetchSettings:
 
 def test_a_name_that_does_not_resolve_is_not_retried() -> None:
     resolver = CountingResolver()
-    with Fetcher(_settings(retries=3), resolve=resolver) as fetcher:
-        with pytest.raises(Unresolved) as raised:
-            fetcher.get(f"http://{NOWHERE}/a")
+    with (
+        Fetcher(_settings(retries=3), resolve=resolver) as fetcher,
+        pytest.raises(Unresolved) as raised,
+    ):
+        fetcher.get(f"http://{NOWHERE}/a")
     error = raised.value
     assert resolver.asked[NOWHERE] == 1, resolver.asked
     assert len(error.attempts) == 1, error.attempts
