@@ -273,10 +273,10 @@ EXIT_ALL_FAILED = 4
 ONCE_EXIT = f"""Exit status:
 
 \b
-  0  every source was polled, nothing failed
+  0  every source was polled (articles that failed are listed; they are retried)
   1  the command could not run: a config, database or file problem (the line says which)
   2  a usage error (an unknown option, or a --source the config does not name)
-  {EXIT_SOME_FAILED}  something failed (a source, an article, a local series member), not all
+  {EXIT_SOME_FAILED}  some sources failed (their feed or page could not be had), not all
   {EXIT_ALL_FAILED}  every source polled failed
 """
 
@@ -339,12 +339,13 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
 
 
 def _once_exit(summary: Summary) -> int:
-    """The exit status of `monitor once` (see ONCE_EXIT)."""
-    if not summary.errors:
+    """The exit status of `monitor once` (see ONCE_EXIT): a source fails when its own feed or
+    page could not be had; an article that failed is retried at the next polls and, like a
+    feed read in part, is listed in the summary without failing its source."""
+    failed = len(set(summary.failed))
+    if not failed:
         return 0
-    if summary.sources and len(set(summary.failed)) >= summary.sources:
-        return EXIT_ALL_FAILED
-    return EXIT_SOME_FAILED
+    return EXIT_ALL_FAILED if failed >= summary.sources else EXIT_SOME_FAILED
 
 
 def _since(value: str | None, settings: Settings, hint: str = "--since") -> datetime | None:
