@@ -102,20 +102,12 @@ class DnsFailures:
 
 
 class _NoName(Exception):
-    """Raised by the network backend: the host name does not resolve (a DNS answer, final)."""
+    """Raised by the network backend: the host name did not resolve (final for the poll)."""
 
     def __init__(self, host: str, error: socket.gaierror) -> None:
         super().__init__(f"{host} does not resolve ({error.strerror or error})")
         self.host = host
 
-
-# getaddrinfo's answers that say the name has no address, as opposed to a resolver that could
-# not be asked (EAI_AGAIN, EAI_SYSTEM: worth retrying).
-_NO_NAME = frozenset(
-    getattr(socket, name)
-    for name in ("EAI_NONAME", "EAI_NODATA", "EAI_ADDRFAMILY", "EAI_FAIL")
-    if hasattr(socket, name)
-)
 
 Resolver = Callable[[str, int], list[Address]]
 
@@ -163,9 +155,9 @@ class _GuardedBackend(httpcore2.SyncBackend):
         try:
             resolved = self.resolve(host, port)
         except socket.gaierror as exc:
-            if exc.errno in _NO_NAME:
-                raise _NoName(host, exc) from exc
-            raise httpcore2.ConnectError(exc) from exc
+            # Final, whatever getaddrinfo said: no such name, or no resolver to ask (EAI_AGAIN,
+            # which backing off within the poll would only make slower for every URL).
+            raise _NoName(host, exc) from exc
         except OSError as exc:
             raise httpcore2.ConnectError(exc) from exc
         allowed: list[Address] = []
