@@ -38,6 +38,7 @@ from monitor.models import (
     Stored,
     StoredVersion,
     StoreLimits,
+    WordingChange,
 )
 from monitor.redact import public_url, redact_url
 from monitor.text import content_hash
@@ -291,6 +292,13 @@ def store_document(
         if placed and series_id is not None
         else None,
         limits=StoreLimits(settings.storage.max_mentions, settings.storage.max_sentence),
+    )
+    stored = replace(
+        stored,
+        wording=tuple(
+            WordingChange(redact_url(e.url), e.title, e.source, e.kind, e.significance, e.verdict)
+            for _, e in changes
+        ),
     )
     if stored.limits:
         log.warning(

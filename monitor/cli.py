@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -18,8 +18,8 @@ from sqlite_utils import Database
 
 from monitor import __version__, config, store
 from monitor.config import EmailSettings, Settings
-from monitor.errors import MonitorError
-from monitor.models import Extracted, SourceHealth
+from monitor.errors import ConfigError, MonitorError
+from monitor.models import DigestData, Extracted, SourceHealth
 from monitor.redact import Redactor, public_url
 from monitor.timeline import PERIODS
 from monitor.untrusted import (
@@ -31,6 +31,9 @@ from monitor.untrusted import (
     terminal,
     url_text,
 )
+
+if TYPE_CHECKING:
+    from monitor.pipeline import Summary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -193,28 +196,35 @@ def main(ctx: click.Context, log_level: str | None) -> None:
 @main.command()
 @config_option
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
-def init(config_path: Path | None, force: bool) -> None:
+@json_option
+def init(config_path: Path | None, force: bool, as_json: bool) -> None:
     """Write the commented example config and create the database.
 
     \b
     Example: monitor init --config ~/monitor/monitor.toml
     """
     path = config.config_path(config_path)
-    if path.exists() and not force:
-        click.echo(f"{path} exists; keeping it (use --force to overwrite)")
+    written = force or not path.exists()
+    if not written:
+        lines = [f"{path} exists; keeping it (use --force to overwrite)"]
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config.shipped_config_text(), encoding="utf-8")
-        click.echo(f"wrote {path}")
+        lines = [f"wrote {path}"]
     settings = _settings(path)
     with _database(settings) as db:
         store.check_writable(db)
-    click.echo(f"database ready: {settings.database}")
+    if as_json:
+        _print_json({"config": str(path), "written": written, "database": str(settings.database)})
+        return
+    for line in [*lines, f"database ready: {settings.database}"]:
+        click.echo(line)
 
 
 @main.command()
 @config_option
-def check(config_path: Path | None) -> None:
+@json_option
+def check(config_path: Path | None, as_json: bool) -> None:
     """Validate the config and report every problem with its key and a fix.
 
     \b
@@ -222,9 +232,39 @@ def check(config_path: Path | None) -> None:
     """
     from monitor.changes import matcher
 
-    settings = _settings(config_path)
-    matcher(settings.lexicon())
     origin = config.SHIPPED if config.uses_shipped(config_path) else config.config_path(config_path)
+    try:
+        settings = _settings(config_path)
+        matcher(settings.lexicon())
+    except (click.ClickException, MonitorError) as exc:
+        if not as_json:
+            raise
+        cause = exc.__cause__ if isinstance(exc, click.ClickException) else exc
+        problems = cause.problems if isinstance(cause, ConfigError) else (str(cause or exc),)
+        _print_json({"config": str(origin), "ok": False, "problems": list(problems)})
+        sys.exit(1)
+    if as_json:
+        redactor = Redactor.from_settings(settings)
+        _print_json(
+            {
+                "config": str(origin),
+                "ok": True,
+                "sources": [
+                    {
+                        "name": s.name,
+                        "kind": s.kind,
+                        "url": redactor.url(s.url),
+                        "enabled": s.enabled,
+                    }
+                    for s in settings.sources
+                ],
+                "concepts": list(settings.concepts),
+                "ladders": list(settings.ladders),
+                "database": str(settings.database),
+                "problems": [],
+            }
+        )
+        return
     click.echo(
         f"{origin}: ok: {len(settings.sources)} sources, "
         f"{len(settings.concepts)} concepts, {len(settings.ladders)} ladders; "
@@ -232,7 +272,21 @@ def check(config_path: Path | None) -> None:
     )
 
 
-@main.command()
+# The exit statuses of `monitor once`; 1 and 2 are those of every command.
+EXIT_SOME_FAILED = 3
+EXIT_ALL_FAILED = 4
+ONCE_EXIT = f"""Exit status:
+
+\b
+  0  every source was polled (articles that failed are listed; they are retried)
+  1  the command could not run: a config, database or file problem (the line says which)
+  2  a usage error (an unknown option, or a --source the config does not name)
+  {EXIT_SOME_FAILED}  some sources failed (their feed or page could not be had), not all
+  {EXIT_ALL_FAILED}  every source polled failed
+"""
+
+
+@main.command(epilog=ONCE_EXIT)
 @config_option
 @click.option("--source", "names", multiple=True, help="Poll only this source (repeatable).")
 @json_option
@@ -248,35 +302,38 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     try:
         sources = [settings.source(n) for n in names] if names else None
     except MonitorError as exc:
-        raise click.ClickException(str(exc)) from exc
-    from monitor import alerts
+        raise click.BadParameter(str(exc), param_hint="--source") from exc
+    from monitor import alerts, logs
+    from monitor.console import Bar
 
-    on_terminal = sys.stderr.isatty() and not as_json
-
-    def progress(done: int, known: int) -> None:
-        if on_terminal and known:
-            width = 30
-            filled = round(width * done / known)
-            bar = "#" * filled + "." * (width - filled)
-            click.echo(f"\r[{bar}] {done}/{known} fetches and extractions", err=True, nl=False)
-
-    with _database(settings) as db:
-        summary = poll(settings, db, sources, progress=progress)
-        if on_terminal:
-            click.echo("", err=True)
+    bar = Bar(sys.stderr, shown=not as_json)
+    # The log lines of the poll wait until the bar is over (all of them on a terminal, else
+    # its warnings); those the summary prints (each failure) are not printed twice.
+    with logs.held(every=bar.shown) as release, _database(settings) as db:
+        summary = poll(settings, db, sources, progress=bar.draw)
+        bar.end()
+        release([error for _, error in summary.errors])
         alerts.queue_due_digest(settings, db)
         delivery = alerts.deliver_due(settings, db)
     redactor = Redactor.from_settings(settings)
     summary.errors = [(source, redactor.redact(error)) for source, error in summary.errors]
+    code = _once_exit(summary)
     if as_json:
         _print_json(summary.as_json())
-        return
+        sys.exit(code)
+    failed = f" ({len(summary.failed)} failed)" if summary.failed else ""
     click.echo(
-        f"{summary.sources} sources: {summary.fetched} fetched, {summary.not_modified} not modified, "
+        f"{summary.sources} sources{failed}: {summary.fetched} fetched, "
+        f"{summary.not_modified} not modified, "
         f"{summary.new_documents} new documents, {summary.new_versions} new versions, "
         f"{summary.mentions} mentions, {summary.changes} wording changes, "
         f"{len(summary.errors)} errors"
     )
+    for change in summary.wording:
+        title = terminal(change.title or change.url, TITLE_CHARS)
+        click.echo(f"  changed ({change.kind}, {change.significance:.2f}): {title}")
+        click.echo(f"      {terminal(change.verdict, SENTENCE_CHARS)}")
+        click.echo(f"      {url_text(change.url)}")
     for source, error in summary.errors:
         click.echo(f"  {terminal(source, NAME_CHARS)}: {terminal(error, ERROR_CHARS)}")
     if delivery.sent or delivery.retrying or delivery.given_up:
@@ -284,6 +341,17 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
             f"alerts: {delivery.sent} sent, {delivery.retrying} waiting to retry, "
             f"{delivery.given_up} given up"
         )
+    sys.exit(code)
+
+
+def _once_exit(summary: Summary) -> int:
+    """The exit status of `monitor once` (see ONCE_EXIT): a source fails when its own feed or
+    page could not be had; an article that failed is retried at the next polls and, like a
+    feed read in part, is listed in the summary without failing its source."""
+    failed = len(set(summary.failed))
+    if not failed:
+        return 0
+    return EXIT_ALL_FAILED if failed >= summary.sources else EXIT_SOME_FAILED
 
 
 def _since(value: str | None, settings: Settings, hint: str = "--since") -> datetime | None:
@@ -538,7 +606,9 @@ def compare(
     if as_json:
         _print_json(comparing.as_json(result))
         return
-    use_color = sys.stdout.isatty() if color is None else color
+    from monitor.console import colour
+
+    use_color = colour(sys.stdout, color)  # --color/--no-color, else a terminal and no $NO_COLOR
     text = report.render_text(
         result,
         old_label=old,
@@ -638,7 +708,10 @@ def changes(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write it to FILE: HTML, or a whole mail when FILE ends in .eml.",
 )
-def digest(config_path: Path | None, day: str | None, send: bool, out: Path | None) -> None:
+@json_option
+def digest(
+    config_path: Path | None, day: str | None, send: bool, out: Path | None, as_json: bool
+) -> None:
     """Build the daily digest (the 24 hours before [digest].time on a day) and show, write or
     send it. A digest is sent at most once per day and recipient; an empty one only for a day
     monitored throughout.
@@ -683,6 +756,18 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
                 if reason
                 else "already queued or sent earlier"
             )
+            if as_json:
+                _print_json(
+                    _digest_json(data, settings)
+                    | {
+                        "queued": queued,
+                        "withheld": None if queued else reason,
+                        "sent": delivery.sent,
+                        "retrying": delivery.retrying,
+                        "given_up": delivery.given_up,
+                    }
+                )
+                return
             click.echo(
                 f"digest for {when}: {state}; {delivery.sent} sent, "
                 f"{delivery.retrying} waiting to retry"
@@ -695,16 +780,37 @@ def digest(config_path: Path | None, day: str | None, send: bool, out: Path | No
     counts = message.payload
     shown = f"the digest for {when}{so_far}: {counts.get('changes', 0)} wording change(s), "
     shown += f"{counts.get('articles', 0)} new article(s)"
-    if out is None:
-        click.echo(terminal(message.subject) + "\n\n" + terminal(message.text, lines=True))
-    elif out.suffix.lower() == ".eml":
+    if out is not None and out.suffix.lower() == ".eml":
         email = settings.email or EmailSettings()
         recipients = settings.digest.recipients or email.to or ("reader@localhost",)
         out.write_bytes(bytes(notify.build_email(email.sender, recipients, message)))
-        click.echo(f"wrote {out}: {shown}")
-    else:
+    elif out is not None:
         out.write_text(message.html or message.text, encoding="utf-8")
+    if as_json:
+        written = {"written": str(out)} if out is not None else {"text": message.text}
+        _print_json(
+            _digest_json(data, settings)
+            | {"so_far": data.end > moment, "subject": message.subject}
+            | written
+        )
+    elif out is None:
+        click.echo(terminal(message.subject) + "\n\n" + terminal(message.text, lines=True))
+    else:
         click.echo(f"wrote {out}: {shown}")
+
+
+def _digest_json(data: DigestData, settings: Settings) -> dict[str, object]:
+    """What `digest --json` says of any digest: its day, window and counts (those it shows)."""
+    from monitor.digest import render_digest
+
+    counts = render_digest(data, dedup_key=f"digest:{data.day}:preview").payload
+    return {
+        "date": data.day.isoformat(),
+        "window": {"start": data.start.isoformat(), "end": data.end.isoformat()},
+        "timezone": settings.schedule.timezone,
+        "changes": counts.get("changes", 0),
+        "articles": counts.get("articles", 0),
+    }
 
 
 @main.command()
@@ -767,8 +873,14 @@ def timeline(
 @click.option("--series", "series_id", required=True, help="The series id from the config.")
 @click.option("--title", help="The document's title (default: from the file).")
 @click.option("--date", "when", help="Its publication date, YYYY-MM-DD (orders the series).")
+@json_option
 def add(
-    config_path: Path | None, file: Path, series_id: str, title: str | None, when: str | None
+    config_path: Path | None,
+    file: Path,
+    series_id: str,
+    title: str | None,
+    when: str | None,
+    as_json: bool,
 ) -> None:
     """Store a local document (PDF, HTML, Markdown or text) as a member of a series.
 
@@ -799,8 +911,26 @@ def add(
                 title=title,
                 published=_since(when, settings, "--date"),
             )
+            found = store.history(db, document_key(str(file)), document_key(str(file)))
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc
+    if as_json:
+        versions = found.versions if found is not None else []
+        _print_json(
+            {
+                "file": str(file),
+                "document": document_key(str(file)),
+                "series": series_id,
+                "new_document": stored.new_document,
+                "new_version": stored.new_version,
+                "version": versions[-1].id if versions else None,
+                "versions": len(versions),
+                "mentions": stored.mentions,
+                "changes": stored.changes,
+                "wording_changes": [asdict(w) for w in stored.wording],
+            }
+        )
+        return
     state = "stored" if stored.new_version else "unchanged (already stored)"
     click.echo(
         f"{file}: {state} in series {series_id}; {stored.mentions} mentions, {stored.changes} changes"
@@ -829,7 +959,8 @@ def run(config_path: Path | None) -> None:
 
 @main.command()
 @config_option
-def health(config_path: Path | None) -> None:
+@json_option
+def health(config_path: Path | None, as_json: bool) -> None:
     """Exit 0 when the service's heartbeat is fresh and the database writable; else say why and
     exit 1. The container's HEALTHCHECK runs it (with --config /config/monitor.toml).
 
@@ -839,6 +970,10 @@ def health(config_path: Path | None) -> None:
     from monitor.schedule import health as check_health
 
     problem = check_health(_settings(config_path))
+    if as_json:
+        status = "healthy" if problem is None else "unhealthy"
+        _print_json({"status": status, "reasons": [] if problem is None else [problem]})
+        sys.exit(0 if problem is None else 1)
     if problem is not None:
         click.echo(f"unhealthy: {problem}", err=True)
         sys.exit(1)

@@ -26,6 +26,7 @@ from monitor.urls import document_key
 DEFAULT_CONFIG = Path("config/monitor.toml")
 ENV_CONFIG = "MONITOR_CONFIG"
 ENV_DB = "MONITOR_DB"
+ENV_NO_COLOR = "NO_COLOR"  # https://no-color.org: set and not empty, no colour by default
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -675,9 +676,12 @@ def parse(raw: Mapping[str, Any], *, origin: str = "config", environment: bool =
     else:
         problems = _cross_check(settings)
     if len(problems) == 1:  # one fault, one line
-        raise ConfigError(f"{origin}: {problems[0]}")
+        raise ConfigError(f"{origin}: {problems[0]}", (problems[0],))
     if problems:
-        raise ConfigError(f"{origin} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+        raise ConfigError(
+            f"{origin} has {len(problems)} problem(s):\n  " + "\n  ".join(problems),
+            tuple(problems),
+        )
     database = os.environ.get(ENV_DB) if environment else None
     if database:
         storage = settings.storage.model_copy(update={"database": database})
@@ -708,6 +712,11 @@ def uses_shipped(path: Path | None) -> bool:
     config/monitor.toml does not exist here: the shipped default config is used instead, so
     that every command runs from any folder after `pip install`."""
     return path is None and not os.environ.get(ENV_CONFIG) and not DEFAULT_CONFIG.exists()
+
+
+def no_color() -> bool:
+    """True when $NO_COLOR is set and not empty: output is not coloured unless asked for."""
+    return bool(os.environ.get(ENV_NO_COLOR))
 
 
 def load_shipped() -> Settings:

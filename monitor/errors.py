@@ -13,7 +13,12 @@ class MonitorError(Exception):
 
 
 class ConfigError(MonitorError):
-    """The configuration file is missing or invalid."""
+    """The configuration file is missing or invalid; `problems` lists each problem (with its
+    key and fix), the message alone when there is one."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems or (message,)
 
 
 class StoreError(MonitorError):

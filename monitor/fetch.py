@@ -22,7 +22,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -71,10 +71,45 @@ class _Failure(Exception):
     wait: float | None = None
     nbytes: int = 0
     refused: bool = False
+    unresolved: bool = False  # the host name does not resolve: final for this poll
 
 
 class Refused(FetchError):
     """A fetch refused because its address is not public (and not allowed)."""
+
+
+class Unresolved(FetchError):
+    """A fetch whose host name does not resolve: final for this poll (no retry)."""
+
+
+class DnsFailures:
+    """The host names that did not resolve during one poll, with the reason: every later URL
+    of such a host fails at once with that reason, without asking the resolver again (the
+    next poll asks again). Thread-safe: a poll's fetch threads share one."""
+
+    def __init__(self) -> None:
+        self._reasons: dict[str, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, host: str) -> tuple[str, str] | None:
+        """What the attempt recorded (the resolver's answer) and the reason with its fix."""
+        with self._lock:
+            return self._reasons.get(host.lower())
+
+    def add(self, host: str, answer: str, reason: str) -> None:
+        with self._lock:
+            self._reasons.setdefault(host.lower(), (answer, reason))
+
+
+class _NoName(Exception):
+    """Raised by the network backend: the host name did not resolve (final for the poll)."""
+
+    def __init__(self, host: str, error: socket.gaierror) -> None:
+        super().__init__(f"{host} does not resolve ({error.strerror or error})")
+        self.host = host
+
+
+Resolver = Callable[[str, int], list[Address]]
 
 
 class _Blocked(Exception):
@@ -86,7 +121,10 @@ class _Blocked(Exception):
 
 
 def _resolve(host: str, port: int = 0) -> list[Address]:
-    """The addresses of `host`, resolved once (scoped IPv6 addresses keep their scope)."""
+    """The addresses of `host`, resolved once (scoped IPv6 addresses keep their scope). A
+    name under .invalid fails at once, without asking the resolver (RFC 6761, 6.4)."""
+    if host.lower().rstrip(".").split(".")[-1] == "invalid":
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (.invalid, RFC 6761)")
     found: list[Address] = []
     for family, _, _, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
         if family in (socket.AF_INET, socket.AF_INET6):
@@ -102,8 +140,9 @@ class _GuardedBackend(httpcore2.SyncBackend):
     """Resolves each host once, checks every address against a Reach, and connects only to a
     checked address (TLS SNI and the Host header keep the name: httpcore sets them)."""
 
-    def __init__(self, reach: Reach) -> None:
+    def __init__(self, reach: Reach, resolve: Resolver = _resolve) -> None:
         self.reach = reach
+        self.resolve = resolve
 
     def connect_tcp(
         self,
@@ -114,7 +153,11 @@ class _GuardedBackend(httpcore2.SyncBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.NetworkStream:
         try:
-            resolved = _resolve(host, port)
+            resolved = self.resolve(host, port)
+        except socket.gaierror as exc:
+            # Final, whatever getaddrinfo said: no such name, or no resolver to ask (EAI_AGAIN,
+            # which backing off within the poll would only make slower for every URL).
+            raise _NoName(host, exc) from exc
         except OSError as exc:
             raise httpcore2.ConnectError(exc) from exc
         allowed: list[Address] = []
@@ -144,7 +187,7 @@ class _GuardedBackend(httpcore2.SyncBackend):
 class _GuardedTransport(httpx2.HTTPTransport):
     """httpx2's transport over a connection pool that uses `_GuardedBackend`."""
 
-    def __init__(self, reach: Reach, ssl_context: Any) -> None:
+    def __init__(self, reach: Reach, ssl_context: Any, resolve: Resolver = _resolve) -> None:
         super().__init__(verify=ssl_context)
         # HTTPTransport takes no network backend: replace the pool it built (no sockets yet).
         self._pool = httpcore2.ConnectionPool(
@@ -152,7 +195,7 @@ class _GuardedTransport(httpx2.HTTPTransport):
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
-            network_backend=_GuardedBackend(reach),
+            network_backend=_GuardedBackend(reach, resolve),
         )
 
 
@@ -242,6 +285,7 @@ class _Call:
 
     reach: Reach
     user_agent: str | None = None  # None: the client's, [fetch].user_agent
+    dns: DnsFailures | None = None  # the poll's names that did not resolve
     headers: Mapping[str, str] = field(default_factory=dict)
     home: str | None = None
     cookies: _Cookies = field(default_factory=_Cookies)
@@ -343,6 +387,11 @@ def _addresses_of(name: str) -> list[Address]:
         return []
 
 
+def _kind(exc: FetchError) -> type[FetchError]:
+    """The class a FetchError is raised again as, by the callers that add their attempts."""
+    return type(exc) if isinstance(exc, Refused | Unresolved) else FetchError
+
+
 def _retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
     if value is None:
@@ -361,8 +410,10 @@ def _retry_after(value: str | None) -> float | None:
 class Fetcher:
     """Thread-safe: share one Fetcher between all worker threads."""
 
-    def __init__(self, settings: FetchSettings) -> None:
+    def __init__(self, settings: FetchSettings, resolve: Resolver = _resolve) -> None:
+        """`resolve` looks up a host's addresses (tests count its calls)."""
         self.settings = settings
+        self._resolve = resolve
         self._ssl = httpx2.create_ssl_context()
         # One client per Reach, so that a connection one source may make is never reused by
         # another that may not (the pool reuses connections without connecting again).
@@ -391,7 +442,7 @@ class Fetcher:
                 client = self._clients[reach] = httpx2.Client(
                     headers={"User-Agent": self.settings.user_agent},
                     cookies=http.cookiejar.CookieJar(policy=_KeepNone()),
-                    transport=_GuardedTransport(reach, self._ssl),
+                    transport=_GuardedTransport(reach, self._ssl, self._resolve),
                     mounts=_proxy_mounts(reach, self._ssl),
                 )
             return client
@@ -409,6 +460,7 @@ class Fetcher:
         allow: Sequence[str] = (),
         headers: Mapping[str, str] | None = None,
         user_agent: str | None = None,
+        dns: DnsFailures | None = None,
     ) -> Response:
         """GET `url`; a 2xx or 304 comes back as a Response, anything else raises FetchError.
 
@@ -416,10 +468,12 @@ class Fetcher:
         of `source_url` (the configured URL; default `url` itself), or `allow` or
         `fetch.allow_internal` lists them. `headers` (a source's own) are sent to the host of
         `source_url` only; `user_agent` replaces [fetch].user_agent for every request of this
-        fetch (robots.txt is still read, and obeyed, as monitor's own agent)."""
+        fetch (robots.txt is still read, and obeyed, as monitor's own agent). A host name that
+        does not resolve is not retried; with `dns` (one per poll), neither is it asked again:
+        the poll's other URLs of that host fail at once with the same reason (`Unresolved`)."""
         configured = urlsplit(source_url or url).hostname
         reach = Reach.build(configured, (*self.settings.allow_internal, *allow))
-        call = _Call(reach, user_agent, headers or {}, configured)
+        call = _Call(reach, user_agent, dns, headers or {}, configured)
         base = {"Accept": accept} if accept else {}
         if etag:
             base["If-None-Match"] = etag
@@ -437,7 +491,7 @@ class Fetcher:
                 base = {"Accept": accept} if accept else {}  # validators belong to `url`
                 continue
             except FetchError as exc:
-                kind = Refused if isinstance(exc, Refused) else FetchError
+                kind = _kind(exc)
                 raise kind(url, exc.reason, exc.status, (*done, *exc.attempts)) from exc
             return dataclasses.replace(response, url=url, attempts=(*done, *response.attempts))
         limit = self.settings.max_redirects
@@ -465,24 +519,24 @@ class Fetcher:
         with host.lock:
             early: list[Attempt] = []
             if robots:
-                self._check_robots(url, host, gap, early, call.reach)
+                self._check_robots(url, host, gap, early, call)
             try:
                 response = self._fetch(url, headers, host, gap, call)
             except FetchError as exc:
-                kind = Refused if isinstance(exc, Refused) else FetchError
+                kind = _kind(exc)
                 raise kind(url, exc.reason, exc.status, (*early, *exc.attempts)) from exc
             except _Moved as moved:
                 raise _Moved(moved.target, moved.status, (*early, *moved.attempts)) from None
         return dataclasses.replace(response, attempts=(*early, *response.attempts))
 
     def _check_robots(
-        self, url: str, host: _Host, gap: float, attempts: list[Attempt], reach: Reach
+        self, url: str, host: _Host, gap: float, attempts: list[Attempt], call: _Call
     ) -> None:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         entry = host.robots.get(origin)
         if entry is None or entry.until < time.monotonic():
-            entry = host.robots[origin] = self._load_robots(origin, host, gap, attempts, reach)
+            entry = host.robots[origin] = self._load_robots(origin, host, gap, attempts, call)
         reason = None
         if entry.error is not None:
             reason = f"robots.txt unavailable ({entry.error}); {parts.netloc} is skipped for now"
@@ -492,16 +546,18 @@ class Fetcher:
             raise FetchError(url, reason, attempts=tuple(attempts))
 
     def _load_robots(
-        self, origin: str, host: _Host, gap: float, out: list[Attempt], reach: Reach
+        self, origin: str, host: _Host, gap: float, out: list[Attempt], call: _Call
     ) -> _Robots:
         now = time.monotonic()
         try:
             # As monitor itself, with no source's headers and cookies of its own: robots.txt
             # is cached for every source.
-            response = self._fetch(f"{origin}/robots.txt", {}, host, gap, _Call(reach))
-        except Refused as exc:
-            # Not remembered: another source may be allowed this address.
-            raise Refused(exc.url, exc.reason, exc.status, (*out, *exc.attempts)) from None
+            robots = _Call(call.reach, dns=call.dns)
+            response = self._fetch(f"{origin}/robots.txt", {}, host, gap, robots)
+        except (Refused, Unresolved) as exc:
+            # Not remembered: another source may be allowed this address; a name may resolve
+            # at the next poll. The page fails for that reason, not for want of a robots.txt.
+            raise _kind(exc)(exc.url, exc.reason, exc.status, (*out, *exc.attempts)) from None
         except FetchError as exc:
             out.extend(exc.attempts)
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
@@ -521,7 +577,13 @@ class Fetcher:
         """Attempts with retries; the caller holds `host.lock`."""
         attempts: list[Attempt] = []
         first = time.monotonic()
+        name = urlsplit(url).hostname or ""
         for retried in range(self.settings.retries + 1):
+            known = call.dns.get(name) if call.dns is not None else None
+            if known is not None:  # this poll already asked: the answer stands
+                answer, reason = known
+                attempts.append(Attempt(url, datetime.now(UTC), None, 0, 0.0, answer))
+                raise Unresolved(url, reason, attempts=tuple(attempts))
             wait = host.last_end + max(gap, host.crawl_delay) - time.monotonic()
             if wait > 0:
                 time.sleep(wait)  # holding the host, not a global slot
@@ -538,6 +600,11 @@ class Fetcher:
                 attempts.append(
                     Attempt(url, started, failure.status, failure.nbytes, end - t0, failure.reason)
                 )
+                if failure.unresolved:
+                    reason = f"{failure.reason}; {failure.hint}"
+                    if call.dns is not None:
+                        call.dns.add(name, failure.reason, reason)
+                    raise Unresolved(url, reason, None, tuple(attempts)) from None
                 if not failure.retry or retried == self.settings.retries:
                     again = f", retried {retried} time{'s' * (retried > 1)}" if retried else ""
                     reason = f"{failure.reason}{again}; {failure.hint}"
@@ -609,6 +676,9 @@ class Fetcher:
             raise _Failure(reason, hint, status)
         except _Blocked as exc:
             raise _Failure(exc.refusal.reason, exc.refusal.hint, refused=True) from None
+        except _NoName as exc:
+            hint = "check the host name in the URL (it is asked again at the next poll)"
+            raise _Failure(str(exc), hint, unresolved=True) from None
         except (httpx2.RequestError, httpx2.InvalidURL) as exc:
             if dog.fired or time.monotonic() >= deadline:
                 raise self._late(None, 0) from exc

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,3 +117,46 @@ def to_stderr(redactor: Redactor, level: str | None = None) -> None:
         root.addHandler(handler)
         if level is not None:
             root.setLevel(level)
+
+
+class _Holding(logging.Filter):
+    """Keeps back, in `records`, what the stderr handler would print: every record (`every`),
+    else warnings and worse only."""
+
+    def __init__(self, every: bool) -> None:
+        super().__init__()
+        self.every = every
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.every or record.levelno >= logging.WARNING:
+            self.records.append(record)
+            return False
+        return True
+
+
+@contextmanager
+def held(every: bool) -> Iterator[Callable[[Collection[str]], None]]:
+    """Hold back the stderr log lines (all of them with `every`, else warnings and worse) for
+    the `with` block; the block calls what it is given with the messages printed elsewhere
+    (a summary's errors) to print the others, each once. Anything still held at the end is
+    printed then."""
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, _Stderr)]
+    holding = _Holding(every)
+    for handler in handlers:
+        handler.addFilter(holding)
+
+    def release(shown: Collection[str]) -> None:
+        for handler in handlers:
+            handler.removeFilter(holding)
+        records, holding.records = holding.records, []
+        for record in records:
+            if record.getMessage() not in shown:
+                for handler in handlers:
+                    if record.levelno >= handler.level:
+                        handler.handle(record)
+
+    try:
+        yield release
+    finally:
+        release(())

@@ -197,6 +197,20 @@ class Stored:
     mentions: int
     changes: int = 0
     limits: str | None = None  # the storage limits the new version hit (versions.limits)
+    # The wording changes stored (as many as `changes`), for the poll's summary.
+    wording: tuple[WordingChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class WordingChange:
+    """A wording change one poll stored, as `monitor once` reports it."""
+
+    url: str
+    title: str | None
+    source: str
+    kind: str  # revision, succession, baseline
+    significance: float
+    verdict: str
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
 from monitor.extract import extract
 from monitor.feeds import parse_feed
-from monitor.fetch import Fetcher, FetchSettings
+from monitor.fetch import DnsFailures, Fetcher, FetchSettings
 from monitor.match import Matcher
 from monitor.models import (
     Concept,
@@ -40,6 +40,7 @@ from monitor.models import (
     Response,
     SourceEvent,
     Stored,
+    WordingChange,
 )
 from monitor.redact import Redactor, public_url
 from monitor.urls import canonical_url, is_web
@@ -51,7 +52,9 @@ MAX_ARTICLE_FAILURES = 3
 
 @dataclass
 class Summary:
-    """What one poll did; `errors` pairs a source name with what went wrong."""
+    """What one poll did; `errors` pairs a source name with what went wrong, `failed` names
+    the sources whose own feed or page could not be had (their articles' errors are in
+    `errors` only), `wording` lists the wording changes stored."""
 
     sources: int = 0
     fetched: int = 0
@@ -61,6 +64,8 @@ class Summary:
     mentions: int = 0
     changes: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    wording: list[WordingChange] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -70,6 +75,9 @@ class Summary:
             "new_documents": self.new_documents,
             "new_versions": self.new_versions,
             "mentions": self.mentions,
+            "changes": self.changes,
+            "wording_changes": [asdict(w) for w in self.wording],
+            "failed_sources": self.failed,
             "errors": [{"source": s, "error": e} for s, e in self.errors],
         }
 
@@ -141,6 +149,8 @@ class _Poll:
             shared.fetcher if shared else Fetcher(FetchSettings(**settings.fetch.model_dump()))
         )
         self.workers = shared.workers if shared else _workers(settings)
+        # A name that does not resolve is asked once per poll (see Fetcher.get).
+        self.dns = DnsFailures()
         # One fetch per host in flight: a thread never waits on another's host, so many
         # articles from one site cannot starve the other sites of threads.
         self.busy_hosts: set[str] = set()
@@ -177,6 +187,7 @@ class _Poll:
             allow=job.source.allow_internal,
             headers=job.source.headers,
             user_agent=job.source.user_agent,
+            dns=self.dns,
         )
         self.pending[future] = job
 
@@ -301,6 +312,7 @@ class _Poll:
             event = SourceEvent(source.name, url, True, failures, error, datetime.now(UTC))
             store.enqueue(self.db, alerts.for_source(self.settings, event, since))
         self.summary.errors.append((source.name, error))
+        self.summary.failed.append(source.name)
         log.warning(error, extra={"event": "source", "source": source.name})
 
     def _succeeded(
@@ -457,6 +469,7 @@ class _Poll:
         self.summary.new_versions += stored.new_version
         self.summary.mentions += stored.mentions
         self.summary.changes += stored.changes
+        self.summary.wording.extend(stored.wording)
 
     def _article_done(self, job: _Job, result: object) -> None:
         assert job.entry is not None
@@ -619,3 +632,4 @@ def _add_local(
     summary.new_versions += stored.new_version
     summary.mentions += stored.mentions
     summary.changes += stored.changes
+    summary.wording.extend(stored.wording)

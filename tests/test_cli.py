@@ -22,6 +22,9 @@ ONCE_KEYS = {
     "new_documents",
     "new_versions",
     "mentions",
+    "changes",
+    "wording_changes",
+    "failed_sources",
     "errors",
 }
 
@@ -66,17 +69,19 @@ url = "{server.url("/gone.xml")}"
     return path
 
 
-def _run(*args: str) -> object:
+def _run(*args: str, code: int = 0) -> object:
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return json.loads(result.stdout) if "--json" in args else result.output
 
 
 def test_once_search_show_sources_json_shapes(tmp_path: Path, site: LocalServer) -> None:
     config = str(_config(tmp_path, site))
-    once = _run("once", "--config", config, "--json")
+    once = _run("once", "--config", config, "--json", code=3)  # "gone" failed, not all
     assert isinstance(once, dict) and set(once) == ONCE_KEYS
-    assert all(isinstance(once[k], int) for k in ONCE_KEYS - {"errors"})
+    lists = {"errors", "wording_changes", "failed_sources"}
+    assert all(isinstance(once[k], int) for k in ONCE_KEYS - lists)
+    assert once["failed_sources"] == ["gone"]
     assert once["errors"] == [{"source": "gone", "error": once["errors"][0]["error"]}]
     assert "404" in once["errors"][0]["error"]
     assert once["new_documents"] >= 10 and once["mentions"] > 0
