@@ -48,6 +48,9 @@ from monitor.workers import StartupError, Workers, failure
 
 # An article whose fetch failed this many times in a row is not tried again.
 MAX_ARTICLE_FAILURES = 3
+# Seconds a stopping poll waits for the documents being extracted: a service asked to stop must
+# be gone within 10 s (a container's stop grace), however long a hostile document would take.
+STOP_GRACE = 2.0
 
 
 @dataclass
@@ -226,10 +229,7 @@ class _Poll:
                     self._handle(job, ExtractError(f"{job.url}: {why}"))
                 continue
             if self.stop.is_set():
-                # Shutting down: what is stored stays stored; the rest is polled next time.
-                for future in self.pending:
-                    future.cancel()
-                self.summary.errors.append(("*", "stopped before the poll finished"))
+                self._wind_down()
                 break
             for future in done:
                 job = self.pending.pop(future)
@@ -245,6 +245,25 @@ class _Poll:
                 self._handle(job, result)
         self._store_held()
         return self.summary
+
+    def _wind_down(self) -> None:
+        """Stopping: fetches in flight are dropped, and documents being extracted get
+        `STOP_GRACE` seconds; those done by then are stored, the others are cancelled (pebble
+        ends their workers) and nothing is recorded for them, so the next poll reads them again
+        (their feed's validators are not saved: it is not answered with a 304)."""
+        for future, job in list(self.pending.items()):
+            if job.stage != "extract":
+                future.cancel()
+                del self.pending[future]
+        done, _ = wait(self.pending, timeout=STOP_GRACE)
+        for future, job in list(self.pending.items()):
+            if future not in done:
+                future.cancel()
+            elif not future.cancelled() and future.exception() is None:
+                self._handle(job, future.result())
+            # else ended by the stop (its pool ended, its worker killed): not a failure of its own
+        self.pending.clear()
+        self.summary.errors.append(("*", "stopped before the poll finished"))
 
     def _store_held(self) -> None:
         """Store this poll's series members oldest first, so that each is compared with the

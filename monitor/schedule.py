@@ -215,10 +215,13 @@ class Service:
         log.info("stopped", extra={"event": "service"})
 
     def run(self) -> int:
+        signalled = threading.Event()  # set by the first signal itself, before any shutdown runs
+
         def on_signal(signum: int, frame: FrameType | None) -> None:
-            if self.stop.is_set():
+            if signalled.is_set() or self.stop.is_set():
                 log.warning("second signal: exiting at once", extra={"event": "service"})
                 os._exit(128 + signum)  # the database stays consistent: WAL and transactions
+            signalled.set()
             log.info("stopping", extra={"event": "service", "signal": signum})
             # Not from inside the handler: shutdown waits for jobs, and this is the main thread.
             threading.Thread(target=self.shutdown, name="shutdown").start()

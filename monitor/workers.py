@@ -11,13 +11,16 @@ lock, so the service's poll jobs that share it all get the new one and none is l
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -25,22 +28,49 @@ from pebble import ProcessExpired, ProcessPool
 
 from monitor.errors import ExtractError
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
-def _worker(parent: int) -> None:
-    """Start an extraction worker: tied to its parent, however the parent ends (a second
+
+def _die_with_parent() -> bool:
+    """Ask Linux to SIGKILL this process the moment the thread that started it ends (that
+    thread's process ending included); False where the kernel offers no such thing."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)  # orphaned: the parent is gone, and its work with it
+
+
+def _worker(parent: int, then: Callable[[int], None] | None = None) -> None:
+    """Start an extraction worker: tied to its parent however the parent ends (a second
     signal's os._exit, SIGKILL, a crash), and off the parent's stdout and stderr, which a
-    lingering worker would otherwise hold open for whoever reads the service's output."""
+    lingering worker would otherwise hold open for whoever reads the service's output.
+
+    The tie is the kernel's parent-death signal where there is one (Linux): it needs no help
+    from this process, which may be deep in one C call (PDFium, a regular expression) that
+    holds the interpreter for minutes. Elsewhere a thread watches for the parent to go, which
+    works once that call lets it run. SIGTERM, which pebble sends to end a worker, ends it at
+    once for the same reason (pebble's own handler would wait for that call to return)."""
+    tied = _die_with_parent()
+    if os.getppid() != parent:
+        os._exit(1)  # the parent ended before the tie was made
+    if not tied:
+        threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)  # orphaned: the parent is gone, and its work with it
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    if then is not None:
+        then(parent)
 
 
 STARTUP = 120.0  # seconds documents may wait for a worker that never takes any
@@ -53,6 +83,16 @@ class StartupError(Exception):
         super().__init__(
             f"no extraction worker started within {seconds:g} s; check that this user can run "
             "the Python interpreter monitor runs on, and the machine's process limits"
+        )
+
+
+class Stopped(Exception):
+    """The pool was ended (the service is stopping) before this document's extraction ended."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "extraction was ended because monitor is stopping; the document is read again at "
+            "the next poll"
         )
 
 
@@ -71,9 +111,10 @@ class Workers:
         self.count = count
         self.deadline = deadline
         self.startup = startup  # seconds documents may wait while no worker runs any
-        self._initializer = initializer or _worker
+        self._initializer = initializer  # run in each worker after _worker (tests use it)
         self._lock = threading.Lock()
         self._pool: ProcessPool | None = None
+        self._launcher: ThreadPoolExecutor | None = None
         self._futures: weakref.WeakSet[Future[Any]] = weakref.WeakSet()
         self._idle_since: float | None = None
 
@@ -84,13 +125,7 @@ class Workers:
             with self._lock:
                 broken = self._pool if self._pool is not None and not self._pool.active else None
                 if self._pool is None or broken is not None:
-                    # spawn, not fork: forking a process that runs fetch threads can deadlock.
-                    self._pool = ProcessPool(
-                        self.count,
-                        initializer=self._initializer,
-                        initargs=(os.getpid(),),
-                        context=multiprocessing.get_context("spawn"),
-                    )
+                    self._pool = self._start()
                 pool = self._pool
             if broken is not None:
                 _end(broken)  # outside the lock: the other jobs go on with the new pool
@@ -102,6 +137,25 @@ class Workers:
                 self._futures.add(future)
             return future
         raise BrokenProcessPool("the extraction pool could not be started twice in a row")
+
+    def _start(self) -> ProcessPool:
+        """A new pool with its workers running. They are started on the launcher thread, which
+        lives as long as this object: Linux ends a worker when the *thread* that started it
+        ends, and the thread that asks first (a poll job's) may end long before. Pebble starts
+        the pool's replacement workers on its own manager thread, which lives as long as the
+        pool. Called with the lock held."""
+        # spawn, not fork: forking a process that runs fetch threads can deadlock.
+        pool = ProcessPool(
+            self.count,
+            initializer=_worker,
+            initargs=(os.getpid(), self._initializer),
+            context=multiprocessing.get_context("spawn"),
+        )
+        if self._launcher is None:
+            self._launcher = ThreadPoolExecutor(1, thread_name_prefix="extract-launcher")
+        # `active` starts a pool not yet started: its workers are spawned by the caller
+        self._launcher.submit(lambda: pool.active).result()
+        return pool
 
     def stalled(self) -> bool:
         """Whether documents have waited `startup` seconds while no worker ran any: the workers
@@ -130,11 +184,21 @@ class Workers:
         return True
 
     def close(self) -> None:
-        """End every worker (at once: what they were doing is not wanted) and wait for them."""
+        """End every worker (at once: what they were doing is not wanted) and wait for them.
+        A document not done by then fails with `Stopped` (pebble may leave its future pending,
+        and whoever waits for it would wait for ever)."""
         with self._lock:
             pool, self._pool = self._pool, None
+            launcher, self._launcher = self._launcher, None
+            waiting = [f for f in self._futures if not f.done()]
         if pool is not None:
             _end(pool)
+        if launcher is not None:
+            launcher.shutdown()
+        for future in waiting:
+            if not future.done():
+                with contextlib.suppress(InvalidStateError):
+                    future.set_exception(Stopped())
 
 
 def _end(pool: ProcessPool) -> None:

@@ -11,7 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,8 @@ from monitor.config import Settings
 from monitor.models import Attempt
 from monitor.schedule import Service, health
 from tests.conftest import MakeSettings, shipped_concepts
-from tests.servers import LocalServer
+from tests.processes import HAS_PROC, Marker, Tree, marker, stat, wait_for
+from tests.servers import LocalServer, respond
 from tests.test_alerts import MailServer
 from tests.test_pipeline import serve_demo_site
 
@@ -52,25 +55,52 @@ def _service_settings(make_settings: MakeSettings, server: LocalServer, **raw: A
     return Settings.model_validate(data)
 
 
-def _serve(service: Service, seconds: float) -> None:
+def _serve_until(service: Service, condition: Callable[[], object], what: str) -> None:
+    """Run the service in a thread until `condition` holds (60 s at most), then stop it."""
     thread = threading.Thread(target=service.serve)
     thread.start()
-    time.sleep(seconds)
-    service.shutdown()
-    thread.join(timeout=15)
+    try:
+        assert wait_for(condition), f"still waiting after 60 s for {what}"
+    finally:
+        service.shutdown()
+        thread.join(timeout=60)
     assert not thread.is_alive()
+
+
+def _count_runs(service: Service, job: str) -> threading.Semaphore:
+    """A semaphore released each time the service's `job` method (its real one) has run."""
+    runs = threading.Semaphore(0)
+    real = getattr(service, job)
+
+    def counted(*args: Any) -> None:
+        real(*args)
+        runs.release()
+
+    setattr(service, job, counted)  # add_jobs schedules the instance's attribute
+    return runs
 
 
 def test_sources_are_polled_at_their_intervals(make_settings: MakeSettings) -> None:
     with LocalServer() as server:
         serve_demo_site(server)
         settings = _service_settings(make_settings, server)
-        _serve(Service(settings, settings.database), 4.0)
-        white = len(server.hits("/feeds/whitehouse-korea.xml"))
-        korean = len(server.hits("/feeds/korean-policy.xml"))
-    # 1.2 s and 3 s intervals over 4 s, both polled at once on the first start.
-    assert 3 <= white <= 5, white
-    assert 2 <= korean <= 3, korean
+        paths = {"whitehouse": "/feeds/whitehouse-korea.xml", "korean": "/feeds/korean-policy.xml"}
+        polls = {"whitehouse": 4, "korean": 2}  # 1.2 s and 3 s intervals
+        started = time.monotonic()
+        _serve_until(
+            Service(settings, settings.database),
+            lambda: all(len(server.hits(paths[n])) >= polls[n] for n in polls),
+            f"polls {polls}",
+        )
+        hits = {name: [r.started for r in server.hits(path)] for name, path in paths.items()}
+    # Both are polled at once on the first start, then on their interval's grid (APScheduler
+    # never runs a job early, and coalesces the runs it is late for): the i-th poll after the
+    # first comes i intervals after the start at the earliest, however late any of them ran.
+    for source in settings.sources:
+        interval = (source.interval_minutes or 0) * 60
+        assert len(hits[source.name]) >= polls[source.name]
+        for i, moment in enumerate(hits[source.name]):
+            assert moment - started >= i * interval, (source.name, i, hits[source.name])
     with store.open_db(settings.database) as db:
         assert store.last_success(db, "poll:whitehouse") is not None
         assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] > 10
@@ -121,7 +151,9 @@ def test_a_restart_catches_up_a_missed_digest_once(make_settings: MakeSettings) 
             first = Attempt("http://x/feed", datetime.now(UTC) - timedelta(days=3), 200, 1, 0.1)
             store.record_attempts(db, "whitehouse", [first])
         for _ in range(2):  # two starts, as after a restart
-            _serve(Service(settings, settings.database), 1.0)
+            service = Service(settings, settings.database)
+            runs = _count_runs(service, "digest")  # at start: a missed digest is queued
+            _serve_until(service, partial(runs.acquire, blocking=False), "the digest job")
         with store.open_db(settings.database) as db:
             digests = [
                 k for (k,) in db.execute("SELECT dedup_key FROM alerts WHERE event = 'digest'")
@@ -174,12 +206,13 @@ follow = "all"
     return config
 
 
-def _start(config: Path) -> subprocess.Popen[str]:
+def _start(config: Path, mark: Marker | None = None) -> subprocess.Popen[str]:
+    """`monitor run` in a child process; `mark` goes into its environment (and its children's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     return subprocess.Popen(
         [sys.executable, "-m", "monitor", "run", "--config", str(config)],
         cwd=ROOT,
-        env=env,
+        env=env | (mark.env if mark else {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -197,6 +230,43 @@ def _started(process: subprocess.Popen[str]) -> list[str]:
     raise AssertionError("".join(lines))
 
 
+class _Log:
+    """The service's output, read on a thread, so a test can wait for a line with a deadline."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self.closed = False  # the output reached its end: no process holds it open any more
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self.closed = True
+            self._changed.notify_all()
+
+    def wait_for(self, text: str, seconds: float = 60) -> None:
+        with self._changed:
+            found = self._changed.wait_for(
+                lambda: self.closed or any(text in line for line in self.lines), seconds
+            )
+            if not found or not any(text in line for line in self.lines):
+                raise AssertionError(f"no {text!r} in the log within {seconds} s:\n{self.text}")
+
+    def wait_closed(self, seconds: float = 60) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self.closed, seconds)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
 def _integrity(path: Path) -> str:
     with sqlite3.connect(path) as conn:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
@@ -207,82 +277,178 @@ def test_sigterm_stops_cleanly_and_a_second_signal_at_once(tmp_path: Path) -> No
         serve_demo_site(server)
         config = _config(tmp_path, server)
         process = _start(config)
-        head = _started(process)
-        time.sleep(2)  # polling and extracting
+        log = _Log(process)
+        log.wait_for('"message": "started"')
+        log.wait_for('"message": "polled"')  # a poll job has fetched, extracted and stored
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=15)
-        output = "".join(head) + output
-        assert process.returncode == 0, output
-        assert time.monotonic() - started < 10
+        assert process.wait(timeout=60) == 0, log.text
+        assert time.monotonic() - started < 10, "the product promises 10 s"
+        assert log.wait_closed(), "a process of the service still holds its output"
+        output = log.text
         assert '"event": "service"' in output and '"message": "stopped"' in output
         assert '"event": "fetch"' in output and '"event": "poll"' in output, "a line per event"
         assert _integrity(tmp_path / "m.db") == "ok"
-        again = _start(config)
-        _started(again)
-        time.sleep(1)
+
+
+# --- every process the service starts ends with it ------------------------------------------------
+
+PDFS = Path(__file__).parent / "data" / "pdf"
+# A 1.4 KB page-tree bomb that holds PDFium for minutes (tests/hostile/test_extraction_deadline.py)
+# and a page of 200,000 unclosed paragraphs that holds trafilatura for about a minute.
+BOMB = (PDFS / "page-tree-bomb.pdf").read_bytes()
+FLOOD = b"<html><head><title>Flood</title></head><body>" + b"<p>word " * 200_000 + b"</body></html>"
+SLOW = {"/bomb.pdf": (BOMB, "application/pdf"), "/flood.html": (FLOOD, "text/html")}
+
+
+def _slow_config(tmp_path: Path, server: LocalServer) -> Path:
+    """Two pages whose extraction takes minutes, one worker, and a deadline far beyond that."""
+    for path, (body, kind) in SLOW.items():
+        server.route(path, respond(200, body, {"Content-Type": kind}))
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        shipped_concepts()
+        + f"""
+[storage]
+database = "{tmp_path / "m.db"}"
+[fetch]
+delay = 0
+retries = 0
+[extract]
+workers = 1
+deadline = 3600
+[service]
+heartbeat_seconds = 1
+jitter_seconds = 0
+[[sources]]
+name = "bomb"
+kind = "page"
+url = "{server.url("/bomb.pdf")}"
+[[sources]]
+name = "flood"
+kind = "page"
+url = "{server.url("/flood.html")}"
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def _extracting(process: subprocess.Popen[str], log: _Log, cpu: float = 1.5) -> Tree:
+    """Wait until both slow pages are fetched (so one is in the worker, the other queued) and
+    the worker has used `cpu` seconds; the service's process tree then."""
+    log.wait_for('"message": "started"')
+    for path in SLOW:
+        log.wait_for(path)  # its fetch's log line: it goes to the worker next
+
+    def busy() -> bool:
+        # A worker spends under a second of CPU starting (its imports) and extracting an
+        # ordinary page (0.8 s measured); past that it is deep in one of these.
+        tree = Tree.of(process.pid)
+        workers = [stat(p.pid) for p in tree.descendants if "spawn_main" in p.command]
+        return len(workers) == 1 and all(w is not None and w.cpu >= cpu for w in workers)
+
+    assert wait_for(busy), f"the worker never got busy: {Tree.of(process.pid).describe()}"
+    return Tree.of(process.pid)
+
+
+def _nothing_left(tree: Tree, mark: Marker, log: _Log) -> None:
+    """No process the service started is running, and none holds its output open."""
+    assert tree.pids(), "the service had started no process"
+    assert any("resource_tracker" in p.command for p in tree.descendants), tree.describe(
+        list(tree.descendants)
+    )
+    assert wait_for(lambda: not tree.alive()), f"left running: {tree.describe()}"
+    assert wait_for(lambda: not mark.alive()), f"marked, left running: {mark.alive()}"
+    assert log.wait_closed(), "a process still holds the service's output open"
+
+
+linux = pytest.mark.skipif(not HAS_PROC, reason="needs Linux /proc")
+
+
+@linux
+def test_a_first_signal_during_a_long_extraction_ends_the_service_within_10_s(
+    tmp_path: Path,
+) -> None:
+    mark = marker()
+    with LocalServer() as server:
+        config = _slow_config(tmp_path, server)
+        process = _start(config, mark)
+        log = _Log(process)
+        tree = _extracting(process, log)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+        seconds = time.monotonic() - signalled
+        assert code == 0, log.text
+        assert seconds < 10, f"{seconds:.1f} s from SIGTERM to exit"
+        _nothing_left(tree, mark, log)
+        assert '"message": "stopped"' in log.text
+        assert _integrity(tmp_path / "m.db") == "ok"
+        with sqlite3.connect(tmp_path / "m.db") as db:
+            # nothing recorded as done, or as failed: the pages were cut off, not wrong
+            assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 0
+            assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 0
+            sources = db.execute(
+                "SELECT name, consecutive_failures, last_error FROM sources"
+            ).fetchall()
+            assert sorted(sources) == [("bomb", 0, None), ("flood", 0, None)]
+        # nothing lost: the next start reads both pages again
+        again = _start(config, mark)
+        again_log = _Log(again)
+        assert wait_for(lambda: all(len(server.hits(path)) == 2 for path in SLOW))
         again.send_signal(signal.SIGTERM)
-        time.sleep(0.05)
-        again.send_signal(signal.SIGTERM)
-        again.communicate(timeout=10)
-        # Exited at once: by our handler (143), or, when the first stop was already finishing,
-        # by the default one during interpreter shutdown (-15), or cleanly (0).
-        assert again.returncode in (0, 128 + signal.SIGTERM, -signal.SIGTERM)
+        assert again.wait(timeout=60) == 0, again_log.text
+        assert wait_for(lambda: not mark.alive()), f"marked, left running: {mark.alive()}"
+    print(f"\nfirst SIGTERM during extraction to exit: {seconds:.1f} s")
+
+
+@linux
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_second_signal_ends_the_service_and_every_process_it_started_at_once(
+    tmp_path: Path, signum: int
+) -> None:
+    mark = marker()
+    with LocalServer() as server:
+        process = _start(_slow_config(tmp_path, server), mark)
+        log = _Log(process)
+        tree = _extracting(process, log, cpu=0)  # the worker exists
+        process.send_signal(signum)
+        # the first stop gives the extractions a grace of seconds: the second signal cuts it
+        log.wait_for('"message": "stopping"')
+        process.send_signal(signum)
+        assert process.wait(timeout=60) == 128 + signum, log.text
+        assert "second signal: exiting at once" in log.text
+        _nothing_left(tree, mark, log)
         assert _integrity(tmp_path / "m.db") == "ok"
 
 
-def _children(pid: int) -> set[int]:
-    """The live processes whose parent is `pid` (Linux /proc)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = (Path("/proc") / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _wait_for(condition: Any, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_extraction_workers_end_with_the_service_when_it_is_killed(tmp_path: Path) -> None:
+@linux
+def test_every_process_the_service_started_ends_when_it_is_killed(tmp_path: Path) -> None:
+    mark = marker()
     with LocalServer() as server:
-        serve_demo_site(server)
-        process = _start(_config(tmp_path, server))
-        _started(process)
-        # the service spawns its extraction workers when the first pages arrive
-        assert _wait_for(lambda: len(_children(process.pid)) >= 1), "no worker started"
-        workers = _children(process.pid)
+        process = _start(_slow_config(tmp_path, server), mark)
+        log = _Log(process)
+        tree = _extracting(process, log)  # busy in PDFium and lxml: no Python code runs there
         process.kill()
-        process.wait(timeout=60)
-        assert _wait_for(lambda: not any(_alive(w) for w in workers)), "orphaned workers"
-        assert process.stdout is not None
-        process.stdout.read()  # EOF: no worker holds the service's output open
+        assert process.wait(timeout=60) == -signal.SIGKILL
+        _nothing_left(tree, mark, log)
+        assert _integrity(tmp_path / "m.db") == "ok"
+
+
+def _clear_of_midnight() -> datetime:
+    """Seoul's local time, once it is more than a minute away from local midnight (so "today"
+    stays today for the digest being waited for)."""
+    from zoneinfo import ZoneInfo
+
+    def local() -> datetime:
+        return datetime.now(ZoneInfo("Asia/Seoul"))
+
+    assert wait_for(lambda: 1 <= local().hour * 60 + local().minute < 23 * 60 + 59, 130)
+    return local()
 
 
 def test_the_digest_fires_at_its_local_time(make_settings: MakeSettings) -> None:
-    from zoneinfo import ZoneInfo
-
     with LocalServer() as server:
         serve_demo_site(server)
         email = {
@@ -292,23 +458,42 @@ def test_the_digest_fires_at_its_local_time(make_settings: MakeSettings) -> None
             "to": ["a@example.org"],
             "timeout": 1,
         }
-        local = datetime.now(ZoneInfo("Asia/Seoul")) + timedelta(seconds=3)
-        if local.hour == 0 and local.minute == 0:
-            time.sleep(5)  # not across local midnight: "today" must stay today
-            local = datetime.now(ZoneInfo("Asia/Seoul")) + timedelta(seconds=3)
-        settings = _service_settings(
-            make_settings, server, email=email, digest={"time": local.strftime("%H:%M:%S")}
-        )
+        # 4 s ahead: after the service's start (else it is caught up at start), and not long
+        local = _clear_of_midnight() + timedelta(seconds=4)
+        settings = _digest_settings(make_settings, server, email, local)
         before = datetime.now(UTC)
-        _serve(Service(settings, settings.database), 11.0)
-        with store.open_db(settings.database) as db:
-            rows = db.execute(
-                "SELECT dedup_key, created_at FROM alerts WHERE event = 'digest' ORDER BY id"
-            ).fetchall()
-    today = f"digest:{local.date()}:email:a@example.org"
+        today = f"digest:{local.date()}:email:a@example.org"
+
+        def digests() -> list[tuple[str, str]]:
+            """Read-only, so the waiting never holds a lock the service wants."""
+            if not settings.database.exists():
+                return []
+            try:
+                with sqlite3.connect(f"file:{settings.database}?mode=ro", uri=True) as db:
+                    return db.execute(
+                        "SELECT dedup_key, created_at FROM alerts WHERE event = 'digest' "
+                        "ORDER BY id"
+                    ).fetchall()
+            except sqlite3.OperationalError:  # not migrated yet
+                return []
+
+        _serve_until(
+            Service(settings, settings.database),
+            lambda: any(key == today for key, _ in digests()),
+            f"the digest {today}",
+        )
+        rows = digests()
     # At start, the latest digest already due (yesterday's) is not caught up: it ended before this
     # new database was first polled. Today's comes when its 24 hours close, at the configured
     # local time, and not before.
     assert [key for key, _ in rows][-1] == today
     created = datetime.fromisoformat(rows[-1][1])
-    assert created >= before + timedelta(seconds=3) - timedelta(seconds=1)
+    assert created >= before + timedelta(seconds=4) - timedelta(seconds=1)  # stored to the second
+
+
+def _digest_settings(
+    make_settings: MakeSettings, server: LocalServer, email: dict[str, Any], local: datetime
+) -> Settings:
+    return _service_settings(
+        make_settings, server, email=email, digest={"time": local.strftime("%H:%M:%S")}
+    )

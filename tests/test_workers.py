@@ -141,7 +141,10 @@ def test_documents_no_worker_takes_fail_after_the_startup_allowance() -> None:
     healthy = Workers(1, 30, startup=1)
     try:
         done = healthy.submit(_sleep, 2)  # running longer than the allowance is no stall
-        assert not _wait(healthy.stalled, 1.5)
+        assert _wait(done.running), "the worker never took the document"
+        while not done.done():  # asked all along its 2 s, twice the allowance
+            assert not healthy.stalled()
+            time.sleep(0.05)
         assert done.result(timeout=60) > 0  # it ran to its end, in a worker (its pid)
     finally:
         healthy.close()
