@@ -49,6 +49,19 @@ def stat(pid: int) -> Stat | None:
     )
 
 
+def peak_mb(pid: int) -> float | None:
+    """The process's own peak resident set (VmHWM in /proc/PID/status), in MB; None once it has
+    ended (a zombie has no memory left to describe)."""
+    try:
+        status = (PROC / str(pid) / "status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return None
+
+
 def _all() -> Iterator[Stat]:
     for entry in PROC.iterdir():
         if entry.name.isdigit():

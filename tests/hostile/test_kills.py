@@ -21,6 +21,7 @@ from monitor import config as configuration
 from monitor.pipeline import poll
 from tests.conftest import DEMO
 from tests.hostile.helpers import write_config
+from tests.processes import HAS_PROC, Marker, marker, wait_for
 from tests.servers import LocalServer
 from tests.test_alerts import MailServer
 from tests.test_pipeline import serve_demo_site
@@ -46,15 +47,22 @@ def _consistent(path: Path) -> None:
         assert len(urls) == len(set(urls))
 
 
-def _once(config: Path) -> subprocess.Popen[bytes]:
+def _once(config: Path, mark: Marker | None = None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     return subprocess.Popen(
         [sys.executable, "-m", "monitor", "once", "--config", str(config)],
         cwd=ROOT,
-        env=env,
+        env=env | (mark.env if mark else {}),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _nothing_left(mark: Marker, moments: list[float]) -> None:
+    """No process the killed one started (extraction workers, multiprocessing's resource
+    tracker) outlives it: the kernel ends them with it."""
+    if HAS_PROC:
+        assert wait_for(lambda: not mark.alive()), f"left running (kills at {moments} s)"
 
 
 def _deliver_what_is_owed(config: Path) -> tuple[set[str], set[str]]:
@@ -107,7 +115,8 @@ def test_sigkill_of_monitor_once_at_random_moments(tmp_path: Path) -> None:
         for _ in range(KILLS):
             if rng.random() < 0.5:
                 mail.start()  # sometimes the mail server is up, so some alerts go out mid-run
-            process = _once(config)
+            mark = marker()
+            process = _once(config, mark)
             _opened(database, process)
             # a random moment of its work: polling, extracting, storing, delivering
             moment = rng.uniform(0.0, latest)
@@ -122,6 +131,7 @@ def test_sigkill_of_monitor_once_at_random_moments(tmp_path: Path) -> None:
                 process.kill()
             killed += process.wait(timeout=10) == -signal.SIGKILL
             mail.stop()
+            _nothing_left(mark, moments)
             _consistent(database)
         assert killed >= KILLS // 2, f"most runs were killed mid-work, not let finish: {moments}"
         mail.start()
@@ -146,14 +156,18 @@ def test_sigkill_at_random_moments_loses_no_alert_and_sends_none_twice(tmp_path:
     with LocalServer() as server:
         serve_demo_site(server)
         config = _config(tmp_path, server, mail)
+        moments: list[float] = []
         for _ in range(8):
             if rng.random() < 0.5:
                 mail.start()  # sometimes the mail server is up, so some alerts go out mid-run
-            process = _start(config)
-            time.sleep(rng.uniform(0.3, 2.5))
+            mark = marker()
+            process = _start(config, mark)
+            moments.append(round(rng.uniform(0.3, 2.5), 2))
+            time.sleep(moments[-1])  # a random moment of its work: the kill's time, not a wait
             process.kill()
             process.wait(timeout=10)
             mail.stop()
+            _nothing_left(mark, moments)
             assert _integrity(tmp_path / "m.db") == "ok"
         # Finally let everything owed go out: a clean poll, then delivery after any lease.
         mail.start()
