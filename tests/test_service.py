@@ -24,6 +24,7 @@ from monitor.config import Settings
 from monitor.models import Attempt
 from monitor.schedule import Service, health
 from tests.conftest import MakeSettings, shipped_concepts
+from tests.hostile.helpers import write_config
 from tests.processes import HAS_PROC, Marker, Tree, marker, stat, wait_for
 from tests.servers import LocalServer, respond
 from tests.test_alerts import MailServer
@@ -305,33 +306,17 @@ def _slow_config(tmp_path: Path, server: LocalServer) -> Path:
     """Two pages whose extraction takes minutes, one worker, and a deadline far beyond that."""
     for path, (body, kind) in SLOW.items():
         server.route(path, respond(200, body, {"Content-Type": kind}))
-    config = tmp_path / "monitor.toml"
-    config.write_text(
-        shipped_concepts()
-        + f"""
-[storage]
-database = "{tmp_path / "m.db"}"
-[fetch]
-delay = 0
-retries = 0
-[extract]
-workers = 1
-deadline = 3600
-[service]
-heartbeat_seconds = 1
-jitter_seconds = 0
-[[sources]]
-name = "bomb"
-kind = "page"
-url = "{server.url("/bomb.pdf")}"
-[[sources]]
-name = "flood"
-kind = "page"
-url = "{server.url("/flood.html")}"
-""",
-        encoding="utf-8",
+    pages = [
+        {"name": "bomb", "kind": "page", "url": server.url("/bomb.pdf")},
+        {"name": "flood", "kind": "page", "url": server.url("/flood.html")},
+    ]
+    return write_config(
+        tmp_path,
+        pages,
+        extract={"deadline": 3600},
+        service={"heartbeat_seconds": 1, "jitter_seconds": 0},
+        retries=0,
     )
-    return config
 
 
 def _extracting(process: subprocess.Popen[str], log: _Log, cpu: float = 1.5) -> Tree:

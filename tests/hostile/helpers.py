@@ -32,13 +32,23 @@ def _toml(value: Any) -> str:
 
 
 def write_config(
-    tmp_path: Path, sources: list[dict[str, Any]], extra: str = "", **fetch: Any
+    tmp_path: Path,
+    sources: list[dict[str, Any]],
+    extra: str = "",
+    *,
+    extract: dict[str, Any] | None = None,
+    service: dict[str, Any] | None = None,
+    **fetch: Any,
 ) -> Path:
-    """A config with the shipped concepts, `sources`, fast fetching and `fetch` overrides."""
+    """A config with the shipped concepts, `sources`, fast fetching, one extraction worker, and
+    `fetch`, `extract` and `service` overrides."""
     options = {"delay": 0, "retries": 0, "backoff": 0.05, "timeout": 5, **fetch}
     lines = [shipped_concepts(), "[storage]", f"database = {_toml(str(tmp_path / 'm.db'))}"]
     lines += ["[fetch]", *(f"{k} = {_toml(v)}" for k, v in options.items())]
-    lines += ["[extract]", "workers = 1"]
+    extraction = {"workers": 1, **(extract or {})}
+    lines += ["[extract]", *(f"{k} = {_toml(v)}" for k, v in extraction.items())]
+    if service:
+        lines += ["[service]", *(f"{k} = {_toml(v)}" for k, v in service.items())]
     for source in sources:
         lines += ["[[sources]]", *(f"{k} = {_toml(v)}" for k, v in source.items())]
     path = tmp_path / "monitor.toml"
