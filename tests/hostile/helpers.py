@@ -64,13 +64,14 @@ class Ran:
     peak_mb: float  # the poll process's own peak resident set (its VmHWM, read while it ran)
     any_peak_mb: float  # the largest peak of it and of the workers it reaped (wait4: ru_maxrss)
     seconds: float
+    cpu: float  # seconds of CPU it and the workers it reaped used (wait4: user and system)
 
     @property
     def errors(self) -> dict[str, str]:
         return {e["source"]: e["error"] for e in self.summary.get("errors", [])}
 
 
-def run_once(config_path: Path, timeout: float = 60) -> Ran:
+def run_once(config_path: Path, timeout: float = 300) -> Ran:
     """`monitor once --json` in a child; its peak memory is its own, not this process's.
 
     wait4's ru_maxrss is the largest peak of the child *and* the descendants it reaped (spawned
@@ -104,7 +105,8 @@ def run_once(config_path: Path, timeout: float = 60) -> Ran:
     printed = out.read_text(encoding="utf-8", errors="replace")
     output = printed + err.read_text(encoding="utf-8", errors="replace")
     summary: dict[str, Any] = json.loads(printed) if printed.startswith("{") else {}
-    return Ran(child.returncode, output, summary, own, usage.ru_maxrss / 1024, seconds)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Ran(child.returncode, output, summary, own, usage.ru_maxrss / 1024, seconds, cpu)
 
 
 def poll_here(config_path: Path) -> Summary:

@@ -59,7 +59,7 @@ def test_an_entity_bomb_in_a_feed_is_not_expanded(tmp_path: Path, bomb: object) 
     assert ran.peak_mb < BASELINE_MB, (
         f"peak {ran.peak_mb:.0f} MB ({ran.any_peak_mb:.0f} MB with workers)"
     )
-    assert ran.seconds < 30
+    assert ran.cpu < 30, f"{ran.cpu:.1f} s of CPU"  # an expansion would take minutes
     text = stored_text(config)
     assert "lollollol" not in text and "B" * 1000 not in text, "an entity was expanded"
     # the problem is named: in the poll summary and on the source
