@@ -525,8 +525,11 @@ class _Poll:
         if digest == job.body_hash and not self._to_place(job.source, url):
             # The body its stored state came from: extracting it again would find the same.
             self.summary.unchanged += 1
-            store.page_unchanged(self.db, public_url(job.source.url), url, response.headers, digest)
-            self._succeeded(job.source)
+            with store.transaction(self.db):  # one commit for the page and its source
+                store.page_unchanged(
+                    self.db, public_url(job.source.url), url, response.headers, digest
+                )
+                self._succeeded(job.source)
             return
         self._extract(job, response)
 
