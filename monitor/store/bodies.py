@@ -14,7 +14,7 @@ import hashlib
 import zstandard
 from sqlite_utils import Database
 
-LEVEL = 3  # zstd's default: faster than zlib level 1 and smaller than zlib level 9
+LEVEL = 3  # zstd's default: faster than zlib level 1, and smaller (BENCHMARKS.md (g))
 
 
 def body_hash(body: bytes) -> str:
