@@ -8,7 +8,10 @@
 (c) CPU time of an immediate second `monitor once` as a share of the first;
 (d) the cost of relevance, facets and negation: (b)'s CPU beside plain matching, and
     `Matcher.find` alone on the corpus documents;
-(e) verdicts of `monitor compare` on 23 corpus pairs against a hand-written answer key.
+(e) verdicts of `monitor compare` on 23 corpus pairs against a hand-written answer key;
+(g) idle polls of sources without validators as a share of the cold poll's CPU, and bytes per
+    version with raw bodies, before (zlib per version) and after (zstd, stored once, later
+    bodies against the document's first).
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_extraction, bench_ingest, bench_match, bench_verdicts
+from bench import (
+    bench_extraction,
+    bench_idle,
+    bench_ingest,
+    bench_match,
+    bench_storage,
+    bench_verdicts,
+)
 
 if __name__ == "__main__":
     print("(a) extraction quality")
@@ -30,3 +40,7 @@ if __name__ == "__main__":
     print()
     print("(e) verdicts")
     bench_verdicts.main([])
+    print()
+    print("(g) idle polls and storage (issue 11)")
+    bench_idle.main([])
+    bench_storage.main([])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import zlib
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -59,10 +58,11 @@ def prepare(
     lexicon: Lexicon,
     raw: bytes | None = None,
     raw_bytes: int | None = None,
+    body_hash: str | None = None,
 ) -> Processed:
     """Extracted text with its mentions and content hash, ready to store."""
     mentions = tuple(matcher(lexicon).find(extracted.text))
-    return Processed(extracted, content_hash(extracted.text), mentions, raw, raw_bytes)
+    return Processed(extracted, content_hash(extracted.text), mentions, raw, raw_bytes, body_hash)
 
 
 def add_file(
@@ -79,7 +79,9 @@ def add_file(
     if title:
         extracted = replace(extracted, title=title)
     body = path.read_bytes()
-    ready = prepare(extracted, settings.lexicon(), zlib.compress(body, 1), len(body))
+    ready = prepare(
+        extracted, settings.lexicon(), store.pack(body), len(body), store.body_hash(body)
+    )
     return store_document(
         settings,
         db,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -152,6 +153,13 @@ class FeedEntry:
     published: datetime | None
     published_raw: str | None
 
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of what is stored of an entry alone (documents.entry_hash): the same again is
+        not written again."""
+        parts = (self.title, self.summary, self.link)
+        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
 
 @dataclass(frozen=True)
 class ParsedFeed:
@@ -168,8 +176,8 @@ class ParsedFeed:
 class Processed:
     """A page after extraction and matching, ready to store.
 
-    `raw` is the fetched body, zlib-compressed (None for text that came from a feed entry);
-    `raw_bytes` its size before compression.
+    `raw` is the fetched body, zstd-compressed (None for text that came from a feed entry);
+    `raw_bytes` its size before compression, `body_hash` its sha256 before compression.
     """
 
     extracted: Extracted
@@ -177,6 +185,7 @@ class Processed:
     mentions: tuple[Mention, ...] = field(default_factory=tuple)
     raw: bytes | None = None
     raw_bytes: int | None = None
+    body_hash: str | None = None
 
 
 @dataclass(frozen=True)

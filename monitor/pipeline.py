@@ -11,7 +11,6 @@ import logging
 import os
 import sqlite3
 import threading
-import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -62,6 +61,9 @@ class Summary:
     sources: int = 0
     fetched: int = 0
     not_modified: int = 0
+    # answered 200 with the body already handled (no validators, or a server that ignores
+    # them): neither parsed nor extracted again
+    unchanged: int = 0
     new_documents: int = 0
     new_versions: int = 0
     mentions: int = 0
@@ -75,6 +77,7 @@ class Summary:
             "sources": self.sources,
             "fetched": self.fetched,
             "not_modified": self.not_modified,
+            "unchanged": self.unchanged,
             "new_documents": self.new_documents,
             "new_versions": self.new_versions,
             "mentions": self.mentions,
@@ -90,9 +93,8 @@ def process(
 ) -> Processed:
     """Extract a fetched body and find the concepts in it (runs in a worker process)."""
     extracted = extract(body, url, content_type, metadata=metadata)
-    # Compressing here, in the worker, keeps the storing thread free; level 1 is 3x faster
-    # than the default and the body is kept only to re-run extraction.
-    return prepare(extracted, lexicon, zlib.compress(body, 1), len(body))
+    # Compressing and hashing here, in the worker, keeps the storing thread free.
+    return prepare(extracted, lexicon, store.pack(body), len(body), store.body_hash(body))
 
 
 def _entry_text(entry: FeedEntry) -> str:
@@ -115,14 +117,17 @@ class _Job:
     entry: FeedEntry | None = None
     response: Response | None = None
     validators: tuple[str | None, str | None] = (None, None)
+    body_hash: str | None = None  # of the last body of this URL fully handled
 
 
 @dataclass
 class _Feed:
-    """A feed response whose validators are remembered only once all its work is stored, so a
-    poll that is killed half-way reads the feed again instead of getting a 304."""
+    """A feed response whose validators (and body hash) are remembered only once all its work
+    is stored, so a poll that is killed half-way reads the feed again instead of getting a 304
+    or skipping the same body."""
 
     headers: dict[str, str] | None
+    body_hash: str | None = None
     outstanding: int = 0
 
 
@@ -216,8 +221,9 @@ class _Poll:
     def run(self, sources: Sequence[Source]) -> Summary:
         self.summary.sources = len(sources)
         for source in sources:
-            validators = store.validators(self.db, public_url(source.url))
-            self._fetch(_Job(source.kind, source, source.url, validators=validators))
+            etag, modified, last = store.fetch_state(self.db, public_url(source.url))
+            job = _Job(source.kind, source, source.url, validators=(etag, modified), body_hash=last)
+            self._fetch(job)
         while self.pending:
             done, _ = wait(self.pending, timeout=0.5, return_when=FIRST_COMPLETED)
             if not done and self.workers.stalled():
@@ -375,6 +381,14 @@ class _Poll:
                 self._follow_owed(source, set())
                 self._feed_settled(source)
             return
+        digest = store.body_hash(response.body)
+        if digest == job.body_hash:  # the feed as last read: nothing new to parse
+            self.summary.unchanged += 1
+            self._succeeded(source)
+            self.feeds[source.name] = _Feed(response.headers, digest)
+            self._follow_owed(source, set())
+            self._feed_settled(source)
+            return
         try:
             feed = parse_feed(response.body, response.headers, response.final_url)
         except FeedError as exc:
@@ -389,7 +403,7 @@ class _Poll:
         self._succeeded(source, feed.title, warning)
         self._charset(source, job.url, feed.charset_warning)
         # A damaged feed is read again next time rather than answered with a 304.
-        state = self.feeds[source.name] = _Feed(None if warning else response.headers)
+        state = self.feeds[source.name] = _Feed(None if warning else response.headers, digest)
         known = store.entry_states(self.db, (e.url for e in feed.entries))
         keywords = (
             Matcher([Concept("keyword", "keyword", source.keywords)]) if source.keywords else None
@@ -397,7 +411,7 @@ class _Poll:
         concepts = matcher(self.lexicon)
         budget = source.max_articles
         for entry in feed.entries:
-            kind, failures = known.get(entry.url, (None, 0))
+            kind, failures, stored_entry = known.get(entry.url, (None, 0, None))
             if kind not in (None, "entry") or failures >= MAX_ARTICLE_FAILURES:
                 continue
             text = _entry_text(entry)
@@ -418,8 +432,8 @@ class _Poll:
                 budget -= 1
                 state.outstanding += 1
                 self._fetch(_Job("article", source, entry.link, entry))
-            elif not follow or kind is None:
-                self._save_entry(source, entry)  # new, or its title or summary may have changed
+            elif kind is None or (not follow and stored_entry != entry.fingerprint):
+                self._save_entry(source, entry)  # new, or its title, summary or link changed
         self._follow_owed(source, {e.url for e in feed.entries})
         log.debug(
             "feed read",
@@ -448,7 +462,7 @@ class _Poll:
             return
         state.outstanding -= finished
         if state.outstanding == 0 and state.headers is not None:
-            store.save_validators(self.db, public_url(source.url), state.headers)
+            store.save_validators(self.db, public_url(source.url), state.headers, state.body_hash)
             state.headers = None
 
     def _save_entry(self, source: Source, entry: FeedEntry, failure: str | None = None) -> None:
@@ -504,8 +518,31 @@ class _Poll:
 
     def _page_done(self, job: _Job, result: object) -> None:
         response = self._fetched(job, result)
-        if response is not None:
-            self._extract(job, response)
+        if response is None:
+            return
+        digest = store.body_hash(response.body)
+        url = canonical_url(public_url(job.source.url))
+        if digest == job.body_hash and not self._to_place(job.source, url):
+            # The body its stored state came from: extracting it again would find the same.
+            self.summary.unchanged += 1
+            with store.transaction(self.db):  # one commit for the page and its source
+                store.page_unchanged(
+                    self.db, public_url(job.source.url), url, response.headers, digest
+                )
+                self._succeeded(job.source)
+            return
+        self._extract(job, response)
+
+    def _to_place(self, source: Source, url: str) -> bool:
+        """Whether a stored page belongs to a series (configured since it was stored) that it
+        was not placed in yet: then its unchanged body is extracted again to place it."""
+        if not self.settings.series:
+            return False
+        stored = store.page_placement(self.db, url)
+        if stored is None:
+            return True
+        title, placed = stored
+        return not placed and self.settings.series_of(url, source.name, title) is not None
 
     def _series_member(self, job: _Job, result: object) -> bool:
         """Whether an extracted document is (or becomes) a member of a configured series."""

@@ -97,6 +97,7 @@ class Service:
                     "source": source.name,
                     "fetched": summary.fetched,
                     "not_modified": summary.not_modified,
+                    "unchanged": summary.unchanged,
                     "new_versions": summary.new_versions,
                     "changes": summary.changes,
                     "errors": len(summary.errors),

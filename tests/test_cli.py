@@ -19,6 +19,7 @@ ONCE_KEYS = {
     "sources",
     "fetched",
     "not_modified",
+    "unchanged",
     "new_documents",
     "new_versions",
     "mentions",

@@ -18,9 +18,14 @@ def _processed(
     text: str, mentions: tuple[Mention, ...] = (), raw: bytes | None = None
 ) -> Processed:
     digest = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
-    packed = zlib.compress(raw) if raw is not None else None
+    packed = store.pack(raw) if raw is not None else None
     return Processed(
-        Extracted(text, "A title"), digest, mentions, packed, len(raw) if raw else None
+        Extracted(text, "A title"),
+        digest,
+        mentions,
+        packed,
+        len(raw) if raw is not None else None,
+        store.body_hash(raw) if raw is not None else None,
     )
 
 
@@ -48,6 +53,7 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
         "m006_claims",
         "m007_source_warning",
         "m008_mention_offsets",
+        "m010_bodies",
     ]
     assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(
@@ -101,11 +107,72 @@ def test_raw_body_is_kept_compressed_and_comes_back(db: Database) -> None:
         processed=_processed("비핵화를 논의했다.", raw=raw),
     )
     version_id, stored, size = db.execute(
-        "SELECT id, length(raw), raw_bytes FROM versions"
+        "SELECT v.id, length(b.data), v.raw_bytes FROM versions v "
+        "JOIN bodies b ON b.hash = v.body_hash"
     ).fetchone()
     assert size == len(raw)
     assert stored < len(raw) / 10
     assert store.raw_body(db, version_id) == raw
+
+
+def test_a_body_is_stored_once_and_later_bodies_against_the_first(db: Database) -> None:
+    words = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(400)]
+    paragraphs = "".join(f"<p>Paragraph {i}: {w}</p>" for i, w in enumerate(words))
+    page = f"<html><body>{paragraphs}</body></html>".encode()
+    edited = page.replace(b"Paragraph 7:", b"Paragraph seven:")
+
+    def save(url: str, text: str, body: bytes) -> None:
+        processed = _processed(text, raw=body)
+        store.save_document(db, source="s", url=url, link=url, kind="page", processed=processed)
+
+    save("http://x/a", "first", page)
+    save("http://x/a", "second", edited)
+    save("http://x/b", "the same body elsewhere", page)
+    assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 3
+    rows = db.execute("SELECT hash, base, length(data) FROM bodies ORDER BY rowid").fetchall()
+    assert [r[0] for r in rows] == [store.body_hash(page), store.body_hash(edited)]
+    assert rows[0][1] is None and rows[1][1] == rows[0][0]  # the edit against the first
+    assert rows[1][2] < rows[0][2] / 5
+    ids = [r[0] for r in db.execute("SELECT id FROM versions ORDER BY id")]
+    assert [store.raw_body(db, i) for i in ids] == [page, edited, page]
+
+
+def test_the_migration_moves_zlib_bodies_into_bodies_and_reads_them_back(tmp_path: Path) -> None:
+    old = Database(tmp_path / "old.db")
+    store.migrations.apply(old, stop_before="m010_bodies")
+    old.execute(
+        "INSERT INTO documents (id, url, link, source, kind, first_seen_at, last_checked_at) "
+        "VALUES (1, 'http://x/a', 'http://x/a', 's', 'page', 'now', 'now'), "
+        "(2, 'http://x/b', 'http://x/b', 's', 'page', 'now', 'now')"
+    )
+    bodies = [
+        ("<p>" + "Talks on denuclearization. " * 300 + "</p>").encode(),
+        ("<p>" + "Talks on denuclearization. " * 300 + "Edited.</p>").encode(),
+        "<p>한국어 본문</p>".encode(),
+    ]
+    for version_id, (document_id, body) in enumerate(
+        [(1, bodies[0]), (1, bodies[1]), (2, bodies[0]), (2, bodies[2])], start=1
+    ):
+        old.execute(
+            "INSERT INTO versions (id, document_id, fetched_at, content_hash, text, words, "
+            "method, raw, raw_bytes) VALUES (?, ?, 'now', ?, 't', 1, 'trafilatura', ?, ?)",
+            [version_id, document_id, str(version_id), zlib.compress(body, 1), len(body)],
+        )
+    old.execute(
+        "INSERT INTO versions (id, document_id, fetched_at, content_hash, text, words, method) "
+        "VALUES (5, 1, 'now', 'feed', 'feed text', 2, 'feed')"
+    )
+    old.conn.commit()
+    old.close()
+    db = store.open_db(tmp_path / "old.db")
+    assert "raw" not in db.table("versions").columns_dict
+    expected = [bodies[0], bodies[1], bodies[0], bodies[2], None]
+    assert [store.raw_body(db, i) for i in range(1, 6)] == expected
+    assert db.execute("SELECT COUNT(*) FROM bodies").fetchone()[0] == 3
+    base = db.execute(
+        "SELECT base FROM bodies WHERE hash = ?", [store.body_hash(bodies[1])]
+    ).fetchone()[0]
+    assert base == store.body_hash(bodies[0])
 
 
 def test_search_finds_korean_with_particles_and_english_prefixes_with_a_star(db: Database) -> None:
@@ -199,7 +266,7 @@ def test_a_failed_article_is_counted_in_the_same_transaction_and_owed(db: Databa
             failure=f"HTTP 500 ({attempt})",
         )
         assert store.entry_states(db, ["http://x/f", "http://x/other"]) == {
-            "http://x/f": ("entry", attempt)
+            "http://x/f": ("entry", attempt, entry.fingerprint)
         }
     owed = store.owed_entries(db, "s", 3)
     assert [(e.url, e.title, e.published) for e in owed] == [
@@ -216,7 +283,9 @@ def test_a_failed_article_is_counted_in_the_same_transaction_and_owed(db: Databa
         kind="article",
         processed=_processed("The article."),
     )
-    assert store.entry_states(db, ["http://x/f"]) == {"http://x/f": ("article", 0)}
+    assert store.entry_states(db, ["http://x/f"]) == {
+        "http://x/f": ("article", 0, entry.fingerprint)
+    }
 
 
 def test_the_migration_supersedes_successions_an_edition_was_placed_inside(tmp_path: Path) -> None:

@@ -4,11 +4,15 @@
 needs, `queries` the reads people run through the command line.
 """
 
+from monitor.store.bodies import body_hash, load_body, pack
 from monitor.store.documents import (
     entry_states,
+    fetch_state,
     give_up_article,
     is_placed,
     owed_entries,
+    page_placement,
+    page_unchanged,
     raw_body,
     recent_versions,
     record_attempts,
@@ -65,6 +69,7 @@ from monitor.store.service import (
 __all__ = [
     "articles_between",
     "beat",
+    "body_hash",
     "changes_between",
     "check_writable",
     "claim",
@@ -74,6 +79,7 @@ __all__ = [
     "due",
     "enqueue",
     "entry_states",
+    "fetch_state",
     "fts_query",
     "give_up_article",
     "has_message",
@@ -85,6 +91,7 @@ __all__ = [
     "job_started",
     "last_success",
     "list_changes",
+    "load_body",
     "mark_failed",
     "mark_sent",
     "mention_dates",
@@ -95,6 +102,9 @@ __all__ = [
     "open_read_only",
     "opened",
     "owed_entries",
+    "pack",
+    "page_placement",
+    "page_unchanged",
     "raw_body",
     "recent_versions",
     "record_attempts",

@@ -92,6 +92,12 @@ TABLES: tuple[Table, ...] = (
             C("etag", "sent back as `If-None-Match`"),
             C("last_modified", "sent back as `If-Modified-Since`"),
             C("updated_at"),
+            C(
+                "body_hash",
+                "sha256 of the last body of this address that was fully handled: the same body "
+                "again (a source without validators, a server that answers 200 anyway) is "
+                "neither parsed nor extracted",
+            ),
         ),
     ),
     Table(
@@ -116,6 +122,11 @@ TABLES: tuple[Table, ...] = (
             C("failures", "failed article fetches in a row; 3 means given up"),
             C("series", "the series it is an edition of, if any"),
             C("series_placed", "1 once it was compared with its neighbours in the series"),
+            C(
+                "entry_hash",
+                "sha256 of its feed entry's title, summary and link as last stored: the same "
+                "entry again is not written again",
+            ),
         ),
         "Local documents stored with `monitor add` have kind `file`, source `local` and a "
         "`file://` URL.",
@@ -138,8 +149,11 @@ TABLES: tuple[Table, ...] = (
             ),
             C("content_type"),
             C("final_url", "after redirects"),
-            C("raw", "the fetched body, zlib-compressed; NULL for feed text"),
-            C("raw_bytes"),
+            C(
+                "body_hash",
+                "the fetched body it was extracted from, in `bodies`; NULL for feed text",
+            ),
+            C("raw_bytes", "that body's size"),
             C(
                 "limits",
                 "the storage limits the version hit, in words, e.g. `cvid: 12,000 mentions, "
@@ -150,6 +164,22 @@ TABLES: tuple[Table, ...] = (
         "`versions_fts` is its full-text index (FTS5, `unicode61 remove_diacritics 2`, kept "
         "current by triggers); for Korean, search with a prefix (`비핵화*`), which `monitor "
         "search` adds for you, and so does Datasette's search box with `monitor datasette`.",
+    ),
+    Table(
+        "bodies",
+        "every fetched body behind a version, stored once",
+        (
+            C("hash", "sha256 of the body as fetched"),
+            C("bytes", "its size"),
+            C(
+                "base",
+                "the body whose content was the zstd dictionary: the document's first body, for "
+                "its later ones; NULL when compressed alone",
+            ),
+            C("data", "zstd, level 3"),
+        ),
+        "Read a body back with `monitor.store.raw_body(db, version_id)`; the same body fetched "
+        "for two versions or two documents is one row.",
     ),
     Table(
         "mentions",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from monitor.models import (
     StoreLimits,
 )
 from monitor.redact import public_url
+from monitor.store.bodies import load_body, save_body
 from monitor.store.outbox import enqueue, withdraw
 from monitor.store.schema import EXCERPT, iso, now, transaction
 from monitor.text import around, excerpt, sentence_at, sentences
@@ -47,19 +47,48 @@ def sync_sources(db: Database, sources: Iterable[Source]) -> None:
 
 def validators(db: Database, url: str) -> tuple[str | None, str | None]:
     """The ETag and Last-Modified remembered for a URL."""
-    row = db.execute("SELECT etag, last_modified FROM http_cache WHERE url = ?", [url]).fetchone()
-    return (row[0], row[1]) if row else (None, None)
+    etag, modified, _ = fetch_state(db, url)
+    return etag, modified
 
 
-def save_validators(db: Database, url: str, headers: dict[str, str]) -> None:
+def fetch_state(db: Database, url: str) -> tuple[str | None, str | None, str | None]:
+    """The ETag, Last-Modified and body hash remembered for a URL."""
+    row = db.execute(
+        "SELECT etag, last_modified, body_hash FROM http_cache WHERE url = ?", [url]
+    ).fetchone()
+    return (row[0], row[1], row[2]) if row else (None, None, None)
+
+
+def save_validators(
+    db: Database, url: str, headers: dict[str, str], body_hash: str | None = None
+) -> None:
+    """Remember a URL's validators and, once its body was fully handled, the body's hash."""
     etag, modified = headers.get("etag"), headers.get("last-modified")
-    if etag or modified:
+    if etag or modified or body_hash:
         db.execute(
-            "INSERT INTO http_cache (url, etag, last_modified, updated_at) VALUES (?, ?, ?, ?) "
+            "INSERT INTO http_cache (url, etag, last_modified, updated_at, body_hash) "
+            "VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, "
-            "last_modified = excluded.last_modified, updated_at = excluded.updated_at",
-            [url, etag, modified, now()],
+            "last_modified = excluded.last_modified, updated_at = excluded.updated_at, "
+            "body_hash = excluded.body_hash",
+            [url, etag, modified, now(), body_hash],
         )
+
+
+def page_unchanged(
+    db: Database, source_url: str, url: str, headers: dict[str, str], body_hash: str
+) -> None:
+    """A watched page answered with the body already handled: only its check time and
+    validators change."""
+    with transaction(db):
+        save_validators(db, source_url, headers, body_hash)
+        db.execute("UPDATE documents SET last_checked_at = ? WHERE url = ?", [now(), url])
+
+
+def page_placement(db: Database, url: str) -> tuple[str | None, bool] | None:
+    """A stored document's title and whether it was placed in its series; None if not stored."""
+    row = db.execute("SELECT title, series_placed FROM documents WHERE url = ?", [url]).fetchone()
+    return (row[0], bool(row[1])) if row else None
 
 
 def record_attempts(db: Database, source: str, attempts: Sequence[Attempt]) -> None:
@@ -134,17 +163,18 @@ def source_failed(db: Database, name: str, error: str) -> tuple[int, str]:
     return (row[0], row[1]) if row else (1, stamp)
 
 
-def entry_states(db: Database, urls: Iterable[str]) -> dict[str, tuple[str, int]]:
-    """For the stored ones among these canonical URLs: their kind and failed article fetches."""
+def entry_states(db: Database, urls: Iterable[str]) -> dict[str, tuple[str, int, str | None]]:
+    """For the stored ones among these canonical URLs: their kind, failed article fetches and
+    the hash of their feed entry as last stored."""
     wanted = list(urls)
-    found: dict[str, tuple[str, int]] = {}
+    found: dict[str, tuple[str, int, str | None]] = {}
     for i in range(0, len(wanted), 500):
         chunk = wanted[i : i + 500]
         marks = ",".join("?" * len(chunk))
         rows = db.execute(
-            f"SELECT url, kind, failures FROM documents WHERE url IN ({marks})", chunk
+            f"SELECT url, kind, failures, entry_hash FROM documents WHERE url IN ({marks})", chunk
         )
-        found.update((url, (kind, failures)) for url, kind, failures in rows)
+        found.update((url, (kind, failures, entry)) for url, kind, failures, entry in rows)
     return found
 
 
@@ -243,8 +273,13 @@ def save_document(
                 "UPDATE documents SET last_error = ?, failures = ? WHERE id = ?",
                 [failure, (row[1] if row else 0) + 1, document_id],
             )
+        if entry is not None:
+            db.execute(
+                "UPDATE documents SET entry_hash = ? WHERE id = ?",
+                [entry.fingerprint, document_id],
+            )
         if validators is not None:
-            save_validators(db, *validators)
+            save_validators(db, *validators, processed.body_hash)
         latest = db.execute(
             "SELECT content_hash, id FROM versions WHERE document_id = ? ORDER BY id DESC LIMIT 1",
             [document_id],
@@ -335,22 +370,25 @@ def _insert_version(
     (also kept in versions.limits)."""
     extracted = processed.extracted
     text = extracted.text
+    if processed.raw is not None and processed.body_hash is not None:
+        save_body(db, processed.body_hash, processed.raw, processed.raw_bytes or 0, document_id)
+    values = {
+        "document_id": document_id,
+        "fetched_at": stamp,
+        "content_hash": processed.normalised_hash,
+        "title": title,
+        "text": text,
+        "words": len(text.split()),
+        "method": extracted.method,
+        "content_type": content_type,
+        "final_url": final_url,
+        "raw_bytes": processed.raw_bytes,
+    }
+    if processed.raw is not None:  # named only when set, so feed text also fits a database
+        values["body_hash"] = processed.body_hash  # that a migration test stopped early
     cursor = db.execute(
-        "INSERT INTO versions (document_id, fetched_at, content_hash, title, text, words, "
-        "method, content_type, final_url, raw, raw_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            document_id,
-            stamp,
-            processed.normalised_hash,
-            title,
-            text,
-            len(text.split()),
-            extracted.method,
-            content_type,
-            final_url,
-            processed.raw,
-            processed.raw_bytes,
-        ],
+        f"INSERT INTO versions ({', '.join(values)}) VALUES ({','.join('?' * len(values))})",
+        list(values.values()),
     )
     version_id = int(cursor.lastrowid or 0)
     counts: dict[tuple[str, str | None], list[int]] = {}  # (concept, reason) -> found, stored
@@ -447,8 +485,8 @@ def _facets_json(mention: Mention) -> str | None:
 
 def raw_body(db: Database, version_id: int) -> bytes | None:
     """The fetched body behind a version, decompressed, so extraction can be re-run."""
-    row = db.execute("SELECT raw FROM versions WHERE id = ?", [version_id]).fetchone()
-    return zlib.decompress(row[0]) if row and row[0] is not None else None
+    row = db.execute("SELECT body_hash FROM versions WHERE id = ?", [version_id]).fetchone()
+    return load_body(db, row[0]) if row and row[0] is not None else None
 
 
 def recent_versions(db: Database, url: str, limit: int = 5) -> list[StoredVersion]:

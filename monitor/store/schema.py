@@ -7,6 +7,7 @@ for people who query them with SQL or Datasette.
 from __future__ import annotations
 
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from monitor.errors import StoreError
+from monitor.store.bodies import body_hash, pack, save_body
 from monitor.store.faults import describe
 from monitor.text import excerpt, sentence_at, sentences, tidy
 
@@ -327,6 +329,49 @@ def m008_mention_offsets(db: Database) -> None:
             "UPDATE mentions SET excerpt = ? WHERE id = ?",
             [excerpt(old, (0, len(old)), (at, at + len(variant)), EXCERPT), mid],
         )
+
+
+@migrations()
+def m010_bodies(db: Database) -> None:
+    """Each fetched body stored once, zstd-compressed (a document's later bodies against its
+    first), and what an idle poll compares before it parses or extracts (README "Idle polls")."""
+    for statement in (
+        """CREATE TABLE bodies (
+            hash TEXT PRIMARY KEY,          -- sha256 of the body as fetched
+            bytes INTEGER NOT NULL,         -- its size before compression
+            -- the body whose content was the zstd dictionary (the document's first body);
+            -- NULL when it was compressed alone
+            base TEXT REFERENCES bodies(hash),
+            data BLOB NOT NULL              -- zstd (level 3)
+        )""",
+        # the body a version was extracted from; NULL for feed text
+        "ALTER TABLE versions ADD COLUMN body_hash TEXT REFERENCES bodies(hash)",
+        "CREATE INDEX versions_body ON versions(body_hash)",
+        # sha256 of the last body of this URL that was fully handled: the same body again is
+        # neither parsed nor extracted
+        "ALTER TABLE http_cache ADD COLUMN body_hash TEXT",
+        # sha256 of the feed entry's title, summary and link as last stored: the same entry
+        # again is not written again
+        "ALTER TABLE documents ADD COLUMN entry_hash TEXT",
+    ):
+        db.execute(statement)
+    # Convert the zlib bodies one version at a time (bounded memory), oldest first per document
+    # so that each document's first body becomes the base of its later ones.
+    ids = [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM versions WHERE raw IS NOT NULL ORDER BY document_id, id"
+        ).fetchall()
+    ]
+    for version_id in ids:
+        document_id, raw = db.execute(
+            "SELECT document_id, raw FROM versions WHERE id = ?", [version_id]
+        ).fetchone()
+        body = zlib.decompress(raw)
+        digest = body_hash(body)
+        save_body(db, digest, pack(body), len(body), document_id)
+        db.execute("UPDATE versions SET body_hash = ? WHERE id = ?", [digest, version_id])
+    db.execute("ALTER TABLE versions DROP COLUMN raw")
 
 
 @contextmanager
