@@ -125,40 +125,107 @@ def search(
         match = fts_query(query, _particle_forms(db))
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
-    params: list[Any] = [match]
-    where = ""
-    if since is not None:
-        where = "AND COALESCE(d.published_at, d.first_seen_at) >= ?"
-        params.append(iso(since))
-    params.append(limit)
-    sql = f"""
-        WITH hits AS (
-            SELECT v.document_id, MAX(v.id) AS version_id
-            FROM versions_fts JOIN versions v ON v.id = versions_fts.rowid
-            WHERE versions_fts MATCH ? GROUP BY v.document_id
-        )
-        SELECT d.url, d.title, d.source, d.published_at, hits.version_id,
-               COALESCE(d.published_at, d.first_seen_at) AS sort_key
-        FROM hits
-        JOIN documents d ON d.id = hits.document_id
-        WHERE 1 = 1 {where}
-        ORDER BY sort_key DESC LIMIT ?
-    """
     try:
-        rows = db.execute(sql, params).fetchall()
-        hits = [
-            SearchHit(
-                url=r[0],
-                title=r[1],
-                source=r[2],
-                published=r[3],
-                snippet=_snippet(db, match, r[4]),
-            )
-            for r in rows
-        ]
+        chosen = _newest_documents(db, match, iso(since) if since else None, limit)
+        hits = []
+        for document_id, version_id in chosen:
+            url, title, source, published = db.execute(
+                "SELECT url, title, source, published_at FROM documents WHERE id = ?",
+                [document_id],
+            ).fetchone()
+            snippet = _snippet(db, match, version_id)
+            hits.append(SearchHit(url, title, source, published, snippet))
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
     return hits[::-1]
+
+
+DATE = "COALESCE(published_at, first_seen_at)"  # a document's date (index documents_date)
+BATCH = 200  # matching versions read per step, newest first (doubling at each step)
+UNREAD = 200  # documents whose older versions may be checked directly instead of read on
+
+
+def _newest_documents(
+    db: Database, match: str, since: str | None, limit: int
+) -> list[tuple[int, int]]:
+    """(document, its latest matching version) for the `limit` newest documents (by date, then
+    id) dated `since` or later that have a version matching `match`, newest first.
+
+    Matching versions are read newest (highest id) first, in steps, without grouping every hit:
+    after each step the documents found give the date of the limit-th; a document dated at
+    least that which was not found has no match among the versions read, so only its older
+    versions can still match, and once such documents are few those versions are checked
+    directly. The answer is exact whatever the order of ids and dates; the cost is bounded when
+    newer versions mostly belong to newer documents, as they do when monitor stores them."""
+    found: dict[int, tuple[str, int]] = {}  # document -> (its date, latest matching version)
+    cursor = db.execute(
+        "SELECT f.rowid, v.document_id, COALESCE(d.published_at, d.first_seen_at) "
+        "FROM versions_fts f "
+        "JOIN versions v ON v.id = f.rowid JOIN documents d ON d.id = v.document_id "
+        "WHERE versions_fts MATCH ? ORDER BY f.rowid DESC",
+        [match],
+    )
+    step, lowest = BATCH, None  # lowest: the oldest version read so far
+    while True:
+        rows = cursor.fetchmany(step)
+        for version_id, document_id, date in rows:
+            found.setdefault(document_id, (date, version_id))
+            lowest = version_id
+        if len(rows) < step or lowest is None:
+            break  # every matching version read
+        kept = _ranked(found, since)
+        floor = kept[limit - 1][0] if len(kept) >= limit else since
+        if floor is not None and _older_matches(db, match, found, floor, lowest):
+            break
+        step *= 2
+    cursor.close()
+    return [(document_id, found[document_id][1]) for _, document_id in _ranked(found, since)][
+        :limit
+    ]
+
+
+def _ranked(found: dict[int, tuple[str, int]], since: str | None) -> list[tuple[str, int]]:
+    """(date, document) of the documents found dated `since` or later, newest first."""
+    return sorted(
+        ((date, doc) for doc, (date, _) in found.items() if since is None or date >= since),
+        reverse=True,
+    )
+
+
+def _older_matches(
+    db: Database, match: str, found: dict[int, tuple[str, int]], floor: str, lowest: int
+) -> bool:
+    """Add to `found` the documents dated `floor` or later, not found yet, that have a version
+    older than `lowest` matching; False (nothing added) when there are more than UNREAD such
+    documents to check."""
+    rows = db.execute(
+        f"SELECT id FROM documents WHERE {DATE} >= ? LIMIT ?", [floor, len(found) + UNREAD + 1]
+    ).fetchall()
+    unread = [r[0] for r in rows if r[0] not in found]
+    if len(unread) > UNREAD or len(rows) > len(found) + UNREAD:
+        return False
+    older: list[tuple[int, int]] = []  # (version, document), newest first
+    for document_id in unread:
+        older += [
+            (r[0], document_id)
+            for r in db.execute(
+                "SELECT id FROM versions WHERE document_id = ? AND id < ? ORDER BY id DESC",
+                [document_id, lowest],
+            )
+        ]
+    for version_id, document_id in sorted(older, reverse=True):
+        if document_id in found:
+            continue
+        hit = db.execute(
+            "SELECT 1 FROM versions_fts WHERE versions_fts MATCH ? AND rowid = ?",
+            [match, version_id],
+        ).fetchone()
+        if hit is not None:
+            date = db.execute(
+                f"SELECT {DATE} FROM documents WHERE id = ?", [document_id]
+            ).fetchone()[0]
+            found[document_id] = (date, version_id)
+    return True
 
 
 def _snippet(db: Database, match: str, version_id: int) -> str:
@@ -321,28 +388,30 @@ def list_changes(
     limit: int = 200,
     *,
     superseded: bool = False,
+    status: str | None = None,
 ) -> list[ChangeView]:
     """Stored changes, most significant first (then newest first); with `superseded` also the
-    successions that an edition placed between their two sides made obsolete."""
+    successions that an edition placed between their two sides made obsolete; with `status`
+    only those where some concept has that status (dropped, introduced, increased, ...)."""
     where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
     if since is not None:
         where.append("c.detected_at >= ?")
         params.append(iso(since))
     if concept is not None:
-        # Changes where the concept is present on either side and its count moved, or that
-        # moved a ladder it is on.
+        # Changes where the concept is present on either side and its count moved, or whose
+        # facets of it moved, or that moved a ladder it is on: rows of the change index.
         where.append(
-            "(EXISTS (SELECT 1 FROM json_each(c.comparison, '$.concepts') j "
-            "WHERE json_extract(j.value, '$.id') = ? "
-            "AND json_extract(j.value, '$.status') != 'unchanged') "
-            "OR EXISTS (SELECT 1 FROM json_each(c.comparison, '$.qualifiers') q "
-            "WHERE json_extract(q.value, '$.concept') = ? "
-            "AND json_extract(q.value, '$.status') != 'kept') "
-            "OR EXISTS (SELECT 1 FROM json_each(c.comparison, '$.stance') k "
-            "WHERE json_extract(k.value, '$.move') != 'same' "
-            "AND ? IN (json_extract(k.value, '$.old'), json_extract(k.value, '$.new'))))"
+            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? "
+            "AND status != 'unchanged' "
+            "UNION SELECT change_id FROM change_qualifiers WHERE concept = ? AND status != 'kept' "
+            "UNION SELECT change_id FROM change_moves WHERE old = ? AND move != 'same' "
+            "UNION SELECT change_id FROM change_moves WHERE new = ? AND move != 'same')"
         )
-        params += [concept, concept, concept]
+        params += [concept, concept, concept, concept]
+    if status is not None:
+        # Changes where some concept has this status (dropped, introduced, ...).
+        where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
+        params.append(status)
     rows = db.execute(
         "SELECT c.id, c.kind, d.url, d.title, c.detected_at, c.significance, c.verdict, "
         "c.comparison, c.superseded_at, c.superseded_by "
@@ -507,10 +576,14 @@ def mention_dates(
     if since is not None:
         where.append(f"{when} >= ?")
         params.append(iso(since))
+    # Each document's latest version: the one with no later version of the same document.
+    where.append(
+        "NOT EXISTS (SELECT 1 FROM versions w WHERE w.document_id = m.document_id "
+        "AND w.id > m.version_id)"
+    )
     rows = db.execute(
         f"SELECT {when}, d.source, m.concept, SUM(m.mentions) "
-        "FROM documents d JOIN mention_counts m ON m.version_id = "
-        "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
+        "FROM mention_counts m JOIN documents d ON d.id = m.document_id "
         f"WHERE {' AND '.join(where)} GROUP BY d.id, m.concept",
         params,
     ).fetchall()
