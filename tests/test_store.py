@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.models import ChangeRecord, Extracted, FeedEntry, Mention, Processed, StoreLimits
+from monitor.models import Extracted, FeedEntry, Mention, Processed, StoreLimits
 
 
 def _processed(

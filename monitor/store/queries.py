@@ -8,7 +8,6 @@ import sqlite3
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlite_utils import Database
 
