@@ -288,7 +288,7 @@ def save_document(
                 ],
             )
             change_ids.append(int(inserted.lastrowid or 0))
-            _index_change(db, change_ids[-1], change.comparison)
+            index_change(db, change_ids[-1], change.comparison)
         if placement is not None:
             _supersede(db, placement, change_ids, stamp)
         enqueue(db, alerts, change_ids)
@@ -296,7 +296,7 @@ def save_document(
     return Stored(document_id, new_document, new_version, mentions, len(changes), hit)
 
 
-def _index_change(db: Database, change_id: int, comparison: dict[str, Any]) -> None:
+def index_change(db: Database, change_id: int, comparison: dict[str, Any]) -> None:
     """A change's concepts, facets and ladder moves as rows of change_concepts,
     change_qualifiers and change_moves (as schema.m009_change_index fills them from the JSON)."""
     db.conn.executemany(

@@ -108,7 +108,10 @@ def _particle_forms(db: Database) -> Forms:
 WHOLE = 4_000  # characters of text up to which snippet() runs on the row itself
 CHUNK = 2_000
 OVERLAP = 200  # characters each chunk shares with the next
-TOKENIZE = "unicode61 remove_diacritics 2"  # as versions_fts (schema.m001_initial)
+TOKENIZE = "unicode61 remove_diacritics 2"  # as versions_fts (schema.m009_change_index)
+# Up to this many occurrences of the query's words, snippet() runs on a longer row too: its
+# quadratic cost is then under 2 ms, and a page of ordinary length needs no chunks.
+FEW = 200
 
 
 def search(
@@ -132,7 +135,7 @@ def search(
                 "SELECT url, title, source, published_at FROM documents WHERE id = ?",
                 [document_id],
             ).fetchone()
-            snippet = _snippet(db, match, version_id)
+            snippet = _snippet(db, match, version_id, _words(query))
             hits.append(SearchHit(url, title, source, published, snippet))
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
@@ -227,11 +230,12 @@ def _older_matches(
     return True
 
 
-def _snippet(db: Database, match: str, version_id: int) -> str:
-    """The snippet of one matching version: FTS5's own on a short text, else that of the
-    best-ranked chunk of it (see WHOLE)."""
+def _snippet(db: Database, match: str, version_id: int, words: Sequence[str] = ()) -> str:
+    """The snippet of one matching version: FTS5's own on a short text, or on a longer one
+    where the query's `words` (folded) occur few times, else that of the best-ranked chunk of
+    it (see WHOLE)."""
     size = db.execute("SELECT length(text) FROM versions WHERE id = ?", [version_id]).fetchone()
-    if size[0] <= WHOLE:
+    if size[0] <= WHOLE or _few(db, version_id, words):
         row = db.execute(
             "SELECT snippet(versions_fts, 1, '[', ']', ' … ', 16) FROM versions_fts "
             "WHERE versions_fts MATCH ? AND rowid = ?",
@@ -260,6 +264,32 @@ def _snippet(db: Database, match: str, version_id: int) -> str:
     if row[1] < len(chunks) and not shown.endswith(" … "):
         shown += " … "
     return shown
+
+
+def _few(db: Database, version_id: int, words: Sequence[str]) -> bool:
+    """Whether the words occur at most FEW times in the version's title and text (counted as
+    substrings of the folded text, so never fewer than FTS5 finds)."""
+    if not words:
+        return False
+    title, text = db.execute(
+        "SELECT COALESCE(title, ''), text FROM versions WHERE id = ?", [version_id]
+    ).fetchone()
+    folded = _loose(f"{title}\n{text}")
+    return sum(folded.count(_loose(w)) for w in words) <= FEW
+
+
+MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def _loose(text: str) -> str:
+    """`text` lower case, decomposed, without combining marks: a quick fold for counting."""
+    lower = text.lower()
+    return lower if lower.isascii() else MARKS.sub("", unicodedata.normalize("NFD", lower))
+
+
+def _words(query: str) -> list[str]:
+    """The folded tokens of what a person typed."""
+    return [fold(t) for t in SEPARATORS.split(query.replace("*", " ")) if t]
 
 
 def _chunks(text: str) -> list[str]:

@@ -391,6 +391,19 @@ def m009_change_index(db: Database) -> None:
         CREATE INDEX changes_significance ON changes(significance DESC, id DESC);
         """
     )
+    # The full-text index again, with prefix indexes of 2 and 3 characters: a Korean word (a
+    # prefix, for its particles) or a word* of that length reads its own index, lazily, instead
+    # of merging every longer term's list. The triggers on versions name the table and stay.
+    db.executescript(
+        """
+        DROP TABLE versions_fts;
+        CREATE VIRTUAL TABLE versions_fts USING FTS5 (
+            title, text, tokenize='unicode61 remove_diacritics 2', prefix='2 3',
+            content='versions'
+        );
+        INSERT INTO versions_fts (versions_fts) VALUES ('rebuild');
+        """
+    )
 
 
 @contextmanager
