@@ -605,14 +605,19 @@ def mention_dates(
     if since is not None:
         where.append(f"{when} >= ?")
         params.append(iso(since))
-    # Each document's latest version: the one with no later version of the same document.
-    where.append(
-        "NOT EXISTS (SELECT 1 FROM versions w WHERE w.document_id = m.document_id "
-        "AND w.id > m.version_id)"
-    )
+    if concept is not None:  # read by concept (index), each row kept if its version is latest
+        join = "mention_counts m JOIN documents d ON d.id = m.document_id"
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM versions w WHERE w.document_id = m.document_id "
+            "AND w.id > m.version_id)"
+        )
+    else:  # read by source or date (index), each document's latest version
+        join = (
+            "documents d JOIN mention_counts m ON m.version_id = "
+            "(SELECT MAX(id) FROM versions WHERE document_id = d.id)"
+        )
     rows = db.execute(
-        f"SELECT {when}, d.source, m.concept, SUM(m.mentions) "
-        "FROM mention_counts m JOIN documents d ON d.id = m.document_id "
+        f"SELECT {when}, d.source, m.concept, SUM(m.mentions) FROM {join} "
         f"WHERE {' AND '.join(where)} GROUP BY d.id, m.concept",
         params,
     ).fetchall()
