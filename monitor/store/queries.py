@@ -144,7 +144,7 @@ def search(
 
 DATE = "COALESCE(published_at, first_seen_at)"  # a document's date (index documents_date)
 BATCH = 200  # matching versions read per step, newest first (doubling at each step)
-UNREAD = 200  # documents whose older versions may be checked directly instead of read on
+UNREAD = 64  # documents whose older versions are checked one by one, rather than read on
 
 
 def _newest_documents(
@@ -243,19 +243,24 @@ def _snippet(db: Database, match: str, version_id: int, words: Sequence[str] = (
         ).fetchone()
         return str(row[0]) if row else ""
     text = db.execute("SELECT text FROM versions WHERE id = ?", [version_id]).fetchone()[0]
+    # The scratch index reads its text from a scratch table, so that emptying it ('delete-all')
+    # does not tokenize the chunks a second time, as deleting rows of a plain FTS5 table does.
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS search_chunk_text (id INTEGER PRIMARY KEY, text)")
     db.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_chunks "
-        f"USING fts5(text, tokenize='{TOKENIZE}')"
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_chunks USING fts5(text, "
+        f"content='search_chunk_text', content_rowid='id', tokenize='{TOKENIZE}')"
     )
-    db.execute("DELETE FROM temp.search_chunks")
     chunks = _chunks(text)
-    db.conn.executemany("INSERT INTO temp.search_chunks (text) VALUES (?)", ((c,) for c in chunks))
+    numbered = list(enumerate(chunks, 1))
+    db.conn.executemany("INSERT INTO temp.search_chunk_text (id, text) VALUES (?, ?)", numbered)
+    db.conn.executemany("INSERT INTO temp.search_chunks (rowid, text) VALUES (?, ?)", numbered)
     row = db.execute(
         "SELECT snippet(search_chunks, 0, '[', ']', ' … ', 16), rowid FROM temp.search_chunks "
         "WHERE search_chunks MATCH ? ORDER BY rank LIMIT 1",
         [match],
     ).fetchone()
-    db.execute("DELETE FROM temp.search_chunks")
+    db.execute("INSERT INTO temp.search_chunks (search_chunks) VALUES ('delete-all')")
+    db.execute("DELETE FROM temp.search_chunk_text")
     if row is None:  # a phrase longer than the chunks' overlap: show the start
         return " ".join(text[:CHUNK].split()[:16]) + " …"
     shown = str(row[0])  # FTS5 marks a cut inside its chunk only
