@@ -129,13 +129,18 @@ def search(
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
     try:
         chosen = _newest_documents(db, match, iso(since) if since else None, limit)
+        words = _words(query)
+        few = [v for _, v in chosen if _few(db, v, words)]
+        snippets = _snippets(db, match, few)
         hits = []
         for document_id, version_id in chosen:
             url, title, source, published = db.execute(
                 "SELECT url, title, source, published_at FROM documents WHERE id = ?",
                 [document_id],
             ).fetchone()
-            snippet = _snippet(db, match, version_id, _words(query))
+            snippet = snippets.get(version_id)
+            if snippet is None:
+                snippet = _snippet(db, match, version_id)
             hits.append(SearchHit(url, title, source, published, snippet))
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
@@ -145,6 +150,7 @@ def search(
 DATE = "COALESCE(published_at, first_seen_at)"  # a document's date (index documents_date)
 BATCH = 200  # matching versions read per step, newest first (doubling at each step)
 UNREAD = 64  # documents whose older versions are checked one by one, rather than read on
+DATED = 2_000  # documents dated late enough to show that are looked at, beyond those found
 
 
 def _newest_documents(
@@ -198,13 +204,19 @@ def _older_matches(
     db: Database, match: str, found: dict[int, tuple[str, int]], floor: str, lowest: int
 ) -> bool:
     """Add to `found` the documents dated `floor` or later, not found yet, that have a version
-    older than `lowest` matching; False (nothing added) when there are more than UNREAD such
-    documents to check."""
+    older than `lowest` matching; False (nothing added) when more than UNREAD documents have
+    such versions, or more than DATED documents are dated `floor` or later."""
+    cap = len(found) + DATED
     rows = db.execute(
-        f"SELECT id FROM documents WHERE {DATE} >= ? LIMIT ?", [floor, len(found) + UNREAD + 1]
+        "SELECT d.id, (SELECT MIN(v.id) FROM versions v WHERE v.document_id = d.id) "
+        f"FROM documents d WHERE {DATE} >= ? LIMIT ?",
+        [floor, cap],
     ).fetchall()
-    unread = [r[0] for r in rows if r[0] not in found]
-    if len(unread) > UNREAD or len(rows) > len(found) + UNREAD:
+    if len(rows) >= cap:
+        return False
+    # a document whose versions are all newer than `lowest` was read whole: it does not match
+    unread = [r[0] for r in rows if r[0] not in found and r[1] is not None and r[1] < lowest]
+    if len(unread) > UNREAD:
         return False
     older: list[tuple[int, int]] = []  # (version, document), newest first
     for document_id in unread:
@@ -271,14 +283,41 @@ def _snippet(db: Database, match: str, version_id: int, words: Sequence[str] = (
     return shown
 
 
+SPAN = 5_000  # versions between two whose snippets one FTS5 query builds
+
+
+def _snippets(db: Database, match: str, version_ids: Sequence[int]) -> dict[int, str]:
+    """FTS5's snippets of these matching versions (rows of few hits): one query per run of
+    nearby ids, as each query sets up the match once (a prefix merges its words' lists)."""
+    shown: dict[int, str] = {}
+    ids = sorted(version_ids)
+    runs: list[list[int]] = []
+    for vid in ids:
+        if runs and vid - runs[-1][-1] <= SPAN:
+            runs[-1].append(vid)
+        else:
+            runs.append([vid])
+    for run in runs:
+        rows = db.execute(
+            "SELECT rowid, CASE WHEN rowid IN (SELECT value FROM json_each(?)) "
+            "THEN snippet(versions_fts, 1, '[', ']', ' … ', 16) END FROM versions_fts "
+            "WHERE versions_fts MATCH ? AND rowid BETWEEN ? AND ?",
+            [json.dumps(run), match, run[0], run[-1]],
+        ).fetchall()
+        shown.update((r[0], str(r[1])) for r in rows if r[1] is not None)
+    return shown
+
+
 def _few(db: Database, version_id: int, words: Sequence[str]) -> bool:
-    """Whether the words occur at most FEW times in the version's title and text (counted as
-    substrings of the folded text, so never fewer than FTS5 finds)."""
-    if not words:
-        return False
+    """Whether the version is short (WHOLE), or the words occur at most FEW times in its title
+    and text (counted as substrings of the folded text, so never fewer than FTS5 finds)."""
     title, text = db.execute(
         "SELECT COALESCE(title, ''), text FROM versions WHERE id = ?", [version_id]
     ).fetchone()
+    if len(text) <= WHOLE:
+        return True
+    if not words:
+        return False
     folded = _loose(f"{title}\n{text}")
     return sum(folded.count(_loose(w)) for w in words) <= FEW
 
@@ -286,10 +325,17 @@ def _few(db: Database, version_id: int, words: Sequence[str]) -> bool:
 MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
+# Letters that decompose into a letter and a combining mark (Latin, Greek, Cyrillic, ...);
+# Hangul decomposes too, into jamo, but carries no mark to drop.
+FOLDED = re.compile("[\u00c0-\u024f\u0300-\u04ff\u1e00-\u1fff]")
+
+
 def _loose(text: str) -> str:
     """`text` lower case, decomposed, without combining marks: a quick fold for counting."""
     lower = text.lower()
-    return lower if lower.isascii() else MARKS.sub("", unicodedata.normalize("NFD", lower))
+    if lower.isascii() or not FOLDED.search(lower):
+        return lower
+    return MARKS.sub("", unicodedata.normalize("NFD", lower))
 
 
 def _words(query: str) -> list[str]:
