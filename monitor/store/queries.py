@@ -492,11 +492,14 @@ def list_changes(
         # Changes where some concept has this status (dropped, introduced, ...).
         where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
         params.append(status)
+    # The ids are ranked first, so that sorting does not carry every change's comparison.
     rows = db.execute(
         "SELECT c.id, c.kind, d.url, d.title, c.detected_at, c.significance, c.verdict, "
         "c.comparison, c.superseded_at, c.superseded_by "
-        "FROM changes c JOIN documents d ON d.id = c.document_id "
-        f"WHERE {' AND '.join(where)} ORDER BY c.significance DESC, c.id DESC LIMIT ?",
+        f"FROM (SELECT c.id FROM changes c WHERE {' AND '.join(where)} "
+        "ORDER BY c.significance DESC, c.id DESC LIMIT ?) ranked "
+        "JOIN changes c ON c.id = ranked.id JOIN documents d ON d.id = c.document_id "
+        "ORDER BY c.significance DESC, c.id DESC",
         [*params, limit],
     ).fetchall()
     views = []
