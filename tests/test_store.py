@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.models import ChangeRecord, Extracted, FeedEntry, Mention, Processed, StoreLimits
+from monitor.models import Extracted, FeedEntry, Mention, Processed, StoreLimits
 
 
 def _processed(
@@ -53,6 +53,7 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
         "m006_claims",
         "m007_source_warning",
         "m008_mention_offsets",
+        "m009_change_index",
         "m010_bodies",
     ]
     assert store.migrations.pending(again) == []
@@ -294,26 +295,36 @@ def test_the_migration_supersedes_successions_an_edition_was_placed_inside(tmp_p
     db = Database(tmp_path / "old.db")
     store.migrations.apply(db, stop_before="m005_superseded")
 
-    def succession(old: int | None, new: int | None = None) -> ChangeRecord:
-        return ChangeRecord("succession", old, "s", 0.5, "v", {"concepts": [], "stance": []}, new)
-
-    def edition(year: int, *changes: ChangeRecord) -> int:
+    # Written as those releases wrote them (today's save_document also fills the change index
+    # of m009, which this schema does not have yet).
+    def edition(year: int, before: int | None = None, after: int | None = None) -> int:
         url = f"http://x/{year}"
-        store.save_document(
-            db,
-            source="s",
-            url=url,
-            link=url,
-            kind="article",
-            processed=_processed(f"Statement of {year}."),
-            series="s",
-            changes=changes,
-        )
-        return store.recent_versions(db, url)[0].id
+        document = db.execute(
+            "INSERT INTO documents (url, link, source, kind, first_seen_at, last_checked_at, "
+            "series) VALUES (?, ?, 's', 'article', 'now', 'now', 's')",
+            [url, url],
+        ).lastrowid
+        version = db.execute(
+            "INSERT INTO versions (document_id, fetched_at, content_hash, text, words, method) "
+            "VALUES (?, 'now', ?, ?, 2, 'feed')",
+            [document, str(year), f"Statement of {year}."],
+        ).lastrowid
+        assert version is not None
+        pairs = [(version, before)] if before else []
+        for newer, older in [*pairs, *([(after, version)] if after else [])]:
+            db.execute(
+                "INSERT INTO changes (kind, document_id, version_id, old_version_id, series, "
+                "detected_at, significance, verdict, comparison) VALUES ('succession', "
+                "(SELECT document_id FROM versions WHERE id = ?), ?, ?, 's', 'now', 0.5, 'v', "
+                """'{"concepts": [], "stance": []}')""",
+                [newer, newer, older],
+            )
+        db.conn.commit()
+        return version
 
     v2021 = edition(2021)
-    v2023 = edition(2023, succession(v2021))
-    edition(2022, succession(v2021), succession(None, v2023))
+    v2023 = edition(2023, v2021)
+    edition(2022, v2021, v2023)
     db.close()
     db = store.open_db(tmp_path / "old.db")
     rows = db.execute("SELECT id, superseded_by, superseded_at FROM changes ORDER BY id").fetchall()

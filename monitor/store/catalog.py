@@ -268,6 +268,41 @@ TABLES: tuple[Table, ...] = (
         ),
     ),
     Table(
+        "change_concepts",
+        "one row per concept a change compared (its `comparison` JSON's `concepts`), so "
+        "changes are found by concept or status through an index",
+        (
+            C("change_id"),
+            C("concept", "concept id from the config"),
+            C("status", "`dropped`, `introduced`, `increased`, `decreased` or `unchanged`"),
+            C("old_count", "counted mentions in the older version"),
+            C("new_count", "and in the newer"),
+            C("superseded", "1 when it was dropped because its ladder moved up past it"),
+        ),
+    ),
+    Table(
+        "change_qualifiers",
+        "one row per facet of a concept a change compared (the JSON's `qualifiers`)",
+        (
+            C("change_id"),
+            C("concept"),
+            C("facet"),
+            C("status", "`kept`, `changed`, `introduced` or `dropped`"),
+        ),
+    ),
+    Table(
+        "change_moves",
+        "one row per ladder a change compared (the JSON's `stance`)",
+        (
+            C("change_id"),
+            C("ladder", "ladder id from the config"),
+            C("old", "its strongest concept before; NULL when none"),
+            C("new", "and after"),
+            C("move", "`downgrade`, `upgrade` or `same`"),
+        ),
+        "`monitor changes --concept` reads these three tables, not the JSON.",
+    ),
+    Table(
         "alerts",
         "the outbox: every alert and digest message, sent or waiting",
         (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -322,11 +323,39 @@ def save_document(
                 ],
             )
             change_ids.append(int(inserted.lastrowid or 0))
+            index_change(db, change_ids[-1], change.comparison)
         if placement is not None:
             _supersede(db, placement, change_ids, stamp)
         enqueue(db, alerts, change_ids)
     mentions = len(processed.mentions) if new_version else 0
     return Stored(document_id, new_document, new_version, mentions, len(changes), hit)
+
+
+def index_change(db: Database, change_id: int, comparison: dict[str, Any]) -> None:
+    """A change's concepts, facets and ladder moves as rows of change_concepts,
+    change_qualifiers and change_moves (as schema.m009_change_index fills them from the JSON)."""
+    db.conn.executemany(
+        "INSERT INTO change_concepts (change_id, concept, status, old_count, new_count, "
+        "superseded) VALUES (?,?,?,?,?,?)",
+        [
+            (change_id, d["id"], d["status"], d["old"], d["new"], int(bool(d.get("superseded"))))
+            for d in comparison.get("concepts", ())
+        ],
+    )
+    db.conn.executemany(
+        "INSERT INTO change_qualifiers (change_id, concept, facet, status) VALUES (?,?,?,?)",
+        [
+            (change_id, q["concept"], q["facet"], q["status"])
+            for q in comparison.get("qualifiers", ())
+        ],
+    )
+    db.conn.executemany(
+        "INSERT INTO change_moves (change_id, ladder, old, new, move) VALUES (?,?,?,?,?)",
+        [
+            (change_id, m["ladder"], m["old"], m["new"], m["move"])
+            for m in comparison.get("stance", ())
+        ],
+    )
 
 
 def _supersede(db: Database, placement: Placement, change_ids: Sequence[int], stamp: str) -> None:

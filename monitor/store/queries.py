@@ -8,7 +8,6 @@ import sqlite3
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -109,7 +108,10 @@ def _particle_forms(db: Database) -> Forms:
 WHOLE = 4_000  # characters of text up to which snippet() runs on the row itself
 CHUNK = 2_000
 OVERLAP = 200  # characters each chunk shares with the next
-TOKENIZE = "unicode61 remove_diacritics 2"  # as versions_fts (schema.m001_initial)
+TOKENIZE = "unicode61 remove_diacritics 2"  # as versions_fts (schema.m009_change_index)
+# Up to this many occurrences of the query's words, snippet() runs on a longer row too: its
+# quadratic cost is then under 2 ms, and a page of ordinary length needs no chunks.
+FEW = 200
 
 
 def search(
@@ -125,47 +127,127 @@ def search(
         match = fts_query(query, _particle_forms(db))
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
-    params: list[Any] = [match]
-    where = ""
-    if since is not None:
-        where = "AND COALESCE(d.published_at, d.first_seen_at) >= ?"
-        params.append(iso(since))
-    params.append(limit)
-    sql = f"""
-        WITH hits AS (
-            SELECT v.document_id, MAX(v.id) AS version_id
-            FROM versions_fts JOIN versions v ON v.id = versions_fts.rowid
-            WHERE versions_fts MATCH ? GROUP BY v.document_id
-        )
-        SELECT d.url, d.title, d.source, d.published_at, hits.version_id,
-               COALESCE(d.published_at, d.first_seen_at) AS sort_key
-        FROM hits
-        JOIN documents d ON d.id = hits.document_id
-        WHERE 1 = 1 {where}
-        ORDER BY sort_key DESC LIMIT ?
-    """
     try:
-        rows = db.execute(sql, params).fetchall()
-        hits = [
-            SearchHit(
-                url=r[0],
-                title=r[1],
-                source=r[2],
-                published=r[3],
-                snippet=_snippet(db, match, r[4]),
-            )
-            for r in rows
-        ]
+        chosen = _newest_documents(db, match, iso(since) if since else None, limit)
+        words = _words(query)
+        few = [v for _, v in chosen if _few(db, v, words)]
+        snippets = _snippets(db, match, few)
+        hits = []
+        for document_id, version_id in chosen:
+            url, title, source, published = db.execute(
+                "SELECT url, title, source, published_at FROM documents WHERE id = ?",
+                [document_id],
+            ).fetchone()
+            snippet = snippets.get(version_id)
+            if snippet is None:
+                snippet = _snippet(db, match, version_id)
+            hits.append(SearchHit(url, title, source, published, snippet))
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
     return hits[::-1]
 
 
-def _snippet(db: Database, match: str, version_id: int) -> str:
-    """The snippet of one matching version: FTS5's own on a short text, else that of the
-    best-ranked chunk of it (see WHOLE)."""
+DATE = "COALESCE(published_at, first_seen_at)"  # a document's date (index documents_date)
+BATCH = 200  # matching versions read per step, newest first (doubling at each step)
+UNREAD = 64  # documents whose older versions are checked one by one, rather than read on
+DATED = 2_000  # documents dated late enough to show that are looked at, beyond those found
+
+
+def _newest_documents(
+    db: Database, match: str, since: str | None, limit: int
+) -> list[tuple[int, int]]:
+    """(document, its latest matching version) for the `limit` newest documents (by date, then
+    id) dated `since` or later that have a version matching `match`, newest first.
+
+    Matching versions are read newest (highest id) first, in steps, without grouping every hit:
+    after each step the documents found give the date of the limit-th; a document dated at
+    least that which was not found has no match among the versions read, so only its older
+    versions can still match, and once such documents are few those versions are checked
+    directly. The answer is exact whatever the order of ids and dates; the cost is bounded when
+    newer versions mostly belong to newer documents, as they do when monitor stores them."""
+    found: dict[int, tuple[str, int]] = {}  # document -> (its date, latest matching version)
+    cursor = db.execute(
+        "SELECT f.rowid, v.document_id, COALESCE(d.published_at, d.first_seen_at) "
+        "FROM versions_fts f "
+        "JOIN versions v ON v.id = f.rowid JOIN documents d ON d.id = v.document_id "
+        "WHERE versions_fts MATCH ? ORDER BY f.rowid DESC",
+        [match],
+    )
+    step, lowest = BATCH, None  # lowest: the oldest version read so far
+    while True:
+        rows = cursor.fetchmany(step)
+        for version_id, document_id, date in rows:
+            found.setdefault(document_id, (date, version_id))
+            lowest = version_id
+        if len(rows) < step or lowest is None:
+            break  # every matching version read
+        kept = _ranked(found, since)
+        floor = kept[limit - 1][0] if len(kept) >= limit else since
+        if floor is not None and _older_matches(db, match, found, floor, lowest):
+            break
+        step *= 2
+    cursor.close()
+    return [(document_id, found[document_id][1]) for _, document_id in _ranked(found, since)][
+        :limit
+    ]
+
+
+def _ranked(found: dict[int, tuple[str, int]], since: str | None) -> list[tuple[str, int]]:
+    """(date, document) of the documents found dated `since` or later, newest first."""
+    return sorted(
+        ((date, doc) for doc, (date, _) in found.items() if since is None or date >= since),
+        reverse=True,
+    )
+
+
+def _older_matches(
+    db: Database, match: str, found: dict[int, tuple[str, int]], floor: str, lowest: int
+) -> bool:
+    """Add to `found` the documents dated `floor` or later, not found yet, that have a version
+    older than `lowest` matching; False (nothing added) when more than UNREAD documents have
+    such versions, or more than DATED documents are dated `floor` or later."""
+    cap = len(found) + DATED
+    rows = db.execute(
+        "SELECT d.id, (SELECT MIN(v.id) FROM versions v WHERE v.document_id = d.id) "
+        f"FROM documents d WHERE {DATE} >= ? LIMIT ?",
+        [floor, cap],
+    ).fetchall()
+    if len(rows) >= cap:
+        return False
+    # a document whose versions are all newer than `lowest` was read whole: it does not match
+    unread = [r[0] for r in rows if r[0] not in found and r[1] is not None and r[1] < lowest]
+    if len(unread) > UNREAD:
+        return False
+    older: list[tuple[int, int]] = []  # (version, document), newest first
+    for document_id in unread:
+        older += [
+            (r[0], document_id)
+            for r in db.execute(
+                "SELECT id FROM versions WHERE document_id = ? AND id < ? ORDER BY id DESC",
+                [document_id, lowest],
+            )
+        ]
+    for version_id, document_id in sorted(older, reverse=True):
+        if document_id in found:
+            continue
+        hit = db.execute(
+            "SELECT 1 FROM versions_fts WHERE versions_fts MATCH ? AND rowid = ?",
+            [match, version_id],
+        ).fetchone()
+        if hit is not None:
+            date = db.execute(
+                f"SELECT {DATE} FROM documents WHERE id = ?", [document_id]
+            ).fetchone()[0]
+            found[document_id] = (date, version_id)
+    return True
+
+
+def _snippet(db: Database, match: str, version_id: int, words: Sequence[str] = ()) -> str:
+    """The snippet of one matching version: FTS5's own on a short text, or on a longer one
+    where the query's `words` (folded) occur few times, else that of the best-ranked chunk of
+    it (see WHOLE)."""
     size = db.execute("SELECT length(text) FROM versions WHERE id = ?", [version_id]).fetchone()
-    if size[0] <= WHOLE:
+    if size[0] <= WHOLE or _few(db, version_id, words):
         row = db.execute(
             "SELECT snippet(versions_fts, 1, '[', ']', ' … ', 16) FROM versions_fts "
             "WHERE versions_fts MATCH ? AND rowid = ?",
@@ -173,19 +255,24 @@ def _snippet(db: Database, match: str, version_id: int) -> str:
         ).fetchone()
         return str(row[0]) if row else ""
     text = db.execute("SELECT text FROM versions WHERE id = ?", [version_id]).fetchone()[0]
+    # The scratch index reads its text from a scratch table, so that emptying it ('delete-all')
+    # does not tokenize the chunks a second time, as deleting rows of a plain FTS5 table does.
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS search_chunk_text (id INTEGER PRIMARY KEY, text)")
     db.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_chunks "
-        f"USING fts5(text, tokenize='{TOKENIZE}')"
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_chunks USING fts5(text, "
+        f"content='search_chunk_text', content_rowid='id', tokenize='{TOKENIZE}')"
     )
-    db.execute("DELETE FROM temp.search_chunks")
     chunks = _chunks(text)
-    db.conn.executemany("INSERT INTO temp.search_chunks (text) VALUES (?)", ((c,) for c in chunks))
+    numbered = list(enumerate(chunks, 1))
+    db.conn.executemany("INSERT INTO temp.search_chunk_text (id, text) VALUES (?, ?)", numbered)
+    db.conn.executemany("INSERT INTO temp.search_chunks (rowid, text) VALUES (?, ?)", numbered)
     row = db.execute(
         "SELECT snippet(search_chunks, 0, '[', ']', ' … ', 16), rowid FROM temp.search_chunks "
         "WHERE search_chunks MATCH ? ORDER BY rank LIMIT 1",
         [match],
     ).fetchone()
-    db.execute("DELETE FROM temp.search_chunks")
+    db.execute("INSERT INTO temp.search_chunks (search_chunks) VALUES ('delete-all')")
+    db.execute("DELETE FROM temp.search_chunk_text")
     if row is None:  # a phrase longer than the chunks' overlap: show the start
         return " ".join(text[:CHUNK].split()[:16]) + " …"
     shown = str(row[0])  # FTS5 marks a cut inside its chunk only
@@ -194,6 +281,66 @@ def _snippet(db: Database, match: str, version_id: int) -> str:
     if row[1] < len(chunks) and not shown.endswith(" … "):
         shown += " … "
     return shown
+
+
+SPAN = 5_000  # versions between two whose snippets one FTS5 query builds
+
+
+def _snippets(db: Database, match: str, version_ids: Sequence[int]) -> dict[int, str]:
+    """FTS5's snippets of these matching versions (rows of few hits): one query per run of
+    nearby ids, as each query sets up the match once (a prefix merges its words' lists)."""
+    shown: dict[int, str] = {}
+    ids = sorted(version_ids)
+    runs: list[list[int]] = []
+    for vid in ids:
+        if runs and vid - runs[-1][-1] <= SPAN:
+            runs[-1].append(vid)
+        else:
+            runs.append([vid])
+    for run in runs:
+        rows = db.execute(
+            "SELECT rowid, CASE WHEN rowid IN (SELECT value FROM json_each(?)) "
+            "THEN snippet(versions_fts, 1, '[', ']', ' … ', 16) END FROM versions_fts "
+            "WHERE versions_fts MATCH ? AND rowid BETWEEN ? AND ?",
+            [json.dumps(run), match, run[0], run[-1]],
+        ).fetchall()
+        shown.update((r[0], str(r[1])) for r in rows if r[1] is not None)
+    return shown
+
+
+def _few(db: Database, version_id: int, words: Sequence[str]) -> bool:
+    """Whether the version is short (WHOLE), or the words occur at most FEW times in its title
+    and text (counted as substrings of the folded text, so never fewer than FTS5 finds)."""
+    title, text = db.execute(
+        "SELECT COALESCE(title, ''), text FROM versions WHERE id = ?", [version_id]
+    ).fetchone()
+    if len(text) <= WHOLE:
+        return True
+    if not words:
+        return False
+    folded = _loose(f"{title}\n{text}")
+    return sum(folded.count(_loose(w)) for w in words) <= FEW
+
+
+MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+# Letters that decompose into a letter and a combining mark (Latin, Greek, Cyrillic, ...);
+# Hangul decomposes too, into jamo, but carries no mark to drop.
+FOLDED = re.compile("[\u00c0-\u024f\u0300-\u04ff\u1e00-\u1fff]")
+
+
+def _loose(text: str) -> str:
+    """`text` lower case, decomposed, without combining marks: a quick fold for counting."""
+    lower = text.lower()
+    if lower.isascii() or not FOLDED.search(lower):
+        return lower
+    return MARKS.sub("", unicodedata.normalize("NFD", lower))
+
+
+def _words(query: str) -> list[str]:
+    """The folded tokens of what a person typed."""
+    return [fold(t) for t in SEPARATORS.split(query.replace("*", " ")) if t]
 
 
 def _chunks(text: str) -> list[str]:
@@ -321,33 +468,38 @@ def list_changes(
     limit: int = 200,
     *,
     superseded: bool = False,
+    status: str | None = None,
 ) -> list[ChangeView]:
     """Stored changes, most significant first (then newest first); with `superseded` also the
-    successions that an edition placed between their two sides made obsolete."""
+    successions that an edition placed between their two sides made obsolete; with `status`
+    only those where some concept has that status (dropped, introduced, increased, ...)."""
     where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
     if since is not None:
         where.append("c.detected_at >= ?")
         params.append(iso(since))
     if concept is not None:
-        # Changes where the concept is present on either side and its count moved, or that
-        # moved a ladder it is on.
+        # Changes where the concept is present on either side and its count moved, or whose
+        # facets of it moved, or that moved a ladder it is on: rows of the change index.
         where.append(
-            "(EXISTS (SELECT 1 FROM json_each(c.comparison, '$.concepts') j "
-            "WHERE json_extract(j.value, '$.id') = ? "
-            "AND json_extract(j.value, '$.status') != 'unchanged') "
-            "OR EXISTS (SELECT 1 FROM json_each(c.comparison, '$.qualifiers') q "
-            "WHERE json_extract(q.value, '$.concept') = ? "
-            "AND json_extract(q.value, '$.status') != 'kept') "
-            "OR EXISTS (SELECT 1 FROM json_each(c.comparison, '$.stance') k "
-            "WHERE json_extract(k.value, '$.move') != 'same' "
-            "AND ? IN (json_extract(k.value, '$.old'), json_extract(k.value, '$.new'))))"
+            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? "
+            "AND status != 'unchanged' "
+            "UNION SELECT change_id FROM change_qualifiers WHERE concept = ? AND status != 'kept' "
+            "UNION SELECT change_id FROM change_moves WHERE old = ? AND move != 'same' "
+            "UNION SELECT change_id FROM change_moves WHERE new = ? AND move != 'same')"
         )
-        params += [concept, concept, concept]
+        params += [concept, concept, concept, concept]
+    if status is not None:
+        # Changes where some concept has this status (dropped, introduced, ...).
+        where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
+        params.append(status)
+    # The ids are ranked first, so that sorting does not carry every change's comparison.
     rows = db.execute(
         "SELECT c.id, c.kind, d.url, d.title, c.detected_at, c.significance, c.verdict, "
         "c.comparison, c.superseded_at, c.superseded_by "
-        "FROM changes c JOIN documents d ON d.id = c.document_id "
-        f"WHERE {' AND '.join(where)} ORDER BY c.significance DESC, c.id DESC LIMIT ?",
+        f"FROM (SELECT c.id FROM changes c WHERE {' AND '.join(where)} "
+        "ORDER BY c.significance DESC, c.id DESC LIMIT ?) ranked "
+        "JOIN changes c ON c.id = ranked.id JOIN documents d ON d.id = c.document_id "
+        "ORDER BY c.significance DESC, c.id DESC",
         [*params, limit],
     ).fetchall()
     views = []
@@ -507,10 +659,19 @@ def mention_dates(
     if since is not None:
         where.append(f"{when} >= ?")
         params.append(iso(since))
+    if concept is not None:  # read by concept (index), each row kept if its version is latest
+        join = "mention_counts m JOIN documents d ON d.id = m.document_id"
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM versions w WHERE w.document_id = m.document_id "
+            "AND w.id > m.version_id)"
+        )
+    else:  # read by source or date (index), each document's latest version
+        join = (
+            "documents d JOIN mention_counts m ON m.version_id = "
+            "(SELECT MAX(id) FROM versions WHERE document_id = d.id)"
+        )
     rows = db.execute(
-        f"SELECT {when}, d.source, m.concept, SUM(m.mentions) "
-        "FROM documents d JOIN mention_counts m ON m.version_id = "
-        "(SELECT MAX(id) FROM versions WHERE document_id = d.id) "
+        f"SELECT {when}, d.source, m.concept, SUM(m.mentions) FROM {join} "
         f"WHERE {' AND '.join(where)} GROUP BY d.id, m.concept",
         params,
     ).fetchall()

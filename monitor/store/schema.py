@@ -332,6 +332,83 @@ def m008_mention_offsets(db: Database) -> None:
 
 
 @migrations()
+def m009_change_index(db: Database) -> None:
+    """What each change did to each concept and ladder, in indexed rows read instead of the
+    comparison JSON, and the indexes that lookups by address and date use (README "Queries at
+    scale")."""
+    db.executescript(
+        """
+        -- one row per concept a change compared (comparison.concepts)
+        CREATE TABLE change_concepts (
+            change_id INTEGER NOT NULL REFERENCES changes(id),
+            concept TEXT NOT NULL,          -- concept id from the config
+            status TEXT NOT NULL,           -- dropped, introduced, increased, decreased, unchanged
+            old_count INTEGER NOT NULL,     -- counted mentions before
+            new_count INTEGER NOT NULL,     -- and after
+            superseded INTEGER NOT NULL     -- 1: dropped because its ladder moved up past it
+        );
+        CREATE INDEX change_concepts_concept ON change_concepts(concept, status);
+        CREATE INDEX change_concepts_status ON change_concepts(status);
+        CREATE INDEX change_concepts_change ON change_concepts(change_id);
+        -- one row per facet of a concept a change compared (comparison.qualifiers)
+        CREATE TABLE change_qualifiers (
+            change_id INTEGER NOT NULL REFERENCES changes(id),
+            concept TEXT NOT NULL,
+            facet TEXT NOT NULL,
+            status TEXT NOT NULL            -- kept, changed, introduced or dropped
+        );
+        CREATE INDEX change_qualifiers_concept ON change_qualifiers(concept, status);
+        CREATE INDEX change_qualifiers_change ON change_qualifiers(change_id);
+        -- one row per ladder a change compared (comparison.stance)
+        CREATE TABLE change_moves (
+            change_id INTEGER NOT NULL REFERENCES changes(id),
+            ladder TEXT NOT NULL,           -- ladder id from the config
+            old TEXT,                       -- its strongest concept before (NULL: none)
+            new TEXT,                       -- and after
+            move TEXT NOT NULL              -- downgrade, upgrade or same
+        );
+        CREATE INDEX change_moves_old ON change_moves(old) WHERE move != 'same';
+        CREATE INDEX change_moves_new ON change_moves(new) WHERE move != 'same';
+        CREATE INDEX change_moves_move ON change_moves(move, ladder);
+        CREATE INDEX change_moves_change ON change_moves(change_id);
+        INSERT INTO change_concepts
+            SELECT c.id, json_extract(j.value, '$.id'), json_extract(j.value, '$.status'),
+                json_extract(j.value, '$.old'), json_extract(j.value, '$.new'),
+                COALESCE(json_extract(j.value, '$.superseded'), 0)
+            FROM changes c, json_each(c.comparison, '$.concepts') j ORDER BY c.id, j.key;
+        INSERT INTO change_qualifiers
+            SELECT c.id, json_extract(q.value, '$.concept'), json_extract(q.value, '$.facet'),
+                json_extract(q.value, '$.status')
+            FROM changes c, json_each(c.comparison, '$.qualifiers') q ORDER BY c.id, q.key;
+        INSERT INTO change_moves
+            SELECT c.id, json_extract(k.value, '$.ladder'), json_extract(k.value, '$.old'),
+                json_extract(k.value, '$.new'), json_extract(k.value, '$.move')
+            FROM changes c, json_each(c.comparison, '$.stance') k ORDER BY c.id, k.key;
+        -- `monitor show` finds a document by its link as well as its URL
+        CREATE INDEX documents_link ON documents(link);
+        -- search --since and timelines read documents by their date
+        CREATE INDEX documents_date ON documents(COALESCE(published_at, first_seen_at));
+        CREATE INDEX documents_first_seen ON documents(first_seen_at);
+        -- a concept's changes, most significant first
+        CREATE INDEX changes_significance ON changes(significance DESC, id DESC);
+        """
+    )
+    # The full-text index again, with prefix indexes of 2 and 3 characters: a Korean word (a
+    # prefix, for its particles) or a word* of that length reads its own index, lazily, instead
+    # of merging every longer term's list. The triggers on versions name the table and stay.
+    db.executescript(
+        """
+        DROP TABLE versions_fts;
+        CREATE VIRTUAL TABLE versions_fts USING FTS5 (
+            title, text, tokenize='unicode61 remove_diacritics 2', prefix='2 3',
+            content='versions'
+        );
+        INSERT INTO versions_fts (versions_fts) VALUES ('rebuild');
+        """
+    )
+
+
+@migrations()
 def m010_bodies(db: Database) -> None:
     """Each fetched body stored once, zstd-compressed (a document's later bodies against its
     first), and what an idle poll compares before it parses or extracts (README "Idle polls")."""
