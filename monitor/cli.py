@@ -14,13 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
-from sqlite_utils import Database
 
-from monitor import __version__, config, store
-from monitor.config import EmailSettings, Settings
-from monitor.errors import ConfigError, MonitorError
-from monitor.models import DigestData, Extracted, SourceHealth
-from monitor.redact import Redactor, public_url
+from monitor import __version__
+from monitor.errors import MonitorError
 from monitor.timeline import PERIODS
 from monitor.untrusted import (
     ERROR_CHARS,
@@ -32,7 +28,14 @@ from monitor.untrusted import (
     url_text,
 )
 
+# Only what --help needs is imported here: each command imports the config, the store and the
+# extraction stack when it runs (tests/test_startup.py), so `monitor --help`, `search`, `show`
+# and `health` start without trafilatura, PDFium, httpx2 or APScheduler.
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from monitor.config import Settings
+    from monitor.models import DigestData, Extracted
     from monitor.pipeline import Summary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,7 +83,8 @@ def _settings(path: Path | None) -> Settings:
     """The config, with the database --db names; from here on, warnings logged reach stderr
     redacted (see monitor/redact.py). With no config file found, the shipped default config,
     said in one line on stderr."""
-    from monitor import logs
+    from monitor import config, logs
+    from monitor.redact import Redactor
 
     try:
         if config.uses_shipped(path):
@@ -106,6 +110,8 @@ def _settings(path: Path | None) -> Settings:
 def _database(settings: Settings, *, read_only: bool = False) -> AbstractContextManager[Database]:
     """The configured database for a `with` block; its faults become one-line errors. Read
     only, it is never created or migrated (store.open_read_only)."""
+    from monitor import store
+
     return store.opened(settings.database, settings.storage.busy_timeout, read_only=read_only)
 
 
@@ -203,6 +209,8 @@ def init(config_path: Path | None, force: bool, as_json: bool) -> None:
     \b
     Example: monitor init --config ~/monitor/monitor.toml
     """
+    from monitor import config, store
+
     path = config.config_path(config_path)
     written = force or not path.exists()
     if not written:
@@ -230,7 +238,10 @@ def check(config_path: Path | None, as_json: bool) -> None:
     \b
     Example: monitor check --config config/monitor.toml
     """
+    from monitor import config
     from monitor.changes import matcher
+    from monitor.errors import ConfigError
+    from monitor.redact import Redactor
 
     origin = config.SHIPPED if config.uses_shipped(config_path) else config.config_path(config_path)
     try:
@@ -297,6 +308,7 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     Example: monitor once --source washington-declaration --json
     """
     from monitor.pipeline import poll
+    from monitor.redact import Redactor
 
     settings = _settings(config_path)
     try:
@@ -395,6 +407,8 @@ def search(
     Example: monitor search '"extended deterrence"' --since 2023-01-01
     Example: monitor search 'sanction*' --limit 5
     """
+    from monitor import store
+
     settings = _settings(config_path)
     with _database(settings, read_only=True) as db:
         try:
@@ -430,6 +444,8 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
     \b
     Example: monitor show https://www.theguardian.com/us-news/2018/jan/31/donald-trump-state-of-the-union-address-unity-discord
     """
+    from monitor import store
+    from monitor.redact import public_url
     from monitor.urls import canonical_url
 
     settings = _settings(config_path)
@@ -466,6 +482,10 @@ def sources(config_path: Path | None, as_json: bool) -> None:
     \b
     Example: monitor sources --json
     """
+    from monitor import store
+    from monitor.models import SourceHealth
+    from monitor.redact import Redactor
+
     settings = _settings(config_path)
     with _database(settings, read_only=True) as db:
         stored = {h.name: h for h in store.source_health(db, [s.name for s in settings.sources])}
@@ -576,6 +596,7 @@ def compare(
     from monitor import compare as comparing
     from monitor import report
     from monitor.changes import matcher
+    from monitor.redact import Redactor
 
     settings = _settings(config_path)
     try:
@@ -653,6 +674,8 @@ def changes(
     \b
     Example: monitor changes --since 2025-12-01 --concept extended-deterrence
     """
+    from monitor import store
+
     settings = _settings(config_path)
     if concept is not None and concept not in settings.concepts:
         known = ", ".join(settings.concepts)
@@ -726,6 +749,7 @@ def digest(
 
     from monitor import alerts, notify
     from monitor import digest as digesting
+    from monitor.config import EmailSettings
 
     settings = _settings(config_path)
     moment = datetime.now(UTC)
@@ -890,6 +914,7 @@ def add(
     \b
     Example: monitor add nss-2002.txt --series nss --title "National Security Strategy 2002" --date 2002-09-17
     """
+    from monitor import store
     from monitor.changes import add_file
     from monitor.urls import document_key
 
@@ -950,6 +975,7 @@ def run(config_path: Path | None) -> None:
     Example: monitor run
     """
     from monitor import logs
+    from monitor.redact import Redactor
     from monitor.schedule import run_service
 
     settings = _settings(config_path)
@@ -967,7 +993,7 @@ def health(config_path: Path | None, as_json: bool) -> None:
     \b
     Example: monitor health
     """
-    from monitor.schedule import health as check_health
+    from monitor.health import health as check_health
 
     problem = check_health(_settings(config_path))
     if as_json:
@@ -1005,6 +1031,7 @@ def demo(config_path: Path | None, directory: Path) -> None:
     \b
     Example: monitor demo --dir monitor-demo
     """
+    from monitor import config
     from monitor.demo_run import run_demo
 
     try:
