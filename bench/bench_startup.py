@@ -72,6 +72,9 @@ def package_of(commit: str, directory: Path) -> Path:
     return directory
 
 
+LOAD_CONFIG = "from monitor import config; config.load_shipped()"
+
+
 def commands(url: str) -> list[tuple[str, list[str]]]:
     monitor = [sys.executable, "-m", "monitor"]
     return [
@@ -80,6 +83,8 @@ def commands(url: str) -> list[tuple[str, list[str]]]:
         ("monitor search 비핵화", [*monitor, "search", "비핵화"]),
         ("monitor show URL", [*monitor, "show", url]),
         ("monitor health", [*monitor, "health"]),
+        # What of those three is importing and validating the whole config, as each of them does.
+        ("config load alone", [sys.executable, "-c", LOAD_CONFIG]),
     ]
 
 

@@ -8,7 +8,9 @@
 (c) CPU time of an immediate second `monitor once` as a share of the first;
 (d) the cost of relevance, facets and negation: (b)'s CPU beside plain matching, and
     `Matcher.find` alone on the corpus documents;
-(e) verdicts of `monitor compare` on 23 corpus pairs against a hand-written answer key.
+(e) verdicts of `monitor compare` on 23 corpus pairs against a hand-written answer key;
+(h) start-up of `monitor --help`, `search`, `show` and `health` on the demo database, beside
+    `python -c pass` (issue 11).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_extraction, bench_ingest, bench_match, bench_verdicts
+from bench import bench_extraction, bench_ingest, bench_match, bench_startup, bench_verdicts
 
 if __name__ == "__main__":
     print("(a) extraction quality")
@@ -30,3 +32,6 @@ if __name__ == "__main__":
     print()
     print("(e) verdicts")
     bench_verdicts.main([])
+    print()
+    print("(h) start-up")
+    bench_startup.main(["--runs", "15"])
