@@ -6,10 +6,10 @@ import json
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from monitor.config import Source
 from monitor.models import (
     Attempt,
     ChangeRecord,
@@ -26,6 +26,10 @@ from monitor.redact import public_url
 from monitor.store.outbox import enqueue, withdraw
 from monitor.store.schema import EXCERPT, iso, now, transaction
 from monitor.text import around, excerpt, sentence_at, sentences
+
+# Only a type name: the read-only commands import the store without the config (pydantic).
+if TYPE_CHECKING:
+    from monitor.config import Source
 
 
 def sync_sources(db: Database, sources: Iterable[Source]) -> None:
