@@ -12,6 +12,8 @@
 (g) idle polls of sources without validators as a share of the cold poll's CPU, and bytes per
     version with raw bodies, before (zlib per version) and after (zstd, stored once, later
     bodies against the document's first).
+(h) start-up of `monitor --help`, `search`, `show` and `health` on the demo database, beside
+    `python -c pass` (issue 11).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bench import (
     bench_idle,
     bench_ingest,
     bench_match,
+    bench_startup,
     bench_storage,
     bench_verdicts,
 )
@@ -44,3 +47,5 @@ if __name__ == "__main__":
     print("(g) idle polls and storage (issue 11)")
     bench_idle.main([])
     bench_storage.main([])
+    print("(h) start-up")
+    bench_startup.main(["--runs", "15"])

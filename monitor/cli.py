@@ -14,13 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
-from sqlite_utils import Database
 
-from monitor import __version__, config, store
-from monitor.config import EmailSettings, Settings
-from monitor.errors import ConfigError, MonitorError
-from monitor.models import DigestData, Extracted, SourceHealth
-from monitor.redact import Redactor, public_url
+from monitor import __version__
+from monitor.errors import MonitorError
 from monitor.timeline import PERIODS
 from monitor.untrusted import (
     ERROR_CHARS,
@@ -32,8 +28,16 @@ from monitor.untrusted import (
     url_text,
 )
 
+# Only what --help needs is imported here: each command imports the config, the store and the
+# extraction stack when it runs (tests/test_startup.py), so `monitor --help`, `search`, `show`
+# and `health` start without trafilatura, PDFium, httpx2 or APScheduler.
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from monitor.config import Settings
+    from monitor.models import DigestData, Extracted
     from monitor.pipeline import Summary
+    from monitor.settings_light import LightSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,15 +84,13 @@ def _settings(path: Path | None) -> Settings:
     """The config, with the database --db names; from here on, warnings logged reach stderr
     redacted (see monitor/redact.py). With no config file found, the shipped default config,
     said in one line on stderr."""
-    from monitor import logs
+    from monitor import config, logs
+    from monitor import settings_light as config_light
+    from monitor.redact import Redactor
 
     try:
         if config.uses_shipped(path):
-            click.echo(
-                f"no {config.DEFAULT_CONFIG} here: using {config.SHIPPED} "
-                "(`monitor init` writes it to edit; --config or $MONITOR_CONFIG picks another)",
-                err=True,
-            )
+            click.echo(config_light.shipped_notice(), err=True)
             settings = config.load_shipped()
         else:
             settings = config.load(path)
@@ -103,10 +105,54 @@ def _settings(path: Path | None) -> Settings:
     return settings
 
 
-def _database(settings: Settings, *, read_only: bool = False) -> AbstractContextManager[Database]:
+def _light_settings(path: Path | None) -> LightSettings:
+    """For the commands that only read the database and show times (search, show, health):
+    the database (--db, $MONITOR_DB, [storage]), its busy timeout, the time zone and the
+    heartbeat interval, read without pydantic or validating the rest of the config (`monitor
+    check` does); the same file, notice, errors and redacted stderr as _settings."""
+    from monitor import logs
+    from monitor import settings_light as config_light
+    from monitor.redact import Redactor
+
+    try:
+        if config_light.uses_shipped(path):
+            click.echo(config_light.shipped_notice(), err=True)
+        context = click.get_current_context(silent=True)
+        db_path = context.meta.get(DB_KEY) if context is not None else None
+        settings = config_light.load_light(path, db_path)
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    logs.to_stderr(Redactor.from_light(settings), _log_level())
+    return settings
+
+
+# A note for the help of the commands that read only a few keys of the config.
+LIGHT_CONFIG = (
+    "Reads only [storage], [schedule].timezone and [service].heartbeat_seconds of the config "
+    "(a fault elsewhere in it is not reported here: `monitor check` validates the whole file)."
+)
+
+
+def _timezone(settings: Settings | LightSettings) -> str:
+    from monitor.settings_light import LightSettings
+
+    return settings.timezone if isinstance(settings, LightSettings) else settings.schedule.timezone
+
+
+def _database(
+    settings: Settings | LightSettings, *, read_only: bool = False
+) -> AbstractContextManager[Database]:
     """The configured database for a `with` block; its faults become one-line errors. Read
     only, it is never created or migrated (store.open_read_only)."""
-    return store.opened(settings.database, settings.storage.busy_timeout, read_only=read_only)
+    from monitor import store
+    from monitor.settings_light import LightSettings
+
+    busy = (
+        settings.busy_timeout
+        if isinstance(settings, LightSettings)
+        else settings.storage.busy_timeout
+    )
+    return store.opened(settings.database, busy, read_only=read_only)
 
 
 def _os_fault(exc: OSError) -> str:
@@ -151,10 +197,10 @@ def _print_json(value: object) -> None:
     click.echo(json_text(value, indent=2))
 
 
-def _local(stamp: str | None, settings: Settings) -> str:
+def _local(stamp: str | None, settings: Settings | LightSettings) -> str:
     if not stamp:
         return "-"
-    moment = datetime.fromisoformat(stamp).astimezone(ZoneInfo(settings.schedule.timezone))
+    moment = datetime.fromisoformat(stamp).astimezone(ZoneInfo(_timezone(settings)))
     return moment.strftime("%Y-%m-%d %H:%M %Z")
 
 
@@ -203,6 +249,8 @@ def init(config_path: Path | None, force: bool, as_json: bool) -> None:
     \b
     Example: monitor init --config ~/monitor/monitor.toml
     """
+    from monitor import config, store
+
     path = config.config_path(config_path)
     written = force or not path.exists()
     if not written:
@@ -230,7 +278,10 @@ def check(config_path: Path | None, as_json: bool) -> None:
     \b
     Example: monitor check --config config/monitor.toml
     """
+    from monitor import config
     from monitor.changes import matcher
+    from monitor.errors import ConfigError
+    from monitor.redact import Redactor
 
     origin = config.SHIPPED if config.uses_shipped(config_path) else config.config_path(config_path)
     try:
@@ -297,6 +348,7 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     Example: monitor once --source washington-declaration --json
     """
     from monitor.pipeline import poll
+    from monitor.redact import Redactor
 
     settings = _settings(config_path)
     try:
@@ -354,7 +406,9 @@ def _once_exit(summary: Summary) -> int:
     return EXIT_ALL_FAILED if failed >= summary.sources else EXIT_SOME_FAILED
 
 
-def _since(value: str | None, settings: Settings, hint: str = "--since") -> datetime | None:
+def _since(
+    value: str | None, settings: Settings | LightSettings, hint: str = "--since"
+) -> datetime | None:
     """A date or time typed by a person, read in the configured zone, as UTC."""
     if value is None:
         return None
@@ -365,11 +419,11 @@ def _since(value: str | None, settings: Settings, hint: str = "--since") -> date
             f"{value!r}: use YYYY-MM-DD or an ISO-8601 time", param_hint=hint
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(settings.schedule.timezone))
+        moment = moment.replace(tzinfo=ZoneInfo(_timezone(settings)))
     return moment.astimezone(UTC)
 
 
-@main.command()
+@main.command(epilog=LIGHT_CONFIG)
 @config_option
 @click.argument("query")
 @click.option("--since", help="Only documents published (or first seen) since this date.")
@@ -395,7 +449,9 @@ def search(
     Example: monitor search '"extended deterrence"' --since 2023-01-01
     Example: monitor search 'sanction*' --limit 5
     """
-    settings = _settings(config_path)
+    from monitor import store
+
+    settings = _light_settings(config_path)
     with _database(settings, read_only=True) as db:
         try:
             hits = store.search(db, query, _since(since, settings), limit=limit)
@@ -418,7 +474,7 @@ def search(
         click.echo(f"(the {limit} newest shown; use --limit for more)")
 
 
-@main.command()
+@main.command(epilog=LIGHT_CONFIG)
 @config_option
 @click.argument("url")
 @json_option
@@ -430,9 +486,11 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
     \b
     Example: monitor show https://www.theguardian.com/us-news/2018/jan/31/donald-trump-state-of-the-union-address-unity-discord
     """
+    from monitor import store
+    from monitor.redact import public_url
     from monitor.urls import canonical_url
 
-    settings = _settings(config_path)
+    settings = _light_settings(config_path)
     with _database(settings, read_only=True) as db:
         found = store.history(db, url, canonical_url(url))
         if found is None and public_url(url) != url:  # a page source's URL is kept without its key
@@ -466,6 +524,10 @@ def sources(config_path: Path | None, as_json: bool) -> None:
     \b
     Example: monitor sources --json
     """
+    from monitor import store
+    from monitor.models import SourceHealth
+    from monitor.redact import Redactor
+
     settings = _settings(config_path)
     with _database(settings, read_only=True) as db:
         stored = {h.name: h for h in store.source_health(db, [s.name for s in settings.sources])}
@@ -576,6 +638,7 @@ def compare(
     from monitor import compare as comparing
     from monitor import report
     from monitor.changes import matcher
+    from monitor.redact import Redactor
 
     settings = _settings(config_path)
     try:
@@ -653,6 +716,8 @@ def changes(
     \b
     Example: monitor changes --since 2025-12-01 --concept extended-deterrence
     """
+    from monitor import store
+
     settings = _settings(config_path)
     if concept is not None and concept not in settings.concepts:
         known = ", ".join(settings.concepts)
@@ -726,6 +791,7 @@ def digest(
 
     from monitor import alerts, notify
     from monitor import digest as digesting
+    from monitor.config import EmailSettings
 
     settings = _settings(config_path)
     moment = datetime.now(UTC)
@@ -890,6 +956,7 @@ def add(
     \b
     Example: monitor add nss-2002.txt --series nss --title "National Security Strategy 2002" --date 2002-09-17
     """
+    from monitor import store
     from monitor.changes import add_file
     from monitor.urls import document_key
 
@@ -950,6 +1017,7 @@ def run(config_path: Path | None) -> None:
     Example: monitor run
     """
     from monitor import logs
+    from monitor.redact import Redactor
     from monitor.schedule import run_service
 
     settings = _settings(config_path)
@@ -957,7 +1025,7 @@ def run(config_path: Path | None) -> None:
     sys.exit(run_service(settings))
 
 
-@main.command()
+@main.command(epilog=LIGHT_CONFIG)
 @config_option
 @json_option
 def health(config_path: Path | None, as_json: bool) -> None:
@@ -967,9 +1035,9 @@ def health(config_path: Path | None, as_json: bool) -> None:
     \b
     Example: monitor health
     """
-    from monitor.schedule import health as check_health
+    from monitor.health import health as check_health
 
-    problem = check_health(_settings(config_path))
+    problem = check_health(_light_settings(config_path))
     if as_json:
         status = "healthy" if problem is None else "unhealthy"
         _print_json({"status": status, "reasons": [] if problem is None else [problem]})
@@ -1005,6 +1073,7 @@ def demo(config_path: Path | None, directory: Path) -> None:
     \b
     Example: monitor demo --dir monitor-demo
     """
+    from monitor import config
     from monitor.demo_run import run_demo
 
     try:

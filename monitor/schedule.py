@@ -34,6 +34,7 @@ from sqlite_utils import Database
 from monitor import alerts, store
 from monitor.config import Settings, Source
 from monitor.errors import StoreError
+from monitor.health import health as health  # where `monitor health` imports it from
 from monitor.pipeline import Shared, poll
 from monitor.redact import Redactor
 
@@ -236,23 +237,3 @@ class Service:
 def run_service(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT; 0 after a clean stop."""
     return Service(settings, settings.database).run()
-
-
-def health(settings: Settings, now: datetime | None = None) -> str | None:
-    """None when the heartbeat is fresh and the database writable, else why not."""
-    database = settings.database
-    if not database.exists():
-        return f"{database}: no database yet; is `monitor run` running?"
-    try:
-        with store.opened(database, settings.storage.busy_timeout) as db:
-            beat = store.heartbeat(db)
-            store.check_writable(db)
-    except StoreError as exc:
-        return str(exc)
-    if beat is None:
-        return f"{database}: no heartbeat yet; `monitor run` has not started"
-    limit = timedelta(seconds=3 * settings.service.heartbeat_seconds + 10)
-    age = (now or datetime.now(UTC)) - beat[1]
-    if age > limit:
-        return f"heartbeat is {age.total_seconds():.0f} s old (pid {beat[0]}); the service is stuck or stopped"
-    return None

@@ -10,12 +10,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
-from monitor import store
-
+# The command line reads PERIODS for --help, so the store is imported where it is used.
 PERIODS = ("day", "week", "month")
 
 
@@ -58,6 +59,8 @@ def timeline(
     split: bool = False,
 ) -> list[Period]:
     """Mentions per period, oldest first; per source when `split`, with empty periods filled."""
+    from monitor import store
+
     zone = ZoneInfo(timezone)
     rows = store.mention_dates(db, concept, source)
     counts: Counter[tuple[str, str | None]] = Counter()
@@ -82,6 +85,8 @@ def daily_counts(
     """Per concept, mentions on each local day of the `days` days ending with `last_day`, by the
     day monitor first saw each document (the digest's items are the ones first seen in its
     window, so its chart ends with them)."""
+    from monitor import store
+
     zone = ZoneInfo(timezone)
     first = last_day - timedelta(days=days - 1)
     since = datetime.combine(first, datetime.min.time(), zone)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from monitor.config import Source
 from monitor.models import (
     Attempt,
     ChangeRecord,
@@ -27,6 +26,10 @@ from monitor.store.bodies import load_body, save_body
 from monitor.store.outbox import enqueue, withdraw
 from monitor.store.schema import EXCERPT, iso, now, transaction
 from monitor.text import around, excerpt, sentence_at, sentences
+
+# Only a type name: the read-only commands import the store without the config (pydantic).
+if TYPE_CHECKING:
+    from monitor.config import Source
 
 
 def sync_sources(db: Database, sources: Iterable[Source]) -> None:

@@ -1,0 +1,43 @@
+"""`monitor health`: is the service's heartbeat fresh and its database writable?
+
+Apart from monitor/schedule.py, so that the container's HEALTHCHECK, which runs it every
+interval, imports the store only: never APScheduler or the extraction stack.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from monitor import store
+from monitor.errors import StoreError
+from monitor.settings_light import LightSettings
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
+
+
+def health(settings: Settings | LightSettings, now: datetime | None = None) -> str | None:
+    """None when the heartbeat is fresh and the database writable, else why not. `monitor
+    health` passes the light settings (no pydantic); the full config works the same."""
+    if isinstance(settings, LightSettings):
+        busy_timeout, heartbeat_seconds = settings.busy_timeout, settings.heartbeat_seconds
+    else:
+        busy_timeout = settings.storage.busy_timeout
+        heartbeat_seconds = settings.service.heartbeat_seconds
+    database = settings.database
+    if not database.exists():
+        return f"{database}: no database yet; is `monitor run` running?"
+    try:
+        with store.opened(database, busy_timeout) as db:
+            beat = store.heartbeat(db)
+            store.check_writable(db)
+    except StoreError as exc:
+        return str(exc)
+    if beat is None:
+        return f"{database}: no heartbeat yet; `monitor run` has not started"
+    limit = timedelta(seconds=3 * heartbeat_seconds + 10)
+    age = (now or datetime.now(UTC)) - beat[1]
+    if age > limit:
+        return f"heartbeat is {age.total_seconds():.0f} s old (pid {beat[0]}); the service is stuck or stopped"
+    return None

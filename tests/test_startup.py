@@ -1,0 +1,115 @@
+"""A quick command line (issue 11): what `monitor --help` and the read-only commands import.
+
+Each command runs in a fresh interpreter, as `python -m monitor` would, and reports the modules
+loaded by the time it ends. Module presence, not time: the times are in bench/bench_startup.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor import store
+
+# The extraction stack, the HTTP client and the scheduler: only commands that fetch, extract or
+# run the service need them.
+HEAVY = ("trafilatura", "pypdfium2", "httpx2", "httpcore2", "apscheduler", "pebble", "lxml")
+
+PROBE = """
+import json, runpy, sys
+
+out, sys.argv = sys.argv[1], ["monitor", *sys.argv[2:]]
+try:
+    runpy.run_module("monitor", run_name="__main__", alter_sys=True)
+    code = 0
+except SystemExit as exc:
+    code = exc.code
+with open(out, "w", encoding="utf-8") as file:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, file)
+"""
+
+
+def _run(args: list[str], tmp_path: Path) -> tuple[object, set[str]]:
+    """The exit status of `monitor ARGS` and the top-level packages it had imported."""
+    out = tmp_path / "probe.json"
+    env = {k: v for k, v in os.environ.items() if k != "MONITOR_CONFIG"}
+    env["MONITOR_DB"] = str(tmp_path / "monitor.db")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(out), *args],
+        cwd=tmp_path,  # no config/monitor.toml here: the shipped config
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.exists(), done.stderr
+    found = json.loads(out.read_text(encoding="utf-8"))
+    return found["code"], {name.split(".")[0] for name in found["modules"]}
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    """An empty, migrated database with a fresh heartbeat (so `monitor health` says healthy)."""
+    path = tmp_path / "monitor.db"
+    with store.opened(path, 5.0) as db:
+        store.beat(db, os.getpid(), datetime.now(UTC).isoformat())
+    return path
+
+
+def test_help_imports_neither_the_config_nor_the_store(tmp_path: Path) -> None:
+    code, modules = _run(["--help"], tmp_path)
+    assert code == 0
+    assert not modules & {*HEAVY, "pydantic", "sqlite_utils"}
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["search", "비핵화"], 0),
+        (["show", "https://example.org/none"], 1),  # no such document: after the lookup
+        (["changes"], 0),
+        (["timeline", "cvid"], 0),
+        (["sources"], 0),
+        (["health"], 0),
+    ],
+)
+def test_read_only_commands_import_no_extraction_fetching_or_scheduling(
+    args: list[str], status: int, tmp_path: Path, database: Path
+) -> None:
+    code, modules = _run(args, tmp_path)
+    assert code == status
+    assert not modules & set(HEAVY), args
+
+
+def test_the_probe_sees_what_a_command_imports(tmp_path: Path) -> None:
+    """`monitor compare` of two files extracts them: the probe would see a heavy import."""
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("The DPRK and denuclearization.\n", encoding="utf-8")
+    code, modules = _run(["compare", "a.txt", "b.txt", "--json"], tmp_path)
+    assert code == 0
+    assert "trafilatura" in modules
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["search", "비핵화"], 0),
+        (["show", "https://example.org/none"], 1),  # no such document: after the lookup
+        (["health"], 0),
+    ],
+)
+def test_search_show_and_health_read_the_config_without_pydantic(
+    args: list[str], status: int, tmp_path: Path, database: Path
+) -> None:
+    """They read [storage], [schedule].timezone and [service].heartbeat_seconds with
+    monitor/settings_light.py: neither pydantic nor monitor.config (nor the store's use of it)."""
+    code, modules = _run(args, tmp_path)
+    assert code == status
+    assert "pydantic" not in modules and "pydantic_core" not in modules, args
+    assert "sqlite_utils" in modules  # the probe saw the command reach the database
