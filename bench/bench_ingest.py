@@ -187,7 +187,8 @@ class Run:
     summary: dict[str, Any]
 
 
-def run_once(config_path: Path) -> Run:
+def run_once(config_path: Path, root: Path = ROOT) -> Run:
+    """`monitor once` with the code in `root` (another checkout, to compare before and after)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run(
@@ -195,8 +196,8 @@ def run_once(config_path: Path) -> Run:
         check=True,
         capture_output=True,
         text=True,
-        cwd=ROOT,
-        env={**os.environ, "MONITOR_DB": ""},
+        cwd=root,
+        env={**os.environ, "MONITOR_DB": "", "PYTHONPATH": str(root)},
     )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -274,6 +275,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--skip-plain", action="store_true", help="skip (d), the run with plain matching"
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run (b) with the monitor of another checkout (e.g. the commit before a "
+        "change, from `git archive`), in the same rounds",
+    )
     args = parser.parse_args(argv)
     pages = real_pages()
     total = args.feeds * args.per_feed
@@ -286,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     seconds: list[Run] = []
     limits: list[tuple[float, float]] = []
     plain_cpus: list[float] = []
+    others: list[Run] = []
     for _ in range(args.rounds):
         if not args.skip_plain:
             with (
@@ -306,6 +315,12 @@ def main(argv: list[str] | None = None) -> None:
             assert second.summary["new_versions"] == 0, second.summary
         firsts.append(first)
         seconds.append(second)
+        if args.compare is not None:
+            with (
+                tempfile.TemporaryDirectory() as tmp,
+                serve(args.feeds, args.per_feed, pages) as urls,
+            ):
+                others.append(run_once(write_config(Path(tmp), urls), args.compare))
     med = statistics.median
     rates = [total / r.wall for r in firsts]
     limit_rates = [total / wall for wall, _ in limits]
@@ -326,6 +341,15 @@ def main(argv: list[str] | None = None) -> None:
         f"{', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.8); CPU per article: "
         f"{1000 * med(r.cpu for r in firsts) / total:.1f} ms vs {1000 * med(c for _, c in limits) / total:.1f} ms"
     )
+    if others:
+        other_ratios = [total / r.wall / b for r, b in zip(others, limit_rates, strict=True)]
+        print(
+            f"    {args.compare}: {med(total / r.wall for r in others):.1f} articles/s (wall "
+            f"{med(r.wall for r in others):.2f} s, CPU {med(r.cpu for r in others):.2f} s, of "
+            f"which the monitor process {med(r.parent_cpu for r in others):.2f} s = "
+            f"{100 * med(r.parent_cpu / r.cpu for r in others):.0f}%); ratio to the limit "
+            f"{med(other_ratios):.2f} (per round: {', '.join(f'{r:.2f}' for r in other_ratios)})"
+        )
     share = med(s.cpu / f.cpu for f, s in zip(firsts, seconds, strict=True))
     print(
         f"(c) second monitor once: CPU {med(s.cpu for s in seconds):.2f} s, wall "

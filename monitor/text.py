@@ -243,7 +243,12 @@ def tidy(text: str) -> str:
 
 def content_hash(text: str) -> str:
     """SHA-256 (hex) of the normalised view: reflowing or retyping quotes does not change it."""
-    return hashlib.sha256(normalise(text).text.encode("utf-8")).hexdigest()
+    return normalised_hash(normalise(text))
+
+
+def normalised_hash(norm: Normalised) -> str:
+    """`content_hash` of `norm.original`, from its view already made."""
+    return hashlib.sha256(norm.text.encode("utf-8")).hexdigest()
 
 
 _CLOSERS = "\"')\\]»」』”’"
