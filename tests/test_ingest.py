@@ -5,13 +5,14 @@ for articles whose feed entry has no date."""
 from __future__ import annotations
 
 import pickle
+import re
 import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from monitor import config
+from monitor import config, text
 from monitor.changes import matcher, prepare
 from monitor.extract import extract
 from monitor.pipeline import poll, process
@@ -117,3 +118,31 @@ def _send(request: BaseHTTPRequestHandler, body: bytes) -> None:
     request.send_header("Content-Length", str(len(body)))
     request.end_headers()
     request.wfile.write(body)
+
+
+_ZW = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+# The two patterns as they were before their look-behinds moved after the first character.
+_OLD_BOUNDARY = re.compile(
+    rf"(?<![.!?。！？])(?P<stop>[.!?。！？]++[{text._CLOSERS}]*+)(?=\s|\Z)"
+    r"|(?<=[a-z]{2})(?P<glued>\.)(?=[A-Z][a-z])"
+    r"|(?P<blank>\n[^\S\n]*\n\s*)"
+    r"|\n(?=[^\S\n]*(?:[-*•▪●◦‣○□■◇◆※]|#{1,6})[^\S\n])"
+)
+_OLD_BREAKS = re.compile(
+    rf"(?P<hyphen>(?<=[^\s\-{_ZW}])[-\u2010\u2011\u00ad][^\S\n]*\n[\s{_ZW}]*(?=[^\s{_ZW}]))"
+    rf"|[\s{_ZW}]{{2,}}|[{_ZW}]"
+)
+_TRICKY = (
+    "a-\nb  self-\n\ndefense x\u00ad\ny -\nz --\nq \u200b\u200b w-\u2011\nk -\n\nnext\n- item",
+    '...Start. U.S. forces?! "Quoted." programs.Both\n\n  lower\n○ item\n# Head. End.',
+    ".\n-\n",
+)
+
+
+def test_sentence_and_break_patterns_match_as_before() -> None:
+    texts = [*_TRICKY, *(p.read_text(encoding="utf-8") for p in HTML.glob("*.txt"))]
+    for t in texts:
+        for old, new in ((_OLD_BOUNDARY, text._BOUNDARY), (_OLD_BREAKS, text._BREAKS)):
+            assert [(m.span(), m.lastgroup) for m in old.finditer(t)] == [
+                (m.span(), m.lastgroup) for m in new.finditer(t)
+            ]
