@@ -321,6 +321,18 @@ def main(argv: list[str] | None = None) -> None:
                 serve(args.feeds, args.per_feed, pages) as urls,
             ):
                 others.append(run_once(write_config(Path(tmp), urls), args.compare))
+        print(
+            f"  round {len(firsts)}: {total / first.wall:.1f} articles/s, CPU {first.cpu:.2f} s "
+            f"(monitor process {first.parent_cpu:.2f} s); limit {total / limits[-1][0]:.1f} "
+            f"articles/s, CPU {limits[-1][1]:.2f} s"
+            + (
+                f"; {args.compare}: {total / others[-1].wall:.1f} articles/s, CPU "
+                f"{others[-1].cpu:.2f} s (monitor process {others[-1].parent_cpu:.2f} s)"
+                if others
+                else ""
+            ),
+            flush=True,
+        )
     med = statistics.median
     rates = [total / r.wall for r in firsts]
     limit_rates = [total / wall for wall, _ in limits]
