@@ -1,10 +1,12 @@
 """Every benchmark of the ingest issue in one run, with its baseline measured in the same run.
 
-    python bench/run.py [--rounds 3] [--feeds 20] [--per-feed 50]
+    python bench/run.py [--rounds 3] [--feeds 20] [--per-feed 50] [--compare CHECKOUT]
 
 (a) extraction quality: token F1 per corpus page and mean, beside trafilatura's defaults
     (needs ../shared/corpus; skipped with a reason when it is absent);
-(b) ingest throughput of `monitor once` over feeds on loopback, beside a bare trafilatura loop;
+(b) ingest throughput of `monitor once` over feeds on loopback, as a ratio to the physical limit:
+    monitor's own extraction of the same articles in os.cpu_count() processes with no I/O
+    (target >= 0.8); with the CPU the monitor process itself used;
 (c) CPU time of an immediate second `monitor once` as a share of the first;
 (d) the cost of relevance, facets and negation: (b)'s CPU beside plain matching, and
     `Matcher.find` alone on the corpus documents;

@@ -40,7 +40,7 @@ from monitor.models import (
     WordingChange,
 )
 from monitor.redact import public_url, redact_url
-from monitor.text import content_hash
+from monitor.text import content_hash, normalise, normalised_hash
 from monitor.urls import document_key
 
 FEED_TEXT_CAP = 0.24
@@ -61,8 +61,21 @@ def prepare(
     body_hash: str | None = None,
 ) -> Processed:
     """Extracted text with its mentions and content hash, ready to store."""
-    mentions = tuple(matcher(lexicon).find(extracted.text))
-    return Processed(extracted, content_hash(extracted.text), mentions, raw, raw_bytes, body_hash)
+    return prepared(extracted, matcher(lexicon), raw, raw_bytes, body_hash)
+
+
+def prepared(
+    extracted: Extracted,
+    found: Matcher,
+    raw: bytes | None = None,
+    raw_bytes: int | None = None,
+    body_hash: str | None = None,
+) -> Processed:
+    """`prepare` with the lexicon's matcher in hand; the text is normalised once, for the
+    matching and the content hash."""
+    norm = normalise(extracted.text)
+    mentions = tuple(found.find(extracted.text, norm))
+    return Processed(extracted, normalised_hash(norm), mentions, raw, raw_bytes, body_hash)
 
 
 def add_file(

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from monitor.models import Concept, Facet, Mention, Relevance
 from monitor.patterns import Automaton, match_view
 from monitor.relevance import Judge
-from monitor.text import sentences, tidy
+from monitor.text import Normalised, sentences, tidy
 
 
 class Matcher:
@@ -49,10 +49,11 @@ class Matcher:
         """The concept ids in the order they were given, each once."""
         return tuple(dict.fromkeys(self._ids))
 
-    def find(self, text: str) -> list[Mention]:
+    def find(self, text: str, norm: Normalised | None = None) -> list[Mention]:
         """Every mention of every concept in `text`, by start offset in `text`, each judged by
-        the relevance rules (see the module docstring)."""
-        view = match_view(text)
+        the relevance rules (see the module docstring); `norm` is `normalise(text)` when the
+        caller has it already."""
+        view = match_view(text, norm)
         found = self._main.spans(view)
         if not found:
             return []

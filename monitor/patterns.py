@@ -64,9 +64,10 @@ class _Entry(NamedTuple):
     word: bool = False  # a leading `=`: a Hangul word of its own, particles allowed after
 
 
-def match_view(text: str) -> Normalised:
-    """The normalised view with separators made spaces and spaces between Hangul removed."""
-    norm = normalise(text)
+def match_view(text: str, norm: Normalised | None = None) -> Normalised:
+    """The normalised view with separators made spaces and spaces between Hangul removed;
+    `norm`, `normalise(text)` already made (for the content hash), is not made again."""
+    norm = normalise(text) if norm is None else norm
     flat = norm.text
     for separator in ',"-':
         flat = flat.replace(separator, " ")  # one for one: the offsets stay

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import queue
 import sqlite3
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +27,7 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from monitor import alerts, store
-from monitor.changes import add_file, matcher, prepare, store_document
+from monitor.changes import add_file, matcher, prepare, prepared, store_document
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
 from monitor.extract import extract
@@ -50,6 +54,10 @@ MAX_ARTICLE_FAILURES = 3
 # Seconds a stopping poll waits for the documents being extracted: a service asked to stop must
 # be gone within 10 s (a container's stop grace), however long a hostile document would take.
 STOP_GRACE = 2.0
+# Finished fetches and extractions handled in one transaction: at most this many, and those
+# handled within this many seconds (other poll jobs wait for the write lock meanwhile).
+BATCH = 64
+BATCH_SECONDS = 0.25
 
 
 @dataclass
@@ -89,12 +97,26 @@ class Summary:
 
 
 def process(
-    body: bytes, url: str, content_type: str, lexicon: Lexicon, metadata: bool = True
+    body: bytes, url: str, content_type: str, lexicon: Lexicon | bytes, metadata: bool = True
 ) -> Processed:
-    """Extract a fetched body and find the concepts in it (runs in a worker process)."""
+    """Extract a fetched body and find the concepts in it (runs in a worker process).
+
+    `lexicon` may come pickled (`pickle.dumps(lexicon)`, made once per poll): the worker then
+    unpickles it and compiles its matcher once, not once per document."""
+    found = _worker_matcher(lexicon) if isinstance(lexicon, bytes) else matcher(lexicon)
     extracted = extract(body, url, content_type, metadata=metadata)
     # Compressing and hashing here, in the worker, keeps the storing thread free.
-    return prepare(extracted, lexicon, store.pack(body), len(body), store.body_hash(body))
+    return prepared(extracted, found, store.pack(body), len(body), store.body_hash(body))
+
+
+@lru_cache(maxsize=4)
+def _worker_matcher(lexicon: bytes) -> Matcher:
+    """The matcher of a pickled lexicon, kept by its bytes: a dict look-up per document instead
+    of unpickling the lexicon and hashing it (a deep frozen dataclass) for `matcher`'s cache.
+    The bytes come from the poll process that started this worker, as pebble's own do."""
+    loaded = pickle.loads(lexicon)
+    assert isinstance(loaded, Lexicon)
+    return matcher(loaded)
 
 
 def _entry_text(entry: FeedEntry) -> str:
@@ -147,10 +169,13 @@ class _Poll:
         self.progress = progress
         self.stop = stop or threading.Event()
         self.lexicon = settings.lexicon()
+        # Sent with each document; pickled once here, unpickled once per worker (see process).
+        self.lexicon_blob = pickle.dumps(self.lexicon)
         # Every error text and URL stored, logged or reported passes it; fetches use the real URL.
         self.redactor = Redactor.from_settings(settings)
         self.summary = Summary()
         self.pending: dict[Future[Any], _Job] = {}
+        self.finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self.threads = ThreadPoolExecutor(settings.fetch.concurrency, thread_name_prefix="fetch")
         self.shared = shared
         self.fetcher = (
@@ -197,7 +222,7 @@ class _Poll:
             user_agent=job.source.user_agent,
             dns=self.dns,
         )
-        self.pending[future] = job
+        self._submitted(future, job)
 
     def _fetched_from(self, job: _Job) -> None:
         host = urlsplit(job.url).hostname or job.url
@@ -208,13 +233,19 @@ class _Poll:
     def _extract(self, job: _Job, response: Response) -> None:
         self.known += 1
         job = _Job("extract", job.source, job.url, job.entry, response)
-        # An article's feed entry already gives its date: skip reading the page's metadata.
-        metadata = job.entry is None
-        args = (response.body, response.final_url, response.content_type, self.lexicon, metadata)
+        # An article whose feed entry gives its date skips the page's metadata (the date search).
+        metadata = job.entry is None or job.entry.published is None
+        args = (
+            response.body,
+            response.final_url,
+            response.content_type,
+            self.lexicon_blob,
+            metadata,
+        )
         # Always in a worker process, even with one worker: only a process can be ended when a
         # document holds it past the deadline.
         try:
-            self.pending[self.workers.submit(process, *args)] = job
+            self._submitted(self.workers.submit(process, *args), job)
         except Exception as exc:  # the pool cannot start: this document fails, the poll goes on
             self._handle(job, _as_extract_error(job.url, exc))
 
@@ -225,7 +256,7 @@ class _Poll:
             job = _Job(source.kind, source, source.url, validators=(etag, modified), body_hash=last)
             self._fetch(job)
         while self.pending:
-            done, _ = wait(self.pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            done = self._finished(timeout=0.5)
             if not done and self.workers.stalled():
                 # No worker ever took them: each fails with the reason, the poll goes on.
                 stuck = [f for f, j in self.pending.items() if j.stage == "extract"]
@@ -237,20 +268,52 @@ class _Poll:
             if self.stop.is_set():
                 self._wind_down()
                 break
-            for future in done:
-                job = self.pending.pop(future)
-                try:
-                    result = future.result()
-                except (FetchError, ExtractError, FeedError) as exc:
-                    result = exc
-                except Exception as exc:  # a bug or a library crash must not stop the others
-                    deadline = self.workers.deadline if job.stage == "extract" else None
-                    result = _as_extract_error(job.url, exc, deadline)
-                if job.stage != "extract":
-                    self._fetched_from(job)
-                self._handle(job, result)
+            self._handle_finished(deque(done))
         self._store_held()
         return self.summary
+
+    def _submitted(self, future: Future[Any], job: _Job) -> None:
+        self.pending[future] = job
+        future.add_done_callback(self.finished.put)
+
+    def _finished(self, timeout: float) -> list[Future[Any]]:
+        """The futures that finished (waiting up to `timeout` for the first), at most `BATCH`:
+        each finished future reports itself once, so this costs nothing per pending one (as
+        `concurrent.futures.wait` over a thousand documents in flight does, at every call)."""
+        try:
+            done = [self.finished.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while len(done) < BATCH:
+            try:
+                done.append(self.finished.get_nowait())
+            except queue.Empty:
+                break
+        return done
+
+    def _handle_finished(self, done: deque[Future[Any]]) -> None:
+        """Handle finished futures, those of each `BATCH_SECONDS` in one transaction: a commit
+        per batch instead of several per document, the write lock held only while busy. Each
+        document's own writes are still one savepoint inside, so a killed poll leaves each
+        document whole or absent, with its feed's validators saved only with its articles."""
+        while done:
+            started = time.monotonic()
+            with store.transaction(self.db):
+                while done and time.monotonic() - started < BATCH_SECONDS:
+                    future = done.popleft()
+                    job = self.pending.pop(future, None)
+                    if job is None:  # handled already (failed as stalled)
+                        continue
+                    try:
+                        result = future.result()
+                    except (FetchError, ExtractError, FeedError) as exc:
+                        result = exc
+                    except Exception as exc:  # a bug or a library crash must not stop the others
+                        deadline = self.workers.deadline if job.stage == "extract" else None
+                        result = _as_extract_error(job.url, exc, deadline)
+                    if job.stage != "extract":
+                        self._fetched_from(job)
+                    self._handle(job, result)
 
     def _wind_down(self) -> None:
         """Stopping: fetches in flight are dropped, and documents being extracted get
