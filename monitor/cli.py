@@ -691,6 +691,11 @@ def compare(
     "--concept",
     help="Only changes where this concept's count moved, or a ladder moved to or from it.",
 )
+@click.option(
+    "--status",
+    type=click.Choice(["dropped", "introduced", "increased", "decreased"]),
+    help="Only changes where a concept (with --concept, that concept) has this status.",
+)
 @click.option("--limit", type=click.IntRange(1), default=200, show_default=True)
 @click.option(
     "--all",
@@ -703,6 +708,7 @@ def changes(
     config_path: Path | None,
     since: str | None,
     concept: str | None,
+    status: str | None,
     limit: int,
     show_all: bool,
     as_json: bool,
@@ -726,7 +732,7 @@ def changes(
         )
     with _database(settings, read_only=True) as db:
         found = store.list_changes(
-            db, _since(since, settings), concept, limit + 1, superseded=show_all
+            db, _since(since, settings), concept, limit + 1, superseded=show_all, status=status
         )
     more = len(found) > limit
     found = found[:limit]
@@ -746,7 +752,8 @@ def changes(
         _print_json([{k: asdict(c)[k] for k in keys} for c in found])
         return
     if not found:
-        click.echo("no changes stored" + (f" for {concept}" if concept else ""))
+        scope = " ".join(w for w in (concept, status) if w)
+        click.echo("no changes stored" + (f" for {scope}" if scope else ""))
     for c in found:
         title = terminal(c.title or c.url, TITLE_CHARS)
         gone = f"  (superseded {_local(c.superseded_at, settings)})" if c.superseded_at else ""

@@ -194,6 +194,16 @@ def test_changes_command_filters_and_prints_the_json_shape(
         main, ["changes", "--config", str(config), "--concept", "cvid", "--json"]
     )
     assert [c["title"] for c in json.loads(cvid.stdout)] == ["Statement"]
+
+    def titles(*options: str) -> list[str]:
+        args = ["changes", "--config", str(config), "--json", *options]
+        return [c["title"] for c in json.loads(CliRunner(env=env).invoke(main, args).stdout)]
+
+    assert titles("--status", "dropped") == ["Statement"]  # the draft's CVID is gone
+    assert titles("--concept", "cvid", "--status", "dropped") == ["Statement"]
+    assert titles("--concept", "cvid", "--status", "introduced") == []
+    refused = CliRunner(env=env).invoke(main, ["changes", "--config", str(config), "--status", "x"])
+    assert refused.exit_code == 2 and "dropped" in refused.output
     later = CliRunner(env=env).invoke(
         main, ["changes", "--config", str(config), "--since", "2999-01-01", "--json"]
     )

@@ -183,6 +183,9 @@ def test_changes_by_concept_and_status_read_the_change_index(tmp_path: Path) -> 
     assert urls(concept="complete-denuclearization") == ["http://x/3"]
     assert urls(status="dropped") == ["http://x/0"]
     assert urls(status="introduced", concept="complete-denuclearization") == ["http://x/3"]
+    # with a concept, the status is that concept's: x/0 dropped cvid, not denuclearization
+    assert urls(status="dropped", concept="denuclearization") == []
+    assert urls(status="dropped", concept="cvid") == ["http://x/0"]
 
 
 def test_m009_fills_the_change_index_as_the_store_writes_it(tmp_path: Path) -> None:

@@ -472,7 +472,8 @@ def list_changes(
 ) -> list[ChangeView]:
     """Stored changes, most significant first (then newest first); with `superseded` also the
     successions that an edition placed between their two sides made obsolete; with `status`
-    only those where some concept has that status (dropped, introduced, increased, ...)."""
+    only those where some concept (with `concept`, that concept) has that status (dropped,
+    introduced, increased, ...)."""
     where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
     if since is not None:
         where.append("c.detected_at >= ?")
@@ -488,7 +489,13 @@ def list_changes(
             "UNION SELECT change_id FROM change_moves WHERE new = ? AND move != 'same')"
         )
         params += [concept, concept, concept, concept]
-    if status is not None:
+    if status is not None and concept is not None:
+        # Changes where this concept has this status (cvid dropped).
+        where.append(
+            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? AND status = ?)"
+        )
+        params += [concept, status]
+    elif status is not None:
         # Changes where some concept has this status (dropped, introduced, ...).
         where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
         params.append(status)
