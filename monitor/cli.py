@@ -376,7 +376,7 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     failed = f" ({len(summary.failed)} failed)" if summary.failed else ""
     click.echo(
         f"{summary.sources} sources{failed}: {summary.fetched} fetched, "
-        f"{summary.not_modified} not modified, "
+        f"{summary.not_modified} not modified, {summary.unchanged} unchanged, "
         f"{summary.new_documents} new documents, {summary.new_versions} new versions, "
         f"{summary.mentions} mentions, {summary.changes} wording changes, "
         f"{len(summary.errors)} errors"

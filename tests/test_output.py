@@ -189,6 +189,7 @@ def test_the_plain_summary_and_json_carry_the_same_numbers(setup: Path, tmp_path
         "failed": len(data["failed_sources"]),
         "fetched": data["fetched"],
         "not modified": data["not_modified"],
+        "unchanged": data["unchanged"],
         "new documents": data["new_documents"],
         "new versions": data["new_versions"],
         "mentions": data["mentions"],
