@@ -29,7 +29,12 @@ def health(settings: Settings | LightSettings, now: datetime | None = None) -> s
     if not database.exists():
         return f"{database}: no database yet; is `monitor run` running?"
     try:
-        with store.opened(database, busy_timeout) as db:
+        # Migrations are the service's to run: a health check during an upgrade must neither
+        # start one (under the HEALTHCHECK's timeout) nor wait for the service's.
+        with store.opened(database, busy_timeout, migrate=False) as db:
+            if pending := store.migrations.pending(db):
+                steps = f"{len(pending)} step{'s' if len(pending) > 1 else ''} left"
+                return f"{database}: upgrading the schema ({steps}); `monitor run` finishes it"
             beat = store.heartbeat(db)
             store.check_writable(db)
     except StoreError as exc:

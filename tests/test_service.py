@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlite_utils import Database
 
 from monitor import alerts, store
 from monitor.config import Settings
@@ -482,3 +483,21 @@ def _digest_settings(
     return _service_settings(
         make_settings, server, email=email, digest={"time": local.strftime("%H:%M:%S")}
     )
+
+
+def test_the_health_check_leaves_migrations_to_the_service(make_settings: MakeSettings) -> None:
+    """A HEALTHCHECK during an upgrade neither runs the pending migrations (under its own
+    timeout, racing the service) nor waits for the service's: it says the schema is being
+    upgraded, and the file is left as it was."""
+    settings = make_settings([])
+    older = Database(settings.database)
+    store.migrations.apply(older, stop_before="m010_bodies")
+    older.close()
+    said = health(settings, datetime.now(UTC)) or ""
+    assert "upgrading the schema (1 step left)" in said, said
+    with sqlite3.connect(settings.database) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(versions)")}
+    assert "raw" in columns and "body_hash" not in columns, "the health check migrated"
+    with store.open_db(settings.database) as db:  # the service's open migrates
+        store.beat(db, os.getpid(), store.now())
+    assert health(settings, datetime.now(UTC)) is None

@@ -163,12 +163,24 @@ def test_the_migration_moves_zlib_bodies_into_bodies_and_reads_them_back(tmp_pat
         "INSERT INTO versions (id, document_id, fetched_at, content_hash, text, words, method) "
         "VALUES (5, 1, 'now', 'feed', 'feed text', 2, 'feed')"
     )
+    # a damaged body: dropped with a warning, its version and text kept
+    old.execute(
+        "INSERT INTO versions (id, document_id, fetched_at, content_hash, text, words, method, "
+        "raw, raw_bytes) VALUES (6, 2, 'now', '6', 'damaged body', 2, 'trafilatura', ?, 9)",
+        [b"not zlib"],
+    )
     old.conn.commit()
+    fts = old.execute("SELECT COUNT(*) FROM versions_fts_data").fetchone()[0]
     old.close()
     db = store.open_db(tmp_path / "old.db")
     assert "raw" not in db.table("versions").columns_dict
-    expected = [bodies[0], bodies[1], bodies[0], bodies[2], None]
-    assert [store.raw_body(db, i) for i in range(1, 6)] == expected
+    expected = [bodies[0], bodies[1], bodies[0], bodies[2], None, None]
+    assert [store.raw_body(db, i) for i in range(1, 7)] == expected
+    assert [r[0] for r in db.execute("SELECT id FROM versions ORDER BY id")] == [1, 2, 3, 4, 5, 6]
+    # setting body_hash re-indexed no version's words: the index's data is as it was
+    assert db.execute("SELECT COUNT(*) FROM versions_fts_data").fetchone()[0] == fts
+    db.execute("INSERT INTO versions_fts (versions_fts) VALUES ('integrity-check')")
+    assert [h.url for h in store.search(db, "damaged")] == ["http://x/b"]
     assert db.execute("SELECT COUNT(*) FROM bodies").fetchone()[0] == 3
     base = db.execute(
         "SELECT base FROM bodies WHERE hash = ?", [store.body_hash(bodies[1])]

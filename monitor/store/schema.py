@@ -6,6 +6,7 @@ for people who query them with SQL or Datasette.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from monitor.errors import StoreError
 from monitor.store.bodies import body_hash, pack, save_body
 from monitor.store.faults import describe
 from monitor.text import excerpt, sentence_at, sentences, tidy
+
+log = logging.getLogger(__name__)
 
 migrations = Migrations("monitor")
 
@@ -432,6 +435,18 @@ def m010_bodies(db: Database) -> None:
         "ALTER TABLE documents ADD COLUMN entry_hash TEXT",
     ):
         db.execute(statement)
+    # The full-text index follows an update of the title or text only: setting body_hash below
+    # (or any other column, later) must not delete and re-insert every version's words.
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS versions_au;
+        CREATE TRIGGER versions_au AFTER UPDATE OF title, text ON versions BEGIN
+          INSERT INTO versions_fts (versions_fts, rowid, title, text)
+            VALUES ('delete', old.rowid, old.title, old.text);
+          INSERT INTO versions_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+        END;
+        """
+    )
     # Convert the zlib bodies one version at a time (bounded memory), oldest first per document
     # so that each document's first body becomes the base of its later ones.
     ids = [
@@ -444,11 +459,22 @@ def m010_bodies(db: Database) -> None:
         document_id, raw = db.execute(
             "SELECT document_id, raw FROM versions WHERE id = ?", [version_id]
         ).fetchone()
-        body = zlib.decompress(raw)
+        try:
+            body = zlib.decompress(raw)
+        except zlib.error as exc:  # one damaged body must not keep the whole history closed
+            log.warning(
+                "version %s: its stored body is damaged (%s) and is dropped; its text stays",
+                version_id,
+                exc,
+            )
+            continue
         digest = body_hash(body)
         save_body(db, digest, pack(body), len(body), document_id)
         db.execute("UPDATE versions SET body_hash = ? WHERE id = ?", [digest, version_id])
-    db.execute("ALTER TABLE versions DROP COLUMN raw")
+    if sqlite3.sqlite_version_info >= (3, 35):
+        db.execute("ALTER TABLE versions DROP COLUMN raw")
+    else:  # no DROP COLUMN before SQLite 3.35: the column stays, empty (nothing reads it)
+        db.execute("UPDATE versions SET raw = NULL")
 
 
 @contextmanager
@@ -480,8 +506,9 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def open_db(path: Path, busy_timeout: float = 10.0) -> Database:
-    """Open (creating if needed) the database in WAL mode and apply pending migrations.
+def open_db(path: Path, busy_timeout: float = 10.0, *, migrate: bool = True) -> Database:
+    """Open (creating if needed) the database in WAL mode and apply pending migrations (unless
+    not `migrate`: the health check leaves them to the service).
 
     A write waits up to `busy_timeout` seconds for another connection's write lock."""
     if str(path) != ":memory:":
@@ -493,7 +520,8 @@ def open_db(path: Path, busy_timeout: float = 10.0) -> Database:
     # skips the fsync per commit, which otherwise dominates one-transaction-per-document writes.
     db.execute("PRAGMA synchronous=normal")
     db.execute("PRAGMA foreign_keys=on")
-    migrations.apply(db)
+    if migrate:
+        migrations.apply(db)
     return db
 
 
@@ -526,13 +554,17 @@ def open_read_only(path: Path, busy_timeout: float = 10.0) -> Database:
 
 @contextmanager
 def opened(
-    path: Path, busy_timeout: float = 10.0, *, read_only: bool = False
+    path: Path, busy_timeout: float = 10.0, *, read_only: bool = False, migrate: bool = True
 ) -> Iterator[Database]:
     """The database, open for a `with` block, closed after it; a failure of the file or its
     disk (read-only, locked, full) inside the block becomes a one-line StoreError. With
-    `read_only`, it is opened as open_read_only does."""
+    `read_only`, it is opened as open_read_only does; without `migrate`, as it is."""
     try:
-        db = open_read_only(path, busy_timeout) if read_only else open_db(path, busy_timeout)
+        db = (
+            open_read_only(path, busy_timeout)
+            if read_only
+            else open_db(path, busy_timeout, migrate=migrate)
+        )
     except (sqlite3.Error, OSError) as exc:
         raise describe(exc, path, busy_timeout) from None
     try:
