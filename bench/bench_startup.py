@@ -83,8 +83,7 @@ def commands(url: str) -> list[tuple[str, list[str]]]:
         ("monitor search 비핵화", [*monitor, "search", "비핵화"]),
         ("monitor show URL", [*monitor, "show", url]),
         ("monitor health", [*monitor, "health"]),
-        # Importing and validating the whole config: what those three paid for before they read
-        # only their few keys (monitor/settings_light.py), and what every other command pays.
+        # What of those three is importing and validating the whole config, as each of them does.
         ("config load alone", [sys.executable, "-c", LOAD_CONFIG]),
     ]
 
