@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from monitor.config import Settings
     from monitor.models import DigestData, Extracted
     from monitor.pipeline import Summary
-    from monitor.settings_light import LightSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,12 +84,15 @@ def _settings(path: Path | None) -> Settings:
     redacted (see monitor/redact.py). With no config file found, the shipped default config,
     said in one line on stderr."""
     from monitor import config, logs
-    from monitor import settings_light as config_light
     from monitor.redact import Redactor
 
     try:
         if config.uses_shipped(path):
-            click.echo(config_light.shipped_notice(), err=True)
+            click.echo(
+                f"no {config.DEFAULT_CONFIG} here: using {config.SHIPPED} "
+                "(`monitor init` writes it to edit; --config or $MONITOR_CONFIG picks another)",
+                err=True,
+            )
             settings = config.load_shipped()
         else:
             settings = config.load(path)
@@ -105,54 +107,12 @@ def _settings(path: Path | None) -> Settings:
     return settings
 
 
-def _light_settings(path: Path | None) -> LightSettings:
-    """For the commands that only read the database and show times (search, show, health):
-    the database (--db, $MONITOR_DB, [storage]), its busy timeout, the time zone and the
-    heartbeat interval, read without pydantic or validating the rest of the config (`monitor
-    check` does); the same file, notice, errors and redacted stderr as _settings."""
-    from monitor import logs
-    from monitor import settings_light as config_light
-    from monitor.redact import Redactor
-
-    try:
-        if config_light.uses_shipped(path):
-            click.echo(config_light.shipped_notice(), err=True)
-        context = click.get_current_context(silent=True)
-        db_path = context.meta.get(DB_KEY) if context is not None else None
-        settings = config_light.load_light(path, db_path)
-    except MonitorError as exc:
-        raise click.ClickException(str(exc)) from exc
-    logs.to_stderr(Redactor.from_light(settings), _log_level())
-    return settings
-
-
-# A note for the help of the commands that read only a few keys of the config.
-LIGHT_CONFIG = (
-    "Reads only [storage], [schedule].timezone and [service].heartbeat_seconds of the config "
-    "(a fault elsewhere in it is not reported here: `monitor check` validates the whole file)."
-)
-
-
-def _timezone(settings: Settings | LightSettings) -> str:
-    from monitor.settings_light import LightSettings
-
-    return settings.timezone if isinstance(settings, LightSettings) else settings.schedule.timezone
-
-
-def _database(
-    settings: Settings | LightSettings, *, read_only: bool = False
-) -> AbstractContextManager[Database]:
+def _database(settings: Settings, *, read_only: bool = False) -> AbstractContextManager[Database]:
     """The configured database for a `with` block; its faults become one-line errors. Read
     only, it is never created or migrated (store.open_read_only)."""
     from monitor import store
-    from monitor.settings_light import LightSettings
 
-    busy = (
-        settings.busy_timeout
-        if isinstance(settings, LightSettings)
-        else settings.storage.busy_timeout
-    )
-    return store.opened(settings.database, busy, read_only=read_only)
+    return store.opened(settings.database, settings.storage.busy_timeout, read_only=read_only)
 
 
 def _os_fault(exc: OSError) -> str:
@@ -197,10 +157,10 @@ def _print_json(value: object) -> None:
     click.echo(json_text(value, indent=2))
 
 
-def _local(stamp: str | None, settings: Settings | LightSettings) -> str:
+def _local(stamp: str | None, settings: Settings) -> str:
     if not stamp:
         return "-"
-    moment = datetime.fromisoformat(stamp).astimezone(ZoneInfo(_timezone(settings)))
+    moment = datetime.fromisoformat(stamp).astimezone(ZoneInfo(settings.schedule.timezone))
     return moment.strftime("%Y-%m-%d %H:%M %Z")
 
 
@@ -406,9 +366,7 @@ def _once_exit(summary: Summary) -> int:
     return EXIT_ALL_FAILED if failed >= summary.sources else EXIT_SOME_FAILED
 
 
-def _since(
-    value: str | None, settings: Settings | LightSettings, hint: str = "--since"
-) -> datetime | None:
+def _since(value: str | None, settings: Settings, hint: str = "--since") -> datetime | None:
     """A date or time typed by a person, read in the configured zone, as UTC."""
     if value is None:
         return None
@@ -419,11 +377,11 @@ def _since(
             f"{value!r}: use YYYY-MM-DD or an ISO-8601 time", param_hint=hint
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(_timezone(settings)))
+        moment = moment.replace(tzinfo=ZoneInfo(settings.schedule.timezone))
     return moment.astimezone(UTC)
 
 
-@main.command(epilog=LIGHT_CONFIG)
+@main.command()
 @config_option
 @click.argument("query")
 @click.option("--since", help="Only documents published (or first seen) since this date.")
@@ -451,7 +409,7 @@ def search(
     """
     from monitor import store
 
-    settings = _light_settings(config_path)
+    settings = _settings(config_path)
     with _database(settings, read_only=True) as db:
         try:
             hits = store.search(db, query, _since(since, settings), limit=limit)
@@ -474,7 +432,7 @@ def search(
         click.echo(f"(the {limit} newest shown; use --limit for more)")
 
 
-@main.command(epilog=LIGHT_CONFIG)
+@main.command()
 @config_option
 @click.argument("url")
 @json_option
@@ -490,7 +448,7 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
     from monitor.redact import public_url
     from monitor.urls import canonical_url
 
-    settings = _light_settings(config_path)
+    settings = _settings(config_path)
     with _database(settings, read_only=True) as db:
         found = store.history(db, url, canonical_url(url))
         if found is None and public_url(url) != url:  # a page source's URL is kept without its key
@@ -1032,7 +990,7 @@ def run(config_path: Path | None) -> None:
     sys.exit(run_service(settings))
 
 
-@main.command(epilog=LIGHT_CONFIG)
+@main.command()
 @config_option
 @json_option
 def health(config_path: Path | None, as_json: bool) -> None:
@@ -1044,7 +1002,7 @@ def health(config_path: Path | None, as_json: bool) -> None:
     """
     from monitor.health import health as check_health
 
-    problem = check_health(_light_settings(config_path))
+    problem = check_health(_settings(config_path))
     if as_json:
         status = "healthy" if problem is None else "unhealthy"
         _print_json({"status": status, "reasons": [] if problem is None else [problem]})

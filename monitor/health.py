@@ -11,27 +11,20 @@ from typing import TYPE_CHECKING
 
 from monitor import store
 from monitor.errors import StoreError
-from monitor.settings_light import LightSettings
 
 if TYPE_CHECKING:
     from monitor.config import Settings
 
 
-def health(settings: Settings | LightSettings, now: datetime | None = None) -> str | None:
-    """None when the heartbeat is fresh and the database writable, else why not. `monitor
-    health` passes the light settings (no pydantic); the full config works the same."""
-    if isinstance(settings, LightSettings):
-        busy_timeout, heartbeat_seconds = settings.busy_timeout, settings.heartbeat_seconds
-    else:
-        busy_timeout = settings.storage.busy_timeout
-        heartbeat_seconds = settings.service.heartbeat_seconds
+def health(settings: Settings, now: datetime | None = None) -> str | None:
+    """None when the heartbeat is fresh and the database writable, else why not."""
     database = settings.database
     if not database.exists():
         return f"{database}: no database yet; is `monitor run` running?"
     try:
         # Migrations are the service's to run: a health check during an upgrade must neither
         # start one (under the HEALTHCHECK's timeout) nor wait for the service's.
-        with store.opened(database, busy_timeout, migrate=False) as db:
+        with store.opened(database, settings.storage.busy_timeout, migrate=False) as db:
             if pending := store.migrations.pending(db):
                 steps = f"{len(pending)} step{'s' if len(pending) > 1 else ''} left"
                 return f"{database}: upgrading the schema ({steps}); `monitor run` finishes it"
@@ -41,7 +34,7 @@ def health(settings: Settings | LightSettings, now: datetime | None = None) -> s
         return str(exc)
     if beat is None:
         return f"{database}: no heartbeat yet; `monitor run` has not started"
-    limit = timedelta(seconds=3 * heartbeat_seconds + 10)
+    limit = timedelta(seconds=3 * settings.service.heartbeat_seconds + 10)
     age = (now or datetime.now(UTC)) - beat[1]
     if age > limit:
         return f"heartbeat is {age.total_seconds():.0f} s old (pid {beat[0]}); the service is stuck or stopped"

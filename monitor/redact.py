@@ -25,7 +25,6 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsp
 
 if TYPE_CHECKING:
     from monitor.config import Settings
-    from monitor.settings_light import LightSettings
 
 MARK = "***"
 MIN_SECRET = 4
@@ -180,17 +179,6 @@ class Redactor:
         for source in settings.sources:
             secrets += _url_secrets(source.url)
         return cls.of(secrets, logins)
-
-    @classmethod
-    def from_light(cls, settings: LightSettings) -> Redactor:
-        """The redactor `from_settings` would give, from the light settings' raw values (the
-        read-only commands that do not validate the whole config)."""
-        secrets: list[str | None] = list(settings.secrets)
-        for url in settings.webhook_urls:
-            secrets += webhook_secrets(url)
-        for url in settings.source_urls:
-            secrets += _url_secrets(url)
-        return cls.of(secrets, settings.logins)
 
     def __post_init__(self) -> None:
         pattern = "|".join(re.escape(f) for f in self.forms)

@@ -94,22 +94,3 @@ def test_the_probe_sees_what_a_command_imports(tmp_path: Path) -> None:
     code, modules = _run(["compare", "a.txt", "b.txt", "--json"], tmp_path)
     assert code == 0
     assert "trafilatura" in modules
-
-
-@pytest.mark.parametrize(
-    ("args", "status"),
-    [
-        (["search", "비핵화"], 0),
-        (["show", "https://example.org/none"], 1),  # no such document: after the lookup
-        (["health"], 0),
-    ],
-)
-def test_search_show_and_health_read_the_config_without_pydantic(
-    args: list[str], status: int, tmp_path: Path, database: Path
-) -> None:
-    """They read [storage], [schedule].timezone and [service].heartbeat_seconds with
-    monitor/settings_light.py: neither pydantic nor monitor.config (nor the store's use of it)."""
-    code, modules = _run(args, tmp_path)
-    assert code == status
-    assert "pydantic" not in modules and "pydantic_core" not in modules, args
-    assert "sqlite_utils" in modules  # the probe saw the command reach the database
