@@ -180,6 +180,7 @@ def test_a_compression_bomb_hits_the_size_cap(tmp_path: Path, encoding: str, wbi
                 {"name": "bomb-page", "kind": "page", "url": server.url("/page")},
             ],
             max_bytes=CAP,
+            timeout=120,  # inflating 10 MB under load took past 5 s: the cap, not the clock, ends it
         )
         ran = run_once(config)
     assert ran.returncode == 4, ran.output  # every source failed, each with its reason

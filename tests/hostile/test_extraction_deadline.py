@@ -33,7 +33,8 @@ PAGE = (
     DEMO / "pages" / "whitehouse" / "2021-05-21-u-s-rok-leaders-joint-statement.html"
 ).read_bytes()
 FLOOD = b"<html><head><title>Flood</title></head><body>" + b"<p>word " * 200_000 + b"</body></html>"
-DEADLINE = 4  # seconds; the good documents take well under one, the bomb and the flood minutes
+DEADLINE = 12  # seconds; the good documents take under one (a few on a machine busy with other
+# work), the bomb and the flood minutes
 
 
 def _feed(server: LocalServer) -> bytes:
@@ -136,17 +137,17 @@ def test_a_pdf_bomb_and_a_slow_page_are_ended_at_the_deadline_and_the_others_sto
         config = _config(tmp_path, server)
         result, workers = _once(config)
         assert result.returncode == 0, result.stderr  # a failed document is not a failed poll
-        assert "extraction took longer than 4 s" in result.stdout + result.stderr
+        assert f"extraction took longer than {DEADLINE} s" in result.stdout + result.stderr
         documents = _documents(tmp_path / "m.db")
         assert documents["statement.html"][:2] == ("article", 0)
         assert documents["statement.pdf"][:2] == ("article", 0)
         kind, failures, error = documents["bomb.pdf"]
         assert (kind, failures) == ("entry", 1)  # the feed entry's own text is kept
-        assert error is not None and "extraction took longer than 4 s" in error
+        assert error is not None and f"extraction took longer than {DEADLINE} s" in error
         assert "raise [extract].deadline" in error
         kind, failures, error = documents["flood.html"]
         assert (kind, failures) == ("entry", 1)
-        assert error is not None and "extraction took longer than 4 s" in error
+        assert error is not None and f"extraction took longer than {DEADLINE} s" in error
         with sqlite3.connect(tmp_path / "m.db") as db:
             texts = db.execute("SELECT text FROM versions").fetchall()
         assert any("complete denuclearization" in t.lower() for (t,) in texts)
@@ -208,7 +209,7 @@ def test_service_jobs_sharing_one_pool_go_on_after_its_worker_is_killed(
         assert not any(_alive(pid) for pid in workers), "a worker outlived the shared pool"
         assert errors["statement"] == []
         [(name, error)] = errors["bomb"]
-        assert name == "bomb" and "extraction took longer than 4 s" in error
+        assert name == "bomb" and f"extraction took longer than {DEADLINE} s" in error
         with open_db(settings.database) as db:
             kinds = {row[0] for row in db.execute("SELECT kind FROM documents").fetchall()}
             assert kinds == {"page"}
