@@ -548,14 +548,11 @@ def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> list[str]:
 
 
 def _pattern_problem(pattern: str) -> str | None:
-    """Why a concept pattern or keyword cannot be matched, or None."""
-    from monitor.match import Matcher
+    """Why a concept pattern or keyword cannot be matched, or None (each is compiled alone, as
+    the automaton would: no automaton is built for the check)."""
+    from monitor.patterns import problem
 
-    try:
-        Matcher([Concept("check", "check", (pattern,))])
-    except ConfigError as exc:
-        return str(exc)
-    return None
+    return problem(pattern)
 
 
 def _cross_check(settings: Settings) -> list[str]:

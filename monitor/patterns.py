@@ -179,6 +179,15 @@ def _compile(pattern: str, label: int) -> tuple[str, _Entry]:
     return key, _Entry(label, first, last and not extend, extend and last, spaces, word)
 
 
+def problem(pattern: str) -> str | None:
+    """Why `pattern` cannot be matched (what the automaton would refuse), or None."""
+    try:
+        _compile(pattern, 0)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
 class Automaton:
     """Patterns under integer labels, compiled into one Aho-Corasick automaton over the view."""
 
