@@ -7,7 +7,8 @@ import re
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date as calendar_date
+from datetime import datetime, tzinfo
 
 from sqlite_utils import Database
 
@@ -473,41 +474,32 @@ def list_changes(
     """Stored changes, most significant first (then newest first); with `superseded` also the
     successions that an edition placed between their two sides made obsolete; with `status`
     only those where some concept (with `concept`, that concept) has that status (dropped,
-    introduced, increased, ...)."""
-    where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
-    if since is not None:
-        where.append("c.detected_at >= ?")
-        params.append(iso(since))
-    if concept is not None:
-        # Changes where the concept is present on either side and its count moved, or whose
-        # facets of it moved, or that moved a ladder it is on: rows of the change index.
-        where.append(
-            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? "
-            "AND status != 'unchanged' "
-            "UNION SELECT change_id FROM change_qualifiers WHERE concept = ? AND status != 'kept' "
-            "UNION SELECT change_id FROM change_moves WHERE old = ? AND move != 'same' "
-            "UNION SELECT change_id FROM change_moves WHERE new = ? AND move != 'same')"
-        )
-        params += [concept, concept, concept, concept]
-    if status is not None and concept is not None:
-        # Changes where this concept has this status (cvid dropped).
-        where.append(
-            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? AND status = ?)"
-        )
-        params += [concept, status]
-    elif status is not None:
-        # Changes where some concept has this status (dropped, introduced, ...).
-        where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
-        params.append(status)
-    # The ids are ranked first, so that sorting does not carry every change's comparison.
+    introduced, increased, ...).
+
+    With a concept or a status the changes are ranked by an index of change_topics (the
+    concepts each change involves), read only as far as the `limit` shown."""
+    at = iso(since) if since is not None else None
+    if concept is None and status in (None, "unchanged"):
+        ids = _ranked_changes(db, at, status, limit, superseded)
+    else:
+        where, params = [], []
+        if concept is not None:
+            # the concept's count moved, its facets moved, or a ladder moved to or from it
+            where.append("concept = ?")
+            params.append(concept)
+        if status is not None:  # that concept's status, else some involved concept's
+            where.append("status = ?")
+            params.append(status)
+        ids = _ranked_topics(db, " AND ".join(where), params, at, limit, superseded)
+    if not ids:
+        return []
     rows = db.execute(
         "SELECT c.id, c.kind, d.url, d.title, c.detected_at, c.significance, c.verdict, "
         "c.comparison, c.superseded_at, c.superseded_by "
-        f"FROM (SELECT c.id FROM changes c WHERE {' AND '.join(where)} "
-        "ORDER BY c.significance DESC, c.id DESC LIMIT ?) ranked "
-        "JOIN changes c ON c.id = ranked.id JOIN documents d ON d.id = c.document_id "
+        "FROM changes c JOIN documents d ON d.id = c.document_id "
+        "WHERE c.id IN (SELECT value FROM json_each(?)) "
         "ORDER BY c.significance DESC, c.id DESC",
-        [*params, limit],
+        [json.dumps(ids)],
     ).fetchall()
     views = []
     for row in rows:
@@ -529,6 +521,59 @@ def list_changes(
             )
         )
     return views
+
+
+def _ranked_changes(
+    db: Database, since: str | None, status: str | None, limit: int, superseded: bool
+) -> list[int]:
+    """The ids of the `limit` most significant changes (then newest), by changes' own index;
+    with `status`, those where some concept has it."""
+    where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
+    if since is not None:
+        where.append("c.detected_at >= ?")
+        params.append(since)
+    if status is not None:
+        where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
+        params.append(status)
+    rows = db.execute(
+        f"SELECT c.id FROM changes c WHERE {' AND '.join(where)} "
+        "ORDER BY c.significance DESC, c.id DESC LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _ranked_topics(
+    db: Database,
+    where: str,
+    params: list[str],
+    since: str | None,
+    limit: int,
+    superseded: bool,
+) -> list[int]:
+    """The ids of the `limit` most significant changes (then newest) with a change_topics row
+    matching `where`: one index walk for the current ones and, with `superseded`, one for the
+    superseded ones, merged. A change with two matching rows (two concepts dropped) is read
+    twice and kept once."""
+    if since is not None:
+        where += " AND detected_at >= ?"
+        params = [*params, since]
+    found: list[tuple[float, int]] = []
+    for current in (1, 0) if superseded else (1,):
+        cursor = db.execute(
+            f"SELECT significance, change_id FROM change_topics WHERE {where} AND current = ? "
+            "ORDER BY significance DESC, change_id DESC",
+            [*params, current],
+        )
+        seen: set[int] = set()
+        for significance, change_id in cursor:
+            if change_id not in seen:
+                seen.add(change_id)
+                found.append((significance, change_id))
+                if len(seen) == limit:
+                    break
+        cursor.close()
+    return [change_id for _, change_id in sorted(found, reverse=True)[:limit]]
 
 
 def changes_between(db: Database, start: datetime, end: datetime) -> list[ChangeEvent]:
@@ -683,3 +728,79 @@ def mention_dates(
         params,
     ).fetchall()
     return [(datetime.fromisoformat(at), src, cid, n) for at, src, cid, n in rows]
+
+
+DAY = 86_400
+# Added before dividing by DAY so that dates before 1970 divide down too (SQLite truncates).
+SHIFT = 1_000_000 * DAY
+
+
+def offsets(zone: tzinfo, first: int, last: int) -> list[tuple[int, int]]:
+    """The zone's UTC offsets from `first` to `last` (seconds since 1970): (from, offset in
+    seconds) pairs, the first from `first`. Read a day apart and narrowed to the second where
+    they differ, so two changes less than a day apart that cancel out are not seen (no zone
+    has had one)."""
+
+    def offset(at: int) -> int:
+        delta = datetime.fromtimestamp(at, zone).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    found = [(first, offset(first))]
+    at = first
+    while at < last:
+        step = min(at + DAY, last)
+        current = offset(step)
+        if current != found[-1][1]:
+            low, high = at, step  # offset(low) is the old one, offset(high) the new
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(middle) == found[-1][1] else (low, middle)
+            found.append((high, current))
+        at = step
+    return found
+
+
+def local_day(column: str, changes: Sequence[tuple[int, int]]) -> str:
+    """SQL for the local date of `column` (seconds since 1970) as days since 1970-01-01, with
+    the offsets `changes` (see `offsets`)."""
+    if len(changes) == 1:
+        shift = str(changes[0][1])
+    else:
+        whens = " ".join(
+            f"WHEN {column} < {at} THEN {int(before)}"
+            for (at, _), (_, before) in zip(changes[1:], changes, strict=False)
+        )
+        shift = f"(CASE {whens} ELSE {int(changes[-1][1])} END)"
+    return f"(({column} + {shift} + {SHIFT}) / {DAY} - {SHIFT // DAY})"
+
+
+def concept_days(
+    db: Database, concept: str, source: str | None, zone: tzinfo, *, split: bool = False
+) -> list[tuple[calendar_date, str | None, int]]:
+    """(local date in `zone`, source when `split`, mentions) of a concept: the counted mentions
+    of each document's latest version on its date (published, else first seen), summed per
+    local day, and per source when `split`; only `source`'s documents when given.
+
+    Read from latest_mentions by its index on (concept, date): the local date is worked out in
+    SQL, with the zone's offsets over the dates read."""
+    where, params = "concept = ? AND date IS NOT NULL", [concept]
+    if source is not None:
+        where += " AND source = ?"
+        params.append(source)
+    first = db.execute(
+        f"SELECT date FROM latest_mentions WHERE {where} ORDER BY date LIMIT 1", params
+    ).fetchone()
+    if first is None:
+        return []
+    last = db.execute(
+        f"SELECT date FROM latest_mentions WHERE {where} ORDER BY date DESC LIMIT 1", params
+    ).fetchone()
+    day = local_day("date", offsets(zone, first[0], last[0]))
+    by = "source" if split else "NULL"
+    rows = db.execute(
+        f"SELECT {day} AS day, {by}, SUM(mentions) FROM latest_mentions WHERE {where} "
+        f"GROUP BY day, {by}",
+        params,
+    ).fetchall()
+    epoch = calendar_date(1970, 1, 1).toordinal()
+    return [(calendar_date.fromordinal(epoch + n), src, total) for n, src, total in rows]
