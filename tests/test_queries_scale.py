@@ -565,25 +565,28 @@ def test_timeline_counts_local_dates_as_python_did(tmp_path: Path) -> None:
     zone=st.sampled_from((*ZONES, "Europe/London", "Australia/Adelaide", "Asia/Kathmandu")),
     instants=st.lists(st.integers(-2_000_000_000, 4_000_000_000), min_size=1, max_size=30),
 )
-def test_the_local_day_in_sql_is_zoneinfos(zone: str, instants: list[int]) -> None:
-    import sqlite3
+def test_the_local_day_spans_are_zoneinfos_dates(zone: str, instants: list[int]) -> None:
+    from bisect import bisect_right
+    from itertools import pairwise
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(zone)
-    conn = sqlite3.connect(":memory:")
-    day = queries.local_day("t", queries.offsets(tz, min(instants), max(instants)))
-    got = [
-        r[0]
-        for r in conn.execute(
-            f"SELECT {day} FROM (SELECT value AS t FROM json_each(?))", [str(instants)]
-        )
-    ]
+    first, last = min(instants), max(instants)
+    spans = queries.day_spans(tz, first, last)
+    assert spans[0][0] == first and spans[-1][1] == last + 1
+    assert all(a[1] == b[0] for a, b in pairwise(spans))
     epoch = datetime(1970, 1, 1).toordinal()
-    assert got == [datetime.fromtimestamp(t, tz).date().toordinal() - epoch for t in instants]
+    for t in instants:
+        start, end, day = spans[bisect_right([s[0] for s in spans], t) - 1]
+        assert start <= t < end
+        assert day == datetime.fromtimestamp(t, tz).date().toordinal() - epoch
+        for edge in (start, end - 1):  # a span is one date throughout
+            assert day == datetime.fromtimestamp(edge, tz).date().toordinal() - epoch
 
 
 def test_changes_and_timeline_walk_the_aggregates_indexes(tmp_path: Path) -> None:
     db = _changes_history(tmp_path / "t.db", 4, steps=60)
+    dated = _dated_history(tmp_path / "d.db", 6)
     runs: dict[str, Callable[[], object]] = {
         "changes --concept": lambda: store.list_changes(db, concept="cvid"),
         "changes --concept --status": lambda: store.list_changes(
@@ -591,15 +594,21 @@ def test_changes_and_timeline_walk_the_aggregates_indexes(tmp_path: Path) -> Non
         ),
         "changes --status": lambda: store.list_changes(db, status="dropped"),
         "changes --status --all": lambda: store.list_changes(db, status="dropped", superseded=True),
-        "timeline": lambda: timeline(db, "cvid", by="month", timezone="America/New_York"),
+    }
+    timelines: dict[str, Callable[[], object]] = {
+        "timeline": lambda: timeline(dated, "cvid", by="month", timezone="America/New_York"),
         "timeline --source": lambda: timeline(
-            db, "cvid", by="day", timezone="Asia/Kolkata", source="s", split=True
+            dated, "cvid", by="day", timezone="Asia/Kolkata", source="s1"
+        ),
+        "timeline --split": lambda: timeline(
+            dated, "cvid", by="week", timezone="Asia/Kolkata", split=True
         ),
     }
-    for name, run in runs.items():
-        plans = _plans(db, run)
+    for name, run in [*runs.items(), *timelines.items()]:
+        plans = _plans(dated if name in timelines else db, run)
         steps = [step for _, plan in plans for step in plan]
-        assert not [s for s in steps if re.match(r"SCAN (\w+)", s) and "json_each" not in s], (
+        # the only tables read whole are the lists of ids or day spans passed in (json_each)
+        assert not [s for s in steps if re.match(r"SCAN \w", s) and "VIRTUAL TABLE" not in s], (
             name,
             plans,
         )

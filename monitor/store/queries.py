@@ -731,15 +731,12 @@ def mention_dates(
 
 
 DAY = 86_400
-# Added before dividing by DAY so that dates before 1970 divide down too (SQLite truncates).
-SHIFT = 1_000_000 * DAY
 
 
 def offsets(zone: tzinfo, first: int, last: int) -> list[tuple[int, int]]:
     """The zone's UTC offsets from `first` to `last` (seconds since 1970): (from, offset in
     seconds) pairs, the first from `first`. Read a day apart and narrowed to the second where
-    they differ, so two changes less than a day apart that cancel out are not seen (no zone
-    has had one)."""
+    they differ: two changes less than a day apart that cancel out would not be seen."""
 
     def offset(at: int) -> int:
         delta = datetime.fromtimestamp(at, zone).utcoffset()
@@ -760,18 +757,21 @@ def offsets(zone: tzinfo, first: int, last: int) -> list[tuple[int, int]]:
     return found
 
 
-def local_day(column: str, changes: Sequence[tuple[int, int]]) -> str:
-    """SQL for the local date of `column` (seconds since 1970) as days since 1970-01-01, with
-    the offsets `changes` (see `offsets`)."""
-    if len(changes) == 1:
-        shift = str(changes[0][1])
-    else:
-        whens = " ".join(
-            f"WHEN {column} < {at} THEN {int(before)}"
-            for (at, _), (_, before) in zip(changes[1:], changes, strict=False)
-        )
-        shift = f"(CASE {whens} ELSE {int(changes[-1][1])} END)"
-    return f"(({column} + {shift} + {SHIFT}) / {DAY} - {SHIFT // DAY})"
+def day_spans(zone: tzinfo, first: int, last: int) -> list[tuple[int, int, int]]:
+    """[start, end) spans of seconds since 1970 covering `first` to `last`, each within one
+    local date in `zone`: (start, end, that date as days since 1970-01-01). A span ends at
+    each local midnight and at each change of offset, so a date may have several spans (and,
+    where a clock went back over midnight, spans apart)."""
+    spans = []
+    changes = offsets(zone, first, last)
+    for n, (at, offset) in enumerate(changes):
+        end = changes[n + 1][0] if n + 1 < len(changes) else last + 1
+        while at < end:
+            day = (at + offset) // DAY
+            cut = min((day + 1) * DAY - offset, end)
+            spans.append((at, cut, day))
+            at = cut
+    return spans
 
 
 def concept_days(
@@ -781,8 +781,8 @@ def concept_days(
     of each document's latest version on its date (published, else first seen), summed per
     local day, and per source when `split`; only `source`'s documents when given.
 
-    Read from latest_mentions by its index on (concept, date): the local date is worked out in
-    SQL, with the zone's offsets over the dates read."""
+    Read from latest_mentions by its index on (concept, date): one range per local day (see
+    `day_spans`), summed in SQL, so nothing is sorted and no row comes to Python."""
     where, params = "concept = ? AND date IS NOT NULL", [concept]
     if source is not None:
         where += " AND source = ?"
@@ -795,12 +795,25 @@ def concept_days(
     last = db.execute(
         f"SELECT date FROM latest_mentions WHERE {where} ORDER BY date DESC LIMIT 1", params
     ).fetchone()
-    day = local_day("date", offsets(zone, first[0], last[0]))
-    by = "source" if split else "NULL"
+    spans = day_spans(zone, first[0], last[0])
+    inside = f"{where} AND date >= json_extract(p.value, '$[0]') AND date < json_extract(p.value, '$[1]')"
+    if split:  # the sources of one span, as a JSON object
+        total = (
+            "(SELECT json_group_object(source, n) FROM (SELECT source, SUM(mentions) AS n "
+            f"FROM latest_mentions WHERE {inside} GROUP BY source))"
+        )
+    else:
+        total = f"(SELECT SUM(mentions) FROM latest_mentions WHERE {inside})"
     rows = db.execute(
-        f"SELECT {day} AS day, {by}, SUM(mentions) FROM latest_mentions WHERE {where} "
-        f"GROUP BY day, {by}",
-        params,
+        f"SELECT p.key, {total} FROM json_each(?) p",
+        [*params, json.dumps([[start, end] for start, end, _ in spans])],
     ).fetchall()
+    counts: dict[tuple[int, str | None], int] = {}
+    for key, found in rows:
+        if found is None:
+            continue
+        day = spans[key][2]
+        for src, n in json.loads(found).items() if split else [(None, found)]:
+            counts[day, src] = counts.get((day, src), 0) + n
     epoch = calendar_date(1970, 1, 1).toordinal()
-    return [(calendar_date.fromordinal(epoch + n), src, total) for n, src, total in rows]
+    return [(calendar_date.fromordinal(epoch + day), src, n) for (day, src), n in counts.items()]
