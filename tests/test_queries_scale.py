@@ -616,3 +616,35 @@ def test_changes_and_timeline_walk_the_aggregates_indexes(tmp_path: Path) -> Non
         assert reads and all("COVERING INDEX" in s for s in reads), (name, plans)
         ranked = [p for sql, p in plans if "FROM change_topics" in sql]
         assert all("USE TEMP B-TREE FOR ORDER BY" not in " ".join(p) for p in ranked), name
+
+
+def test_a_bulk_load_fills_the_aggregates_when_it_finishes(tmp_path: Path) -> None:
+    import json
+
+    from monitor.store import bulk
+    from monitor.timeline import Period
+
+    db = store.open_db(tmp_path / "b.db")
+    triggers = bulk.begin(db)
+    at, published = "2024-03-10T07:00:00+00:00", "2024-03-10T06:59:59+00:00"
+    bulk.add_document(db, (1, "http://x/1", "http://x/1", "s", "article", "t", published, at, at))
+    bulk.add_version(db, (1, 1, at, "h1", "t", "a", 1, "feed"), [], [(1, 1, "cvid", None, 1, 2, 2)])
+    bulk.add_version(
+        db,
+        (2, 1, at, "h2", "t", "b", 1, "feed"),
+        [],
+        [(2, 1, "cvid", None, 1, 3, 3), (2, 1, "cvid", "negated", 0, 1, 1)],
+    )
+    comparison = _comparison("cvid", "increased", None, None)
+    bulk.add_change(db, (1, "revision", 1, 2, 1, at, 0.5, "v"), comparison, json.dumps(comparison))
+    bulk.finish(db, triggers)
+    epoch = int(datetime.fromisoformat(published).timestamp())
+    assert db.execute("SELECT * FROM latest_mentions").fetchall() == [(1, "cvid", "s", epoch, 3)]
+    assert sorted(db.execute("SELECT concept, status, current FROM change_topics")) == [
+        ("cvid", "increased", 1),
+        ("q-concept", None, 1),
+    ]
+    assert [c.id for c in store.list_changes(db, concept="cvid")] == [1]
+    assert timeline(db, "cvid", by="day", timezone="America/New_York") == [
+        Period("2024-03-10", None, 3)  # 01:59:59 EST
+    ]
