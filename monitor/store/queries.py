@@ -501,26 +501,7 @@ def list_changes(
         "ORDER BY c.significance DESC, c.id DESC",
         [json.dumps(ids)],
     ).fetchall()
-    views = []
-    for row in rows:
-        cid, kind, url, title, detected, significance, verdict, comparison, gone, by = row
-        data = json.loads(comparison)
-        views.append(
-            ChangeView(
-                cid,
-                kind,
-                url,
-                title,
-                detected,
-                significance,
-                verdict,
-                data["concepts"],
-                data["stance"],
-                gone,
-                by,
-            )
-        )
-    return views
+    return [ChangeView(*row) for row in rows]
 
 
 def _ranked_changes(
