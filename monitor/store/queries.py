@@ -762,8 +762,9 @@ def concept_days(
     of each document's latest version on its date (published, else first seen), summed per
     local day, and per source when `split`; only `source`'s documents when given.
 
-    Read from latest_mentions by its index on (concept, date): one range per local day (see
-    `day_spans`), summed in SQL, so nothing is sorted and no row comes to Python."""
+    Read from latest_mentions by its indexes on (concept, date) and (concept, source, date):
+    one range per local day (see `day_spans`) and source, summed in SQL, so nothing is sorted
+    and no row comes to Python."""
     where, params = "concept = ? AND date IS NOT NULL", [concept]
     if source is not None:
         where += " AND source = ?"
@@ -777,24 +778,31 @@ def concept_days(
         f"SELECT date FROM latest_mentions WHERE {where} ORDER BY date DESC LIMIT 1", params
     ).fetchone()
     spans = day_spans(zone, first[0], last[0])
-    inside = f"{where} AND date >= json_extract(p.value, '$[0]') AND date < json_extract(p.value, '$[1]')"
-    if split:  # the sources of one span, as a JSON object
-        total = (
-            "(SELECT json_group_object(source, n) FROM (SELECT source, SUM(mentions) AS n "
-            f"FROM latest_mentions WHERE {inside} GROUP BY source))"
-        )
-    else:
-        total = f"(SELECT SUM(mentions) FROM latest_mentions WHERE {inside})"
-    rows = db.execute(
-        f"SELECT p.key, {total} FROM json_each(?) p",
-        [*params, json.dumps([[start, end] for start, end, _ in spans])],
-    ).fetchall()
+    sources: list[str | None] = [source]
+    if split and source is None:  # each source of the concept, one index seek apiece
+        sources = [
+            r[0]
+            for r in db.execute(
+                "WITH RECURSIVE seen(source) AS (SELECT MIN(source) FROM latest_mentions "
+                "WHERE concept = :c UNION ALL SELECT (SELECT MIN(source) FROM latest_mentions "
+                "WHERE concept = :c AND source > seen.source) FROM seen "
+                "WHERE seen.source IS NOT NULL) SELECT source FROM seen WHERE source IS NOT NULL",
+                {"c": concept},
+            )
+        ]
+    ranges = json.dumps([[start, end] for start, end, _ in spans])
     counts: dict[tuple[int, str | None], int] = {}
-    for key, found in rows:
-        if found is None:
-            continue
-        day = spans[key][2]
-        for src, n in json.loads(found).items() if split else [(None, found)]:
-            counts[day, src] = counts.get((day, src), 0) + n
+    for src in sources:
+        chosen = "" if src is None else " AND source = ?"
+        rows = db.execute(
+            "SELECT p.key, (SELECT SUM(mentions) FROM latest_mentions WHERE concept = ? "
+            f"AND date >= json_extract(p.value, '$[0]') AND date < json_extract(p.value, '$[1]')"
+            f"{chosen}) FROM json_each(?) p",
+            [concept, *([] if src is None else [src]), ranges],
+        ).fetchall()
+        for key, n in rows:
+            if n is not None:
+                day = (spans[key][2], src if split else None)
+                counts[day] = counts.get(day, 0) + n
     epoch = calendar_date(1970, 1, 1).toordinal()
     return [(calendar_date.fromordinal(epoch + day), src, n) for (day, src), n in counts.items()]

@@ -547,12 +547,13 @@ def m011_aggregates(db: Database) -> None:
             current INTEGER NOT NULL,       -- 1 while changes.superseded_at is NULL
             detected_at TEXT NOT NULL       -- as changes.detected_at
         );
-        CREATE INDEX change_topics_concept
-            ON change_topics(concept, current, significance DESC, change_id DESC);
-        CREATE INDEX change_topics_concept_status
-            ON change_topics(concept, status, current, significance DESC, change_id DESC);
-        CREATE INDEX change_topics_status
-            ON change_topics(status, current, significance DESC, change_id DESC);
+        -- ranked as `monitor changes` lists them; detected_at last, for --since
+        CREATE INDEX change_topics_concept ON change_topics(
+            concept, current, significance DESC, change_id DESC, detected_at);
+        CREATE INDEX change_topics_concept_status ON change_topics(
+            concept, status, current, significance DESC, change_id DESC, detected_at);
+        CREATE INDEX change_topics_status ON change_topics(
+            status, current, significance DESC, change_id DESC, detected_at);
         CREATE INDEX change_topics_change ON change_topics(change_id);
         -- one row per document and concept: the counted mentions of its latest version
         CREATE TABLE latest_mentions (
@@ -565,6 +566,9 @@ def m011_aggregates(db: Database) -> None:
         );
         CREATE INDEX latest_mentions_concept
             ON latest_mentions(concept, date, source, mentions);
+        -- a timeline of one source, or split by source
+        CREATE INDEX latest_mentions_source
+            ON latest_mentions(concept, source, date, mentions);
         CREATE INDEX latest_mentions_document ON latest_mentions(document_id);
         """
     )
