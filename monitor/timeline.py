@@ -61,7 +61,9 @@ def timeline(
     """Mentions per period, oldest first; per source when `split`, with empty periods filled."""
     from monitor import store
 
-    rows = store.concept_days(db, concept, source, ZoneInfo(timezone), split=split)
+    rows = store.concept_days(
+        db, concept, source, ZoneInfo(timezone), split=split, group=lambda d: period_of(d, by)
+    )
     counts: Counter[tuple[str, str | None]] = Counter()
     days = []
     for day, src, n in rows:

@@ -756,15 +756,23 @@ def day_spans(zone: tzinfo, first: int, last: int) -> list[tuple[int, int, int]]
 
 
 def concept_days(
-    db: Database, concept: str, source: str | None, zone: tzinfo, *, split: bool = False
+    db: Database,
+    concept: str,
+    source: str | None,
+    zone: tzinfo,
+    *,
+    split: bool = False,
+    group: Callable[[calendar_date], object] = lambda day: day,
 ) -> list[tuple[calendar_date, str | None, int]]:
     """(local date in `zone`, source when `split`, mentions) of a concept: the counted mentions
     of each document's latest version on its date (published, else first seen), summed per
-    local day, and per source when `split`; only `source`'s documents when given.
+    local day, and per source when `split`; only `source`'s documents when given. With
+    `group` (a date's period, such as its month), adjacent days of one period are summed as
+    one, on the first of them.
 
     Read from latest_mentions by its indexes on (concept, date) and (concept, source, date):
-    one range per local day (see `day_spans`) and source, summed in SQL, so nothing is sorted
-    and no row comes to Python."""
+    one range per period (or day, see `day_spans`) and source, summed in SQL, so nothing is
+    sorted and no row comes to Python."""
     where, params = "concept = ? AND date IS NOT NULL", [concept]
     if source is not None:
         where += " AND source = ?"
@@ -777,7 +785,16 @@ def concept_days(
     last = db.execute(
         f"SELECT date FROM latest_mentions WHERE {where} ORDER BY date DESC LIMIT 1", params
     ).fetchone()
-    spans = day_spans(zone, first[0], last[0])
+    epoch = calendar_date(1970, 1, 1).toordinal()
+    spans: list[tuple[int, int, int]] = []  # day spans, adjacent ones of one period merged
+    last_period = None
+    for start, end, day in day_spans(zone, first[0], last[0]):
+        period = group(calendar_date.fromordinal(epoch + day))
+        if spans and last_period == period and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end, spans[-1][2])
+        else:
+            spans.append((start, end, day))
+        last_period = period
     sources: list[str | None] = [source]
     if split and source is None:  # each source of the concept, one index seek apiece
         sources = [
@@ -800,9 +817,8 @@ def concept_days(
             f"{chosen}) FROM json_each(?) p",
             [concept, *([] if src is None else [src]), ranges],
         ).fetchall()
-        for key, n in rows:
+        for at, n in rows:
             if n is not None:
-                day = (spans[key][2], src if split else None)
-                counts[day] = counts.get(day, 0) + n
-    epoch = calendar_date(1970, 1, 1).toordinal()
+                found = (spans[at][2], src if split else None)
+                counts[found] = counts.get(found, 0) + n
     return [(calendar_date.fromordinal(epoch + day), src, n) for (day, src), n in counts.items()]
