@@ -707,7 +707,7 @@ def changes(
             "superseded_at",
             "superseded_by",
         )
-        _print_json([{k: asdict(c)[k] for k in keys} for c in found])
+        _print_json([{k: getattr(c, k) for k in keys} for c in found])
         return
     if not found:
         scope = " ".join(w for w in (concept, status) if w)

@@ -61,12 +61,12 @@ def timeline(
     """Mentions per period, oldest first; per source when `split`, with empty periods filled."""
     from monitor import store
 
-    zone = ZoneInfo(timezone)
-    rows = store.mention_dates(db, concept, source)
+    rows = store.concept_days(
+        db, concept, source, ZoneInfo(timezone), split=split, group=lambda d: period_of(d, by)
+    )
     counts: Counter[tuple[str, str | None]] = Counter()
     days = []
-    for moment, src, _, n in rows:
-        day = moment.astimezone(zone).date()
+    for day, src, n in rows:
         days.append(day)
         counts[(period_of(day, by), src if split else source)] += n
     if not days:

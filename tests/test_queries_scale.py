@@ -14,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.models import ChangeRecord, Extracted, FeedEntry, Processed
+from monitor.models import ChangeRecord, Extracted, FeedEntry, Mention, Placement, Processed
 from monitor.store import queries
 from monitor.timeline import timeline
 
@@ -223,6 +225,8 @@ LARGE = {"documents", "versions", "changes", "mentions", "mention_counts"} | {
     "change_concepts",
     "change_qualifiers",
     "change_moves",
+    "change_topics",
+    "latest_mentions",
 }
 
 
@@ -282,3 +286,365 @@ def test_the_change_index_is_in_the_readme_catalog() -> None:
     }
     assert names["change_qualifiers"] == {"change_id", "concept", "facet", "status"}
     assert names["change_moves"] == {"change_id", "ladder", "old", "new", "move"}
+
+
+# --- issue 11, part 2: change_topics and latest_mentions (migration m011) ----------------------
+
+TOPICS = ("cvid", "complete-denuclearization", "denuclearization", "extended-deterrence")
+STATUSES = ("dropped", "introduced", "increased", "decreased", "unchanged")
+
+
+def _random_comparison(rng: random.Random) -> dict:
+    concepts = [
+        {"id": c, "old": 1, "new": 2, "status": rng.choice(STATUSES), "superseded": False}
+        for c in rng.sample(TOPICS, rng.randint(0, 3))
+    ]
+    qualifiers = [
+        {"concept": c, "facet": "object", "status": rng.choice(("kept", "changed", "dropped"))}
+        for c in rng.sample(TOPICS, rng.randint(0, 2))
+    ]
+    stance = []
+    for ladder in rng.sample(("goal", "means"), rng.randint(0, 2)):
+        old, new = rng.choice((None, *TOPICS)), rng.choice((None, *TOPICS))
+        move = "same" if old == new else rng.choice(("upgrade", "downgrade"))
+        stance.append({"ladder": ladder, "old": old, "new": new, "move": move})
+    return {"summary": "s", "concepts": concepts, "qualifiers": qualifiers, "stance": stance}
+
+
+def _changes_history(path: Path, seed: int, steps: int = 300) -> Database:
+    """Revisions and successions of 40 documents of one series with random comparisons and
+    significances that tie often; now and then an edition placed between two members
+    supersedes the successions that skip it."""
+    rng = random.Random(seed)
+    db = store.open_db(path)
+    docs: list[tuple[str, int]] = []  # url, document id
+    for step in range(steps):
+        new = len(docs) < 40 and (not docs or rng.random() < 0.3)
+        url = f"http://x/{len(docs)}" if new else rng.choice(docs)[0]
+        changes: list[ChangeRecord] = []
+        if docs:
+            for _ in range(rng.randint(0, 2)):
+                other = rng.choice(docs)[0]
+                old = store.recent_versions(db, other)[0].id
+                kind = "revision" if other == url else "succession"
+                changes.append(
+                    ChangeRecord(
+                        kind,
+                        old,
+                        "s" if kind == "succession" else None,
+                        rng.choice((0.1, 0.25, 0.5, 0.75, 1.0)),
+                        "v",
+                        _random_comparison(rng),
+                    )
+                )
+        placement = None
+        if len(docs) > 3 and rng.random() < 0.15:
+            before, after = rng.sample([d for _, d in docs], 2)
+            placement = Placement("s", (before,), (after,), 0 if changes else None)
+        stored = store.save_document(
+            db,
+            source="s",
+            url=url,
+            link=url,
+            kind="article",
+            processed=_processed(f"text {step}"),
+            series="s",
+            changes=tuple(changes),
+            placement=placement,
+        )
+        if new:
+            docs.append((url, stored.document_id))
+    return db
+
+
+def _union_list_changes(
+    db: Database,
+    since: str | None,
+    concept: str | None,
+    limit: int,
+    superseded: bool,
+    status: str | None,
+) -> list[int]:
+    """The ids list_changes chose before m011: the union of the change index's rows."""
+    where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
+    if since is not None:
+        where.append("c.detected_at >= ?")
+        params.append(since)
+    if concept is not None:
+        where.append(
+            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? "
+            "AND status != 'unchanged' "
+            "UNION SELECT change_id FROM change_qualifiers WHERE concept = ? AND status != 'kept' "
+            "UNION SELECT change_id FROM change_moves WHERE old = ? AND move != 'same' "
+            "UNION SELECT change_id FROM change_moves WHERE new = ? AND move != 'same')"
+        )
+        params += [concept] * 4
+    if status is not None and concept is not None:
+        where.append(
+            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? AND status = ?)"
+        )
+        params += [concept, status]
+    elif status is not None:
+        where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
+        params.append(status)
+    rows = db.execute(
+        f"SELECT c.id FROM changes c WHERE {' AND '.join(where)} "
+        "ORDER BY c.significance DESC, c.id DESC LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_changes_by_topic_are_those_the_union_of_the_change_index_found(
+    tmp_path: Path, seed: int
+) -> None:
+    db = _changes_history(tmp_path / "t.db", seed)
+    assert db.execute("SELECT COUNT(*) FROM changes WHERE superseded_at IS NOT NULL").fetchone()[0]
+    detected = sorted({r[0] for r in db.execute("SELECT detected_at FROM changes")})
+    middle = detected[len(detected) // 2]
+    checked = 0
+    for concept in (None, *TOPICS, "unknown"):
+        for status in (None, *STATUSES):
+            for superseded in (False, True):
+                for since in (None, middle):
+                    for limit in (1, 7, 1000):
+                        at = datetime.fromisoformat(since) if since else None
+                        views = store.list_changes(
+                            db, at, concept, limit, superseded=superseded, status=status
+                        )
+                        expected = _union_list_changes(
+                            db, since, concept, limit, superseded, status
+                        )
+                        assert [v.id for v in views] == expected, (
+                            concept,
+                            status,
+                            superseded,
+                            since,
+                            limit,
+                        )
+                        checked += bool(expected)
+    assert checked > 300
+
+
+def _table(db: Database, table: str) -> list[tuple[object, ...]]:
+    return sorted(db.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+
+def test_the_aggregates_kept_in_step_are_what_m011_fills_from_the_rows(tmp_path: Path) -> None:
+    db = _changes_history(tmp_path / "t.db", 3, steps=150)
+    for n in range(30):  # revisions with mentions: the latest version's counts replace the last
+        mentions = tuple(
+            Mention(c, c, "s", 0, 4, reason, counted)
+            for c, reason, counted in [
+                (TOPICS[n % 4], None, True),
+                (TOPICS[n % 3], None, True),
+                (TOPICS[n % 2], "negated", n % 2 == 0),
+            ][: n % 4]
+        )
+        url = f"http://x/{n % 7}"
+        store.save_document(
+            db,
+            source=f"s{n % 2}",
+            url=url,
+            link=url,
+            kind="article",
+            processed=Processed(Extracted(f"m {n}", None), f"m{n}", mentions),
+        )
+    kept = {t: _table(db, t) for t in ("change_topics", "latest_mentions")}
+    assert all(kept.values())
+    assert any(not row[4] for row in kept["change_topics"])  # some superseded
+    db.execute("DROP TABLE change_topics")
+    db.execute("DROP TABLE latest_mentions")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm011_aggregates'")
+    db.conn.commit()
+    db.close()
+    again = store.open_db(tmp_path / "t.db")
+    assert {t: _table(again, t) for t in kept} == kept
+
+
+def _python_timeline(
+    db: Database, concept: str, by: str, timezone: str, source: str | None, split: bool
+) -> list[tuple[str, str | None, int]]:
+    """What timeline counted before m011: every latest version's row bucketed in Python."""
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    from monitor.timeline import _labels, period_of
+
+    zone = ZoneInfo(timezone)
+    counts: Counter[tuple[str, str | None]] = Counter()
+    days = []
+    for moment, src, _, n in store.mention_dates(db, concept, source):
+        day = moment.astimezone(zone).date()
+        days.append(day)
+        counts[(period_of(day, by), src if split else source)] += n
+    if not days:
+        return []
+    groups = sorted({key[1] for key in counts}, key=lambda s: s or "")
+    return [
+        (label, group, counts[(label, group)])
+        for label in _labels(min(days), max(days), by)
+        for group in groups
+    ]
+
+
+# instants (UTC) where local dates are easy to get wrong: DST changes in New York (2024-03-10
+# 07:00, 2024-11-03 06:00), Lord Howe's half-hour ones, midnight in Kolkata (18:30 UTC)
+EDGES = (
+    datetime(2024, 3, 10, 7, tzinfo=UTC),
+    datetime(2024, 11, 3, 6, tzinfo=UTC),
+    datetime(2024, 4, 6, 15, tzinfo=UTC),
+    datetime(2024, 10, 5, 15, 30, tzinfo=UTC),
+    datetime(2024, 6, 30, 18, 30, tzinfo=UTC),
+    datetime(2024, 12, 31, 23, 59, tzinfo=UTC),
+)
+ZONES = (
+    "America/New_York",
+    "Asia/Kolkata",
+    "Asia/Seoul",
+    "UTC",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "America/St_Johns",
+)
+
+
+def _dated_history(path: Path, seed: int) -> Database:
+    rng = random.Random(seed)
+    db = store.open_db(path)
+    for n in range(160):
+        edge = rng.choice(EDGES)
+        published = edge + timedelta(seconds=rng.randint(-7200, 7200))
+        if rng.random() < 0.2:
+            published = START + timedelta(seconds=rng.randrange(3 * 365 * 86_400))
+        url = f"http://x/{rng.randrange(120)}"
+        entry = FeedEntry(url, url, "t", "", published, published.isoformat())
+        if rng.random() < 0.1:
+            entry = None  # undated: first seen counts
+        mentions = tuple(
+            Mention(c, c, "s", 0, 4, None, rng.random() < 0.9)
+            for c in rng.sample(TOPICS[:2], rng.randint(0, 2))
+            for _ in range(rng.randint(1, 3))
+        )
+        store.save_document(
+            db,
+            source=f"s{n % 3}",
+            url=url,
+            link=url,
+            kind="article",
+            processed=Processed(Extracted(f"d {n}", None), f"d{n}", mentions),
+            entry=entry,
+        )
+    return db
+
+
+def test_timeline_counts_local_dates_as_python_did(tmp_path: Path) -> None:
+    db = _dated_history(tmp_path / "d.db", 5)
+    for zone in ZONES:
+        for by in ("day", "week", "month"):
+            for concept in (*TOPICS[:2], "missing"):
+                for source, split in ((None, False), (None, True), ("s1", False), ("s2", True)):
+                    got = [
+                        (p.period, p.source, p.count)
+                        for p in timeline(
+                            db, concept, by=by, timezone=zone, source=source, split=split
+                        )
+                    ]
+                    assert got == _python_timeline(db, concept, by, zone, source, split), (
+                        zone,
+                        by,
+                        concept,
+                        source,
+                        split,
+                    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from((*ZONES, "Europe/London", "Australia/Adelaide", "Asia/Kathmandu")),
+    instants=st.lists(st.integers(-2_000_000_000, 4_000_000_000), min_size=1, max_size=30),
+)
+def test_the_local_day_spans_are_zoneinfos_dates(zone: str, instants: list[int]) -> None:
+    from bisect import bisect_right
+    from itertools import pairwise
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    first, last = min(instants), max(instants)
+    spans = queries.day_spans(tz, first, last)
+    assert spans[0][0] == first and spans[-1][1] == last + 1
+    assert all(a[1] == b[0] for a, b in pairwise(spans))
+    epoch = datetime(1970, 1, 1).toordinal()
+    for t in instants:
+        start, end, day = spans[bisect_right([s[0] for s in spans], t) - 1]
+        assert start <= t < end
+        assert day == datetime.fromtimestamp(t, tz).date().toordinal() - epoch
+        for edge in (start, end - 1):  # a span is one date throughout
+            assert day == datetime.fromtimestamp(edge, tz).date().toordinal() - epoch
+
+
+def test_changes_and_timeline_walk_the_aggregates_indexes(tmp_path: Path) -> None:
+    db = _changes_history(tmp_path / "t.db", 4, steps=60)
+    dated = _dated_history(tmp_path / "d.db", 6)
+    runs: dict[str, Callable[[], object]] = {
+        "changes --concept": lambda: store.list_changes(db, concept="cvid"),
+        "changes --concept --status": lambda: store.list_changes(
+            db, concept="cvid", status="dropped"
+        ),
+        "changes --status": lambda: store.list_changes(db, status="dropped"),
+        "changes --status --all": lambda: store.list_changes(db, status="dropped", superseded=True),
+        "changes --concept --since": lambda: store.list_changes(db, START, "cvid"),
+    }
+    timelines: dict[str, Callable[[], object]] = {
+        "timeline": lambda: timeline(dated, "cvid", by="month", timezone="America/New_York"),
+        "timeline --source": lambda: timeline(
+            dated, "cvid", by="day", timezone="Asia/Kolkata", source="s1"
+        ),
+        "timeline --split": lambda: timeline(
+            dated, "cvid", by="week", timezone="Asia/Kolkata", split=True
+        ),
+    }
+    for name, run in [*runs.items(), *timelines.items()]:
+        plans = _plans(dated if name in timelines else db, run)
+        steps = [step for _, plan in plans for step in plan]
+        # the only tables read whole are the lists of ids or day spans passed in (json_each)
+        # and the sources found so far (seen)
+        scans = [s for s in steps if re.match(r"SCAN (?!seen\b)\w", s)]
+        assert not [s for s in scans if "VIRTUAL TABLE" not in s], (name, plans)
+        reads = [s for s in steps if "change_topics" in s or "latest_mentions" in s]
+        assert reads and all("COVERING INDEX" in s for s in reads), (name, plans)
+        ranked = [p for sql, p in plans if "FROM change_topics" in sql]
+        assert all("USE TEMP B-TREE FOR ORDER BY" not in " ".join(p) for p in ranked), name
+
+
+def test_a_bulk_load_fills_the_aggregates_when_it_finishes(tmp_path: Path) -> None:
+    import json
+
+    from monitor.store import bulk
+    from monitor.timeline import Period
+
+    db = store.open_db(tmp_path / "b.db")
+    triggers = bulk.begin(db)
+    at, published = "2024-03-10T07:00:00+00:00", "2024-03-10T06:59:59+00:00"
+    bulk.add_document(db, (1, "http://x/1", "http://x/1", "s", "article", "t", published, at, at))
+    bulk.add_version(db, (1, 1, at, "h1", "t", "a", 1, "feed"), [], [(1, 1, "cvid", None, 1, 2, 2)])
+    bulk.add_version(
+        db,
+        (2, 1, at, "h2", "t", "b", 1, "feed"),
+        [],
+        [(2, 1, "cvid", None, 1, 3, 3), (2, 1, "cvid", "negated", 0, 1, 1)],
+    )
+    comparison = _comparison("cvid", "increased", None, None)
+    bulk.add_change(db, (1, "revision", 1, 2, 1, at, 0.5, "v"), comparison, json.dumps(comparison))
+    bulk.finish(db, triggers)
+    epoch = int(datetime.fromisoformat(published).timestamp())
+    assert db.execute("SELECT * FROM latest_mentions").fetchall() == [(1, "cvid", "s", epoch, 3)]
+    assert sorted(db.execute("SELECT concept, status, current FROM change_topics")) == [
+        ("cvid", "increased", 1),
+        ("q-concept", None, 1),
+    ]
+    assert [c.id for c in store.list_changes(db, concept="cvid")] == [1]
+    assert timeline(db, "cvid", by="day", timezone="America/New_York") == [
+        Period("2024-03-10", None, 3)  # 01:59:59 EST
+    ]

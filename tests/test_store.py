@@ -55,6 +55,7 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
         "m008_mention_offsets",
         "m009_change_index",
         "m010_bodies",
+        "m011_aggregates",
     ]
     assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(

@@ -39,6 +39,7 @@ from monitor.store.outbox import (
 from monitor.store.queries import (
     articles_between,
     changes_between,
+    concept_days,
     concept_summary,
     fts_query,
     history,
@@ -73,6 +74,7 @@ __all__ = [
     "changes_between",
     "check_writable",
     "claim",
+    "concept_days",
     "concept_summary",
     "defer",
     "describe",

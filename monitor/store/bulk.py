@@ -9,6 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor.store.documents import index_change
+from monitor.store.schema import fill_change_topics, fill_latest_mentions
 
 # (version_id, document_id, concept, variant, excerpt, sentence_start, sentence_end, position,
 #  length, reason, counted, facets): a row of mentions, as documents._insert_version writes it
@@ -84,8 +85,11 @@ def add_change(db: Database, row: Sequence[Any], comparison: dict[str, Any], tex
 
 
 def finish(db: Database, triggers: Sequence[str]) -> None:
-    """Commit, rebuild versions_fts from versions, put the triggers back and return to
-    WAL, as open_db leaves a database."""
+    """Rewrite change_topics and latest_mentions from the rows loaded, commit, rebuild
+    versions_fts from versions, put the triggers back and return to WAL, as open_db leaves a
+    database."""
+    fill_change_topics(db)
+    fill_latest_mentions(db)
     db.conn.execute("COMMIT")
     db.execute("INSERT INTO versions_fts (versions_fts) VALUES ('rebuild')")
     for sql in triggers:
@@ -101,8 +105,8 @@ def remove_documents(db: Database, prefix: str) -> None:
     bounds = [prefix, prefix + "\uffff"]
     with db.conn:
         changes = f"SELECT id FROM changes WHERE document_id IN ({documents})"
-        for table in ("change_concepts", "change_qualifiers", "change_moves"):
+        for table in ("change_concepts", "change_qualifiers", "change_moves", "change_topics"):
             db.execute(f"DELETE FROM {table} WHERE change_id IN ({changes})", bounds)
-        for table in ("changes", "mentions", "mention_counts", "versions"):
+        for table in ("changes", "mentions", "mention_counts", "latest_mentions", "versions"):
             db.execute(f"DELETE FROM {table} WHERE document_id IN ({documents})", bounds)
         db.execute(f"DELETE FROM documents WHERE id IN ({documents})", bounds)

@@ -235,6 +235,22 @@ TABLES: tuple[Table, ...] = (
         "Count with `SUM(mentions)` here, not `COUNT(*)` on `mentions`.",
     ),
     Table(
+        "latest_mentions",
+        "one row per document and concept with the counted mentions of the document's latest "
+        "version, kept in step with every new version, which `monitor timeline` reads",
+        (
+            C("document_id"),
+            C("concept"),
+            C("source", "as in `documents`"),
+            C(
+                "date",
+                "the document's date (published, else first seen) in seconds since 1970 UTC: "
+                "`datetime(date, 'unixepoch')`",
+            ),
+            C("mentions", "`SUM(mentions)` of its counted rows of `mention_counts`"),
+        ),
+    ),
+    Table(
         "changes",
         "every wording change found",
         (
@@ -301,6 +317,21 @@ TABLES: tuple[Table, ...] = (
             C("move", "`downgrade`, `upgrade` or `same`"),
         ),
         "`monitor changes --concept` reads these three tables, not the JSON.",
+    ),
+    Table(
+        "change_topics",
+        "one row per concept a change involves: its count moved, a facet of it moved, or a "
+        "ladder moved from or to it (from the three tables above), so `monitor changes "
+        "--concept` and `--status` read a concept's changes most significant first through an "
+        "index",
+        (
+            C("change_id"),
+            C("concept", "concept id from the config"),
+            C("status", "its status in `change_concepts`; NULL when it is not listed there"),
+            C("significance", "as in `changes`"),
+            C("current", "1 while the change is current (`changes.superseded_at` is NULL)"),
+            C("detected_at", "as in `changes`"),
+        ),
     ),
     Table(
         "alerts",

@@ -24,7 +24,14 @@ from monitor.models import (
 from monitor.redact import public_url
 from monitor.store.bodies import load_body, save_body
 from monitor.store.outbox import enqueue, withdraw
-from monitor.store.schema import EXCERPT, iso, now, transaction
+from monitor.store.schema import (
+    EXCERPT,
+    fill_change_topics,
+    fill_latest_mentions,
+    iso,
+    now,
+    transaction,
+)
 from monitor.text import around, excerpt, sentence_at, sentences
 
 # Only a type name: the read-only commands import the store without the config (pydantic).
@@ -302,6 +309,7 @@ def save_document(
                 final_url,
                 limits or StoreLimits(),
             )
+            fill_latest_mentions(db, document_id)
         else:
             version_id, hit = int(latest[1]), None
         change_ids: list[int] = []
@@ -327,6 +335,7 @@ def save_document(
             )
             change_ids.append(int(inserted.lastrowid or 0))
             index_change(db, change_ids[-1], change.comparison)
+            fill_change_topics(db, change_ids[-1])
         if placement is not None:
             _supersede(db, placement, change_ids, stamp)
         enqueue(db, alerts, change_ids)
@@ -336,7 +345,8 @@ def save_document(
 
 def index_change(db: Database, change_id: int, comparison: dict[str, Any]) -> None:
     """A change's concepts, facets and ladder moves as rows of change_concepts,
-    change_qualifiers and change_moves (as schema.m009_change_index fills them from the JSON)."""
+    change_qualifiers and change_moves (as schema.m009_change_index fills them from the JSON);
+    its change_topics rows follow from them (schema.fill_change_topics)."""
     db.conn.executemany(
         "INSERT INTO change_concepts (change_id, concept, status, old_count, new_count, "
         "superseded) VALUES (?,?,?,?,?,?)",
@@ -385,6 +395,7 @@ def _supersede(db: Database, placement: Placement, change_ids: Sequence[int], st
         f"UPDATE changes SET superseded_at = ?, superseded_by = ? WHERE id IN ({marks})",
         [stamp, by, *skipped],
     )
+    db.execute(f"UPDATE change_topics SET current = 0 WHERE change_id IN ({marks})", skipped)
     withdraw(db, skipped)
 
 

@@ -7,7 +7,8 @@ import re
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date as calendar_date
+from datetime import datetime, tzinfo
 
 from sqlite_utils import Database
 
@@ -473,62 +474,87 @@ def list_changes(
     """Stored changes, most significant first (then newest first); with `superseded` also the
     successions that an edition placed between their two sides made obsolete; with `status`
     only those where some concept (with `concept`, that concept) has that status (dropped,
-    introduced, increased, ...)."""
-    where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
-    if since is not None:
-        where.append("c.detected_at >= ?")
-        params.append(iso(since))
-    if concept is not None:
-        # Changes where the concept is present on either side and its count moved, or whose
-        # facets of it moved, or that moved a ladder it is on: rows of the change index.
-        where.append(
-            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? "
-            "AND status != 'unchanged' "
-            "UNION SELECT change_id FROM change_qualifiers WHERE concept = ? AND status != 'kept' "
-            "UNION SELECT change_id FROM change_moves WHERE old = ? AND move != 'same' "
-            "UNION SELECT change_id FROM change_moves WHERE new = ? AND move != 'same')"
-        )
-        params += [concept, concept, concept, concept]
-    if status is not None and concept is not None:
-        # Changes where this concept has this status (cvid dropped).
-        where.append(
-            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? AND status = ?)"
-        )
-        params += [concept, status]
-    elif status is not None:
-        # Changes where some concept has this status (dropped, introduced, ...).
-        where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
-        params.append(status)
-    # The ids are ranked first, so that sorting does not carry every change's comparison.
+    introduced, increased, ...).
+
+    With a concept or a status the changes are ranked by an index of change_topics (the
+    concepts each change involves), read only as far as the `limit` shown."""
+    at = iso(since) if since is not None else None
+    if concept is None and status in (None, "unchanged"):
+        ids = _ranked_changes(db, at, status, limit, superseded)
+    else:
+        where, params = [], []
+        if concept is not None:
+            # the concept's count moved, its facets moved, or a ladder moved to or from it
+            where.append("concept = ?")
+            params.append(concept)
+        if status is not None:  # that concept's status, else some involved concept's
+            where.append("status = ?")
+            params.append(status)
+        ids = _ranked_topics(db, " AND ".join(where), params, at, limit, superseded)
+    if not ids:
+        return []
     rows = db.execute(
         "SELECT c.id, c.kind, d.url, d.title, c.detected_at, c.significance, c.verdict, "
         "c.comparison, c.superseded_at, c.superseded_by "
-        f"FROM (SELECT c.id FROM changes c WHERE {' AND '.join(where)} "
-        "ORDER BY c.significance DESC, c.id DESC LIMIT ?) ranked "
-        "JOIN changes c ON c.id = ranked.id JOIN documents d ON d.id = c.document_id "
+        "FROM changes c JOIN documents d ON d.id = c.document_id "
+        "WHERE c.id IN (SELECT value FROM json_each(?)) "
         "ORDER BY c.significance DESC, c.id DESC",
+        [json.dumps(ids)],
+    ).fetchall()
+    return [ChangeView(*row) for row in rows]
+
+
+def _ranked_changes(
+    db: Database, since: str | None, status: str | None, limit: int, superseded: bool
+) -> list[int]:
+    """The ids of the `limit` most significant changes (then newest), by changes' own index;
+    with `status`, those where some concept has it."""
+    where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
+    if since is not None:
+        where.append("c.detected_at >= ?")
+        params.append(since)
+    if status is not None:
+        where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
+        params.append(status)
+    rows = db.execute(
+        f"SELECT c.id FROM changes c WHERE {' AND '.join(where)} "
+        "ORDER BY c.significance DESC, c.id DESC LIMIT ?",
         [*params, limit],
     ).fetchall()
-    views = []
-    for row in rows:
-        cid, kind, url, title, detected, significance, verdict, comparison, gone, by = row
-        data = json.loads(comparison)
-        views.append(
-            ChangeView(
-                cid,
-                kind,
-                url,
-                title,
-                detected,
-                significance,
-                verdict,
-                data["concepts"],
-                data["stance"],
-                gone,
-                by,
-            )
+    return [r[0] for r in rows]
+
+
+def _ranked_topics(
+    db: Database,
+    where: str,
+    params: list[str],
+    since: str | None,
+    limit: int,
+    superseded: bool,
+) -> list[int]:
+    """The ids of the `limit` most significant changes (then newest) with a change_topics row
+    matching `where`: one index walk for the current ones and, with `superseded`, one for the
+    superseded ones, merged. A change with two matching rows (two concepts dropped) is read
+    twice and kept once."""
+    if since is not None:
+        where += " AND detected_at >= ?"
+        params = [*params, since]
+    found: list[tuple[float, int]] = []
+    for current in (1, 0) if superseded else (1,):
+        cursor = db.execute(
+            f"SELECT significance, change_id FROM change_topics WHERE {where} AND current = ? "
+            "ORDER BY significance DESC, change_id DESC",
+            [*params, current],
         )
-    return views
+        seen: set[int] = set()
+        for significance, change_id in cursor:
+            if change_id not in seen:
+                seen.add(change_id)
+                found.append((significance, change_id))
+                if len(seen) == limit:
+                    break
+        cursor.close()
+    return [change_id for _, change_id in sorted(found, reverse=True)[:limit]]
 
 
 def changes_between(db: Database, start: datetime, end: datetime) -> list[ChangeEvent]:
@@ -683,3 +709,116 @@ def mention_dates(
         params,
     ).fetchall()
     return [(datetime.fromisoformat(at), src, cid, n) for at, src, cid, n in rows]
+
+
+DAY = 86_400
+
+
+def offsets(zone: tzinfo, first: int, last: int) -> list[tuple[int, int]]:
+    """The zone's UTC offsets from `first` to `last` (seconds since 1970): (from, offset in
+    seconds) pairs, the first from `first`. Read a day apart and narrowed to the second where
+    they differ: two changes less than a day apart that cancel out would not be seen."""
+
+    def offset(at: int) -> int:
+        delta = datetime.fromtimestamp(at, zone).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    found = [(first, offset(first))]
+    at = first
+    while at < last:
+        step = min(at + DAY, last)
+        current = offset(step)
+        if current != found[-1][1]:
+            low, high = at, step  # offset(low) is the old one, offset(high) the new
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(middle) == found[-1][1] else (low, middle)
+            found.append((high, current))
+        at = step
+    return found
+
+
+def day_spans(zone: tzinfo, first: int, last: int) -> list[tuple[int, int, int]]:
+    """[start, end) spans of seconds since 1970 covering `first` to `last`, each within one
+    local date in `zone`: (start, end, that date as days since 1970-01-01). A span ends at
+    each local midnight and at each change of offset, so a date may have several spans (and,
+    where a clock went back over midnight, spans apart)."""
+    spans = []
+    changes = offsets(zone, first, last)
+    for n, (at, offset) in enumerate(changes):
+        end = changes[n + 1][0] if n + 1 < len(changes) else last + 1
+        while at < end:
+            day = (at + offset) // DAY
+            cut = min((day + 1) * DAY - offset, end)
+            spans.append((at, cut, day))
+            at = cut
+    return spans
+
+
+def concept_days(
+    db: Database,
+    concept: str,
+    source: str | None,
+    zone: tzinfo,
+    *,
+    split: bool = False,
+    group: Callable[[calendar_date], object] = lambda day: day,
+) -> list[tuple[calendar_date, str | None, int]]:
+    """(local date in `zone`, source when `split`, mentions) of a concept: the counted mentions
+    of each document's latest version on its date (published, else first seen), summed per
+    local day, and per source when `split`; only `source`'s documents when given. With
+    `group` (a date's period, such as its month), adjacent days of one period are summed as
+    one, on the first of them.
+
+    Read from latest_mentions by its indexes on (concept, date) and (concept, source, date):
+    one range per period (or day, see `day_spans`) and source, summed in SQL, so nothing is
+    sorted and no row comes to Python."""
+    where, params = "concept = ? AND date IS NOT NULL", [concept]
+    if source is not None:
+        where += " AND source = ?"
+        params.append(source)
+    first = db.execute(
+        f"SELECT date FROM latest_mentions WHERE {where} ORDER BY date LIMIT 1", params
+    ).fetchone()
+    if first is None:
+        return []
+    last = db.execute(
+        f"SELECT date FROM latest_mentions WHERE {where} ORDER BY date DESC LIMIT 1", params
+    ).fetchone()
+    epoch = calendar_date(1970, 1, 1).toordinal()
+    spans: list[tuple[int, int, int]] = []  # day spans, adjacent ones of one period merged
+    last_period = None
+    for start, end, day in day_spans(zone, first[0], last[0]):
+        period = group(calendar_date.fromordinal(epoch + day))
+        if spans and last_period == period and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end, spans[-1][2])
+        else:
+            spans.append((start, end, day))
+        last_period = period
+    sources: list[str | None] = [source]
+    if split and source is None:  # each source of the concept, one index seek apiece
+        sources = [
+            r[0]
+            for r in db.execute(
+                "WITH RECURSIVE seen(source) AS (SELECT MIN(source) FROM latest_mentions "
+                "WHERE concept = :c UNION ALL SELECT (SELECT MIN(source) FROM latest_mentions "
+                "WHERE concept = :c AND source > seen.source) FROM seen "
+                "WHERE seen.source IS NOT NULL) SELECT source FROM seen WHERE source IS NOT NULL",
+                {"c": concept},
+            )
+        ]
+    ranges = json.dumps([[start, end] for start, end, _ in spans])
+    counts: dict[tuple[int, str | None], int] = {}
+    for src in sources:
+        chosen = "" if src is None else " AND source = ?"
+        rows = db.execute(
+            "SELECT p.key, (SELECT SUM(mentions) FROM latest_mentions WHERE concept = ? "
+            f"AND date >= json_extract(p.value, '$[0]') AND date < json_extract(p.value, '$[1]')"
+            f"{chosen}) FROM json_each(?) p",
+            [concept, *([] if src is None else [src]), ranges],
+        ).fetchall()
+        for at, n in rows:
+            if n is not None:
+                found = (spans[at][2], src if split else None)
+                counts[found] = counts.get(found, 0) + n
+    return [(calendar_date.fromordinal(epoch + day), src, n) for (day, src), n in counts.items()]

@@ -477,6 +477,105 @@ def m010_bodies(db: Database) -> None:
         db.execute("UPDATE versions SET raw = NULL")
 
 
+# The concepts a change involves, as `monitor changes --concept` finds them: its count moved,
+# a facet of it moved, or a ladder moved from or to it (rows of change_concepts,
+# change_qualifiers and change_moves); with each, its status in change_concepts (a comparison
+# lists a concept once).
+_TOPICS = """
+    INSERT INTO change_topics (change_id, concept, status, significance, current, detected_at)
+    SELECT c.id, t.concept, (SELECT k.status FROM change_concepts k
+            WHERE k.change_id = c.id AND k.concept = t.concept LIMIT 1),
+        c.significance, c.superseded_at IS NULL, c.detected_at
+    FROM (SELECT change_id, concept FROM change_concepts WHERE status != 'unchanged' {only}
+        UNION SELECT change_id, concept FROM change_qualifiers WHERE status != 'kept' {only}
+        UNION SELECT change_id, old FROM change_moves WHERE move != 'same' AND old IS NOT NULL
+            {only}
+        UNION SELECT change_id, new FROM change_moves WHERE move != 'same' AND new IS NOT NULL
+            {only}) t
+    JOIN changes c ON c.id = t.change_id
+    """
+
+# A document's date as integer seconds since 1970 (UTC), as timelines count it.
+EPOCH = "CAST(strftime('%s', COALESCE(d.published_at, d.first_seen_at)) AS INTEGER)"
+_LATEST = f"""
+    INSERT INTO latest_mentions (document_id, concept, source, date, mentions)
+    SELECT m.document_id, m.concept, d.source, {EPOCH}, SUM(m.mentions)
+    FROM mention_counts m JOIN documents d ON d.id = m.document_id
+    WHERE m.counted AND m.version_id IN ({{versions}}) GROUP BY m.document_id, m.concept
+    """
+
+
+def fill_change_topics(db: Database, change_id: int | None = None) -> None:
+    """Write the change_topics rows of one change (from its rows of the change index and of
+    changes), or with no `change_id` rewrite those of every change."""
+    if change_id is None:
+        db.execute("DELETE FROM change_topics")
+        db.execute(_TOPICS.format(only=""))
+        return
+    db.execute("DELETE FROM change_topics WHERE change_id = ?", [change_id])
+    db.execute(_TOPICS.format(only="AND change_id = :id"), {"id": change_id})
+
+
+def fill_latest_mentions(db: Database, document_id: int | None = None) -> None:
+    """Write the latest_mentions rows of one document from its latest version's mention_counts,
+    or with no `document_id` rewrite those of every document."""
+    if document_id is None:
+        db.execute("DELETE FROM latest_mentions")
+        db.execute(_LATEST.format(versions="SELECT MAX(id) FROM versions GROUP BY document_id"))
+        return
+    db.execute("DELETE FROM latest_mentions WHERE document_id = ?", [document_id])
+    db.execute(
+        _LATEST.format(versions="SELECT MAX(id) FROM versions WHERE document_id = :id"),
+        {"id": document_id},
+    )
+
+
+@migrations()
+def m011_aggregates(db: Database) -> None:
+    """What `monitor changes --concept/--status` and `monitor timeline` read at a million
+    versions: a concept's changes ranked by an index, and each document's latest counts with
+    its date (README "Queries at scale")."""
+    db.executescript(
+        """
+        -- one row per concept a change involves (its count moved, a facet of it moved, or a
+        -- ladder moved from or to it), ranked by the change's significance
+        CREATE TABLE change_topics (
+            change_id INTEGER NOT NULL REFERENCES changes(id),
+            concept TEXT NOT NULL,          -- concept id from the config
+            status TEXT,                    -- its status in change_concepts (NULL: not listed)
+            significance REAL NOT NULL,     -- as changes.significance
+            current INTEGER NOT NULL,       -- 1 while changes.superseded_at is NULL
+            detected_at TEXT NOT NULL       -- as changes.detected_at
+        );
+        -- ranked as `monitor changes` lists them; detected_at last, for --since
+        CREATE INDEX change_topics_concept ON change_topics(
+            concept, current, significance DESC, change_id DESC, detected_at);
+        CREATE INDEX change_topics_concept_status ON change_topics(
+            concept, status, current, significance DESC, change_id DESC, detected_at);
+        CREATE INDEX change_topics_status ON change_topics(
+            status, current, significance DESC, change_id DESC, detected_at);
+        CREATE INDEX change_topics_change ON change_topics(change_id);
+        -- one row per document and concept: the counted mentions of its latest version
+        CREATE TABLE latest_mentions (
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            concept TEXT NOT NULL,
+            source TEXT NOT NULL,           -- as documents.source
+            date INTEGER,                   -- its date (published, else first seen), seconds
+                                            -- since 1970 UTC
+            mentions INTEGER NOT NULL       -- SUM(mentions) of its counted mention_counts
+        );
+        CREATE INDEX latest_mentions_concept
+            ON latest_mentions(concept, date, source, mentions);
+        -- a timeline of one source, or split by source
+        CREATE INDEX latest_mentions_source
+            ON latest_mentions(concept, source, date, mentions);
+        CREATE INDEX latest_mentions_document ON latest_mentions(document_id);
+        """
+    )
+    fill_change_topics(db)
+    fill_latest_mentions(db)
+
+
 @contextmanager
 def transaction(db: Database) -> Iterator[Database]:
     """One write transaction, taken with BEGIN IMMEDIATE: the write lock is waited for up front
