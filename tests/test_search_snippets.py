@@ -192,3 +192,14 @@ def test_a_very_long_token_or_separator_run_is_read_once() -> None:
     shown = snippet(text, phrases("war"))
     assert time.process_time() - began < 0.5
     assert shown.count("[war]") == 2
+
+
+def test_past_8_hits_of_a_word_its_later_ones_are_not_looked_at() -> None:
+    # Old (FTS5's snippet()): the densest window anywhere, here the three wars at the end.
+    # New: the best window around the first HITS hits of each word, here the first one.
+    filler = " ".join(f"w{k}" for k in range(20))
+    text = " ".join(f"war {filler}." for _ in range(snippets.HITS)) + " The war, war and war."
+    assert fts5_snippet(text, '"war"') == " … The [war], [war] and [war]."
+    assert snippet(text, phrases("war")) == (
+        "[war] w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 … "
+    )
