@@ -40,20 +40,39 @@ def _no_forms(_word: str) -> Sequence[str]:
     return ()
 
 
-def _term(tokens: list[str], prefix: bool, forms: Forms) -> str:
-    """One word or phrase as FTS5: its last token a prefix when asked (*) or Korean, else that
-    token whole or with a Korean particle attached."""
+# A prefix longer than this has no FTS5 prefix index of its own (versions_fts prefix='2 3',
+# schema.m009): FTS5 would merge every matching term's list, all of its hits, before the first
+# row, so it is asked for as those terms instead (read from the vocabulary), up to TERMS of them.
+PREFIXED = 3
+TERMS = 64
+
+# The indexed terms that begin with a folded prefix, or None when there are more than TERMS.
+Terms = Callable[[str], Sequence[str] | None]
+
+
+def _no_terms(_prefix: str) -> Sequence[str] | None:
+    return None
+
+
+def _term(tokens: list[str], prefix: bool, forms: Forms, terms: Terms = _no_terms) -> str:
+    """One word or phrase as FTS5: its last token a prefix when asked (*) or Korean (as the
+    indexed terms that begin with it, when it is longer than PREFIXED and they are few), else
+    that token whole or with a Korean particle attached."""
     phrase = " ".join(tokens)
-    if prefix or HAS_HANGUL.search(tokens[-1]):
-        return f'"{phrase}"*'
     head = tokens[:-1]
+    if prefix or HAS_HANGUL.search(tokens[-1]):
+        last = fold(tokens[-1])
+        found = terms(last) if len(last) > PREFIXED else None
+        if not found:  # [] (none indexed) matches nothing, as the prefix does
+            return f'"{phrase}"*'
+        return "(" + " OR ".join(f'"{" ".join([*head, term])}"' for term in found) + ")"
     attached = [f'"{" ".join([*head, form])}"' for form in forms(fold(tokens[-1]))]
     if not attached:
         return f'"{phrase}"'
     return "(" + " OR ".join([f'"{phrase}"', *attached]) + ")"
 
 
-def fts_query(query: str, forms: Forms = _no_forms) -> str:
+def fts_query(query: str, forms: Forms = _no_forms, terms: Terms = _no_terms) -> str:
     """Turn what a person typed into an FTS5 query in which every word and phrase must match.
 
     A word matches that word: war finds war, not wars or warhead (unicode61 folds case and
@@ -61,23 +80,28 @@ def fts_query(query: str, forms: Forms = _no_forms) -> str:
     unicode61 keeps a particle in the token (비핵화 finds 비핵화를). For the same reason a
     word such as ICBM or 2018 is also looked for with a particle attached (ICBM을, 2018년):
     `forms` lists those indexed terms (see `search`). "Quoted words" are a phrase, whose last
-    word follows the same rules.
+    word follows the same rules. A prefix longer than PREFIXED is asked for as the indexed
+    terms `terms` lists, when it lists them (the same rows, found without merging every hit).
     """
     parts = []
     for phrase, star, word in TERM.findall(query):
         text, prefix = (phrase, bool(star)) if phrase else (word, word.endswith("*"))
         tokens = [t for t in SEPARATORS.split(text) if t]
         if tokens:
-            parts.append(_term(tokens, prefix, forms))
+            parts.append(_term(tokens, prefix, forms, terms))
     return " AND ".join(parts)  # FTS5 reads no implicit AND after a parenthesis
 
 
-def _particle_forms(db: Database) -> Forms:
-    """The indexed terms that are a folded word followed by Korean (from FTS5's vocabulary)."""
+def _vocabulary(db: Database) -> None:
     db.execute(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms "
         "USING fts5vocab(main, versions_fts, row)"
     )
+
+
+def _particle_forms(db: Database) -> Forms:
+    """The indexed terms that are a folded word followed by Korean (from FTS5's vocabulary)."""
+    _vocabulary(db)
 
     def forms(word: str) -> Sequence[str]:
         rows = db.execute(
@@ -87,6 +111,22 @@ def _particle_forms(db: Database) -> Forms:
         return [r[0] for r in rows if ALL_HANGUL.fullmatch(r[0], len(word))]
 
     return forms
+
+
+def _prefix_terms(db: Database) -> Terms:
+    """The indexed terms that begin with a folded prefix, up to TERMS of them (from FTS5's
+    vocabulary, which reads each term's list to count it: the cost still grows with the hits,
+    but by a smaller factor than FTS5's merge)."""
+    _vocabulary(db)
+
+    def terms(prefix: str) -> Sequence[str] | None:
+        rows = db.execute(
+            "SELECT term FROM temp.search_terms WHERE term >= ? AND term < ? ORDER BY term LIMIT ?",
+            [prefix, prefix + "\U0010ffff", TERMS + 1],
+        ).fetchall()
+        return None if len(rows) > TERMS else [r[0] for r in rows]
+
+    return terms
 
 
 def search(
@@ -99,7 +139,7 @@ def search(
     if not fts_query(query):
         return []
     try:
-        match = fts_query(query, _particle_forms(db))
+        match = fts_query(query, _particle_forms(db), _prefix_terms(db))
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
     try:
