@@ -39,6 +39,7 @@ SPECIAL = re.compile(f"[\u00c0-\u024f\u0370-\u052f\u1e00-\u1fff{MARKS}]")
 TOKENS = 16  # tokens in a snippet, as snippet(versions_fts, 1, '[', ']', ' … ', 16)
 OPEN, CLOSE, ELLIPSIS = "[", "]", " … "
 HITS = 8  # hits of each word or phrase looked at in one row (more made "the" 4x slower)
+WIDTH = 7  # characters read per token wanted, at first
 AHEAD = 16  # tokens read at once past a hit (a few more than needed, in fewer steps)
 FAR = 1 << 40  # token distance standing for "more than a window away": never in one window
 SPACE = " \t\n\r"
@@ -103,6 +104,11 @@ class Phrase:
 
     tokens: tuple[str, ...]
     prefix: bool
+
+    @property
+    def cased(self) -> bool:
+        """Whether a letter of it has an upper case (Hangul has none)."""
+        return any(c != c.upper() for token in self.tokens for c in token)
 
     def pattern(self, kind: Tokens) -> re.Pattern[str]:
         """Where the phrase occurs in a text folded by `fold_text`, tokenized as `kind`."""
@@ -190,7 +196,7 @@ def _tokens(text: str, kind: Tokens, low: int, high: int) -> list[tuple[int, int
 
 def _before(text: str, kind: Tokens, at: int, count: int) -> tuple[list[tuple[int, int]], bool]:
     """Up to `count` token spans ending before `at`, and whether the first is the text's first."""
-    width = 7 * count
+    width = WIDTH * count
     while True:
         low = max(0, at - width)
         spans = _tokens(text, kind, low, at)
@@ -203,7 +209,7 @@ def _before(text: str, kind: Tokens, at: int, count: int) -> tuple[list[tuple[in
 
 def _after(text: str, kind: Tokens, at: int, count: int) -> tuple[list[tuple[int, int]], bool]:
     """Up to `count` token spans from `at`, and whether no token follows them."""
-    width = 7 * count
+    width = WIDTH * count
     while True:
         high = min(len(text), at + width)
         spans = _tokens(text, kind, at, high)
@@ -234,6 +240,26 @@ class Span:
     sentences: list[int] | None = None  # indices of the tokens that start a sentence
 
 
+def _around(
+    text: str, kind: Tokens, hit: Hit
+) -> tuple[list[tuple[int, int]], bool, list[tuple[int, int]], bool]:
+    """The TOKENS tokens before a hit (fewer where the text starts) and whether the first is
+    the text's first, then its own and some after it and whether the text ends with them: one
+    read of the text around it, mostly."""
+    low = max(0, hit.start - WIDTH * TOKENS)
+    high = min(len(text), hit.start + WIDTH * (TOKENS + hit.size + AHEAD))
+    spans = _tokens(text, kind, low, high)
+    split = bisect.bisect_left(spans, (hit.start, -1))
+    back, ahead = spans[:split], spans[split:]
+    first = low == 0 and len(back) <= TOKENS
+    if low > 0 and len(back) <= TOKENS:  # too few read, and the first may have been cut
+        back, first = _before(text, kind, hit.start, TOKENS)
+    back = back[-TOKENS:]
+    if high < len(text):
+        return back, first, ahead[:-1], False  # the last may have been cut
+    return back, first, ahead, True
+
+
 def _place(text: str, kind: Tokens, found: Sequence[Hit]) -> list[tuple[Span, int, Hit]]:
     """Each hit with its run of tokens and its number: a run holds the TOKENS tokens before a
     hit, its own and the TOKENS after it, joined with the next hit's when they overlap; runs
@@ -244,10 +270,10 @@ def _place(text: str, kind: Tokens, found: Sequence[Hit]) -> list[tuple[Span, in
     starts: list[int] = []  # where the run's tokens start
     for hit in found:
         if run is None or not run.tokens or hit.start >= run.tokens[-1][1]:
-            back, first = _before(text, kind, hit.start, TOKENS)
+            back, first, ahead, ends = _around(text, kind, hit)
             number = 0 if first else FAR + (run.first + len(run.tokens) if run else 0)
-            run = Span(back, number, False)
-            starts = [t[0] for t in back]
+            run = Span(back + ahead, number, ends)
+            starts = [t[0] for t in run.tokens]
             at = len(back)
         else:
             at = bisect.bisect_left(starts, hit.start)
@@ -270,8 +296,21 @@ def snippet(text: str, query: Sequence[Phrase]) -> str:
     """The snippet FTS5's snippet(versions_fts, 1, '[', ']', ' … ', 16) shows for a row of few
     hits: about TOKENS tokens of `text` around its best hits, each marked [so], with ' … '
     where the text goes on."""
-    folded, kind = fold_text(text)
-    placed = _place(text, kind, hits(folded, query, kind))
+    # Quick first: the text with its ASCII letters lower case (a third of str.lower's time on
+    # an English page) when a word has case, else as it is; folded whole (diacritics, other
+    # scripts' case, combining marks) only when that misses a word of the query, or a
+    # combining mark is near a hit.
+    folded, kind = text, PLAIN
+    if any(p.cased for p in query):
+        folded = text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
+    found = hits(folded, query, kind)
+    placed = _place(text, kind, found)
+    runs = {id(span): span for span, _, _ in placed}.values()
+    if len({h.phrase[0] for h in found}) < len(query) or any(
+        HAS_MARK.search(text, r.tokens[0][0], r.tokens[-1][1] + 1) for r in runs if r.tokens
+    ):
+        folded, kind = fold_text(text)
+        placed = _place(text, kind, hits(folded, query, kind))
     if not placed:  # the row matched on its title only: the text's start, as FTS5 shows it
         tokens, ends = _after(text, kind, 0, TOKENS)
         return _render(text, Span(tokens, 0, ends), [], 0)
