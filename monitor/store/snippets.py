@@ -40,7 +40,7 @@ TOKENS = 16  # tokens in a snippet, as snippet(versions_fts, 1, '[', ']', ' … 
 OPEN, CLOSE, ELLIPSIS = "[", "]", " … "
 HITS = 8  # hits of each word or phrase looked at in one row (more made "the" 4x slower)
 WIDTH = 7  # characters read per token wanted, at first
-AHEAD = 16  # tokens read at once past a hit (a few more than needed, in fewer steps)
+AHEAD = 16  # tokens read at first past a hit (a few more than needed, in fewer steps)
 FAR = 1 << 40  # token distance standing for "more than a window away": never in one window
 SPACE = " \t\n\r"
 # A full stop or a colon, white space and a token: FTS5's start of a sentence.
@@ -238,6 +238,7 @@ class Span:
     first: int
     ends: bool
     sentences: list[int] | None = None  # indices of the tokens that start a sentence
+    step: int = 16  # tokens to read next time the run must grow (AHEAD, doubling)
 
 
 def _around(
@@ -283,8 +284,9 @@ def _place(text: str, kind: Tokens, found: Sequence[Hit]) -> list[tuple[Span, in
                 text,
                 kind,
                 run.tokens[-1][1] if at < len(starts) else hit.start,
-                max(need - len(run.tokens), AHEAD),
+                max(need - len(run.tokens), run.step),
             )
+            run.step *= 2  # a run of many hits is read in few steps
             run.tokens += more
             starts += [t[0] for t in more]
         if at < len(starts) and starts[at] == hit.start:  # else not a token's start: left out
