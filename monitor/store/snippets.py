@@ -248,7 +248,7 @@ def _around(
     the text's first, then its own and some after it and whether the text ends with them: one
     read of the text around it, mostly."""
     low = max(0, hit.start - WIDTH * TOKENS)
-    high = min(len(text), hit.start + WIDTH * (TOKENS + hit.size + AHEAD))
+    high = min(len(text), hit.start + WIDTH * (TOKENS + hit.size + 1))
     spans = _tokens(text, kind, low, high)
     split = bisect.bisect_left(spans, (hit.start, -1))
     back, ahead = spans[:split], spans[split:]
