@@ -161,7 +161,8 @@ def search(
 DATE = "COALESCE(published_at, first_seen_at)"  # a document's date (index documents_date)
 BATCH = 200  # matching versions read per step, newest first (doubling at each step)
 UNREAD = 64  # documents whose older versions are checked one by one, rather than read on
-DATED = 2_000  # documents dated late enough to show that are looked at, beyond those found
+DATED = 10_000  # documents dated late enough to show that are looked at, beyond those found
+# (2,000 made a word of 1 to 2% of versions read every hit: Singapore 14.8 ms at 100k, now 3.6)
 
 
 def _newest_documents(
