@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from monitor import store
 from monitor.cli import main
 from monitor.models import Extracted, FeedEntry, Processed
+from monitor.store import queries
 
 DATA = Path(__file__).parent / "data"
 SINGAPORE_KO = (DATA / "pdf" / "singapore-joint-statement-2018-ko.source.txt").read_text("utf-8")
@@ -130,6 +131,25 @@ def test_the_fts5_query_for_each_kind_of_term() -> None:
     forms = {"icbm": ["icbm을", "icbm이"]}
     assert store.fts_query("ICBM", lambda w: forms.get(w, ())) == '("ICBM" OR "icbm을" OR "icbm이")'
     assert store.fts_query("* ()") == ""
+    # a prefix longer than 3 characters (no prefix index of its own): its indexed terms
+    terms = {"deter": ["deter", "determine"], "완전한 비핵": None}.get
+    assert store.fts_query("deter*", terms=terms) == '("deter" OR "determine")'
+    assert store.fts_query("war*", terms=terms) == '"war"*'  # read from its prefix index
+    assert store.fts_query("dete*", terms=lambda p: None) == '"dete"*'  # too many: the prefix
+    assert store.fts_query('"extended deter"*', terms=terms) == (
+        '("extended deter" OR "extended determine")'
+    )
+
+
+@pytest.mark.parametrize("query", ["warn*", "warhead*", "warheads*", "warnings*", '"korean war"*'])
+def test_a_prefix_asked_for_as_its_terms_finds_what_the_prefix_finds(
+    db: Database, query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expanded = found(db, query)
+    monkeypatch.setattr(queries, "TERMS", 0)  # every prefix too common: FTS5's own prefix query
+    assert found(db, query) == expanded
+    monkeypatch.setattr(queries, "PREFIXED", 100)
+    assert found(db, query) == expanded
 
 
 def test_the_command_says_how_words_match(history: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date as calendar_date
 from datetime import datetime, tzinfo
@@ -23,19 +22,16 @@ from monitor.models import (
     SourceHealth,
     VersionView,
 )
+from monitor.store import snippets
 from monitor.store.schema import iso
+from monitor.store.snippets import HANGUL, HAS_HANGUL, SEPARATORS, TERM, fold
 from monitor.text import tidy
 
-# What a person types: "quoted phrases" and words, each may end in * (a prefix, as in FTS5).
-TERM = re.compile(r'"([^"]+)"(\*?)|(\S+)')
-# Hangul: Jamo, compatibility Jamo, Jamo extended-A, syllables and Jamo extended-B.
-HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff"
-HAS_HANGUL = re.compile(f"[{HANGUL}]")
 ALL_HANGUL = re.compile(f"[{HANGUL}]+")
+
 # Syllables: an indexed term that is a word, then one of these and more Hangul, is that word with
 # a Korean particle or ending attached (ICBM을, 2018년, SNS에).
 SYLLABLES = ("\uac00", "\ud7a4")
-SEPARATORS = re.compile(r"[\W_]+")  # as unicode61 splits: not a letter or a digit
 
 # The indexed terms that are a word with a Korean particle attached: fold(word) -> terms.
 Forms = Callable[[str], Sequence[str]]
@@ -45,28 +41,39 @@ def _no_forms(_word: str) -> Sequence[str]:
     return ()
 
 
-def fold(word: str) -> str:
-    """A word as unicode61 remove_diacritics 2 indexes it: lower case, without diacritics."""
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    return unicodedata.normalize(
-        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
-    )
+# A prefix longer than this has no FTS5 prefix index of its own (versions_fts prefix='2 3',
+# schema.m009): FTS5 would merge every matching term's list, all of its hits, before the first
+# row, so it is asked for as those terms instead (read from the vocabulary), up to TERMS of them.
+PREFIXED = 3
+TERMS = 64
+
+# The indexed terms that begin with a folded prefix, or None when there are more than TERMS.
+Terms = Callable[[str], Sequence[str] | None]
 
 
-def _term(tokens: list[str], prefix: bool, forms: Forms) -> str:
-    """One word or phrase as FTS5: its last token a prefix when asked (*) or Korean, else that
-    token whole or with a Korean particle attached."""
+def _no_terms(_prefix: str) -> Sequence[str] | None:
+    return None
+
+
+def _term(tokens: list[str], prefix: bool, forms: Forms, terms: Terms = _no_terms) -> str:
+    """One word or phrase as FTS5: its last token a prefix when asked (*) or Korean (as the
+    indexed terms that begin with it, when it is longer than PREFIXED and they are few), else
+    that token whole or with a Korean particle attached."""
     phrase = " ".join(tokens)
-    if prefix or HAS_HANGUL.search(tokens[-1]):
-        return f'"{phrase}"*'
     head = tokens[:-1]
+    if prefix or HAS_HANGUL.search(tokens[-1]):
+        last = fold(tokens[-1])
+        found = terms(last) if len(last) > PREFIXED else None
+        if not found:  # [] (none indexed) matches nothing, as the prefix does
+            return f'"{phrase}"*'
+        return "(" + " OR ".join(f'"{" ".join([*head, term])}"' for term in found) + ")"
     attached = [f'"{" ".join([*head, form])}"' for form in forms(fold(tokens[-1]))]
     if not attached:
         return f'"{phrase}"'
     return "(" + " OR ".join([f'"{phrase}"', *attached]) + ")"
 
 
-def fts_query(query: str, forms: Forms = _no_forms) -> str:
+def fts_query(query: str, forms: Forms = _no_forms, terms: Terms = _no_terms) -> str:
     """Turn what a person typed into an FTS5 query in which every word and phrase must match.
 
     A word matches that word: war finds war, not wars or warhead (unicode61 folds case and
@@ -74,23 +81,28 @@ def fts_query(query: str, forms: Forms = _no_forms) -> str:
     unicode61 keeps a particle in the token (비핵화 finds 비핵화를). For the same reason a
     word such as ICBM or 2018 is also looked for with a particle attached (ICBM을, 2018년):
     `forms` lists those indexed terms (see `search`). "Quoted words" are a phrase, whose last
-    word follows the same rules.
+    word follows the same rules. A prefix longer than PREFIXED is asked for as the indexed
+    terms `terms` lists, when it lists them (the same rows, found without merging every hit).
     """
     parts = []
     for phrase, star, word in TERM.findall(query):
         text, prefix = (phrase, bool(star)) if phrase else (word, word.endswith("*"))
         tokens = [t for t in SEPARATORS.split(text) if t]
         if tokens:
-            parts.append(_term(tokens, prefix, forms))
+            parts.append(_term(tokens, prefix, forms, terms))
     return " AND ".join(parts)  # FTS5 reads no implicit AND after a parenthesis
 
 
-def _particle_forms(db: Database) -> Forms:
-    """The indexed terms that are a folded word followed by Korean (from FTS5's vocabulary)."""
+def _vocabulary(db: Database) -> None:
     db.execute(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms "
         "USING fts5vocab(main, versions_fts, row)"
     )
+
+
+def _particle_forms(db: Database) -> Forms:
+    """The indexed terms that are a folded word followed by Korean (from FTS5's vocabulary)."""
+    _vocabulary(db)
 
     def forms(word: str) -> Sequence[str]:
         rows = db.execute(
@@ -102,17 +114,20 @@ def _particle_forms(db: Database) -> Forms:
     return forms
 
 
-# FTS5's snippet() takes time quadratic in a row's hits (105,000 hits of one word in one
-# document: past 120 s), so it runs only on a row short enough to hold few; a longer text is cut
-# into chunks of about CHUNK characters, matched again in a scratch FTS5 table with the same
-# tokenizer, and the snippet is that of its best-ranked chunk.
-WHOLE = 4_000  # characters of text up to which snippet() runs on the row itself
-CHUNK = 2_000
-OVERLAP = 200  # characters each chunk shares with the next
-TOKENIZE = "unicode61 remove_diacritics 2"  # as versions_fts (schema.m009_change_index)
-# Up to this many occurrences of the query's words, snippet() runs on a longer row too: its
-# quadratic cost is then under 2 ms, and a page of ordinary length needs no chunks.
-FEW = 200
+def _prefix_terms(db: Database) -> Terms:
+    """The indexed terms that begin with a folded prefix, up to TERMS of them (from FTS5's
+    vocabulary, which reads each term's list to count it: the cost still grows with the hits,
+    but by a smaller factor than FTS5's merge)."""
+    _vocabulary(db)
+
+    def terms(prefix: str) -> Sequence[str] | None:
+        rows = db.execute(
+            "SELECT term FROM temp.search_terms WHERE term >= ? AND term < ? ORDER BY term LIMIT ?",
+            [prefix, prefix + "\U0010ffff", TERMS + 1],
+        ).fetchall()
+        return None if len(rows) > TERMS else [r[0] for r in rows]
+
+    return terms
 
 
 def search(
@@ -120,29 +135,25 @@ def search(
 ) -> list[SearchHit]:
     """Documents whose latest matching version contains the query, newest last.
 
-    The rows to show are chosen first (newest `limit`); snippets are built for them only, in
-    time that does not grow with the hits inside one document."""
+    The rows to show are chosen first (newest `limit`); snippets are built for them only, from
+    their text, in time that does not grow with the hits inside one document (see snippets)."""
     if not fts_query(query):
         return []
     try:
-        match = fts_query(query, _particle_forms(db))
+        match = fts_query(query, _particle_forms(db), _prefix_terms(db))
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
     try:
         chosen = _newest_documents(db, match, iso(since) if since else None, limit)
-        words = _words(query)
-        few = [v for _, v in chosen if _few(db, v, words)]
-        snippets = _snippets(db, match, few)
+        words = snippets.phrases(query)
         hits = []
         for document_id, version_id in chosen:
-            url, title, source, published = db.execute(
-                "SELECT url, title, source, published_at FROM documents WHERE id = ?",
-                [document_id],
+            url, title, source, published, text = db.execute(
+                "SELECT d.url, d.title, d.source, d.published_at, v.text FROM documents d "
+                "JOIN versions v ON v.id = ? WHERE d.id = ?",
+                [version_id, document_id],
             ).fetchone()
-            snippet = snippets.get(version_id)
-            if snippet is None:
-                snippet = _snippet(db, match, version_id)
-            hits.append(SearchHit(url, title, source, published, snippet))
+            hits.append(SearchHit(url, title, source, published, snippets.snippet(text, words)))
     except sqlite3.OperationalError as exc:
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
     return hits[::-1]
@@ -151,7 +162,8 @@ def search(
 DATE = "COALESCE(published_at, first_seen_at)"  # a document's date (index documents_date)
 BATCH = 200  # matching versions read per step, newest first (doubling at each step)
 UNREAD = 64  # documents whose older versions are checked one by one, rather than read on
-DATED = 2_000  # documents dated late enough to show that are looked at, beyond those found
+DATED = 10_000  # documents dated late enough to show that are looked at, beyond those found
+# (2,000 made a word of 1 to 2% of versions read every hit: Singapore 14.8 ms at 100k, now 3.6)
 
 
 def _newest_documents(
@@ -241,127 +253,6 @@ def _older_matches(
             ).fetchone()[0]
             found[document_id] = (date, version_id)
     return True
-
-
-def _snippet(db: Database, match: str, version_id: int, words: Sequence[str] = ()) -> str:
-    """The snippet of one matching version: FTS5's own on a short text, or on a longer one
-    where the query's `words` (folded) occur few times, else that of the best-ranked chunk of
-    it (see WHOLE)."""
-    size = db.execute("SELECT length(text) FROM versions WHERE id = ?", [version_id]).fetchone()
-    if size[0] <= WHOLE or _few(db, version_id, words):
-        row = db.execute(
-            "SELECT snippet(versions_fts, 1, '[', ']', ' … ', 16) FROM versions_fts "
-            "WHERE versions_fts MATCH ? AND rowid = ?",
-            [match, version_id],
-        ).fetchone()
-        return str(row[0]) if row else ""
-    text = db.execute("SELECT text FROM versions WHERE id = ?", [version_id]).fetchone()[0]
-    # The scratch index reads its text from a scratch table, so that emptying it ('delete-all')
-    # does not tokenize the chunks a second time, as deleting rows of a plain FTS5 table does.
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS search_chunk_text (id INTEGER PRIMARY KEY, text)")
-    db.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_chunks USING fts5(text, "
-        f"content='search_chunk_text', content_rowid='id', tokenize='{TOKENIZE}')"
-    )
-    chunks = _chunks(text)
-    numbered = list(enumerate(chunks, 1))
-    db.conn.executemany("INSERT INTO temp.search_chunk_text (id, text) VALUES (?, ?)", numbered)
-    db.conn.executemany("INSERT INTO temp.search_chunks (rowid, text) VALUES (?, ?)", numbered)
-    row = db.execute(
-        "SELECT snippet(search_chunks, 0, '[', ']', ' … ', 16), rowid FROM temp.search_chunks "
-        "WHERE search_chunks MATCH ? ORDER BY rank LIMIT 1",
-        [match],
-    ).fetchone()
-    db.execute("INSERT INTO temp.search_chunks (search_chunks) VALUES ('delete-all')")
-    db.execute("DELETE FROM temp.search_chunk_text")
-    if row is None:  # a phrase longer than the chunks' overlap: show the start
-        return " ".join(text[:CHUNK].split()[:16]) + " …"
-    shown = str(row[0])  # FTS5 marks a cut inside its chunk only
-    if row[1] > 1 and not shown.startswith(" … "):
-        shown = " … " + shown
-    if row[1] < len(chunks) and not shown.endswith(" … "):
-        shown += " … "
-    return shown
-
-
-SPAN = 5_000  # versions between two whose snippets one FTS5 query builds
-
-
-def _snippets(db: Database, match: str, version_ids: Sequence[int]) -> dict[int, str]:
-    """FTS5's snippets of these matching versions (rows of few hits): one query per run of
-    nearby ids, as each query sets up the match once (a prefix merges its words' lists)."""
-    shown: dict[int, str] = {}
-    ids = sorted(version_ids)
-    runs: list[list[int]] = []
-    for vid in ids:
-        if runs and vid - runs[-1][-1] <= SPAN:
-            runs[-1].append(vid)
-        else:
-            runs.append([vid])
-    for run in runs:
-        rows = db.execute(
-            "SELECT rowid, CASE WHEN rowid IN (SELECT value FROM json_each(?)) "
-            "THEN snippet(versions_fts, 1, '[', ']', ' … ', 16) END FROM versions_fts "
-            "WHERE versions_fts MATCH ? AND rowid BETWEEN ? AND ?",
-            [json.dumps(run), match, run[0], run[-1]],
-        ).fetchall()
-        shown.update((r[0], str(r[1])) for r in rows if r[1] is not None)
-    return shown
-
-
-def _few(db: Database, version_id: int, words: Sequence[str]) -> bool:
-    """Whether the version is short (WHOLE), or the words occur at most FEW times in its title
-    and text (counted as substrings of the folded text, so never fewer than FTS5 finds)."""
-    title, text = db.execute(
-        "SELECT COALESCE(title, ''), text FROM versions WHERE id = ?", [version_id]
-    ).fetchone()
-    if len(text) <= WHOLE:
-        return True
-    if not words:
-        return False
-    folded = _loose(f"{title}\n{text}")
-    return sum(folded.count(_loose(w)) for w in words) <= FEW
-
-
-MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-
-
-# Letters that decompose into a letter and a combining mark (Latin, Greek, Cyrillic, ...);
-# Hangul decomposes too, into jamo, but carries no mark to drop.
-FOLDED = re.compile("[\u00c0-\u024f\u0300-\u04ff\u1e00-\u1fff]")
-
-
-def _loose(text: str) -> str:
-    """`text` lower case, decomposed, without combining marks: a quick fold for counting."""
-    lower = text.lower()
-    if lower.isascii() or not FOLDED.search(lower):
-        return lower
-    return MARKS.sub("", unicodedata.normalize("NFD", lower))
-
-
-def _words(query: str) -> list[str]:
-    """The folded tokens of what a person typed."""
-    return [fold(t) for t in SEPARATORS.split(query.replace("*", " ")) if t]
-
-
-def _chunks(text: str) -> list[str]:
-    """`text` in pieces of about CHUNK characters cut at white space, each running OVERLAP
-    characters into the next, so that a phrase across a cut is still found whole."""
-    pieces, at = [], 0
-    while at < len(text):
-        end = _cut(text, at + CHUNK, at + CHUNK // 2)
-        pieces.append(text[at : _cut(text, end + OVERLAP, end)])
-        at = end
-    return pieces
-
-
-def _cut(text: str, at: int, earliest: int) -> int:
-    """The white space at or before `at` (not before `earliest`), else `at`; the text's end
-    when `at` is past it."""
-    if at >= len(text):
-        return len(text)
-    space = text.rfind(" ", earliest, at)
-    return space if space > earliest else at
 
 
 def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
