@@ -1,63 +1,73 @@
 """Loading a large history at once (bench/history.py): the rows save_document would write, in
-one transaction with the full-text triggers off and the index rebuilt after."""
+one transaction with the full-text triggers and the indexes off (made again after), and
+versions_fts rebuilt after or built meanwhile in a second process (`FullText`)."""
 
 from __future__ import annotations
 
+import multiprocessing
+import resource
+import sqlite3
+import time
 from collections.abc import Iterable, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from monitor.store.documents import index_change
+from monitor.store.documents import CHANGE_INDEX
 
 # (version_id, document_id, concept, variant, excerpt, sentence_start, sentence_end, position,
 #  length, reason, counted, facets): a row of mentions, as documents._insert_version writes it
 MentionRow = tuple[Any, ...]
 
+# versions_fts's own shadow tables: what an FTS5 table with external content stores
+FTS_SHADOWS = ("data", "idx", "docsize", "config")
+# FTS5 flushes its in-memory terms to a new segment at this size (default 1 MB): bigger
+# segments, fewer merges; measured fastest of 1, 8, 64 and 256 MB. Not kept in the file.
+FTS_HASHSIZE = 64 * 1024 * 1024
+
 
 def begin(db: Database) -> list[str]:
-    """Drop the triggers that keep versions_fts in step (returned, to put back with `finish`)
-    and open one transaction without a journal: a crash while loading leaves a file to delete,
-    not a history."""
-    triggers = [
-        r[0]
-        for r in db.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'versions'"
-        )
-    ]
-    for (name,) in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'versions'"
-    ).fetchall():
-        db.execute(f"DROP TRIGGER [{name}]")
+    """Drop the triggers that keep versions_fts in step and the indexes (their statements
+    are returned, to run again with `finish`: an index made once after the load is the same
+    index, made faster) and open one transaction without a journal: a crash while loading
+    leaves a file to delete, not a history."""
+    found = db.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND "
+        "(type = 'index' OR (type = 'trigger' AND tbl_name = 'versions'))"
+    ).fetchall()
+    for kind, name, _ in found:
+        db.execute(f"DROP {kind.upper()} [{name}]")
     db.execute("PRAGMA journal_mode=off")
     db.execute("PRAGMA synchronous=off")
     db.execute("PRAGMA cache_size=-1000000")
     db.conn.execute("BEGIN")
-    return triggers
+    return [sql for _, _, sql in found]
 
 
-def add_document(db: Database, row: Sequence[Any]) -> None:
+def add_documents(db: Database, rows: Iterable[Sequence[Any]]) -> None:
     """(id, url, link, source, kind, title, published_at, first_seen_at, last_checked_at)."""
-    db.conn.execute(
+    db.conn.executemany(
         "INSERT INTO documents (id, url, link, source, kind, title, published_at, "
         "first_seen_at, last_checked_at) VALUES (?,?,?,?,?,?,?,?,?)",
-        row,
+        rows,
     )
 
 
-def add_version(
+def add_versions(
     db: Database,
-    row: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
     mentions: Iterable[MentionRow],
     counts: Iterable[Sequence[Any]],
 ) -> None:
-    """A version (id, document_id, fetched_at, content_hash, title, text, words, method), its
-    mention rows and its mention_counts rows (version_id, document_id, concept, reason,
+    """Versions (id, document_id, fetched_at, content_hash, title, text, words, method), their
+    mention rows and their mention_counts rows (version_id, document_id, concept, reason,
     counted, mentions, stored)."""
-    db.conn.execute(
+    db.conn.executemany(
         "INSERT INTO versions (id, document_id, fetched_at, content_hash, title, text, words, "
         "method) VALUES (?,?,?,?,?,?,?,?)",
-        row,
+        rows,
     )
     db.conn.executemany(
         "INSERT INTO mentions (version_id, document_id, concept, variant, excerpt, "
@@ -72,26 +82,108 @@ def add_version(
     )
 
 
-def add_change(db: Database, row: Sequence[Any], comparison: dict[str, Any], text: str) -> None:
-    """A change (id, kind, document_id, version_id, old_version_id, detected_at, significance,
-    verdict), its comparison (`text`, the JSON of `comparison`) and its index rows."""
-    db.conn.execute(
+def add_changes(
+    db: Database,
+    rows: Iterable[Sequence[Any]],
+    index: Sequence[tuple[int, tuple[list[tuple[Any, ...]], ...]]],
+) -> None:
+    """Changes (id, kind, document_id, version_id, old_version_id, detected_at, significance,
+    verdict, comparison JSON) and their index rows: (change_id,
+    documents.change_index_rows of its comparison) for each."""
+    db.conn.executemany(
         "INSERT INTO changes (id, kind, document_id, version_id, old_version_id, detected_at, "
         "significance, verdict, comparison) VALUES (?,?,?,?,?,?,?,?,?)",
-        [*row, text],
+        rows,
     )
-    index_change(db, int(row[0]), comparison)
+    for n, sql in enumerate(CHANGE_INDEX):
+        db.conn.executemany(sql, [(i, *r) for i, rows_of in index for r in rows_of[n]])
 
 
-def finish(db: Database, triggers: Sequence[str]) -> None:
-    """Commit, rebuild versions_fts from versions, put the triggers back and return to
-    WAL, as open_db leaves a database."""
+class FullText:
+    """versions_fts built in a second process while the rows load: it is sent (rowid, title,
+    text) and indexes them into the same FTS5 table in a scratch database (an external-content
+    table indexes what it is given without reading versions), whose shadow tables `finish`
+    copies in place of the empty ones. Same index as a rebuild, in other segments."""
+
+    def __init__(self, db: Database, scratch: Path) -> None:
+        (create,) = db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'versions_fts'"
+        ).fetchone()
+        scratch.unlink(missing_ok=True)
+        self.scratch = scratch
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_index, args=(str(scratch), create, child))
+        self._process.start()
+        child.close()
+        self.cpu = 0.0  # the second process's CPU seconds, once closed
+        self.waited = 0.0  # seconds `close` waited for it
+
+    def add(self, rows: list[tuple[int, str | None, str]]) -> None:
+        """Index these versions (rowid, title, text), in rowid order."""
+        self._pipe.send(rows)
+
+    def close(self) -> None:
+        """Wait for the index to be complete."""
+        began = time.perf_counter()
+        self._pipe.send(None)
+        self.cpu = self._pipe.recv()
+        self._process.join()
+        self.waited = time.perf_counter() - began
+        if self._process.exitcode != 0:
+            raise RuntimeError(f"building versions_fts failed (exit {self._process.exitcode})")
+
+
+def _index(path: str, create: str, pipe: Connection) -> None:
+    """The second process of `FullText`."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=off", "synchronous=off", "cache_size=-1000000"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.execute(create)
+    conn.execute(
+        "INSERT INTO versions_fts (versions_fts, rank) VALUES ('hashsize', ?)", [FTS_HASHSIZE]
+    )
+    conn.execute("BEGIN")
+    while (rows := pipe.recv()) is not None:
+        conn.executemany("INSERT INTO versions_fts (rowid, title, text) VALUES (?,?,?)", rows)
+    conn.execute("COMMIT")
+    conn.execute("DELETE FROM versions_fts_config WHERE k = 'hashsize'")
+    conn.close()
+    pipe.send(time.process_time())
+    pipe.close()
+
+
+def finish(db: Database, triggers: Sequence[str], fulltext: FullText | None = None) -> None:
+    """Commit, make the indexes again, fill versions_fts (from `fulltext`, else a rebuild
+    from versions), put the triggers back and return to WAL, as open_db leaves a database.
+    With `fulltext`, close `db` after: this connection may hold the empty index's state."""
     db.conn.execute("COMMIT")
-    db.execute("INSERT INTO versions_fts (versions_fts) VALUES ('rebuild')")
-    for sql in triggers:
+    indexes = [sql for sql in triggers if not sql.lstrip().upper().startswith("CREATE TRIGGER")]
+    for sql in indexes:
         db.execute(sql)
+    if fulltext is None:
+        db.execute("INSERT INTO versions_fts (versions_fts) VALUES ('rebuild')")
+    else:
+        fulltext.close()
+        db.execute("ATTACH ? AS scratch", [str(fulltext.scratch)])
+        with db.conn:
+            for shadow in FTS_SHADOWS:
+                table = f"versions_fts_{shadow}"
+                db.execute(f"DELETE FROM main.{table}")
+                db.execute(f"INSERT INTO main.{table} SELECT * FROM scratch.{table}")
+        db.execute("DETACH scratch")
+        fulltext.scratch.unlink()
+    for sql in triggers:
+        if sql not in indexes:
+            db.execute(sql)
     db.execute("PRAGMA journal_mode=wal")
     db.execute("PRAGMA synchronous=normal")
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (a `FullText` once closed)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def remove_documents(db: Database, prefix: str) -> None:
