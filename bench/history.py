@@ -235,10 +235,10 @@ def stamp(moment: datetime) -> str:
 BATCH = 2_000  # versions per executemany and per message to the full-text process
 
 
-def build(path: Path, size: int, *, parallel: bool = True) -> dict[str, float]:
-    """Build a history of `size` versions at `path`, versions_fts built meanwhile in a second
-    process (else rebuilt after); returns its times in seconds (wall, and CPU of this process
-    and of the full-text process)."""
+def build(path: Path, size: int, *, workers: int = 2) -> dict[str, float]:
+    """Build a history of `size` versions at `path`, versions_fts built meanwhile by `workers`
+    other processes (with 0, rebuilt after); returns its times in seconds (wall, and CPU of
+    this process and of the full-text processes)."""
     wall, cpu = time.perf_counter(), time.process_time()
     english, korean = paragraphs()
     en, ko = Pool(english), Pool(korean)
@@ -250,7 +250,7 @@ def build(path: Path, size: int, *, parallel: bool = True) -> dict[str, float]:
     partial.unlink(missing_ok=True)
     db = store.open_db(partial)
     triggers = bulk.begin(db)
-    fulltext = bulk.FullText(db, path.with_suffix(".fts")) if parallel else None
+    fulltext = bulk.FullText(db, path.with_suffix(".fts"), workers=workers) if workers else None
     rng = random.Random(SEED + 2)
     change_id = 0
     latest: dict[int, int] = {}  # document -> its latest version
@@ -377,15 +377,15 @@ def same(a: Path, b: Path) -> list[str]:
     return found
 
 
-def check(size: int) -> None:
-    """Build `size` versions both ways (versions_fts rebuilt after the rows, and built in the
-    second process) and show that they hold the same."""
+def check(size: int, workers: int) -> None:
+    """Build `size` versions both ways (versions_fts rebuilt after the rows, and built by other
+    processes) and show that they hold the same."""
     cache = cache_dir()
     a, b = cache / f"check-{size}-rebuild.db", cache / f"check-{size}-parallel.db"
-    for path, parallel in ((a, False), (b, True)):
+    for path, n in ((a, 0), (b, workers)):
         print(f"building {size:,} versions in {path}", flush=True)
         path.unlink(missing_ok=True)
-        build(path, size, parallel=parallel)
+        build(path, size, workers=n)
     found = same(a, b)
     print("different: " + ", ".join(found) if found else "the same rows, index and results")
     if found:
@@ -494,6 +494,13 @@ def main() -> None:
         help="build N versions with the full-text index rebuilt and built in parallel, compare",
     )
     parser.add_argument(
+        "--fts-workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="processes building the full-text index beside the rows (0: rebuild it after)",
+    )
+    parser.add_argument(
         "--build-only", action="store_true", help="build (or find) the histories, time nothing"
     )
     args = parser.parse_args()
@@ -504,7 +511,7 @@ def main() -> None:
         print(f"skipped: {SHARED} is absent (the shared corpus the history is made of)")
         return
     if args.check:
-        check(args.check)
+        check(args.check, args.fts_workers)
         return
     key = hashlib.sha256(
         (str(GENERATOR) + ",".join((m.name for m in store.migrations._migrations))).encode()
@@ -524,7 +531,7 @@ def main() -> None:
                 continue
             print(f"building {size:,} versions in {path}", flush=True)
             path.unlink(missing_ok=True)
-            build(path, size)
+            build(path, size, workers=args.fts_workers)
         if args.build_only:
             continue
         results.append(measure(path, size))

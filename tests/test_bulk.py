@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlite_utils import Database
 
 from monitor import store
@@ -20,10 +21,10 @@ WORDS = (
 QUERIES = ("sanctions", "비핵화", "missile launch", '"extended deterrence"', "deter*", "북*")
 
 
-def _load(path: Path, *, parallel: bool, versions: int = 300) -> None:
+def _load(path: Path, *, workers: int, versions: int = 300) -> None:
     db = store.open_db(path)
     replay = bulk.begin(db)
-    fulltext = bulk.FullText(db, path.with_suffix(".fts")) if parallel else None
+    fulltext = bulk.FullText(db, path.with_suffix(".fts"), workers=workers) if workers else None
     documents, rows = [], []
     for n in range(1, versions + 1):
         url = f"https://x.example/{n}"
@@ -44,11 +45,12 @@ def _schema(db: Database) -> list[tuple[str, str, str]]:
     return db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
 
 
-def test_full_text_built_aside_is_the_rebuilt_index(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_full_text_built_aside_is_the_rebuilt_index(tmp_path: Path, workers: int) -> None:
     rebuilt, aside = tmp_path / "rebuilt.db", tmp_path / "aside.db"
-    _load(rebuilt, parallel=False)
-    _load(aside, parallel=True)
-    assert not aside.with_suffix(".fts").exists()
+    _load(rebuilt, workers=0)
+    _load(aside, workers=workers)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aside.db", "rebuilt.db"]
     with store.opened(rebuilt, read_only=True) as a, store.opened(aside, read_only=True) as b:
         assert _schema(a) == _schema(b)
         assert {r[1] for r in _schema(b) if r[0] == "trigger"} >= {"versions_ai", "versions_au"}

@@ -115,36 +115,46 @@ class FullText:
         settings: dict[str, int] | None = None,
         *,
         optimize: bool = True,
+        workers: int = 1,
     ) -> None:
         (create,) = db.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'versions_fts'"
         ).fetchone()
-        scratch.unlink(missing_ok=True)
-        self.scratch = scratch
+        self.scratch = [scratch.with_name(f"{scratch.name}.{n}") for n in range(workers)]
         context = multiprocessing.get_context("spawn")
-        self._pipe, child = context.Pipe()
-        self._process = context.Process(
-            target=_index,
-            args=(str(scratch), create, child, FTS_BUILD | (settings or {}), optimize),
-        )
-        self._process.start()
-        child.close()
-        self.cpu = 0.0  # the second process's CPU seconds, once closed
-        self.waited = 0.0  # seconds `close` waited for it
+        self._pipes: list[Connection] = []
+        self._processes = []
+        for path in self.scratch:
+            path.unlink(missing_ok=True)
+            pipe, child = context.Pipe()
+            process = context.Process(
+                target=_index,
+                args=(str(path), create, child, FTS_BUILD | (settings or {}), optimize),
+            )
+            process.start()
+            child.close()
+            self._pipes.append(pipe)
+            self._processes.append(process)
+        self._sent = 0
+        self.cpu = 0.0  # the index processes' CPU seconds, once closed
+        self.waited = 0.0  # seconds `close` waited for them
 
     def add(self, rows: list[tuple[int, str | None, str]]) -> None:
-        """Index these versions (rowid, title, text), in rowid order."""
-        self._pipe.send(rows)
+        """Index these versions (rowid, title, text); each batch goes to the next process."""
+        self._pipes[self._sent % len(self._pipes)].send(rows)
+        self._sent += 1
 
     def close(self) -> None:
         """Wait for the index to be complete."""
         began = time.perf_counter()
-        self._pipe.send(None)
-        self.cpu = self._pipe.recv()
-        self._process.join()
+        for pipe in self._pipes:
+            pipe.send(None)
+        self.cpu = sum(pipe.recv() for pipe in self._pipes)
+        for process in self._processes:
+            process.join()
+            if process.exitcode != 0:
+                raise RuntimeError(f"building versions_fts failed (exit {process.exitcode})")
         self.waited = time.perf_counter() - began
-        if self._process.exitcode != 0:
-            raise RuntimeError(f"building versions_fts failed (exit {self._process.exitcode})")
 
 
 def _index(
@@ -182,19 +192,116 @@ def finish(db: Database, triggers: Sequence[str], fulltext: FullText | None = No
         db.execute("INSERT INTO versions_fts (versions_fts) VALUES ('rebuild')")
     else:
         fulltext.close()
-        db.execute("ATTACH ? AS scratch", [str(fulltext.scratch)])
-        with db.conn:
-            for shadow in FTS_SHADOWS:
-                table = f"versions_fts_{shadow}"
-                db.execute(f"DELETE FROM main.{table}")
-                db.execute(f"INSERT INTO main.{table} SELECT * FROM scratch.{table}")
-        db.execute("DETACH scratch")
-        fulltext.scratch.unlink()
+        _merge_indexes(db, fulltext.scratch)
     for sql in triggers:
         if sql not in indexes:
             db.execute(sql)
     db.execute("PRAGMA journal_mode=wal")
     db.execute("PRAGMA synchronous=normal")
+
+
+def _merge_indexes(db: Database, scratch: Sequence[Path]) -> None:
+    """Put the segments of the versions_fts built in each scratch file (of disjoint rowids) in
+    place of db's empty ones: each segment renumbered (its pages' rowids carry its id above bit
+    37, as FTS5_SEGMENT_ROWID), the structure record (fts5_index.c, fts5StructureDecode) with
+    each level's segments of all files, and the averages (documents, tokens per column)
+    summed."""
+    levels: list[list[tuple[int, int, int]]] = []
+    averages: list[int] = []
+    writes = 0
+    with db.conn:
+        for shadow in FTS_SHADOWS:
+            db.execute(f"DELETE FROM main.versions_fts_{shadow}")
+        for n, path in enumerate(scratch):
+            db.execute("ATTACH ? AS scratch", [str(path)])
+            structure = _record(db, 10)
+            at = 4  # a cookie, then nLevel, nSegment, nWriteCounter
+            count, at = _varint(structure, at)
+            _, at = _varint(structure, at)
+            written, at = _varint(structure, at)
+            writes += written
+            for level in range(count):
+                merging, at = _varint(structure, at)
+                segments, at = _varint(structure, at)
+                if merging:
+                    raise RuntimeError("versions_fts was built with an incremental merge open")
+                if level == len(levels):
+                    levels.append([])
+                for _ in range(segments):
+                    old, at = _varint(structure, at)
+                    first, at = _varint(structure, at)
+                    last, at = _varint(structure, at)
+                    new = sum(len(x) for x in levels) + 1
+                    levels[level].append((new, first, last))
+                    db.execute(
+                        "INSERT INTO main.versions_fts_data SELECT id + (? << 37), block "
+                        "FROM scratch.versions_fts_data WHERE id >= (? << 37) AND id < (? << 37)",
+                        [new - old, old, old + 1],
+                    )
+                    db.execute(
+                        "INSERT INTO main.versions_fts_idx SELECT ?, term, pgno "
+                        "FROM scratch.versions_fts_idx WHERE segid = ?",
+                        [new, old],
+                    )
+            totals: list[int] = []
+            at = 0
+            record = _record(db, 1)
+            while at < len(record):
+                value, at = _varint(record, at)
+                totals.append(value)
+            averages = [a + b for a, b in zip(totals, averages or [0] * len(totals), strict=True)]
+            db.execute(
+                "INSERT INTO main.versions_fts_docsize SELECT * FROM scratch.versions_fts_docsize"
+            )
+            if n == 0:
+                db.execute(
+                    "INSERT INTO main.versions_fts_config SELECT * FROM scratch.versions_fts_config"
+                )
+            db.execute("DETACH scratch")
+        merged = bytearray(4)  # cookie 0
+        for value in (len(levels), sum(len(x) for x in levels), writes):
+            merged += _put_varint(value)
+        for placed in levels:
+            merged += _put_varint(0) + _put_varint(len(placed))
+            for segment in placed:
+                for value in segment:
+                    merged += _put_varint(value)
+        db.execute(
+            "INSERT INTO main.versions_fts_data (id, block) VALUES (1, ?), (10, ?)",
+            [b"".join(_put_varint(a) for a in averages), bytes(merged)],
+        )
+    for path in scratch:
+        path.unlink()
+
+
+def _record(db: Database, rowid: int) -> bytes:
+    """A special row of the scratch index's %_data: 1 the averages, 10 the structure."""
+    row = db.execute("SELECT block FROM scratch.versions_fts_data WHERE id = ?", [rowid]).fetchone()
+    return bytes(row[0])
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    """SQLite's variable-length integer at `at` (7 bits a byte, the high bit for more; a ninth
+    byte gives 8): its value and where the next one starts."""
+    value = 0
+    for n in range(8):
+        byte = data[at + n]
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, at + n + 1
+    return (value << 8) | data[at + 8], at + 9
+
+
+def _put_varint(value: int) -> bytes:
+    """SQLite's variable-length integer for a value below 2**56."""
+    if value >= 1 << 56:
+        raise ValueError(value)
+    groups = [value & 0x7F]
+    value >>= 7
+    while value:
+        groups.append((value & 0x7F) | 0x80)
+        value >>= 7
+    return bytes(reversed(groups))
 
 
 def children_cpu() -> float:
