@@ -11,12 +11,14 @@ monitor's matcher (once per paragraph, shifted into each version, as one paragra
 more whole sentences); each revision stores a change whose comparison is one of a pool of real
 `compare()` results of such revisions (its concepts and ladders are real, not those of that
 exact pair). The rows are what save_document writes, loaded in one transaction with the
-full-text triggers off and versions_fts rebuilt after (monitor.store.bulk).
+full-text triggers and the indexes off, while other processes build versions_fts from the same
+texts (monitor.store.bulk.FullText); --check N shows that this equals a rebuild.
 
 A history is cached outside the repository ($MONITOR_BENCH_CACHE, else
 ~/.cache/monitor-bench/), keyed by its size, this generator's version and monitor's migrations.
 
-Usage: python bench/history.py [--sizes 10000,100000,1000000] [--rebuild]
+Usage: python bench/history.py [--sizes 10000,100000,1000000] [--rebuild] [--build-only]
+       [--fts-workers 2] [--check 10000]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 import random
 import re
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -47,6 +50,7 @@ from monitor.compare import as_json, compare  # noqa: E402
 from monitor.config import load_shipped  # noqa: E402
 from monitor.models import Extracted  # noqa: E402
 from monitor.store import bulk  # noqa: E402
+from monitor.store.documents import change_index_rows  # noqa: E402
 from monitor.store.schema import EXCERPT  # noqa: E402
 from monitor.text import excerpt, normalise  # noqa: E402
 from monitor.timeline import timeline  # noqa: E402
@@ -125,6 +129,7 @@ class Pool:
         find = matcher(load_shipped().lexicon()).find
         self.texts = texts
         self.normalised = [normalise(t).text for t in texts]
+        self.words = [len(t.split()) for t in texts]
         self.mentions = [
             [
                 (
@@ -229,94 +234,166 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def build(path: Path, size: int) -> float:
-    """Build a history of `size` versions at `path`; returns the seconds it took."""
-    began = time.perf_counter()
+BATCH = 2_000  # versions per executemany and per message to the full-text process
+
+
+def build(path: Path, size: int, *, workers: int = 2) -> dict[str, float]:
+    """Build a history of `size` versions at `path`, versions_fts built meanwhile by `workers`
+    other processes (with 0, rebuilt after); returns its times in seconds (wall, and CPU of
+    this process and of the full-text processes)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     english, korean = paragraphs()
     en, ko = Pool(english), Pool(korean)
     pool = comparisons(en, ko)
     texts = [json.dumps(c, ensure_ascii=False) for c in pool]
+    index = [change_index_rows(c) for c in pool]
+    times = {"setup_wall": time.perf_counter() - wall, "setup_cpu": time.process_time() - cpu}
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
     db = store.open_db(partial)
     triggers = bulk.begin(db)
+    fulltext = bulk.FullText(db, path.with_suffix(".fts"), workers=workers) if workers else None
     rng = random.Random(SEED + 2)
     change_id = 0
     latest: dict[int, int] = {}  # document -> its latest version
     sizes = ([len(t) for t in english], [len(t) for t in korean])
+    documents: list[tuple[Any, ...]] = []
+    versions: list[tuple[Any, ...]] = []
+    mentions: list[tuple[Any, ...]] = []
+    counts: list[tuple[Any, ...]] = []
+    changes: list[tuple[Any, ...]] = []
+    indexed: list[tuple[int, Any]] = []
+
+    def flush() -> None:
+        bulk.add_documents(db, documents)
+        bulk.add_versions(db, versions, mentions, counts)
+        bulk.add_changes(db, changes, indexed)
+        if fulltext is not None:
+            fulltext.add([(v[0], v[4], v[5]) for v in versions])
+        for batch in (documents, versions, mentions, counts, changes, indexed):
+            batch.clear()
+
     for document_id, step, is_korean, ids, old in steps(size, *sizes):
         source = SOURCES[4 + step % 2] if is_korean else SOURCES[step % 4]
-        text, digest, rows, counts = compose(ids, ko if is_korean else en)
-        moment = START + STEP * step
+        paras = ko if is_korean else en
+        text, digest, rows, found = compose(ids, paras)
+        moment = stamp(START + STEP * step)
         version_id = step + 1
         title = text[: text.find(" ", 40)]
         if old is None:
             url = f"https://{source}.example/news/{document_id}"
             # a feed entry is seen hours after it was published (mean 2 h), 10% are undated
             lag = timedelta(hours=min(rng.expovariate(1 / 2), 240))
-            published = None if rng.random() < 0.1 else stamp(moment - lag)
-            bulk.add_document(
-                db,
-                (
-                    document_id,
-                    url,
-                    url,
-                    source,
-                    "article",
-                    title,
-                    published,
-                    stamp(moment),
-                    stamp(moment),
-                ),
+            published = None if rng.random() < 0.1 else stamp(START + STEP * step - lag)
+            documents.append(
+                (document_id, url, url, source, "article", title, published, moment, moment)
             )
-        bulk.add_version(
-            db,
-            (
-                version_id,
-                document_id,
-                stamp(moment),
-                digest,
-                title,
-                text,
-                len(text.split()),
-                "trafilatura",
-            ),
-            [(version_id, document_id, *r) for r in rows],
-            [
-                (version_id, document_id, c, reason, counted, n, n)
-                for (c, reason, counted), n in counts.items()
-            ],
+        words = sum(paras.words[i] for i in ids)
+        versions.append(
+            (version_id, document_id, moment, digest, title, text, words, "trafilatura")
+        )
+        mentions.extend((version_id, document_id, *r) for r in rows)
+        counts.extend(
+            (version_id, document_id, c, reason, counted, n, n)
+            for (c, reason, counted), n in found.items()
         )
         if old is not None:
             change_id += 1
             k = rng.randrange(len(pool))
-            bulk.add_change(
-                db,
+            changes.append(
                 (
                     change_id,
                     "revision",
                     document_id,
                     version_id,
                     latest[document_id],
-                    stamp(moment),
+                    moment,
                     pool[k]["significance"],
                     pool[k]["summary"],
-                ),
-                pool[k],
-                texts[k],
+                    texts[k],
+                )
             )
+            indexed.append((change_id, index[k]))
         latest[document_id] = version_id
-        if version_id % 20_000 == 0:
-            print(f"  {version_id:,} versions, {time.perf_counter() - began:.0f} s", flush=True)
-    loaded = time.perf_counter() - began
-    bulk.finish(db, triggers)
+        if len(versions) == BATCH:
+            flush()
+        if version_id % 100_000 == 0:
+            print(f"  {version_id:,} versions, {time.perf_counter() - wall:.0f} s", flush=True)
+    flush()
+    times |= {"rows_wall": time.perf_counter() - wall, "rows_cpu": time.process_time() - cpu}
+    bulk.finish(db, triggers, fulltext)
     db.close()
     partial.rename(path)
-    took = time.perf_counter() - began
+    times |= {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+    times["fts_cpu"] = fulltext.cpu if fulltext else times["cpu"] - times["rows_cpu"]
+    times["fts_wait"] = fulltext.waited if fulltext else times["wall"] - times["rows_wall"]
     print(
-        f"  built {size:,} versions in {took:.0f} s (rows {loaded:.0f} s, full-text index {took - loaded:.0f} s)"
+        f"  built {size:,} versions in {times['wall']:.0f} s wall: setup {times['setup_wall']:.0f} s"
+        f" (CPU {times['setup_cpu']:.0f} s), rows until {times['rows_wall']:.0f} s (CPU"
+        f" {times['rows_cpu'] - times['setup_cpu']:.0f} s), full-text index CPU"
+        f" {times['fts_cpu']:.0f} s ({'in parallel, waited' if fulltext else 'rebuilt in'}"
+        f" {times['fts_wait']:.0f} s after the rows); CPU {times['cpu']:.0f} s here,"
+        f" {bulk.children_cpu():.0f} s in children",
+        flush=True,
     )
-    return took
+    return times
+
+
+def same(a: Path, b: Path) -> list[str]:
+    """How two histories differ (empty: they do not): every table's rows but the full-text
+    index's own (its segments depend on how it was built), the schema, the 20 QUERIES
+    (search and the bare MATCH with bm25), and both files' integrity checks."""
+    found = []
+    with store.opened(a, read_only=True) as x, store.opened(b, read_only=True) as y:
+        schema = "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
+        if x.execute(schema).fetchall() != y.execute(schema).fetchall():
+            found.append("schema")
+        for (table,) in x.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'versions_fts%'"
+        ).fetchall():
+            rows = f"SELECT * FROM [{table}] ORDER BY rowid"
+            if table == "_sqlite_migrations":  # and not when they were applied
+                rows = f"SELECT migration_set, name FROM [{table}] ORDER BY rowid"
+            if x.execute(rows).fetchall() != y.execute(rows).fetchall():
+                found.append(table)
+        for q in QUERIES:
+            if store.search(x, q, limit=50) != store.search(y, q, limit=50):
+                found.append(f"search {q}")
+            match = (
+                "SELECT rowid, round(bm25(versions_fts), 9) FROM versions_fts "
+                "WHERE versions_fts MATCH ? ORDER BY rowid"
+            )
+            if x.execute(match, [q]).fetchall() != y.execute(match, [q]).fetchall():
+                found.append(f"match {q}")
+    for path in (a, b):
+        conn = sqlite3.connect(path)
+        if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            found.append(f"integrity_check {path.name}")
+        try:
+            conn.execute(
+                "INSERT INTO versions_fts (versions_fts, rank) VALUES ('integrity-check', 1)"
+            )
+        except sqlite3.DatabaseError as e:
+            found.append(f"fts5 integrity-check {path.name}: {e}")
+        conn.close()
+    return found
+
+
+def check(size: int, workers: int) -> None:
+    """Build `size` versions both ways (versions_fts rebuilt after the rows, and built by other
+    processes) and show that they hold the same."""
+    cache = cache_dir()
+    a, b = cache / f"check-{size}-rebuild.db", cache / f"check-{size}-parallel.db"
+    for path, n in ((a, 0), (b, workers)):
+        print(f"building {size:,} versions in {path}", flush=True)
+        path.unlink(missing_ok=True)
+        build(path, size, workers=n)
+    found = same(a, b)
+    print("different: " + ", ".join(found) if found else "the same rows, index and results")
+    if found:
+        sys.exit(1)
+    a.unlink()
+    b.unlink()
 
 
 # wall-clock time, or with --clock cpu this process's CPU time (all the work is in-process: on a
@@ -412,12 +489,31 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="build again even when cached")
     parser.add_argument("--json", dest="as_json", action="store_true")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument(
+        "--check",
+        type=int,
+        metavar="N",
+        help="build N versions with the full-text index rebuilt and built in parallel, compare",
+    )
+    parser.add_argument(
+        "--fts-workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="processes building the full-text index beside the rows (0: rebuild it after)",
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build (or find) the histories, time nothing"
+    )
     args = parser.parse_args()
     if args.clock == "cpu":
         CLOCK[0] = time.process_time
     print(f"times: {args.clock} clock, median of 3 runs each")
     if not SHARED.is_dir():
         print(f"skipped: {SHARED} is absent (the shared corpus the history is made of)")
+        return
+    if args.check:
+        check(args.check, args.fts_workers)
         return
     key = hashlib.sha256(
         (str(GENERATOR) + ",".join((m.name for m in store.migrations._migrations))).encode()
@@ -429,7 +525,9 @@ def main() -> None:
         path = cache / f"history-{size}-{key}.db"
         free = shutil.disk_usage(cache).free
         if args.rebuild or not path.exists():
-            need = size * 13_000  # text, full-text index, mentions and changes, measured
+            # the file (23.5 KB a version at 100k: text, full-text index, mentions, changes)
+            # and the full-text index built aside meanwhile (9 KB)
+            need = size * 33_000
             if free < need:
                 print(
                     f"{size:,}: {free / 1e9:.1f} GB free, about {need / 1e9:.1f} GB needed; skipped"
@@ -437,7 +535,9 @@ def main() -> None:
                 continue
             print(f"building {size:,} versions in {path}", flush=True)
             path.unlink(missing_ok=True)
-            build(path, size)
+            build(path, size, workers=args.fts_workers)
+        if args.build_only:
+            continue
         results.append(measure(path, size))
         report(results[-1])
     empty = Path(tempfile.mkdtemp()) / "empty.db"

@@ -622,21 +622,30 @@ def test_a_bulk_load_fills_the_aggregates_when_it_finishes(tmp_path: Path) -> No
     import json
 
     from monitor.store import bulk
+    from monitor.store.documents import change_index_rows
     from monitor.timeline import Period
 
     db = store.open_db(tmp_path / "b.db")
     triggers = bulk.begin(db)
     at, published = "2024-03-10T07:00:00+00:00", "2024-03-10T06:59:59+00:00"
-    bulk.add_document(db, (1, "http://x/1", "http://x/1", "s", "article", "t", published, at, at))
-    bulk.add_version(db, (1, 1, at, "h1", "t", "a", 1, "feed"), [], [(1, 1, "cvid", None, 1, 2, 2)])
-    bulk.add_version(
+    bulk.add_documents(
+        db, [(1, "http://x/1", "http://x/1", "s", "article", "t", published, at, at)]
+    )
+    bulk.add_versions(
+        db, [(1, 1, at, "h1", "t", "a", 1, "feed")], [], [(1, 1, "cvid", None, 1, 2, 2)]
+    )
+    bulk.add_versions(
         db,
-        (2, 1, at, "h2", "t", "b", 1, "feed"),
+        [(2, 1, at, "h2", "t", "b", 1, "feed")],
         [],
         [(2, 1, "cvid", None, 1, 3, 3), (2, 1, "cvid", "negated", 0, 1, 1)],
     )
     comparison = _comparison("cvid", "increased", None, None)
-    bulk.add_change(db, (1, "revision", 1, 2, 1, at, 0.5, "v"), comparison, json.dumps(comparison))
+    bulk.add_changes(
+        db,
+        [(1, "revision", 1, 2, 1, at, 0.5, "v", json.dumps(comparison))],
+        [(1, change_index_rows(comparison))],
+    )
     bulk.finish(db, triggers)
     epoch = int(datetime.fromisoformat(published).timestamp())
     assert db.execute("SELECT * FROM latest_mentions").fetchall() == [(1, "cvid", "s", epoch, 3)]

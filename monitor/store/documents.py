@@ -347,27 +347,29 @@ def index_change(db: Database, change_id: int, comparison: dict[str, Any]) -> No
     """A change's concepts, facets and ladder moves as rows of change_concepts,
     change_qualifiers and change_moves (as schema.m009_change_index fills them from the JSON);
     its change_topics rows follow from them (schema.fill_change_topics)."""
-    db.conn.executemany(
-        "INSERT INTO change_concepts (change_id, concept, status, old_count, new_count, "
-        "superseded) VALUES (?,?,?,?,?,?)",
+    for sql, rows in zip(CHANGE_INDEX, change_index_rows(comparison), strict=True):
+        db.conn.executemany(sql, [(change_id, *r) for r in rows])
+
+
+# the rows of a change's index, each without its leading change_id
+CHANGE_INDEX = (
+    "INSERT INTO change_concepts (change_id, concept, status, old_count, new_count, "
+    "superseded) VALUES (?,?,?,?,?,?)",
+    "INSERT INTO change_qualifiers (change_id, concept, facet, status) VALUES (?,?,?,?)",
+    "INSERT INTO change_moves (change_id, ladder, old, new, move) VALUES (?,?,?,?,?)",
+)
+
+
+def change_index_rows(comparison: dict[str, Any]) -> tuple[list[tuple[Any, ...]], ...]:
+    """A comparison's rows of change_concepts, change_qualifiers and change_moves (in the order
+    of CHANGE_INDEX), without their change_id."""
+    return (
         [
-            (change_id, d["id"], d["status"], d["old"], d["new"], int(bool(d.get("superseded"))))
+            (d["id"], d["status"], d["old"], d["new"], int(bool(d.get("superseded"))))
             for d in comparison.get("concepts", ())
         ],
-    )
-    db.conn.executemany(
-        "INSERT INTO change_qualifiers (change_id, concept, facet, status) VALUES (?,?,?,?)",
-        [
-            (change_id, q["concept"], q["facet"], q["status"])
-            for q in comparison.get("qualifiers", ())
-        ],
-    )
-    db.conn.executemany(
-        "INSERT INTO change_moves (change_id, ladder, old, new, move) VALUES (?,?,?,?,?)",
-        [
-            (change_id, m["ladder"], m["old"], m["new"], m["move"])
-            for m in comparison.get("stance", ())
-        ],
+        [(q["concept"], q["facet"], q["status"]) for q in comparison.get("qualifiers", ())],
+        [(m["ladder"], m["old"], m["new"], m["move"]) for m in comparison.get("stance", ())],
     )
 
 
