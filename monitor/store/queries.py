@@ -220,6 +220,12 @@ def _older_matches(
     older than `lowest` matching; False (nothing added) when more than UNREAD documents have
     such versions, or more than DATED documents are dated `floor` or later."""
     cap = len(found) + DATED
+    # counted first on the date index alone: reading each one's oldest version costs far more
+    (dated,) = db.execute(
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM documents WHERE {DATE} >= ? LIMIT ?)", [floor, cap]
+    ).fetchone()
+    if dated >= cap:
+        return False
     rows = db.execute(
         "SELECT d.id, (SELECT MIN(v.id) FROM versions v WHERE v.document_id = d.id) "
         f"FROM documents d WHERE {DATE} >= ? LIMIT ?",
