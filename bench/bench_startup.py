@@ -3,7 +3,10 @@
 Builds a small database with `monitor demo` (offline: the bundled feeds on loopback) and a fresh
 heartbeat, then runs each command as a subprocess --runs times, round-robin so that the load of
 a shared machine falls on all alike, and prints the median wall time and the median CPU time
-(user + system of the child) of each. With --before COMMIT the same commands also run on the
+(user + system of the child) of each. The commands share one cache folder ($XDG_CACHE_HOME), so
+the read-only ones find the config stamped valid after the first round (monitor/config_stamp.py);
+the "(no stamp)" row runs `search` with an empty cache folder each time: a config never validated
+here, or just edited. With --before COMMIT the same commands also run on the
 `monitor` package of that commit (`git archive`, put first on PYTHONPATH), in the same rounds.
 
     python bench/bench_startup.py [--runs 15] [--before COMMIT]
@@ -73,6 +76,7 @@ def package_of(commit: str, directory: Path) -> Path:
 
 
 LOAD_CONFIG = "from monitor import config; config.load_shipped()"
+NO_STAMP = "search (no stamp)"
 
 
 def commands(url: str) -> list[tuple[str, list[str]]]:
@@ -83,6 +87,7 @@ def commands(url: str) -> list[tuple[str, list[str]]]:
         ("monitor search 비핵화", [*monitor, "search", "비핵화"]),
         ("monitor show URL", [*monitor, "show", url]),
         ("monitor health", [*monitor, "health"]),
+        (NO_STAMP, [*monitor, "search", "비핵화"]),
         # What of those three is importing and validating the whole config, as each of them does.
         ("config load alone", [sys.executable, "-c", LOAD_CONFIG]),
     ]
@@ -93,21 +98,31 @@ def measure(
 ) -> dict[tuple[str, str], tuple[list[float], list[float]]]:
     """Per (tree, command): the wall and CPU seconds of each run."""
     times: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
-    for _ in range(runs):
+    caches = cwd / "caches"
+    for run in range(-1, runs):  # round -1 writes the bytecode and the stamps; not counted
         for tree, path in trees.items():
-            env = {k: v for k, v in os.environ.items() if k not in {"MONITOR_CONFIG"}}
+            # Bytecode is written and used, as in an installed monitor (pip compiles a wheel's
+            # modules): with $PYTHONDONTWRITEBYTECODE an editable install compiles every
+            # module of monitor from source at each start (~100 ms here).
+            skip = {"MONITOR_CONFIG", "PYTHONDONTWRITEBYTECODE"}
+            env = {k: v for k, v in os.environ.items() if k not in skip}
             env["MONITOR_DB"] = str(database)
+            env["XDG_CACHE_HOME"] = str(caches / tree)
             if path is not None:
                 env["PYTHONPATH"] = str(path)
             for label, argv in commands(url):
                 if label.startswith("python") and tree != next(iter(trees)):
                     continue  # the baseline once per round
+                if label == NO_STAMP:
+                    env = {**env, "XDG_CACHE_HOME": str(caches / f"{tree}-{run}")}
                 beat(database)  # a loaded machine can take longer than a beat's lifetime
                 cpu, start = _child_cpu(), time.perf_counter()
                 done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True)
                 wall = time.perf_counter() - start
                 if done.returncode != 0:
                     raise SystemExit(f"{label} ({tree}) failed: {done.stderr.decode()[-500:]}")
+                if run < 0:
+                    continue
                 walls, cpus = times.setdefault((tree, label), ([], []))
                 walls.append(wall)
                 cpus.append(_child_cpu() - cpu)

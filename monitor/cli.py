@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
     from monitor.config import Settings
+    from monitor.config_stamp import Basics
     from monitor.models import DigestData, Extracted
     from monitor.pipeline import Summary
 
@@ -79,40 +80,82 @@ def json_option(fn: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(fn)
 
 
-def _settings(path: Path | None) -> Settings:
-    """The config, with the database --db names; from here on, warnings logged reach stderr
-    redacted (see monitor/redact.py). With no config file found, the shipped default config,
-    said in one line on stderr."""
-    from monitor import config, logs
-    from monitor.redact import Redactor
+def _config_text(path: Path | None) -> tuple[str, str]:
+    """Where the config comes from (as messages name it) and its text. With no config file
+    found, the shipped default config, said in one line on stderr."""
+    from monitor import config_file
 
     try:
-        if config.uses_shipped(path):
+        if config_file.uses_shipped(path):
             click.echo(
-                f"no {config.DEFAULT_CONFIG} here: using {config.SHIPPED} "
+                f"no {config_file.DEFAULT_CONFIG} here: using {config_file.SHIPPED} "
                 "(`monitor init` writes it to edit; --config or $MONITOR_CONFIG picks another)",
                 err=True,
             )
-            settings = config.load_shipped()
-        else:
-            settings = config.load(path)
+            return config_file.SHIPPED, config_file.shipped_config_text()
+        where = config_file.config_path(path)
+        return str(where), config_file.load_text(where)
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _validated(origin: str, text: str) -> Settings:
+    """The config validated in full, with the database $MONITOR_DB names; its text is stamped
+    valid for the read-only commands (monitor/config_stamp.py)."""
+    from monitor import config, config_stamp
+
+    try:
+        settings = config.parse(config.loads(text, origin=origin), origin=origin, environment=False)
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    config_stamp.write(text, settings.basics())
+    return config.overridden(settings)
+
+
+def _db_option() -> Path | None:
     context = click.get_current_context(silent=True)
-    db_path = context.meta.get(DB_KEY) if context is not None else None
-    if db_path is not None:
+    return context.meta.get(DB_KEY) if context is not None else None
+
+
+def _settings(path: Path | None) -> Settings:
+    """The config, with the database --db names; from here on, warnings logged reach stderr
+    redacted (see monitor/redact.py)."""
+    from monitor import logs
+    from monitor.redact import Redactor
+
+    settings = _validated(*_config_text(path))
+    if (db_path := _db_option()) is not None:
         storage = settings.storage.model_copy(update={"database": str(db_path)})
         settings = settings.model_copy(update={"storage": storage})
     logs.to_stderr(Redactor.from_settings(settings), _log_level())
     return settings
 
 
-def _database(settings: Settings, *, read_only: bool = False) -> AbstractContextManager[Database]:
+def _basics(path: Path | None) -> Basics:
+    """What a read-only command needs of the config, as _settings gives it: from the stamp when
+    this very text was validated before, else validated in full now (a broken config is refused
+    by every command alike: it never gets a stamp)."""
+    from monitor import config_file, config_stamp, logs
+    from monitor.redact import Redactor
+
+    origin, text = _config_text(path)
+    basics = config_stamp.read(text)
+    if basics is None:
+        basics = _validated(origin, text).basics()
+    elif (database := config_file.database_override()) is not None:
+        basics = replace(basics, database=database)
+    if (db_path := _db_option()) is not None:
+        basics = replace(basics, database=str(db_path))
+    logs.to_stderr(Redactor.from_basics(basics), _log_level())
+    return basics
+
+
+def _database(basics: Basics, *, read_only: bool = False) -> AbstractContextManager[Database]:
     """The configured database for a `with` block; its faults become one-line errors. Read
     only, it is never created or migrated (store.open_read_only)."""
     from monitor import store
 
-    return store.opened(settings.database, settings.storage.busy_timeout, read_only=read_only)
+    return store.opened(basics.database_path, basics.busy_timeout, read_only=read_only)
 
 
 def _os_fault(exc: OSError) -> str:
@@ -157,10 +200,10 @@ def _print_json(value: object) -> None:
     click.echo(json_text(value, indent=2))
 
 
-def _local(stamp: str | None, settings: Settings) -> str:
+def _local(stamp: str | None, zone: str) -> str:
     if not stamp:
         return "-"
-    moment = datetime.fromisoformat(stamp).astimezone(ZoneInfo(settings.schedule.timezone))
+    moment = datetime.fromisoformat(stamp).astimezone(ZoneInfo(zone))
     return moment.strftime("%Y-%m-%d %H:%M %Z")
 
 
@@ -220,7 +263,7 @@ def init(config_path: Path | None, force: bool, as_json: bool) -> None:
         path.write_text(config.shipped_config_text(), encoding="utf-8")
         lines = [f"wrote {path}"]
     settings = _settings(path)
-    with _database(settings) as db:
+    with _database(settings.basics()) as db:
         store.check_writable(db)
     if as_json:
         _print_json({"config": str(path), "written": written, "database": str(settings.database)})
@@ -321,7 +364,7 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     bar = Bar(sys.stderr, shown=not as_json)
     # The log lines of the poll wait until the bar is over (all of them on a terminal, else
     # its warnings); those the summary prints (each failure) are not printed twice.
-    with logs.held(every=bar.shown) as release, _database(settings) as db:
+    with logs.held(every=bar.shown) as release, _database(settings.basics()) as db:
         summary = poll(settings, db, sources, progress=bar.draw)
         bar.end()
         release([error for _, error in summary.errors])
@@ -366,7 +409,7 @@ def _once_exit(summary: Summary) -> int:
     return EXIT_ALL_FAILED if failed >= summary.sources else EXIT_SOME_FAILED
 
 
-def _since(value: str | None, settings: Settings, hint: str = "--since") -> datetime | None:
+def _since(value: str | None, zone: str, hint: str = "--since") -> datetime | None:
     """A date or time typed by a person, read in the configured zone, as UTC."""
     if value is None:
         return None
@@ -377,7 +420,7 @@ def _since(value: str | None, settings: Settings, hint: str = "--since") -> date
             f"{value!r}: use YYYY-MM-DD or an ISO-8601 time", param_hint=hint
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(settings.schedule.timezone))
+        moment = moment.replace(tzinfo=ZoneInfo(zone))
     return moment.astimezone(UTC)
 
 
@@ -409,10 +452,10 @@ def search(
     """
     from monitor import store
 
-    settings = _settings(config_path)
-    with _database(settings, read_only=True) as db:
+    basics = _basics(config_path)
+    with _database(basics, read_only=True) as db:
         try:
-            hits = store.search(db, query, _since(since, settings), limit=limit)
+            hits = store.search(db, query, _since(since, basics.timezone), limit=limit)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -425,7 +468,7 @@ def search(
             terminal(hit.source, NAME_CHARS),
             terminal(hit.title or hit.url, TITLE_CHARS),
         )
-        click.echo(f"{_local(hit.published, settings)}  [{source}] {title}")
+        click.echo(f"{_local(hit.published, basics.timezone)}  [{source}] {title}")
         click.echo(f"    {url_text(hit.url)}")
         click.echo(f"    {terminal(hit.snippet, SENTENCE_CHARS)}")
     if len(hits) == limit:
@@ -448,8 +491,8 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
     from monitor.redact import public_url
     from monitor.urls import canonical_url
 
-    settings = _settings(config_path)
-    with _database(settings, read_only=True) as db:
+    basics = _basics(config_path)
+    with _database(basics, read_only=True) as db:
         found = store.history(db, url, canonical_url(url))
         if found is None and public_url(url) != url:  # a page source's URL is kept without its key
             found = store.history(db, public_url(url), canonical_url(public_url(url)))
@@ -467,7 +510,9 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
         )
         counts += f"; set aside: {aside}" if aside else ""
         counts = terminal(counts)
-        click.echo(f"\n--- version {version.id}, {_local(version.fetched_at, settings)}: {counts}")
+        click.echo(
+            f"\n--- version {version.id}, {_local(version.fetched_at, basics.timezone)}: {counts}"
+        )
         if version.limits:
             click.echo(f"(stored within limits: {version.limits})")
         click.echo(terminal(version.text, lines=True))
@@ -487,7 +532,7 @@ def sources(config_path: Path | None, as_json: bool) -> None:
     from monitor.redact import Redactor
 
     settings = _settings(config_path)
-    with _database(settings, read_only=True) as db:
+    with _database(settings.basics(), read_only=True) as db:
         stored = {h.name: h for h in store.source_health(db, [s.name for s in settings.sources])}
     # Read only: the config's address and kind, and a source never polled yet shown as such.
     health = [
@@ -526,7 +571,7 @@ def sources(config_path: Path | None, as_json: bool) -> None:
             state = "ok"
         click.echo(
             f"{name:{width}} {terminal(h.kind):5} {state:12} "
-            f"last ok {_local(h.last_success, settings):22} {h.documents:5} docs  {url_text(h.url)}"
+            f"last ok {_local(h.last_success, settings.schedule.timezone):22} {h.documents:5} docs  {url_text(h.url)}"
         )
         if h.last_error:  # stored redacted; again here for rows older than the redactor
             click.echo(f"    last error: {terminal(redactor.redact(h.last_error), ERROR_CHARS)}")
@@ -688,9 +733,14 @@ def changes(
         raise click.BadParameter(
             f"unknown concept {concept!r} (known: {known})", param_hint="--concept"
         )
-    with _database(settings, read_only=True) as db:
+    with _database(settings.basics(), read_only=True) as db:
         found = store.list_changes(
-            db, _since(since, settings), concept, limit + 1, superseded=show_all, status=status
+            db,
+            _since(since, settings.schedule.timezone),
+            concept,
+            limit + 1,
+            superseded=show_all,
+            status=status,
         )
     more = len(found) > limit
     found = found[:limit]
@@ -714,9 +764,13 @@ def changes(
         click.echo("no changes stored" + (f" for {scope}" if scope else ""))
     for c in found:
         title = terminal(c.title or c.url, TITLE_CHARS)
-        gone = f"  (superseded {_local(c.superseded_at, settings)})" if c.superseded_at else ""
+        gone = (
+            f"  (superseded {_local(c.superseded_at, settings.schedule.timezone)})"
+            if c.superseded_at
+            else ""
+        )
         click.echo(
-            f"{c.significance:.2f}  {c.kind:10} {_local(c.detected_at, settings)}  {title}{gone}"
+            f"{c.significance:.2f}  {c.kind:10} {_local(c.detected_at, settings.schedule.timezone)}  {title}{gone}"
         )
         click.echo(f"      {terminal(c.verdict, SENTENCE_CHARS)}")
         click.echo(f"      {url_text(c.url)}")
@@ -765,7 +819,7 @@ def digest(
         when = date_type.fromisoformat(day) if day else latest(settings, moment)
     except ValueError:
         raise click.BadParameter(f"{day!r}: use YYYY-MM-DD", param_hint="--date") from None
-    with _database(settings, read_only=not send) as db:
+    with _database(settings.basics(), read_only=not send) as db:
         if send:
             if settings.email is None and not settings.webhooks:
                 raise click.ClickException("nothing to send with: add [email] or [[webhooks]]")
@@ -806,7 +860,7 @@ def digest(
             return
         data = alerts.digest_data(settings, db, when)
         message = digesting.render_digest(data, dedup_key=f"digest:{when}:preview")
-    closes = _local(data.end.isoformat(), settings)
+    closes = _local(data.end.isoformat(), settings.schedule.timezone)
     so_far = f" so far (its window closes {closes})" if data.end > moment else ""
     counts = message.payload
     shown = f"the digest for {when}{so_far}: {counts.get('changes', 0)} wording change(s), "
@@ -879,7 +933,7 @@ def timeline(
         raise click.BadParameter(
             f"unknown concept {concept!r} (known: {known})", param_hint="CONCEPT"
         )
-    with _database(settings, read_only=True) as db:
+    with _database(settings.basics(), read_only=True) as db:
         rows = mentions_over_time(
             db, concept, by=by, timezone=settings.schedule.timezone, source=source, split=split
         )
@@ -928,7 +982,7 @@ def add(
     settings = _settings(config_path)
     try:
         series = settings.series_by_id(series_id)
-        with _database(settings) as db:
+        with _database(settings.basics()) as db:
             already = store.series_of_document(db, document_key(str(file)))
             if already is not None and already != series_id:
                 raise click.ClickException(
@@ -941,7 +995,7 @@ def add(
                 file,
                 series=series,
                 title=title,
-                published=_since(when, settings, "--date"),
+                published=_since(when, settings.schedule.timezone, "--date"),
             )
             found = store.history(db, document_key(str(file)), document_key(str(file)))
     except MonitorError as exc:
@@ -1002,7 +1056,7 @@ def health(config_path: Path | None, as_json: bool) -> None:
     """
     from monitor.health import health as check_health
 
-    problem = check_health(_settings(config_path))
+    problem = check_health(_basics(config_path))
     if as_json:
         status = "healthy" if problem is None else "unhealthy"
         _print_json({"status": status, "reasons": [] if problem is None else [problem]})

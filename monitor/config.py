@@ -1,15 +1,14 @@
 """The configuration: one TOML file, validated once, with errors that name the key and the fix.
 
-This is the only module that reads environment variables.
+This module, monitor/config_file.py (finding and reading the file) and monitor/config_stamp.py
+(configs already validated) are the only ones that read environment variables.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -17,16 +16,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from monitor import __version__
+from monitor import __version__, config_stamp
+
+# Finding and reading the file live in monitor/config_file.py; their callers still find them here.
+from monitor.config_file import DEFAULT_CONFIG as DEFAULT_CONFIG
+from monitor.config_file import SHIPPED as SHIPPED
+from monitor.config_file import config_path as config_path
+from monitor.config_file import database_override
+from monitor.config_file import load_text as load_text
+from monitor.config_file import loads as loads
+from monitor.config_file import no_color as no_color
+from monitor.config_file import shipped_config_text as shipped_config_text
+from monitor.config_file import uses_shipped as uses_shipped
+from monitor.config_stamp import Basics
 from monitor.errors import ConfigError
 from monitor.models import Concept, Facet, FacetValue, Lexicon, Relevance
 from monitor.reach import parse_allowed
 from monitor.urls import document_key
 
-DEFAULT_CONFIG = Path("config/monitor.toml")
-ENV_CONFIG = "MONITOR_CONFIG"
-ENV_DB = "MONITOR_DB"
-ENV_NO_COLOR = "NO_COLOR"  # https://no-color.org: set and not empty, no colour by default
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -448,6 +455,10 @@ class Settings(_Section):
     def database(self) -> Path:
         return Path(self.storage.database)
 
+    def basics(self) -> Basics:
+        """What the read-only commands take from this config (monitor/config_stamp.py)."""
+        return config_stamp.of(self)
+
     def concept_records(self) -> tuple[Concept, ...]:
         """The configured concepts as match records, in file order."""
         return tuple(
@@ -679,19 +690,16 @@ def parse(raw: Mapping[str, Any], *, origin: str = "config", environment: bool =
             f"{origin} has {len(problems)} problem(s):\n  " + "\n  ".join(problems),
             tuple(problems),
         )
-    database = os.environ.get(ENV_DB) if environment else None
+    return overridden(settings) if environment else settings
+
+
+def overridden(settings: Settings) -> Settings:
+    """The settings with the database $MONITOR_DB names, when it is set."""
+    database = database_override()
     if database:
         storage = settings.storage.model_copy(update={"database": database})
         settings = settings.model_copy(update={"storage": storage})
     return settings
-
-
-def config_path(path: Path | None) -> Path:
-    """The config file to use: the given path, else $MONITOR_CONFIG, else config/monitor.toml."""
-    if path is not None:
-        return path
-    env = os.environ.get(ENV_CONFIG)
-    return Path(env) if env else DEFAULT_CONFIG
 
 
 def load(path: Path | None = None) -> Settings:
@@ -700,74 +708,6 @@ def load(path: Path | None = None) -> Settings:
     return parse(loads(load_text(path), origin=str(path)), origin=str(path))
 
 
-# How the shipped default config is named in messages.
-SHIPPED = "the shipped default config"
-
-
-def uses_shipped(path: Path | None) -> bool:
-    """True when no config was asked for (no --config, no $MONITOR_CONFIG) and the default
-    config/monitor.toml does not exist here: the shipped default config is used instead, so
-    that every command runs from any folder after `pip install`."""
-    return path is None and not os.environ.get(ENV_CONFIG) and not DEFAULT_CONFIG.exists()
-
-
-def no_color() -> bool:
-    """True when $NO_COLOR is set and not empty: output is not coloured unless asked for."""
-    return bool(os.environ.get(ENV_NO_COLOR))
-
-
 def load_shipped() -> Settings:
     """The shipped default config (the one `monitor init` writes), validated."""
     return parse(loads(shipped_config_text(), origin=SHIPPED), origin=SHIPPED)
-
-
-def load_text(path: Path) -> str:
-    """The config file's text; ConfigError naming the file and the fix when it cannot be read."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: config file not found; run `monitor init` to write one, "
-            f"or pass --config PATH (or set {ENV_CONFIG})"
-        ) from None
-    except PermissionError:
-        raise ConfigError(
-            f"{path}: cannot read the config file (permission denied); make it readable by "
-            "this user (chmod u+r), or pass --config PATH"
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError(
-            f"{path}: is a folder, not a config file; pass --config PATH to the TOML file"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: the config file is not UTF-8 ({exc.reason} at byte {exc.start}); "
-            "save it as UTF-8"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"{path}: cannot read the config file ({exc.strerror or exc}); check the file "
-            "and its disk, or pass --config PATH"
-        ) from None
-
-
-def loads(text: str, *, origin: str = "config") -> dict[str, Any]:
-    """Parse TOML text, turning syntax errors into ConfigError."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
-    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
-        raise ConfigError(
-            f"{origin}: not valid TOML for monitor: arrays or tables nested too deeply to read; "
-            "flatten them (monitor's config nests at most a few levels)"
-        ) from None
-
-
-def shipped_config_text() -> str:
-    """The commented example config that ships with monitor (config/monitor.toml)."""
-    packaged = resources.files("monitor").joinpath("data/monitor.toml")
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    # An editable install runs from the source tree, where the file sits beside the package.
-    return (Path(__file__).resolve().parent.parent / DEFAULT_CONFIG).read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ from typing import TextIO
 
 import click
 
-from monitor import config
+from monitor import config_file
 
 BAR_WIDTH = 30
 
@@ -21,7 +21,7 @@ def colour(stream: TextIO, asked: bool | None = None) -> bool:
     it is a terminal and $NO_COLOR is not set."""
     if asked is not None:
         return asked
-    return stream.isatty() and not config.no_color()
+    return stream.isatty() and not config_file.no_color()
 
 
 class Bar:

@@ -13,18 +13,18 @@ from monitor import store
 from monitor.errors import StoreError
 
 if TYPE_CHECKING:
-    from monitor.config import Settings
+    from monitor.config_stamp import Basics
 
 
-def health(settings: Settings, now: datetime | None = None) -> str | None:
+def health(basics: Basics, now: datetime | None = None) -> str | None:
     """None when the heartbeat is fresh and the database writable, else why not."""
-    database = settings.database
+    database = basics.database_path
     if not database.exists():
         return f"{database}: no database yet; is `monitor run` running?"
     try:
         # Migrations are the service's to run: a health check during an upgrade must neither
         # start one (under the HEALTHCHECK's timeout) nor wait for the service's.
-        with store.opened(database, settings.storage.busy_timeout, migrate=False) as db:
+        with store.opened(database, basics.busy_timeout, migrate=False) as db:
             if pending := store.migrations.pending(db):
                 steps = f"{len(pending)} step{'s' if len(pending) > 1 else ''} left"
                 return f"{database}: upgrading the schema ({steps}); `monitor run` finishes it"
@@ -34,7 +34,7 @@ def health(settings: Settings, now: datetime | None = None) -> str | None:
         return str(exc)
     if beat is None:
         return f"{database}: no heartbeat yet; `monitor run` has not started"
-    limit = timedelta(seconds=3 * settings.service.heartbeat_seconds + 10)
+    limit = timedelta(seconds=3 * basics.heartbeat_seconds + 10)
     age = (now or datetime.now(UTC)) - beat[1]
     if age > limit:
         return f"heartbeat is {age.total_seconds():.0f} s old (pid {beat[0]}); the service is stuck or stopped"

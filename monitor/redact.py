@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
+from monitor import config_stamp
+
 if TYPE_CHECKING:
     from monitor.config import Settings
+    from monitor.config_stamp import Basics
 
 MARK = "***"
 MIN_SECRET = 4
@@ -165,19 +168,16 @@ class Redactor:
     def from_settings(cls, settings: Settings) -> Redactor:
         """The redactor for a configuration: reads the secrets from the environment variables
         it names (as sending does), and takes the secret parts of every configured URL."""
-        secrets: list[str | None] = []
-        logins: list[tuple[str, str]] = []
-        if settings.email is not None:
-            user, password = settings.email.username(), settings.email.password()
-            secrets += [user, password]
-            if user and password:
-                logins.append((user, password))
-        for hook in settings.webhooks:
-            token = hook.token()
-            secrets.append(token)
-            secrets += webhook_secrets(hook.url)
-        for source in settings.sources:
-            secrets += _url_secrets(source.url)
+        return cls.from_basics(config_stamp.of(settings))
+
+    @classmethod
+    def from_basics(cls, basics: Basics) -> Redactor:
+        """The redactor for a validated config's basics (see monitor/config_stamp.py)."""
+        secrets, logins = config_stamp.secrets(basics)
+        for url in basics.webhook_urls:
+            secrets += webhook_secrets(url)
+        for url in basics.source_urls:
+            secrets += _url_secrets(url)
         return cls.of(secrets, logins)
 
     def __post_init__(self) -> None:

@@ -35,10 +35,15 @@ def make_settings(tmp_path: Path) -> MakeSettings:
 
 
 @pytest.fixture(autouse=True)
-def _no_user_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never read, or write into, the database or config of whoever runs them."""
+def _no_user_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Tests never read, or write into, the database, config or cache of whoever runs them:
+    each test has its own cache folder for the validated-config stamps (monitor/config_stamp.py),
+    and so do the commands it runs."""
     monkeypatch.delenv("MONITOR_DB", raising=False)
     monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
 def shipped_concepts() -> str:

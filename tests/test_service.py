@@ -107,8 +107,8 @@ def test_sources_are_polled_at_their_intervals(make_settings: MakeSettings) -> N
         assert store.last_success(db, "poll:whitehouse") is not None
         assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] > 10
         assert store.heartbeat(db) is not None
-    assert health(settings, datetime.now(UTC)) is None
-    assert "old" in (health(settings, datetime.now(UTC) + timedelta(minutes=5)) or "")
+    assert health(settings.basics(), datetime.now(UTC)) is None
+    assert "old" in (health(settings.basics(), datetime.now(UTC) + timedelta(minutes=5)) or "")
 
 
 def test_a_start_polls_only_what_is_overdue(make_settings: MakeSettings) -> None:
@@ -493,11 +493,11 @@ def test_the_health_check_leaves_migrations_to_the_service(make_settings: MakeSe
     older = Database(settings.database)
     store.migrations.apply(older, stop_before="m010_bodies")
     older.close()
-    said = health(settings, datetime.now(UTC)) or ""
+    said = health(settings.basics(), datetime.now(UTC)) or ""
     assert "upgrading the schema (2 steps left)" in said, said
     with sqlite3.connect(settings.database) as conn:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(versions)")}
     assert "raw" in columns and "body_hash" not in columns, "the health check migrated"
     with store.open_db(settings.database) as db:  # the service's open migrates
         store.beat(db, os.getpid(), store.now())
-    assert health(settings, datetime.now(UTC)) is None
+    assert health(settings.basics(), datetime.now(UTC)) is None
