@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     import trafilatura
     from trafilatura.utils import handle_compressed_file
 
-    from monitor import charset, feeds
+    from monitor.sources import charset, feeds
 
     feed_files = sorted((ROOT / "tests" / "data" / "feeds").glob("*.xml"))
     feed_files += sorted((ROOT / "tests" / "data" / "feeds").glob("*.rss"))

@@ -1,7 +1,7 @@
-"""Speed and completeness of monitor.diff.diff against a word-level difflib baseline.
+"""Speed and completeness of monitor.analysis.diff.diff against a word-level difflib baseline.
 
 Compares two long OCR'd National Security Strategy texts of the shared corpus
-(../shared/corpus/docs/nss-series) with `monitor.diff.diff` (median of --runs runs) and with
+(../shared/corpus/docs/nss-series) with `monitor.analysis.diff.diff` (median of --runs runs) and with
 `difflib.SequenceMatcher(None, old_words, new_words, autojunk=False).get_opcodes()` (one run).
 Completeness: every sentence that a non-equal baseline opcode touches (on either side) must be
 reported by our diff (added, removed, changed or moved, by normalised key), be unchanged up to
@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor import diff as D  # noqa: E402
+from monitor.analysis import diff as D  # noqa: E402
+from monitor.analysis.text import sentences, tidy  # noqa: E402
 from monitor.models import SentenceDiff  # noqa: E402
-from monitor.text import sentences, tidy  # noqa: E402
 
 NSS = ROOT.parent / "shared" / "corpus" / "docs" / "nss-series"
 PAIRS = [("1998", "1999"), ("2001", "2002")]

@@ -1,4 +1,4 @@
-"""Extraction quality and speed of monitor.extract.extract_html against trafilatura's defaults.
+"""Extraction quality and speed of monitor.analysis.extract.extract_html against trafilatura's defaults.
 
 For every page of the shared corpus (../shared/corpus/html, MANIFEST section C) print the token
 F1 of our text against the expected main text, beside plain `trafilatura.extract(html)`, then
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 from bench.quality import CORPUS_HTML, corpus_pages, token_f1  # noqa: E402
-from monitor.extract import extract_html  # noqa: E402
+from monitor.analysis.extract import extract_html  # noqa: E402
 
 CANDIDATES: dict[str, dict[str, Any]] = {
     "defaults": {},

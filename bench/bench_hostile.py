@@ -6,7 +6,7 @@ Serves two hostile documents on loopback and runs monitor on them as child proce
   (b) a plain-text page holding the word "summit" 105,000 times, polled, then
       `monitor search summit`: the search's wall time and peak RSS (given up after --deadline);
   (c) the alert for a new article made of (a)'s sentence: the time and peak RSS of building it
-      (monitor.messages.article_message) and the size of its webhook body.
+      (monitor.render.messages.article_message) and the size of its webhook body.
 Peak RSS is the child's own (os.wait4), the extraction workers it waited for included.
 
 --tree runs another checkout (e.g. a scratch copy of main: `git clone /work/main /tmp/m`) with
@@ -65,7 +65,7 @@ url = "{server.url(page)}"
 ALERT = """
 import json
 from datetime import UTC, datetime
-from monitor.messages import article_message
+from monitor.render.messages import article_message
 from monitor.models import ArticleEvent, Mention
 sentence = "North Korea must accept " + "CVID " * 12_000 + "now."
 mentions = tuple(Mention("cvid", "CVID", sentence, 24 + 5 * k, 28 + 5 * k) for k in range(12_000))

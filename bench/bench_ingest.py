@@ -4,7 +4,7 @@ Serves N feeds, each on its own loopback address (127.0.0.2, 127.0.0.3, ...), ea
 articles made of real pages (the bundled demo pages, plus ../shared/corpus/html when present).
 Then, in one run:
   (b) `monitor once` over all of it, in articles per second, beside the physical limit: monitor's
-      own extraction (monitor.extract, its settings) of the same articles in os.cpu_count()
+      own extraction (monitor.analysis.extract, its settings) of the same articles in os.cpu_count()
       processes with no I/O, measured in the same round, and their ratio (target >= 0.8);
   (c) the CPU time of an immediate second `monitor once` (nothing changed) as a share of the first;
   (d) the cost of relevance, facets and negation: the first `monitor once` with the shipped
@@ -214,7 +214,7 @@ ARTICLE_TYPE = "text/html; charset=utf-8"  # what the bench servers send with ev
 def _limit_start(pages: list[bytes]) -> None:
     """In each process of the limit's pool: keep the pages, and extract each once, so that the
     imports and first-call costs are paid before the clock starts."""
-    from monitor.extract import extract
+    from monitor.analysis.extract import extract
 
     _PAGES[:] = pages
     for i, page in enumerate(pages):
@@ -224,7 +224,7 @@ def _limit_start(pages: list[bytes]) -> None:
 def _limit_chunk(numbers: range) -> int:
     """Extract articles `numbers` (bodies already in this process) exactly as monitor's worker
     does for a feed article with a date; returns the characters extracted."""
-    from monitor.extract import extract
+    from monitor.analysis.extract import extract
 
     chars = 0
     for n in numbers:
@@ -234,7 +234,7 @@ def _limit_chunk(numbers: range) -> int:
 
 
 def limit(pages: list[bytes], count: int, processes: int | None = None) -> tuple[float, float]:
-    """The physical limit: wall and CPU seconds of monitor's own extraction (monitor.extract,
+    """The physical limit: wall and CPU seconds of monitor's own extraction (monitor.analysis.extract,
     its settings, metadata=False as for a dated feed article) of the same `count` articles in
     `os.cpu_count()` processes, with no I/O: the bodies are in the processes before the clock
     starts and only article numbers and character counts cross the process boundary."""
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{100 * med(r.parent_cpu / r.cpu for r in firsts):.0f}%)"
     )
     print(
-        f"    physical limit (monitor.extract in {cores} processes, no I/O): "
+        f"    physical limit (monitor.analysis.extract in {cores} processes, no I/O): "
         f"{med(limit_rates):.1f} articles/s (wall {med(w for w, _ in limits):.2f} s, "
         f"CPU {med(c for _, c in limits):.2f} s)"
     )

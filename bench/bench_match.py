@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    from monitor.analysis.match import Matcher
     from monitor.config import loads, parse, shipped_config_text
-    from monitor.match import Matcher
 
     settings = parse(loads(shipped_config_text()), environment=False)
     lexicon = settings.lexicon()

@@ -45,15 +45,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor import store  # noqa: E402
-from monitor.changes import matcher, prepare  # noqa: E402
-from monitor.compare import as_json, compare  # noqa: E402
+from monitor.analysis.changes import matcher, prepare  # noqa: E402
+from monitor.analysis.compare import as_json, compare  # noqa: E402
+from monitor.analysis.text import excerpt, normalise  # noqa: E402
+from monitor.analysis.timeline import timeline  # noqa: E402
 from monitor.config import load_shipped  # noqa: E402
 from monitor.models import Extracted  # noqa: E402
 from monitor.store import bulk  # noqa: E402
 from monitor.store.documents import change_index_rows  # noqa: E402
 from monitor.store.schema import EXCERPT  # noqa: E402
-from monitor.text import excerpt, normalise  # noqa: E402
-from monitor.timeline import timeline  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
 GENERATOR = 4  # bump when the generated history changes

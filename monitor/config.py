@@ -31,8 +31,8 @@ from monitor.config_file import uses_shipped as uses_shipped
 from monitor.config_stamp import Basics
 from monitor.errors import ConfigError
 from monitor.models import Concept, Facet, FacetValue, Lexicon, Relevance
-from monitor.reach import parse_allowed
-from monitor.urls import document_key
+from monitor.sources.reach import parse_allowed
+from monitor.sources.urls import document_key
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -407,7 +407,7 @@ class ConceptSettings(_Section):
 
 
 class RelevanceSettings(_Section):
-    """When a mention counts (see monitor/relevance.py); the defaults are in config/monitor.toml."""
+    """When a mention counts (see monitor/analysis/relevance.py); the defaults are in config/monitor.toml."""
 
     target: tuple[str, ...] = ()
     others: tuple[str, ...] = ()
@@ -561,7 +561,7 @@ def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> list[str]:
 def _pattern_problem(pattern: str) -> str | None:
     """Why a concept pattern or keyword cannot be matched, or None (each is compiled alone, as
     the automaton would: no automaton is built for the check)."""
-    from monitor.patterns import problem
+    from monitor.analysis.patterns import problem
 
     return problem(pattern)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from monitor import config, store
 from monitor.pipeline import poll
-from monitor.untrusted import ERROR_CHARS, SENTENCE_CHARS, TITLE_CHARS, terminal
+from monitor.render.untrusted import ERROR_CHARS, SENTENCE_CHARS, TITLE_CHARS, terminal
 
 TYPES = {
     ".xml": "application/rss+xml",

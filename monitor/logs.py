@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.redact import NOTHING, Redactor
-from monitor.untrusted import json_text, terminal
+from monitor.render.untrusted import json_text, terminal
 
 # The attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

@@ -51,7 +51,7 @@ class Relevance:
     """When a mention counts: the target it must be about, and the cues that set it aside.
 
     Reasons a mention is set aside: "excluded", "negated", "reported", "other-target",
-    "no-target" (see monitor/match.py); the reasons in `count` still count."""
+    "no-target" (see monitor/analysis/match.py); the reasons in `count` still count."""
 
     target: tuple[str, ...] = ()
     others: tuple[str, ...] = ()

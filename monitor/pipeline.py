@@ -26,14 +26,13 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from monitor import alerts, store
-from monitor.changes import add_file, matcher, prepare, prepared, store_document
+from monitor import store
+from monitor.alerts import rules as alerts
+from monitor.analysis.changes import add_file, matcher, prepare, prepared, store_document
+from monitor.analysis.extract import extract
+from monitor.analysis.match import Matcher
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
-from monitor.extract import extract
-from monitor.feeds import parse_feed
-from monitor.fetch import DnsFailures, Fetcher, FetchSettings
-from monitor.match import Matcher
 from monitor.models import (
     Concept,
     Extracted,
@@ -46,7 +45,9 @@ from monitor.models import (
     WordingChange,
 )
 from monitor.redact import Redactor, public_url
-from monitor.urls import canonical_url, is_web
+from monitor.sources.feeds import parse_feed
+from monitor.sources.fetch import DnsFailures, Fetcher, FetchSettings
+from monitor.sources.urls import canonical_url, is_web
 from monitor.workers import StartupError, Workers, failure
 
 # An article whose fetch failed this many times in a row is not tried again.

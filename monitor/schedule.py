@@ -31,7 +31,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
-from monitor import alerts, store
+from monitor import store
+from monitor.alerts import rules as alerts
 from monitor.config import Settings, Source
 from monitor.errors import StoreError
 from monitor.health import health as health  # where `monitor health` imports it from

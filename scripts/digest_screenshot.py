@@ -54,7 +54,7 @@ def monitor(*args: str, env: dict[str, str] | None = None) -> str:
 def digest_date(db_path: Path) -> str:
     """The local date of the first digest whose window holds the demo's newest document."""
     from monitor import config
-    from monitor.digest import window
+    from monitor.alerts.digest import window
 
     settings = config.parse(config.loads(config.shipped_config_text()), environment=False)
     zone, at = settings.schedule.timezone, settings.digest.time

@@ -19,10 +19,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
-from monitor import alerts, store
+from monitor import store
+from monitor.alerts import rules as alerts
+from monitor.alerts.digest import window as digest_window
 from monitor.cli import main
 from monitor.config import Settings
-from monitor.digest import window as digest_window
 from monitor.pipeline import poll
 from tests.conftest import DEMO, SHIPPED, MakeSettings, shipped_concepts
 from tests.servers import LocalServer, respond
@@ -331,7 +332,7 @@ def test_timeline_json_shape(tmp_path: Path) -> None:
 def test_a_0700_seoul_digest_covers_the_right_24_hours_across_the_utc_date_line(
     make_settings: MakeSettings,
 ) -> None:
-    from monitor.changes import prepare
+    from monitor.analysis.changes import prepare
     from monitor.models import Extracted
     from tests.test_store import _entry
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.changes import add_file
+from monitor.analysis.changes import add_file
 from monitor.cli import main
 from monitor.config import Settings
 from monitor.pipeline import poll

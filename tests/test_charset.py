@@ -1,4 +1,4 @@
-"""monitor.charset: declarations found, kept when they read as text, replaced when they do not."""
+"""monitor.sources.charset: declarations found, kept when they read as text, replaced when they do not."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor import charset
-from monitor.charset import Declared, codec, declarations, decode
-from monitor.feeds import parse_feed
+from monitor.sources import charset
+from monitor.sources.charset import Declared, codec, declarations, decode
+from monitor.sources.feeds import parse_feed
 
 DATA = Path(__file__).parent / "data"
 KOREAN = (DATA / "korean" / "kcna_condemn.txt").read_text(encoding="utf-8")

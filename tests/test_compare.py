@@ -1,4 +1,4 @@
-"""monitor.compare: concept deltas, ladder moves, verdicts and significance on real documents."""
+"""monitor.analysis.compare: concept deltas, ladder moves, verdicts and significance on real documents."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor import config
-from monitor.changes import matcher
-from monitor.compare import as_json, compare, verdict
-from monitor.match import Matcher
+from monitor.analysis.changes import matcher
+from monitor.analysis.compare import as_json, compare, verdict
+from monitor.analysis.match import Matcher
 from monitor.models import Comparison, Concept, DocumentSide, SentenceDiff
 
 SHIPPED = Path(__file__).parent.parent / "config" / "monitor.toml"

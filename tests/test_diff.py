@@ -1,4 +1,4 @@
-"""monitor.diff: sentence diffs of real policy texts that ignore reflow, typography and furniture."""
+"""monitor.analysis.diff: sentence diffs of real policy texts that ignore reflow, typography and furniture."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from monitor.diff import diff, sentence_key, strip_ignored
+from monitor.analysis.diff import diff, sentence_key, strip_ignored
+from monitor.analysis.text import sentences, tidy
 from monitor.models import ChangedSentence, SentenceDiff, WordOp
-from monitor.text import sentences, tidy
 
 DOCS = Path(__file__).parent / "data" / "docs"
 WH = DOCS / "whitehouse-briefings"

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from monitor import store
-from monitor.fetch import DnsFailures, Fetcher, FetchSettings, Unresolved, _resolve
 from monitor.pipeline import Shared, _workers, poll
-from monitor.reach import Address
+from monitor.sources.fetch import DnsFailures, Fetcher, FetchSettings, Unresolved, _resolve
+from monitor.sources.reach import Address
 from tests.conftest import MakeSettings
 from tests.servers import LocalServer, respond
 

@@ -19,8 +19,15 @@ import pypdfium2 as pdfium
 import pytest
 
 from bench.quality import token_f1
+from monitor.analysis.extract import (
+    MIN_CHARS,
+    _join_lines,
+    _utc,
+    extract,
+    extract_html,
+    extract_pdf,
+)
 from monitor.errors import ExtractError
-from monitor.extract import MIN_CHARS, _join_lines, _utc, extract, extract_html, extract_pdf
 
 DATA = Path(__file__).parent / "data"
 HTML = DATA / "html"

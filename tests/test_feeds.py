@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import FeedError
-from monitor.feeds import parse_date, parse_feed
-from monitor.urls import canonical_url
+from monitor.sources.feeds import parse_date, parse_feed
+from monitor.sources.urls import canonical_url
 
 DATA = Path(__file__).parent / "data" / "feeds"
 

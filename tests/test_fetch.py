@@ -1,4 +1,4 @@
-"""monitor.fetch against real servers on loopback: pytest-httpserver, and tests/servers.py."""
+"""monitor.sources.fetch against real servers on loopback: pytest-httpserver, and tests/servers.py."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchSettings, _retry_after
 from monitor.models import Attempt
+from monitor.sources.fetch import Fetcher, FetchSettings, _retry_after
 from tests.servers import Handler, LocalServer, closed_port, drip, hang, huge, respond, sequence
 
 UA = "monitor-test/0.1 (+https://example.invalid/monitor)"

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor import alerts, digest, store
+from monitor import store
+from monitor.alerts import digest
+from monitor.alerts import rules as alerts
 from monitor.cli import main
 from monitor.config import Settings
 from tests.conftest import SHIPPED, MakeSettings

@@ -13,8 +13,8 @@ from sqlite_utils import Database
 
 from monitor import pipeline, store
 from monitor.config import Settings
-from monitor.fetch import Fetcher, FetchSettings
 from monitor.pipeline import Shared, Summary, poll
+from monitor.sources.fetch import Fetcher, FetchSettings
 from monitor.workers import Workers
 from tests.conftest import DEMO, MakeSettings
 from tests.servers import Handler, LocalServer, respond, sequence

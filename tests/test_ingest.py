@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor import config, text
-from monitor.changes import matcher, prepare
-from monitor.extract import extract
+from monitor import config
+from monitor.analysis import text
+from monitor.analysis.changes import matcher, prepare
+from monitor.analysis.extract import extract
+from monitor.analysis.text import content_hash
 from monitor.pipeline import poll, process
 from monitor.store import open_db
-from monitor.text import content_hash
 from tests.conftest import DEMO, SHIPPED, MakeSettings
 from tests.servers import LocalServer
 

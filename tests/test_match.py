@@ -1,4 +1,4 @@
-"""monitor.match: concept matching on real English and Korean text, with original offsets."""
+"""monitor.analysis.match: concept matching on real English and Korean text, with original offsets."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from monitor.analysis.match import Matcher
+from monitor.analysis.text import sentence_at, tidy
 from monitor.errors import ConfigError
-from monitor.match import Matcher
 from monitor.models import Concept, Mention
-from monitor.text import sentence_at, tidy
 
 DOCS = Path(__file__).parent / "data" / "docs"
 WH = DOCS / "whitehouse-briefings"

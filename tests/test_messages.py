@@ -1,4 +1,4 @@
-"""monitor.messages: alert subjects, text and HTML bodies and webhook payloads, hostile input
+"""monitor.render.messages: alert subjects, text and HTML bodies and webhook payloads, hostile input
 included."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from monitor import alerts
-from monitor.compare import as_json, compare, verdict
-from monitor.messages import article_message, change_message, source_message, when
+from monitor.alerts import rules as alerts
+from monitor.analysis.compare import as_json, compare, verdict
 from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent
+from monitor.render.messages import article_message, change_message, source_message, when
 from tests.test_compare import LADDERS, MATCHER, SETTINGS, US_ROK_2021, US_ROK_2022, load
 
 LABELS = {cid: c.label for cid, c in SETTINGS.concepts.items()}

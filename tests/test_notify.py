@@ -1,4 +1,4 @@
-"""monitor.notify: mail through a real SMTP server on loopback (aiosmtpd: plain, STARTTLS,
+"""monitor.alerts.channels: mail through a real SMTP server on loopback (aiosmtpd: plain, STARTTLS,
 implicit TLS, AUTH) and webhooks to a real HTTP server (pytest-httpserver)."""
 
 from __future__ import annotations
@@ -22,11 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from pytest_httpserver import HTTPServer
 
-from monitor.config import EmailSettings, WebhookSettings
-from monitor.errors import NotifyError
-from monitor.messages import change_message
-from monitor.models import Message
-from monitor.notify import (
+from monitor.alerts.channels import (
     build_email,
     idempotency_key,
     message_id,
@@ -34,6 +30,10 @@ from monitor.notify import (
     send_webhook,
     slack_body,
 )
+from monitor.config import EmailSettings, WebhookSettings
+from monitor.errors import NotifyError
+from monitor.models import Message
+from monitor.render.messages import change_message
 from tests.test_messages import LABELS, NEW_COMPLETE, OLD_CVID, change_event
 
 KOREAN_TITLE = "한미 정상 공동성명 — 비핵화 문구 변경"
@@ -327,7 +327,7 @@ def test_some_recipients_refused_is_logged_not_retried(
     smtp_server: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
     sink, settings = smtp_server(Sink(refuse={"gone@example.org"}))
-    with caplog.at_level(logging.WARNING, logger="monitor.notify"):
+    with caplog.at_level(logging.WARNING, logger="monitor.alerts.channels"):
         send_email(settings, ["a@example.org", "gone@example.org"], alert())
     assert sink.received[0][0].rcpt_tos == ["a@example.org"]
     assert "refused gone@example.org (550" in caplog.text

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from monitor import store
+from monitor.analysis.timeline import timeline
 from monitor.models import ChangeRecord, Extracted, FeedEntry, Mention, Placement, Processed
 from monitor.store import queries
-from monitor.timeline import timeline
 
 WORDS = ("alpha", "beta", "gamma", "delta", "north", "korea", "비핵화를", "비핵화는", "war")
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -470,7 +470,7 @@ def _python_timeline(
     from collections import Counter
     from zoneinfo import ZoneInfo
 
-    from monitor.timeline import _labels, period_of
+    from monitor.analysis.timeline import _labels, period_of
 
     zone = ZoneInfo(timezone)
     counts: Counter[tuple[str, str | None]] = Counter()
@@ -621,9 +621,9 @@ def test_changes_and_timeline_walk_the_aggregates_indexes(tmp_path: Path) -> Non
 def test_a_bulk_load_fills_the_aggregates_when_it_finishes(tmp_path: Path) -> None:
     import json
 
+    from monitor.analysis.timeline import Period
     from monitor.store import bulk
     from monitor.store.documents import change_index_rows
-    from monitor.timeline import Period
 
     db = store.open_db(tmp_path / "b.db")
     triggers = bulk.begin(db)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from monitor.config import Source
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchSettings, Refused
-from monitor.reach import Reach, classify, numeric_host, parse_allowed
+from monitor.sources.fetch import Fetcher, FetchSettings, Refused
+from monitor.sources.reach import Reach, classify, numeric_host, parse_allowed
 from tests.servers import LocalServer, respond
 
 v4 = st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address)

@@ -24,10 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor import config
-from monitor import relevance as relevance_module
-from monitor.changes import matcher
-from monitor.compare import as_json, compare, verdict
-from monitor.match import Matcher
+from monitor.analysis import relevance as relevance_module
+from monitor.analysis.changes import matcher
+from monitor.analysis.compare import as_json, compare, verdict
+from monitor.analysis.match import Matcher
 from monitor.models import Comparison, Mention
 from tests.test_compare import load
 

@@ -1,4 +1,4 @@
-"""monitor.report: the text report and the HTML redline, on real documents and hostile input."""
+"""monitor.render.report: the text report and the HTML redline, on real documents and hostile input."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import lxml.html
 import pytest
 
-from monitor.compare import verdict
+from monitor.analysis.compare import verdict
 from monitor.models import (
     ChangedSentence,
     Comparison,
@@ -17,7 +17,7 @@ from monitor.models import (
     StanceMove,
     WordOp,
 )
-from monitor.report import render_html, render_text
+from monitor.render.report import render_html, render_text
 from tests.test_compare import (
     CVID_SENTENCE,
     EMERGENCY_2021,

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from monitor import alerts, store
+from monitor import store
+from monitor.alerts import rules as alerts
 from monitor.config import Settings
 from monitor.models import Attempt, ChangeEvent, SourceEvent
 from tests.conftest import MakeSettings

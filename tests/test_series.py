@@ -19,7 +19,8 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from monitor import alerts, store
+from monitor import store
+from monitor.alerts import rules as alerts
 from monitor.cli import main
 from monitor.config import Settings
 from monitor.pipeline import poll

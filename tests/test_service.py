@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from monitor import alerts, store
+from monitor import store
+from monitor.alerts import rules as alerts
 from monitor.config import Settings
 from monitor.models import Attempt
 from monitor.schedule import Service, health

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchSettings
+from monitor.sources.fetch import Fetcher, FetchSettings
 from tests.hostile.helpers import count, poll_here, write_config
 from tests.servers import Handler, LocalServer, Recorded, respond
 

@@ -1,4 +1,4 @@
-"""monitor.text: the normalised view and its offsets, content hashes, sentence spans."""
+"""monitor.analysis.text: the normalised view and its offsets, content hashes, sentence spans."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.text import around, content_hash, excerpt, normalise, sentence_at, sentences, tidy
+from monitor.analysis.text import (
+    around,
+    content_hash,
+    excerpt,
+    normalise,
+    sentence_at,
+    sentences,
+    tidy,
+)
 
 DOCS = Path(__file__).parent / "data" / "docs"
 WH = DOCS / "whitehouse-briefings" / "statements-releases"

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from monitor.errors import MonitorError
-from monitor.untrusted import json_text
+from monitor.render.untrusted import json_text
 
 # Only what --help needs is imported here: each command imports the config, the store and the
 # extraction stack when it runs (tests/test_startup.py), so `monitor --help`, `search`, `show`

@@ -19,7 +19,7 @@ from monitor.cli.common import (
     print_json,
 )
 from monitor.errors import MonitorError
-from monitor.untrusted import (
+from monitor.render.untrusted import (
     ERROR_CHARS,
     terminal,
 )
@@ -38,9 +38,9 @@ SHOWN_SENTENCES = 10
 
 def _load(address: str, settings: Settings) -> Extracted:
     """A document from a file or a URL, extracted as the pipeline would."""
-    from monitor.extract import extract, extract_file
-    from monitor.fetch import Fetcher, FetchSettings
-    from monitor.urls import is_web
+    from monitor.analysis.extract import extract, extract_file
+    from monitor.sources.fetch import Fetcher, FetchSettings
+    from monitor.sources.urls import is_web
 
     if not is_web(address):
         return extract_file(Path(address))
@@ -95,10 +95,10 @@ def compare(
     """
     import re
 
-    from monitor import compare as comparing
-    from monitor import report
-    from monitor.changes import matcher
+    from monitor.analysis import compare as comparing
+    from monitor.analysis.changes import matcher
     from monitor.redact import Redactor
+    from monitor.render import report
 
     settings = load_settings(config_path)
     try:
@@ -129,7 +129,7 @@ def compare(
     if as_json:
         print_json(comparing.as_json(result))
         return
-    from monitor.console import colour
+    from monitor.cli.console import colour
 
     use_color = colour(sys.stdout, color)  # --color/--no-color, else a terminal and no $NO_COLOR
     text = report.render_text(
@@ -168,8 +168,8 @@ def add(
     Example: monitor add nss-2002.txt --series nss --title "National Security Strategy 2002" --date 2002-09-17
     """
     from monitor import store
-    from monitor.changes import add_file
-    from monitor.urls import document_key
+    from monitor.analysis.changes import add_file
+    from monitor.sources.urls import document_key
 
     settings = load_settings(config_path)
     try:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from monitor.analysis.timeline import PERIODS
 from monitor.cli.common import (
     config_option,
     json_option,
@@ -19,8 +20,7 @@ from monitor.cli.common import (
     parse_since,
     print_json,
 )
-from monitor.timeline import PERIODS
-from monitor.untrusted import (
+from monitor.render.untrusted import (
     ERROR_CHARS,
     NAME_CHARS,
     SENTENCE_CHARS,
@@ -101,7 +101,7 @@ def show(config_path: Path | None, url: str, as_json: bool) -> None:
     """
     from monitor import store
     from monitor.redact import public_url
-    from monitor.urls import canonical_url
+    from monitor.sources.urls import canonical_url
 
     basics = load_basics(config_path)
     with open_database(basics, read_only=True) as db:
@@ -309,7 +309,7 @@ def timeline(
     \b
     Example: monitor timeline complete-denuclearization --by month --json
     """
-    from monitor.timeline import timeline as mentions_over_time
+    from monitor.analysis.timeline import timeline as mentions_over_time
 
     settings = load_settings(config_path)
     if concept not in settings.concepts:
@@ -362,7 +362,7 @@ def datasette(
     \b
     Example: monitor datasette --write-metadata metadata.json
     """
-    from monitor import browse
+    from monitor.cli import browse
 
     settings = load_settings(config_path)
     if metadata_out == Path("-"):

@@ -20,7 +20,7 @@ from monitor.cli.common import (
     print_json,
 )
 from monitor.errors import MonitorError
-from monitor.untrusted import (
+from monitor.render.untrusted import (
     ERROR_CHARS,
     NAME_CHARS,
     SENTENCE_CHARS,
@@ -78,7 +78,7 @@ def check(config_path: Path | None, as_json: bool) -> None:
     Example: monitor check --config config/monitor.toml
     """
     from monitor import config
-    from monitor.changes import matcher
+    from monitor.analysis.changes import matcher
     from monitor.errors import ConfigError
     from monitor.redact import Redactor
 
@@ -158,8 +158,9 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
         sources = [settings.source(n) for n in names] if names else None
     except MonitorError as exc:
         raise click.BadParameter(str(exc), param_hint="--source") from exc
-    from monitor import alerts, logs
-    from monitor.console import Bar
+    from monitor import logs
+    from monitor.alerts import rules as alerts
+    from monitor.cli.console import Bar
 
     bar = Bar(sys.stderr, shown=not as_json)
     # The log lines of the poll wait until the bar is over (all of them on a terminal, else
@@ -316,8 +317,9 @@ def digest(
     """
     from datetime import date as date_type
 
-    from monitor import alerts, notify
-    from monitor import digest as digesting
+    from monitor.alerts import channels as notify
+    from monitor.alerts import digest as digesting
+    from monitor.alerts import rules as alerts
     from monitor.config import EmailSettings
 
     settings = load_settings(config_path)
@@ -394,7 +396,7 @@ def digest(
 
 def _digest_json(data: DigestData, settings: Settings) -> dict[str, object]:
     """What `digest --json` says of any digest: its day, window and counts (those it shows)."""
-    from monitor.digest import render_digest
+    from monitor.alerts.digest import render_digest
 
     counts = render_digest(data, dedup_key=f"digest:{data.day}:preview").payload
     return {

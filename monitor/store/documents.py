@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from monitor.analysis.text import around, excerpt, sentence_at, sentences
 from monitor.models import (
     Attempt,
     ChangeRecord,
@@ -32,7 +33,6 @@ from monitor.store.schema import (
     now,
     transaction,
 )
-from monitor.text import around, excerpt, sentence_at, sentences
 
 # Only a type name: the read-only commands import the store without the config (pydantic).
 if TYPE_CHECKING:

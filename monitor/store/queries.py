@@ -11,6 +11,7 @@ from datetime import datetime, tzinfo
 
 from sqlite_utils import Database
 
+from monitor.analysis.text import tidy
 from monitor.models import (
     ArticleEvent,
     ChangeEvent,
@@ -25,7 +26,6 @@ from monitor.models import (
 from monitor.store import snippets
 from monitor.store.schema import iso
 from monitor.store.snippets import HANGUL, HAS_HANGUL, SEPARATORS, TERM, fold
-from monitor.text import tidy
 
 ALL_HANGUL = re.compile(f"[{HANGUL}]+")
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from monitor.analysis.text import excerpt, sentence_at, sentences, tidy
 from monitor.errors import StoreError
 from monitor.store.bodies import body_hash, pack, save_body
 from monitor.store.faults import describe
-from monitor.text import excerpt, sentence_at, sentences, tidy
 
 log = logging.getLogger(__name__)
 

@@ -254,7 +254,7 @@ def test_a_poll_whose_workers_never_start_fails_its_documents_and_ends(
 ) -> None:
     """The deadline counts from when a worker takes a document; workers that never take one
     (an interpreter this user cannot run, a process limit) must not hold the poll for ever."""
-    from monitor.fetch import Fetcher, FetchSettings
+    from monitor.sources.fetch import Fetcher, FetchSettings
     from monitor.workers import Workers
 
     with LocalServer() as server:

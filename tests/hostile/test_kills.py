@@ -16,8 +16,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor import alerts, store
 from monitor import config as configuration
+from monitor import store
+from monitor.alerts import rules as alerts
 from monitor.pipeline import poll
 from tests.conftest import DEMO
 from tests.hostile.helpers import write_config

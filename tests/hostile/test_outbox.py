@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from monitor import alerts, store
+from monitor import store
+from monitor.alerts import rules as alerts
 from monitor.config import Settings
 from monitor.models import Message, OutboxItem
 from tests.conftest import MakeSettings

@@ -32,7 +32,8 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor import alerts, config, logs, store
+from monitor import config, logs, store
+from monitor.alerts import rules as alerts
 from monitor.cli import main
 from monitor.pipeline import poll
 from monitor.redact import Redactor
@@ -379,7 +380,7 @@ def test_a_webhook_reply_that_echoes_the_token_across_a_cut_leaks_no_part_of_it(
 ) -> None:
     """A reply read in part must be redacted before it is cut: a token straddling the cut
     would otherwise survive in part, where no redactor can recognise it."""
-    from monitor import notify
+    from monitor.alerts import channels as notify
     from monitor.config import WebhookSettings
     from monitor.errors import NotifyError
     from monitor.models import Message

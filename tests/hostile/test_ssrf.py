@@ -341,7 +341,7 @@ def test_through_a_proxy_from_the_environment_the_target_is_checked(
 ) -> None:
     """HTTP_PROXY is honoured; the proxy connects, so the target's addresses are checked
     before the request is handed to it."""
-    from monitor.fetch import Fetcher, FetchSettings, Refused
+    from monitor.sources.fetch import Fetcher, FetchSettings, Refused
 
     with LocalServer("127.0.0.2") as proxy:
         proxy.route("http://8.8.8.8/x", respond(200, b"public, through the proxy"))

@@ -30,9 +30,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
-from monitor import untrusted
+from monitor.alerts.digest import window
 from monitor.cli import main
-from monitor.digest import window
+from monitor.render import untrusted
 from tests.conftest import shipped_concepts
 from tests.servers import LocalServer, respond, sequence
 from tests.test_alerts import free_port

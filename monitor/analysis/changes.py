@@ -18,12 +18,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from monitor import alerts, store
-from monitor.compare import as_json, compare, language, verdict
+from monitor import store
+from monitor.alerts import rules as alerts
+from monitor.analysis.compare import as_json, compare, language, verdict
+from monitor.analysis.diff import strip_ignored
+from monitor.analysis.extract import extract_file
+from monitor.analysis.match import Matcher
+from monitor.analysis.text import content_hash, normalise, normalised_hash
 from monitor.config import Series, Settings, Source
-from monitor.diff import strip_ignored
-from monitor.extract import extract_file
-from monitor.match import Matcher
 from monitor.models import (
     ArticleEvent,
     ChangeEvent,
@@ -40,11 +42,10 @@ from monitor.models import (
     WordingChange,
 )
 from monitor.redact import public_url, redact_url
-from monitor.text import content_hash, normalise, normalised_hash
-from monitor.urls import document_key
+from monitor.sources.urls import document_key
 
 FEED_TEXT_CAP = 0.24
-log = logging.getLogger("monitor.changes")
+log = logging.getLogger("monitor.analysis.changes")
 
 
 @lru_cache(maxsize=4)

@@ -24,7 +24,7 @@ Significance, a number in [0, 1]. With sat(k) = k / (k + 1), which grows from 0 
    words of added, removed and moved sentences, and of the removed and added runs of changed
    sentences, at least 1 per changed sentence), W the word count of the longer side.
 
-Counts are of the mentions that count (`Mention.counted`, see monitor/relevance.py): a mention
+Counts are of the mentions that count (`Mention.counted`, see monitor/analysis/relevance.py): a mention
 set aside by the relevance rules changes no count, ladder or band; `set_aside_*` report them.
 
 Only the first band that applies counts. A new side that lost half or more of its words and
@@ -43,9 +43,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from monitor.diff import diff as sentence_diff
-from monitor.diff import pair_sentences, sentence_key, strip_ignored, word_ops
-from monitor.match import Matcher
+from monitor.analysis.diff import diff as sentence_diff
+from monitor.analysis.diff import pair_sentences, sentence_key, strip_ignored, word_ops
+from monitor.analysis.match import Matcher
+from monitor.analysis.text import normalise
 from monitor.models import (
     ChangedSentence,
     Comparison,
@@ -58,7 +59,6 @@ from monitor.models import (
     SentenceDiff,
     StanceMove,
 )
-from monitor.text import normalise
 
 DROPPED, INTRODUCED, INCREASED, DECREASED, UNCHANGED = (
     "dropped",

@@ -1,9 +1,9 @@
 """Find the concepts of the configuration in English and Korean text, in one pass, and judge
 each mention.
 
-The patterns (monitor.patterns) of every concept are compiled into one Aho-Corasick automaton
+The patterns (monitor.analysis.patterns) of every concept are compiled into one Aho-Corasick automaton
 over the normalised text; each mention found is then judged by the relevance rules and read for
-facets (monitor.relevance), and returned with its reason, whether it counts, and its facets.
+facets (monitor.analysis.relevance), and returned with its reason, whether it counts, and its facets.
 Each concept counts the matches of its own patterns independently of other concepts (a CVID
 sentence also counts for "denucleari*"); overlapping matches of one concept count once, the
 longest winning.
@@ -14,10 +14,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
+from monitor.analysis.patterns import Automaton, match_view
+from monitor.analysis.relevance import Judge
+from monitor.analysis.text import Normalised, sentences, tidy
 from monitor.models import Concept, Facet, Mention, Relevance
-from monitor.patterns import Automaton, match_view
-from monitor.relevance import Judge
-from monitor.text import Normalised, sentences, tidy
 
 
 class Matcher:

@@ -4,7 +4,7 @@ Every attempt has a total wall-clock deadline (a watchdog shuts the socket down 
 neither a drip-feeding nor a silent server can hold a request longer) and a byte cap. One request
 at a time goes to each host, with a pause between them; `concurrency` requests run overall.
 Connections go only to public addresses, those of the configured URL and those allowed (see
-monitor/reach.py): the check is made on the resolved address, when connecting.
+monitor/sources/reach.py): the check is made on the resolved address, when connecting.
 
 Cookies live for one fetch: those a site sets are sent back during that fetch's redirects and
 retries, to the host that set them only, and then forgotten (the clients keep none, so no
@@ -35,7 +35,7 @@ from protego import Protego
 
 from monitor.errors import FetchError
 from monitor.models import Attempt, Response
-from monitor.reach import Address, Reach, Refusal, numeric_host
+from monitor.sources.reach import Address, Reach, Refusal, numeric_host
 
 MAX_BACKOFF = 60.0  # seconds; the exponential backoff never waits longer
 MAX_CRAWL_DELAY = 60.0  # a larger robots.txt Crawl-delay is shortened to this

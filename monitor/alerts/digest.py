@@ -19,7 +19,7 @@ a maximum width, text in the reader's own colour with tinted highlights that rea
 dark backgrounds, the chart as table cells of set heights (no SVG, no images). Feed and page text
 is escaped and sits in `<bdi>`; in both parts and the subject, control and bidirectional
 formatting characters in it are shown as `<U+XXXX>`, and titles, sentences, names and URLs are
-capped (`monitor.untrusted` holds the rule). Only http and https URLs of up to URL_CHARS become
+capped (`monitor.render.untrusted` holds the rule). Only http and https URLs of up to URL_CHARS become
 links.
 """
 
@@ -34,9 +34,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from monitor.diff import sentence_key, word_ops
+from monitor.analysis.diff import sentence_key, word_ops
 from monitor.models import ArticleEvent, ChangeEvent, DigestData, Message, WordOp
-from monitor.untrusted import (
+from monitor.render.untrusted import (
     NAME_CHARS,
     SENTENCE_CHARS,
     TITLE_CHARS,

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import feedparser
 import lxml.html
 
-from monitor import charset
 from monitor.errors import FeedError
 from monitor.models import FeedEntry, ParsedFeed
-from monitor.urls import canonical_url
+from monitor.sources import charset
+from monitor.sources.urls import canonical_url
 
 SEOUL = ZoneInfo("Asia/Seoul")
 HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)

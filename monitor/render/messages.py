@@ -1,7 +1,7 @@
 """Alert messages: a subject that says what happened, a plain-text and an HTML body, a JSON payload.
 
 Pure rendering: no I/O, no clock. Document text (titles, sentences, errors a server sent) is never
-trusted; `monitor.untrusted` holds the rule. Everywhere, control characters and bidirectional
+trusted; `monitor.render.untrusted` holds the rule. Everywhere, control characters and bidirectional
 formatting characters (embeddings, overrides, isolates, marks) are shown as `<U+XXXX>`, so a
 right-to-left override cannot reorder a subject line or a quoted sentence, each piece is one line
 and capped (titles, sentences, subjects, and the strings of the JSON payload); in the HTML every
@@ -22,11 +22,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from monitor import untrusted
-from monitor.compare import value_labels
-from monitor.diff import sentence_key, word_ops
+from monitor.analysis.compare import value_labels
+from monitor.analysis.diff import sentence_key, word_ops
 from monitor.models import ArticleEvent, ChangeEvent, Mention, Message, SourceEvent, WordOp
-from monitor.untrusted import (
+from monitor.render import untrusted
+from monitor.render.untrusted import (
     ERROR_CHARS,
     NAME_CHARS,
     PAYLOAD_ITEMS,

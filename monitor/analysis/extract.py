@@ -21,9 +21,9 @@ import yaml
 from trafilatura.settings import Document
 from trafilatura.utils import handle_compressed_file
 
-from monitor import charset
 from monitor.errors import ExtractError
 from monitor.models import Extracted
+from monitor.sources import charset
 
 # Below this many characters an HTML extraction is "too little" and the next method is tried.
 MIN_CHARS = 200
@@ -157,7 +157,7 @@ def extract_html(
     """Extract the main text, title and (with `metadata`) publication date of an HTML page.
 
     The page is decoded with the charset it declares (`content_type`, then its <meta>) when that
-    gives plausible text, else with the detected one (monitor.charset), and parsed once."""
+    gives plausible text, else with the detected one (monitor.sources.charset), and parsed once."""
     body = handle_compressed_file(body)  # a gzip body sent without Content-Encoding, as before
     decoded = charset.decode(body, charset.declarations(content_type, body, "html"))
     tree = trafilatura.load_html(decoded.text)

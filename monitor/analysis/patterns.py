@@ -2,7 +2,7 @@
 
 Pattern syntax (the `patterns` of a concept in the TOML configuration):
 
-- A phrase, matched on the normalised text (see `monitor.text.normalise`): case, Unicode form
+- A phrase, matched on the normalised text (see `monitor.analysis.text.normalise`): case, Unicode form
   (full-width letters, NFD Hangul), quote and dash style, non-breaking and zero-width spaces, line
   breaks and words hyphenated across line breaks ("denuclear-\\nization") do not matter.
 - Commas, double quotes, hyphens and dashes, and single quotes used as quotation marks separate
@@ -38,8 +38,8 @@ from typing import NamedTuple
 
 import ahocorasick
 
+from monitor.analysis.text import Normalised, normalise, refine
 from monitor.errors import ConfigError
-from monitor.text import Normalised, normalise, refine
 
 _WORD_CHARS = "0-9a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 _WORD = frozenset(c for c in map(chr, range(0x250)) if re.fullmatch(f"[{_WORD_CHARS}]", c))

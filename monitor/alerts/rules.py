@@ -22,7 +22,10 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from monitor import digest, messages, notify, store
+from monitor import store
+from monitor.alerts import channels as notify
+from monitor.alerts import digest
+from monitor.analysis.timeline import daily_counts
 from monitor.config import AlertRule, Settings
 from monitor.errors import NotifyError
 from monitor.models import (
@@ -35,9 +38,9 @@ from monitor.models import (
     SourceEvent,
 )
 from monitor.redact import Redactor
-from monitor.timeline import daily_counts
+from monitor.render import messages
 
-log = logging.getLogger("monitor.alerts")
+log = logging.getLogger("monitor.alerts.rules")
 MAX_RETRY = timedelta(hours=6)
 # How long a delivery run holds a message it is sending before another run may take it.
 LEASE = timedelta(minutes=10)

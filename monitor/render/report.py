@@ -4,7 +4,7 @@ Both put the verdict first, then the concept table, the stance moves, the change
 word-level highlights, the removed and added sentences and the number of moved ones. Empty
 sections are left out.
 
-Document text is never trusted; `monitor.untrusted` holds the rule. In the text report, control
+Document text is never trusted; `monitor.render.untrusted` holds the rule. In the text report, control
 characters (terminal escapes included) and bidirectional formatting characters are shown as
 `<U+XXXX>`. In the HTML report every piece of text is escaped, controls and characters HTML
 forbids are shown as `<U+XXXX>`, and document text sits in `<bdi>` elements, so a right-to-left
@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from monitor import untrusted
-from monitor.compare import LANGUAGES, divergences, value_labels, verdict
-from monitor.diff import sentence_key
+from monitor.analysis.compare import LANGUAGES, divergences, value_labels, verdict
+from monitor.analysis.diff import sentence_key
 from monitor.models import (
     ChangedSentence,
     Comparison,
@@ -28,7 +27,8 @@ from monitor.models import (
     Qualifier,
     WordOp,
 )
-from monitor.untrusted import TITLE_CHARS, terminal
+from monitor.render import untrusted
+from monitor.render.untrusted import TITLE_CHARS, terminal
 
 _RED, _GREEN, _BOLD, _DIM, _RESET = "\x1b[31;9m", "\x1b[32;4m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
@@ -278,7 +278,7 @@ bdi, del, ins { unicode-bidi: isolate; }
 
 def html_text(text: str, limit: int | None = None) -> str:
     """Text for the redline: escaped, controls shown; bidirectional controls kept, as every
-    piece of document text sits in a <bdi> (see monitor.untrusted)."""
+    piece of document text sits in a <bdi> (see monitor.render.untrusted)."""
     return untrusted.html_text(text, limit, keep_bidi=True)
 
 

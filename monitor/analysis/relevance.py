@@ -6,7 +6,7 @@ another party's words), "negated" (a negation cue governs it in its clause) and,
 that need the target, "other-target" (another country is joined to it, or is the nearest entity
 in its clause) or "no-target" (no target within the window). Facets (the object of a
 commitment) are read from the words joined to a mention, or from its sentence. The cues,
-entities and facet values are patterns of monitor.patterns' syntax, in one more automaton that
+entities and facet values are patterns of monitor.analysis.patterns' syntax, in one more automaton that
 runs only over the sentences around mentions; each mention looks only at the context near it,
 so the work stays linear in the mentions.
 """
@@ -18,9 +18,9 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from monitor.analysis.patterns import IS_HANGUL, Automaton, match_view
+from monitor.analysis.text import normalise
 from monitor.models import Concept, Facet, Relevance
-from monitor.patterns import IS_HANGUL, Automaton, match_view
-from monitor.text import normalise
 
 # The kinds of context patterns, run only around mentions (see Matcher.find).
 _TARGET, _OTHER, _NEG_BEFORE, _NEG_AFTER, _NOT_NEG, _REPORTED, _EXCLUDE, _FACET = range(8)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cached_property
 
+from monitor.analysis.text import normalise, sentences, tidy
 from monitor.models import ChangedSentence, SentenceDiff, WordOp
-from monitor.text import normalise, sentences, tidy
 
 # Two sentences are one reworded sentence when difflib's ratio on their word lists reaches this
 # (on NSS editions, pairs at 0.4-0.5 were nearly all rewordings, pairs at 0.3-0.4 half junk).

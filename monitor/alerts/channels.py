@@ -33,7 +33,7 @@ from monitor.config import EmailSettings, WebhookSettings
 from monitor.errors import NotifyError
 from monitor.models import Message
 from monitor.redact import Redactor, webhook_secrets
-from monitor.untrusted import header
+from monitor.render.untrusted import header
 
 log = logging.getLogger(__name__)
 
