@@ -32,7 +32,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.alerts import rules as alerts
+from monitor.alerts import delivery, digest
 from monitor.config import Settings, Source
 from monitor.errors import StoreError
 from monitor.health import health as health  # where `monitor health` imports it from
@@ -110,7 +110,7 @@ class Service:
 
     def deliver(self) -> None:
         def work(db: Any) -> None:
-            done = alerts.deliver_due(self.settings, db)
+            done = delivery.deliver_due(self.settings, db)
             if done.sent or done.retrying or done.given_up:
                 log.info("delivered", extra={"event": "alert", **vars(done)})
 
@@ -118,9 +118,9 @@ class Service:
 
     def digest(self) -> None:
         def work(db: Any) -> None:
-            if alerts.queue_due_digest(self.settings, db):
+            if digest.queue_due_digest(self.settings, db):
                 log.info("digest queued", extra={"event": "digest"})
-            alerts.deliver_due(self.settings, db)
+            delivery.deliver_due(self.settings, db)
 
         self._job("digest", work)
 

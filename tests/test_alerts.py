@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from monitor import store
-from monitor.alerts import rules as alerts
+from monitor.alerts import delivery, digest
 from monitor.alerts.digest import window as digest_window
 from monitor.cli import main
 from monitor.config import Settings
@@ -125,9 +125,9 @@ def test_a_dropped_cvid_alert_arrives_multipart_with_its_dedup_key(
             poll(settings, db)
             [row] = db.execute("SELECT dedup_key, status FROM alerts").fetchall()
             assert row[1] == "pending", "written with the change, before any delivery"
-            delivery = alerts.deliver_due(settings, db)
-            assert (delivery.sent, delivery.retrying) == (1, 0)
-            assert alerts.deliver_due(settings, db).sent == 0, "sent once"
+            delivered = delivery.deliver_due(settings, db)
+            assert (delivered.sent, delivered.retrying) == (1, 0)
+            assert delivery.deliver_due(settings, db).sent == 0, "sent once"
     [message] = mail.inbox.messages
     assert message["Subject"].startswith("CVID dropped: ")
     assert "Joint Statement" in message["Subject"]
@@ -247,7 +247,7 @@ def test_a_failing_source_alerts_once_at_the_threshold_and_once_on_recovery(
         with store.open_db(settings.database) as db:
             for _ in range(5):
                 poll(settings, db)
-                alerts.deliver_due(settings, db)
+                delivery.deliver_due(settings, db)
     subjects = [m["Subject"] for m in mail.inbox.messages]
     assert len(subjects) == 2, subjects
     assert "heise" in subjects[0] and "fail" in subjects[0].lower()
@@ -275,7 +275,7 @@ to = ["analyst@example.org", "desk@example.org"]
     )
     env = {"MONITOR_DB": str(demo_db / "monitor.db")}
     settings = make_settings([])
-    day = alerts.digest_day(settings, datetime.now(UTC))  # the latest digest whose day is over
+    day = digest.digest_day(settings, datetime.now(UTC))  # the latest digest whose day is over
     start, _ = digest_window(day, "07:00", "Asia/Seoul")
     with store.open_db(demo_db / "monitor.db") as db:  # as if the demo had run that day
         db.execute(
@@ -358,7 +358,7 @@ def test_a_0700_seoul_digest_covers_the_right_24_hours_across_the_utc_date_line(
                 entry=_entry(url, name),
             )
             db.execute("UPDATE documents SET first_seen_at = ? WHERE url = ?", [stamp, url])
-        data = alerts.digest_data(settings, db, date(2026, 11, 29))
+        data = digest.digest_data(settings, db, date(2026, 11, 29))
     assert [a.title for a in data.articles] == ["last", "first"]
     assert (data.start, data.end) == (
         datetime(2026, 11, 27, 22, 0, tzinfo=UTC),

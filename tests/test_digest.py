@@ -1,4 +1,4 @@
-"""monitor.alerts.digest: the window, grouping and order, counts, links, charts, hostile input, an empty
+"""monitor.render.digest and the window of monitor.alerts.digest: grouping and order, counts, links, charts, hostile input, an empty
 day and Korean text, on changes and articles built from the test corpus."""
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from typing import Any
 import lxml.html
 import pytest
 
-from monitor.alerts.digest import (
+from monitor.alerts.digest import window
+from monitor.analysis.compare import as_json, verdict
+from monitor.models import ArticleEvent, ChangeEvent, Comparison, DigestData, Message
+from monitor.render.digest import (
     MAX_ARTICLES,
     MAX_LISTED,
     MAX_SENTENCES,
     SPARK,
     render_digest,
-    window,
 )
-from monitor.analysis.compare import as_json, verdict
-from monitor.models import ArticleEvent, ChangeEvent, Comparison, DigestData, Message
 from tests.test_compare import (
     CARBIS_BAY,
     CVID_SENTENCE,

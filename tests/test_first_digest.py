@@ -16,8 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor import store
-from monitor.alerts import digest
-from monitor.alerts import rules as alerts
+from monitor.alerts import delivery, digest
 from monitor.cli import main
 from monitor.config import Settings
 from tests.conftest import SHIPPED, MakeSettings
@@ -116,7 +115,7 @@ def test_the_readmes_digest_command_shows_the_demos_changes_and_articles(tmp_pat
 
 def _gathering(settings: Settings) -> date:
     """The digest whose window holds this moment (the day after the latest one due)."""
-    return alerts.digest_day(settings, datetime.now(UTC)) + timedelta(days=1)
+    return digest.digest_day(settings, datetime.now(UTC)) + timedelta(days=1)
 
 
 def _shipped(folder: Path) -> Settings:
@@ -164,7 +163,7 @@ url = "{server.url("/feeds/korean-policy.xml")}"
         with store.opened(tmp_path / "new.db") as db:
             [(first,)] = db.execute("SELECT MIN(started_at) FROM fetches").fetchall()
         # The latest window closed when the first poll began, asked for by name.
-        day = alerts.digest_day(_shipped(tmp_path), datetime.fromisoformat(first))
+        day = digest.digest_day(_shipped(tmp_path), datetime.fromisoformat(first))
         send = ["digest", "--send", "--date", str(day), "--config", str(config)]
         asked = CliRunner(env=env).invoke(main, send)
     assert done.exit_code == 0, done.output
@@ -205,20 +204,20 @@ def test_an_empty_day_is_mailed_only_when_it_was_monitored_throughout(
             began = datetime.fromisoformat(first)
             # The window that holds the first poll is only partly monitored, and nothing in it
             # mentions a concept: no empty digest, though send_empty is on.
-            partly = alerts.digest_day(settings, began) + timedelta(days=1)
+            partly = digest.digest_day(settings, began) + timedelta(days=1)
             start, end = digest.window(partly, at, tz)
             assert start < began < end
             closed = end + timedelta(seconds=5)
-            assert alerts.queue_due_digest(settings, db, closed) == 0
-            assert alerts.deliver_due(settings, db, closed).sent == 0
+            assert digest.queue_due_digest(settings, db, closed) == 0
+            assert delivery.deliver_due(settings, db, closed).sent == 0
             assert _digests(mail) == []
             # The next day was watched from its first moment: its empty digest is mailed.
             throughout = partly + timedelta(days=1)
             start, end = digest.window(throughout, at, tz)
             assert began <= start
             closed = end + timedelta(seconds=5)
-            assert alerts.queue_due_digest(settings, db, closed) == 1
-            assert alerts.deliver_due(settings, db, closed).sent == 1
+            assert digest.queue_due_digest(settings, db, closed) == 1
+            assert delivery.deliver_due(settings, db, closed).sent == 1
     assert _digests(mail) == [f"digest:{throughout}:email:analyst@example.org"]
     [message] = mail.inbox.messages
     body = message.get_body(preferencelist=("plain",))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from monitor import store
+from monitor.alerts import delivery, digest
 from monitor.alerts import rules as alerts
 from monitor.config import Settings
 from monitor.models import Attempt, ChangeEvent, SourceEvent
@@ -114,15 +115,15 @@ def test_delivery_backs_off_then_gives_up_and_one_outage_costs_one_attempt(
                 db, alerts.for_change(settings, _change(new_hash=f"{n}" * 64), watched=True)
             )
         now = datetime.now(UTC)
-        first = alerts.deliver_due(settings, db, now)  # nothing listens on port 1
+        first = delivery.deliver_due(settings, db, now)  # nothing listens on port 1
         assert (first.sent, first.retrying, first.given_up) == (0, 3, 0)
         rows = db.execute(
             "SELECT attempts, next_attempt_at, status FROM alerts ORDER BY id"
         ).fetchall()
         assert [r[0] for r in rows] == [1, 0, 0], "one refused connection per run"
         assert datetime.fromisoformat(rows[0][1]) >= now + timedelta(seconds=59)
-        assert alerts.deliver_due(settings, db, now).retrying == 0, "not due before the backoff"
-        later = alerts.deliver_due(settings, db, now + timedelta(minutes=2))
+        assert delivery.deliver_due(settings, db, now).retrying == 0, "not due before the backoff"
+        later = delivery.deliver_due(settings, db, now + timedelta(minutes=2))
         assert later.given_up == 1
         assert db.execute("SELECT status FROM alerts ORDER BY id").fetchone()[0] == "failed"
 
@@ -138,10 +139,10 @@ def test_a_claimed_message_is_not_sent_by_a_second_run(make_settings: MakeSettin
             [due] = store.due(db, now)
             # another run has it
             assert store.claim(db, due.id, now, now + timedelta(minutes=10), "other")
-            assert alerts.deliver_due(settings, db, now).sent == 0
+            assert delivery.deliver_due(settings, db, now).sent == 0
             # The other run died: after its lease the message is due again, and sent once.
-            assert alerts.deliver_due(settings, db, now + timedelta(minutes=11)).sent == 1
-            assert alerts.deliver_due(settings, db, now + timedelta(minutes=30)).sent == 0
+            assert delivery.deliver_due(settings, db, now + timedelta(minutes=11)).sent == 1
+            assert delivery.deliver_due(settings, db, now + timedelta(minutes=30)).sent == 0
         assert len(mail.inbox.messages) == 1
     finally:
         mail.stop()
@@ -157,7 +158,7 @@ def test_a_claimed_message_is_not_sent_by_a_second_run(make_settings: MakeSettin
 def test_the_digest_day_turns_at_the_digest_time(
     make_settings: MakeSettings, at: str, day: str
 ) -> None:
-    assert str(alerts.digest_day(_settings(make_settings), datetime.fromisoformat(at))) == day
+    assert str(digest.digest_day(_settings(make_settings), datetime.fromisoformat(at))) == day
 
 
 def test_a_missed_digest_is_queued_once_when_something_runs_again(
@@ -170,9 +171,9 @@ def test_a_missed_digest_is_queued_once_when_something_runs_again(
         # Monitored since before the window (06:00 KST on the 27th): its empty day is told.
         first = Attempt("http://x/feed", datetime(2026, 11, 26, 21, 0, tzinfo=UTC), 200, 10, 0.1)
         store.record_attempts(db, "s", [first])
-        assert alerts.queue_due_digest(quiet, db, at) == 0, "an empty day sends nothing"
-        assert alerts.queue_due_digest(settings, db, at) == 1
-        assert alerts.queue_due_digest(settings, db, at + timedelta(hours=5)) == 0, "not twice"
+        assert digest.queue_due_digest(quiet, db, at) == 0, "an empty day sends nothing"
+        assert digest.queue_due_digest(settings, db, at) == 1
+        assert digest.queue_due_digest(settings, db, at + timedelta(hours=5)) == 0, "not twice"
         keys = [k for (k,) in db.execute("SELECT dedup_key FROM alerts")]
         assert keys == ["digest:2026-11-28:email:a@example.org"]
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.alerts import rules as alerts
+from monitor.alerts import delivery, digest
 from monitor.cli import main
 from monitor.config import Settings
 from monitor.pipeline import poll
@@ -151,8 +151,8 @@ def test_a_middle_edition_arriving_later_supersedes_the_comparison_it_lands_in(
         ).fetchone()
         assert by[0] == by[1], "replaced by 2022 -> 2023, the comparison that now leads to 2023"
         # The digest of the day tells the two current comparisons only.
-        day = alerts.digest_day(settings, datetime.now(UTC) + timedelta(days=1))
-        told = alerts.digest_data(settings, db, day).changes
+        day = digest.digest_day(settings, datetime.now(UTC) + timedelta(days=1))
+        told = digest.digest_data(settings, db, day).changes
         assert sorted((c.old_title, c.title) for c in told) == [
             (EDITIONS[2021][1], EDITIONS[2022][1]),
             (EDITIONS[2022][1], EDITIONS[2023][1]),
@@ -217,8 +217,8 @@ def test_an_alert_waiting_for_a_superseded_comparison_is_never_sent(
         assert statuses[stale_key] == "superseded"
         assert sorted(statuses.values()) == ["pending", "superseded"]
         mail.start()
-        assert alerts.deliver_due(settings, db).sent == 1
-        assert alerts.deliver_due(settings, db).sent == 0
+        assert delivery.deliver_due(settings, db).sent == 1
+        assert delivery.deliver_due(settings, db).sent == 0
         assert _alerts(db)[stale_key] == "superseded"
     [message] = mail.inbox.messages
     assert message["X-Monitor-Dedup-Key"] != stale_key
@@ -233,7 +233,7 @@ def test_an_alert_delivered_before_its_comparison_is_superseded_stays_sent(
         whitehouse.listing = [2023, 2021]
         poll(settings, db)
         mail.start()
-        assert alerts.deliver_due(settings, db).sent == 1
+        assert delivery.deliver_due(settings, db).sent == 1
         [(sent_key, _)] = _alerts(db).items()
         whitehouse.listing = [2023, 2022, 2021]
         poll(settings, db)

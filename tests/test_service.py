@@ -21,7 +21,7 @@ import pytest
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.alerts import rules as alerts
+from monitor.alerts import digest
 from monitor.config import Settings
 from monitor.models import Attempt
 from monitor.schedule import Service, health
@@ -161,7 +161,7 @@ def test_a_restart_catches_up_a_missed_digest_once(make_settings: MakeSettings) 
             digests = [
                 k for (k,) in db.execute("SELECT dedup_key FROM alerts WHERE event = 'digest'")
             ]
-        day = alerts.digest_day(settings, datetime.now(UTC))
+        day = digest.digest_day(settings, datetime.now(UTC))
         assert digests == [f"digest:{day}:email:a@example.org"]
 
 

@@ -159,7 +159,7 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
     except MonitorError as exc:
         raise click.BadParameter(str(exc), param_hint="--source") from exc
     from monitor import logs
-    from monitor.alerts import rules as alerts
+    from monitor.alerts import delivery, digest
     from monitor.cli.console import Bar
 
     bar = Bar(sys.stderr, shown=not as_json)
@@ -169,8 +169,8 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
         summary = poll(settings, db, sources, progress=bar.draw)
         bar.end()
         release([error for _, error in summary.errors])
-        alerts.queue_due_digest(settings, db)
-        delivery = alerts.deliver_due(settings, db)
+        digest.queue_due_digest(settings, db)
+        delivered = delivery.deliver_due(settings, db)
     redactor = Redactor.from_settings(settings)
     summary.errors = [(source, redactor.redact(error)) for source, error in summary.errors]
     code = _once_exit(summary)
@@ -192,10 +192,10 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
         click.echo(f"      {url_text(change.url)}")
     for source, error in summary.errors:
         click.echo(f"  {terminal(source, NAME_CHARS)}: {terminal(error, ERROR_CHARS)}")
-    if delivery.sent or delivery.retrying or delivery.given_up:
+    if delivered.sent or delivered.retrying or delivered.given_up:
         click.echo(
-            f"alerts: {delivery.sent} sent, {delivery.retrying} waiting to retry, "
-            f"{delivery.given_up} given up"
+            f"alerts: {delivered.sent} sent, {delivered.retrying} waiting to retry, "
+            f"{delivered.given_up} given up"
         )
     sys.exit(code)
 
@@ -318,13 +318,13 @@ def digest(
     from datetime import date as date_type
 
     from monitor.alerts import channels as notify
-    from monitor.alerts import digest as digesting
-    from monitor.alerts import rules as alerts
+    from monitor.alerts import delivery, digest
     from monitor.config import EmailSettings
+    from monitor.render.digest import render_digest
 
     settings = load_settings(config_path)
     moment = datetime.now(UTC)
-    latest = alerts.digest_day if send else alerts.gathering_day
+    latest = digest.digest_day if send else digest.gathering_day
     try:
         when = date_type.fromisoformat(day) if day else latest(settings, moment)
     except ValueError:
@@ -333,17 +333,17 @@ def digest(
         if send:
             if settings.email is None and not settings.webhooks:
                 raise click.ClickException("nothing to send with: add [email] or [[webhooks]]")
-            end = digesting.window(when, settings.digest.time, settings.schedule.timezone)[1]
+            end = digest.window(when, settings.digest.time, settings.schedule.timezone)[1]
             if end > datetime.now(UTC):
                 raise click.ClickException(
                     f"the digest for {when} covers the 24 hours to {settings.digest.time} that "
                     "day, which are not over yet; sending it now would leave out what comes "
                     "later (preview it with --out)"
                 )
-            data = alerts.digest_data(settings, db, when)
-            reason = alerts.withheld(settings, db, data)
-            queued = alerts.queue_digest(settings, db, when)
-            delivery = alerts.deliver_due(settings, db)
+            data = digest.digest_data(settings, db, when)
+            reason = digest.withheld(settings, db, data)
+            queued = digest.queue_digest(settings, db, when)
+            delivered = delivery.deliver_due(settings, db)
             state = (
                 "queued"
                 if queued
@@ -357,19 +357,19 @@ def digest(
                     | {
                         "queued": queued,
                         "withheld": None if queued else reason,
-                        "sent": delivery.sent,
-                        "retrying": delivery.retrying,
-                        "given_up": delivery.given_up,
+                        "sent": delivered.sent,
+                        "retrying": delivered.retrying,
+                        "given_up": delivered.given_up,
                     }
                 )
                 return
             click.echo(
-                f"digest for {when}: {state}; {delivery.sent} sent, "
-                f"{delivery.retrying} waiting to retry"
+                f"digest for {when}: {state}; {delivered.sent} sent, "
+                f"{delivered.retrying} waiting to retry"
             )
             return
-        data = alerts.digest_data(settings, db, when)
-        message = digesting.render_digest(data, dedup_key=f"digest:{when}:preview")
+        data = digest.digest_data(settings, db, when)
+        message = render_digest(data, dedup_key=f"digest:{when}:preview")
     closes = local_time(data.end.isoformat(), settings.schedule.timezone)
     so_far = f" so far (its window closes {closes})" if data.end > moment else ""
     counts = message.payload
@@ -396,7 +396,7 @@ def digest(
 
 def _digest_json(data: DigestData, settings: Settings) -> dict[str, object]:
     """What `digest --json` says of any digest: its day, window and counts (those it shows)."""
-    from monitor.alerts.digest import render_digest
+    from monitor.render.digest import render_digest
 
     counts = render_digest(data, dedup_key=f"digest:{data.day}:preview").payload
     return {

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from monitor import config as configuration
 from monitor import store
-from monitor.alerts import rules as alerts
+from monitor.alerts import delivery
 from monitor.pipeline import poll
 from tests.conftest import DEMO
 from tests.hostile.helpers import write_config
@@ -70,7 +70,7 @@ def _deliver_what_is_owed(config: Path) -> tuple[set[str], set[str]]:
     """Delivery after any lease a killed run held; the alerts and their statuses."""
     settings = configuration.load(config)
     with store.open_db(settings.database) as db:
-        alerts.deliver_due(settings, db, datetime.now(UTC) + timedelta(minutes=15))
+        delivery.deliver_due(settings, db, datetime.now(UTC) + timedelta(minutes=15))
         queued = {k for (k,) in db.execute("SELECT dedup_key FROM alerts")}
         statuses = {s for (s,) in db.execute("SELECT status FROM alerts")}
     return queued, statuses
@@ -175,7 +175,7 @@ def test_sigkill_at_random_moments_loses_no_alert_and_sends_none_twice(tmp_path:
         settings = configuration.load(config)
         with store.open_db(settings.database) as db:
             poll(settings, db)
-            alerts.deliver_due(settings, db, datetime.now(UTC) + timedelta(minutes=15))
+            delivery.deliver_due(settings, db, datetime.now(UTC) + timedelta(minutes=15))
             queued = {
                 k for (k,) in db.execute("SELECT dedup_key FROM alerts WHERE event != 'digest'")
             }

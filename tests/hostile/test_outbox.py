@@ -21,7 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from monitor import store
-from monitor.alerts import rules as alerts
+from monitor.alerts import delivery
 from monitor.config import Settings
 from monitor.models import Message, OutboxItem
 from tests.conftest import MakeSettings
@@ -109,7 +109,7 @@ def test_three_overlapping_runs_deliver_each_alert_once(make_settings: MakeSetti
         def run(at: datetime) -> None:
             try:
                 with store.open_db(settings.database) as db:
-                    alerts.deliver_due(settings, db, at)
+                    delivery.deliver_due(settings, db, at)
             except BaseException as exc:  # reported by the test, not lost in a thread
                 errors.append(exc)
 
@@ -183,7 +183,7 @@ def test_a_long_run_claims_each_message_for_a_full_lease(
     """A claim's lease runs from the claim, not from the start of the run: a run that has been
     sending for longer than the lease must not hand out claims already expired, which a second
     run would take while the first is still sending them."""
-    monkeypatch.setattr(alerts, "LEASE", LEASE)
+    monkeypatch.setattr(delivery, "LEASE", LEASE)
     handler = Slow()
     controller = Controller(handler, hostname="127.0.0.1", port=_port())
     controller.start()
@@ -202,7 +202,7 @@ def test_a_long_run_claims_each_message_for_a_full_lease(
 
         def run() -> None:
             with store.open_db(settings.database) as db:
-                alerts.deliver_due(settings, db)
+                delivery.deliver_due(settings, db)
 
         first = threading.Thread(target=run)
         started = time.monotonic()

@@ -33,7 +33,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor import config, logs, store
-from monitor.alerts import rules as alerts
+from monitor.alerts import delivery
 from monitor.cli import main
 from monitor.pipeline import poll
 from monitor.redact import Redactor
@@ -212,7 +212,7 @@ def service_log(config_path: Path, env: dict[str, str], capsys: pytest.CaptureFi
         with store.open_db(settings.database) as db:
             poll(settings, db)
             db.execute("UPDATE alerts SET next_attempt_at = ?", [store.now()])
-            alerts.deliver_due(settings, db, datetime.now(UTC) + timedelta(seconds=1))
+            delivery.deliver_due(settings, db, datetime.now(UTC) + timedelta(seconds=1))
     finally:
         root.handlers[:], root.level = handlers, level
         os.environ.clear()

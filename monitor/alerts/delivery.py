@@ -1,0 +1,103 @@
+"""Delivery of what is due in the outbox: claimed, sent by its channel, retried with backoff.
+
+A message is claimed before it is sent, so overlapping runs never send one twice; a channel that
+fails once is skipped for the rest of the run (one timeout per outage, not one per message).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from monitor import store
+from monitor.alerts import channels as notify
+from monitor.config import Settings
+from monitor.errors import NotifyError
+from monitor.models import PendingAlert
+from monitor.redact import Redactor
+
+log = logging.getLogger("monitor.alerts")
+MAX_RETRY = timedelta(hours=6)
+# How long a delivery run holds a message it is sending before another run may take it.
+LEASE = timedelta(minutes=10)
+
+
+@dataclass
+class Delivery:
+    """What one delivery run did."""
+
+    sent: int = 0
+    retrying: int = 0
+    given_up: int = 0
+
+
+def _send(settings: Settings, alert: PendingAlert) -> None:
+    if alert.channel == "email":
+        if settings.email is None:
+            raise NotifyError("no [email] section in the config; add one to send mail")
+        notify.send_email(settings.email, alert.recipients, alert.message)
+        return
+    hooks: Mapping[str, Any] = {hook.name: hook for hook in settings.webhooks}
+    if alert.channel not in hooks:
+        raise NotifyError(f"no webhook named {alert.channel!r} in the config; add it back")
+    notify.send_webhook(hooks[alert.channel], alert.message)
+
+
+def deliver_due(settings: Settings, db: Database, at: datetime | None = None) -> Delivery:
+    """Send every outbox message that is due. Each is claimed first, so overlapping runs never
+    send one twice. A failure waits with exponential backoff and is given up after
+    `alerts.max_attempts` (it stays in the table, status failed); once a channel fails, its
+    other messages wait for the next run without counting an attempt, so an outage costs one
+    timeout per run, not one per message."""
+    moment = at or datetime.now(UTC)
+    run = uuid.uuid4().hex  # this run's claims: it changes only the rows it took
+    redactor = Redactor.from_settings(settings)
+    done = Delivery()
+    down: dict[str, str] = {}
+    started = time.monotonic()
+    for alert in store.due(db, moment):
+        # The lease runs from this claim, not from the start of the run: a run that has been
+        # sending for longer than LEASE must not hand out claims that have already expired.
+        claimed = moment + timedelta(seconds=time.monotonic() - started)
+        if not store.claim(db, alert.id, claimed, claimed + LEASE, run):
+            continue  # another run took it after this one read the list
+        if alert.channel in down:
+            retry = moment + timedelta(seconds=settings.alerts.retry_seconds)
+            if store.defer(db, alert.id, run, retry, down[alert.channel]):
+                done.retrying += 1
+            continue
+        fields = {"event": "alert", "channel": alert.channel, "dedup_key": alert.message.dedup_key}
+        try:
+            _send(settings, alert)
+        except Exception as exc:  # a channel's refusal, or a bug: recorded, never blocking the rest
+            error = str(exc) if isinstance(exc, NotifyError) else f"{type(exc).__name__}: {exc}"
+            error = redactor.redact(error)  # a server's text is kept only once redacted
+            log.warning("alert not delivered", extra={**fields, "error": error})
+            down[alert.channel] = error
+            attempts = alert.attempts + 1
+            if attempts >= settings.alerts.max_attempts:
+                if store.mark_failed(db, alert.id, run, error, None):
+                    done.given_up += 1
+            else:
+                wait = timedelta(seconds=settings.alerts.retry_seconds * 2 ** (attempts - 1))
+                if store.mark_failed(db, alert.id, run, error, moment + min(wait, MAX_RETRY)):
+                    done.retrying += 1
+            continue
+        if not store.mark_sent(db, alert.id, run):
+            # The lease ran out while sending and another run took the message: it may be sent
+            # twice (receivers can drop the copy by its Message-ID); say so rather than hide it.
+            log.warning(
+                "alert sent after its claim expired",
+                extra={**fields, "status": "sent", "lease_seconds": LEASE.total_seconds()},
+            )
+        else:
+            log.info(alert.message.subject, extra={**fields, "status": "sent"})
+        done.sent += 1
+    return done
