@@ -48,12 +48,12 @@ from monitor import store  # noqa: E402
 from monitor.analysis.changes import matcher, prepare  # noqa: E402
 from monitor.analysis.compare import as_json, compare  # noqa: E402
 from monitor.analysis.text import excerpt, normalise  # noqa: E402
-from monitor.analysis.timeline import timeline  # noqa: E402
 from monitor.config import load_shipped  # noqa: E402
 from monitor.models import Extracted  # noqa: E402
 from monitor.store import bulk  # noqa: E402
 from monitor.store.documents import change_index_rows  # noqa: E402
 from monitor.store.schema import EXCERPT  # noqa: E402
+from monitor.store.timeline import timeline  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
 GENERATOR = 4  # bump when the generated history changes

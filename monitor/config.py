@@ -149,6 +149,16 @@ class FetchSettings(_Section):
         return _user_agent(value)
 
 
+def _zone_name(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as Asia/Seoul"
+        ) from exc
+    return value
+
+
 class ScheduleSettings(_Section):
     timezone: str = "Asia/Seoul"
     interval_minutes: Annotated[float, Field(gt=0, le=YEAR_MINUTES)] = 30
@@ -156,13 +166,7 @@ class ScheduleSettings(_Section):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as Asia/Seoul"
-            ) from exc
-        return value
+        return _zone_name(value)
 
 
 class ServiceSettings(_Section):
@@ -215,6 +219,14 @@ class Source(_Section):
     headers: dict[str, str] = Field(
         {}, description="extra request headers, sent to the host of url only"
     )
+    timezone: str | None = Field(
+        None, description="zone of the feed's dates that name none (default: schedule.timezone)"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _zone_name(value)
 
     @field_validator("allow_internal")
     @classmethod

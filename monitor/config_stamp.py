@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 ENV_CACHE = "XDG_CACHE_HOME"
 # The modules whose code decides whether a config is valid: a change to any of them (an editable
 # install between versions) makes new stamps.
-VALIDATORS = ("config.py", "patterns.py", "models.py", "reach.py", "urls.py", "config_stamp.py")
+VALIDATORS = (
+    "config.py",
+    "analysis/patterns.py",
+    "models.py",
+    "sources/reach.py",
+    "sources/urls.py",
+    "config_stamp.py",
+)
 KEEP = 32  # stamps kept; the oldest beyond are removed when one is written
 FORMAT = 1
 

@@ -28,11 +28,12 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.alerts import rules as alerts
-from monitor.analysis.changes import add_file, matcher, prepare, prepared, store_document
+from monitor.analysis.changes import matcher, prepare, prepared
 from monitor.analysis.extract import extract
 from monitor.analysis.match import Matcher
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
+from monitor.ingest import add_file, store_document
 from monitor.models import (
     Concept,
     Extracted,
@@ -454,7 +455,8 @@ class _Poll:
             self._feed_settled(source)
             return
         try:
-            feed = parse_feed(response.body, response.headers, response.final_url)
+            zone = source.timezone or self.settings.schedule.timezone
+            feed = parse_feed(response.body, response.headers, response.final_url, zone)
         except FeedError as exc:
             self._fail_source(source, str(exc))
             return

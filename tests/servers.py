@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
 
+from tests.conftest import DEMO
+
 Handler = Callable[[BaseHTTPRequestHandler, threading.Event], None]
 
 
@@ -257,3 +259,55 @@ def stream(chunks: Callable[[], Iterator[bytes]], headers: dict[str, str] | None
             request.wfile.write(piece)
 
     return handler
+
+
+def static(body: bytes, content_type: str, etag: str = '"v1"') -> Handler:
+    """A file as a real site serves it: with an ETag, and 304 when the client already has it."""
+
+    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+        if request.headers.get("If-None-Match") == etag:
+            request.send_response(304)
+            request.send_header("ETag", etag)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        request.send_response(200)
+        request.send_header("Content-Type", content_type)
+        request.send_header("ETag", etag)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    return handler
+
+
+def serve_demo_site(server: LocalServer) -> None:
+    """The demo's White House and Korean feeds with every page they link to."""
+    for path in DEMO.rglob("*"):
+        if path.is_file() and path.suffix in (".xml", ".html", ".rss", ".atom"):
+            kind = "text/html; charset=utf-8" if path.suffix == ".html" else "application/rss+xml"
+            server.route("/" + path.relative_to(DEMO).as_posix(), static(path.read_bytes(), kind))
+
+
+class Versions:
+    """A page whose body the test switches between polls, with an ETag per body."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def handler(self) -> Handler:
+        def serve(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
+            etag = f'"{hash(self.body)}"'
+            if request.headers.get("If-None-Match") == etag:
+                request.send_response(304)
+                request.send_header("Content-Length", "0")
+                request.end_headers()
+                return
+            request.send_response(200)
+            request.send_header("Content-Type", "text/html; charset=utf-8")
+            request.send_header("ETag", etag)
+            request.send_header("Content-Length", str(len(self.body)))
+            request.end_headers()
+            request.wfile.write(self.body)
+
+        return serve

@@ -6,7 +6,6 @@ import email
 import email.policy
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from monitor import store
@@ -26,50 +24,11 @@ from monitor.cli import main
 from monitor.config import Settings
 from monitor.pipeline import poll
 from tests.conftest import DEMO, SHIPPED, MakeSettings, shipped_concepts
-from tests.servers import LocalServer, respond
-from tests.test_changes import ROK_2021, Versions, _with_cvid
+from tests.documents import ROK_2021, cvid_page
+from tests.mail import MailServer, email_section
+from tests.servers import LocalServer, Versions, respond
 
 ROOT = Path(__file__).parent.parent
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 OK"
-
-
-def free_port() -> int:
-    # aiosmtpd's Controller cannot take port 0 (it connects to itself to check it started).
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class MailServer:
-    """A real SMTP server on loopback that can be started and stopped at a fixed port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.inbox = Inbox()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
 
 @pytest.fixture
@@ -79,24 +38,12 @@ def mail() -> Iterator[MailServer]:
     server.stop()
 
 
-def _email(mail: MailServer, **extra: Any) -> dict[str, Any]:
-    return {
-        "host": "127.0.0.1",
-        "port": mail.port,
-        "security": "none",
-        "sender": "monitor@example.org",
-        "to": ["analyst@example.org", "desk@example.org"],
-        "timeout": 5,
-        **extra,
-    }
-
-
 def _settings(
     make_settings: MakeSettings, sources: list[dict[str, Any]], mail: MailServer, **raw: Any
 ) -> Settings:
     settings = make_settings(sources)
     data = settings.model_dump(mode="python")
-    data["email"] = _email(mail)
+    data["email"] = email_section(mail)
     data.update(raw)
     return Settings.model_validate(data)
 
@@ -111,7 +58,7 @@ def test_a_dropped_cvid_alert_arrives_multipart_with_its_dedup_key(
     make_settings: MakeSettings, mail: MailServer
 ) -> None:
     mail.start()
-    page = Versions(_with_cvid(ROK_2021))
+    page = Versions(cvid_page(ROK_2021))
     with LocalServer() as server:
         server.route("/statement.html", page.handler())
         settings = _settings(
@@ -334,7 +281,7 @@ def test_a_0700_seoul_digest_covers_the_right_24_hours_across_the_utc_date_line(
 ) -> None:
     from monitor.analysis.changes import prepare
     from monitor.models import Extracted
-    from tests.test_store import _entry
+    from tests.events import feed_entry
 
     settings = make_settings([])
     mention = "The allies reaffirmed the complete denuclearization of the Korean Peninsula."
@@ -355,7 +302,7 @@ def test_a_0700_seoul_digest_covers_the_right_24_hours_across_the_utc_date_line(
                 link=url,
                 kind="article",
                 processed=ready,
-                entry=_entry(url, name),
+                entry=feed_entry(url, name),
             )
             db.execute("UPDATE documents SET first_seen_at = ? WHERE url = ?", [stamp, url])
         data = digest.digest_data(settings, db, date(2026, 11, 29))

@@ -18,8 +18,7 @@ from sqlite_utils import Database
 from monitor import store
 from monitor.cli import main
 from tests.conftest import shipped_concepts
-from tests.servers import LocalServer
-from tests.test_pipeline import serve_demo_site
+from tests.servers import LocalServer, serve_demo_site
 
 # Each command that only reads the database, with what it needs to run; {url} is a stored
 # document's address and {out} a file outside the database's folder.

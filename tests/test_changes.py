@@ -3,60 +3,20 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from click.testing import CliRunner
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.analysis.changes import add_file
 from monitor.cli import main
 from monitor.config import Settings
+from monitor.ingest import add_file
 from monitor.pipeline import poll
-from tests.conftest import DEMO, MakeSettings
-from tests.servers import Handler, LocalServer
-
-PAGES = DEMO / "pages" / "whitehouse"
-ROK_2021 = PAGES / "2021-05-21-u-s-rok-leaders-joint-statement.html"
-ROK_2022 = PAGES / "2022-05-21-united-states-republic-of-korea-leaders-joint-statement.html"
-CVID = (
-    "<p>The two leaders reaffirmed their commitment to the complete, verifiable, and "
-    "irreversible denuclearization of North Korea.</p>"
-)
-
-
-def _with_cvid(page: Path) -> bytes:
-    """A real statement with one CVID sentence inserted after its first paragraph."""
-    html = page.read_text(encoding="utf-8")
-    at = html.index("</p>", html.index("<article")) + len("</p>")
-    return (html[:at] + CVID + html[at:]).encode()
-
-
-class Versions:
-    """A page whose body the test switches between polls, with an ETag per body."""
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def handler(self) -> Handler:
-        def serve(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
-            etag = f'"{hash(self.body)}"'
-            if request.headers.get("If-None-Match") == etag:
-                request.send_response(304)
-                request.send_header("Content-Length", "0")
-                request.end_headers()
-                return
-            request.send_response(200)
-            request.send_header("Content-Type", "text/html; charset=utf-8")
-            request.send_header("ETag", etag)
-            request.send_header("Content-Length", str(len(self.body)))
-            request.end_headers()
-            request.wfile.write(self.body)
-
-        return serve
+from tests.conftest import MakeSettings
+from tests.documents import CVID, PAGES, ROK_2021, ROK_2022, cvid_page
+from tests.servers import LocalServer, Versions
 
 
 def _changes(db: Database) -> list[tuple[str, str]]:
@@ -64,7 +24,7 @@ def _changes(db: Database) -> list[tuple[str, str]]:
 
 
 def test_dropped_cvid_is_a_revision_and_a_flip_back_is_not(make_settings: MakeSettings) -> None:
-    with_cvid, without = _with_cvid(ROK_2021), ROK_2021.read_bytes()
+    with_cvid, without = cvid_page(ROK_2021), ROK_2021.read_bytes()
     page = Versions(with_cvid)
     with LocalServer() as server:
         server.route("/statement.html", page.handler())
@@ -170,7 +130,7 @@ def test_changes_command_filters_and_prints_the_json_shape(
     settings = _series_settings(make_settings, rule={"source": "local", "title": "."})
     with store.open_db(settings.database) as db:
         old, new = tmp_path / "old.html", tmp_path / "new.html"
-        old.write_bytes(_with_cvid(ROK_2021))
+        old.write_bytes(cvid_page(ROK_2021))
         new.write_bytes(ROK_2021.read_bytes())
         add_file(settings, db, old, series=settings.series[0], title="Statement (draft)")
         add_file(settings, db, new, series=settings.series[0], title="Statement")
@@ -453,7 +413,7 @@ def test_a_series_in_two_languages_compares_each_edition_with_its_own_language(
 ) -> None:
     # The Singapore statement in Korean and in English, then an edited English text: the
     # translation is never diffed word for word; the English edit is compared with the English.
-    from tests.test_compare import SINGAPORE, english_half, korean_half
+    from tests.documents import SINGAPORE, english_half, korean_half
 
     korean, english = tmp_path / "ko.txt", tmp_path / "en.txt"
     korean.write_text(korean_half(SINGAPORE), encoding="utf-8")

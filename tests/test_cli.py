@@ -12,8 +12,7 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from tests.conftest import DEMO, shipped_concepts
-from tests.servers import LocalServer
-from tests.test_pipeline import serve_demo_site
+from tests.servers import LocalServer, serve_demo_site
 
 ONCE_KEYS = {
     "sources",

@@ -12,57 +12,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor import config
-from monitor.analysis.changes import matcher
 from monitor.analysis.compare import as_json, compare, verdict
 from monitor.analysis.match import Matcher
 from monitor.models import Comparison, Concept, DocumentSide, SentenceDiff
-
-SHIPPED = Path(__file__).parent.parent / "config" / "monitor.toml"
-DOCS = Path(__file__).parent / "data" / "docs"
-WH = DOCS / "whitehouse-briefings"
-US_ROK_2021 = WH / "statements-releases/2021-05/2021-05-21-u-s-rok-leaders-joint-statement.md"
-US_ROK_2022 = (
-    WH / "statements-releases/2022-05/"
-    "2022-05-21-united-states-republic-of-korea-leaders-joint-statement.md"
+from tests.documents import (
+    CARBIS_BAY,
+    CVID_SENTENCE,
+    EMERGENCY_2021,
+    EMERGENCY_2022,
+    HIROSHIMA,
+    LADDERS,
+    MATCHER,
+    SINGAPORE,
+    US_ROK_2021,
+    US_ROK_2022,
+    english_half,
+    korean_half,
+    load,
 )
-CARBIS_BAY = WH / "statements-releases/2021-06/2021-06-13-carbis-bay-g7-summit-communique.md"
-HIROSHIMA = WH / "statements-releases/2023-05/2023-05-20-g7-hiroshima-leaders-communique.md"
-_NOTICE = "notice-on-the-continuation-of-the-national-emergency-with-respect-to-north-korea"
-EMERGENCY_2021 = WH / f"presidential-actions/2021-06/2021-06-21-{_NOTICE}.md"
-EMERGENCY_2022 = WH / f"presidential-actions/2022-06/2022-06-13-{_NOTICE}-2.md"
-SINGAPORE = DOCS / "singapore-2018/singapore_joint_statement_2018-06-12_en-ko_jinyiabc.md"
-
-SETTINGS = config.parse(config.loads(SHIPPED.read_text(encoding="utf-8")))
-MATCHER = matcher(SETTINGS.lexicon())
-LADDERS = SETTINGS.ladders
-
-CVID_SENTENCE = (
-    "The leaders reaffirmed their commitment to the complete, verifiable, and irreversible "
-    "denuclearization of North Korea."
-)
-
-_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
-# CommonMark backslash escapes of ASCII punctuation (\###, \[, \], \*, "41\." ...)
-_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-
-
-def load(path: Path) -> str:
-    """A corpus document as text: YAML front matter dropped, Markdown escapes undone."""
-    text = _FRONT_MATTER.sub("", path.read_text(encoding="utf-8"), count=1)
-    return _MD_ESCAPE.sub(r"\1", text)
-
-
-def english_half(path: Path) -> str:
-    """The English paragraphs of the Singapore statement (the Korean ones left out)."""
-    return "\n\n".join(p for p in load(path).split("\n\n") if not re.search("[가-힣]", p))
-
-
-def korean_half(path: Path) -> str:
-    """The Korean paragraphs of the Singapore statement, without their parentheses."""
-    paragraphs = load(path).split("\n\n")
-    korean = [p.strip() for p in paragraphs if re.search("[가-힣]", p) and p.startswith("(")]
-    return "\n\n".join(p.removeprefix("(").removesuffix(")") for p in korean)
 
 
 def run(

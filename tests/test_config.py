@@ -121,6 +121,7 @@ def test_errors_name_the_key_and_the_fix() -> None:
         name = "ok-source"
         kind = "feed"
         url = "https://example.org/feed"
+        timezone = "KST"
         [[sources]]
         name = "Bad Name"
         kind = "blog"
@@ -133,6 +134,7 @@ def test_errors_name_the_key_and_the_fix() -> None:
         "fetch.retrys: Extra inputs are not permitted (remove it or check its spelling" in message
     )
     assert "schedule.timezone: unknown time zone 'Asia/Seol'; use an IANA name" in message
+    assert "sources[0] (ok-source).timezone: unknown time zone 'KST'; use an IANA name" in message
     assert "sources[1] (Bad Name).name: use lower-case letters, digits and dashes" in message
     assert (
         "sources[1] (Bad Name).kind: Input should be 'feed' or 'page' (use one of the allowed"
@@ -140,7 +142,7 @@ def test_errors_name_the_key_and_the_fix() -> None:
     )
     assert "sources[1] (Bad Name).url: must be an absolute http:// or https:// address" in message
     assert "sources[1] (Bad Name).follow:" in message
-    assert "7 problem(s)" in message
+    assert "8 problem(s)" in message
 
 
 def test_cross_checks_name_the_key() -> None:

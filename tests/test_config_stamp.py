@@ -210,3 +210,16 @@ def test_old_stamps_are_pruned(tmp_path: Path) -> None:
         config_stamp.write(f"# config {n}\n", replace(basics, database=f"{n}.db"))
     assert len(_stamps()) == config_stamp.KEEP
     assert config_stamp.read(f"# config {config_stamp.KEEP + 4}\n") is not None
+
+
+def test_every_validating_module_is_in_the_stamp_key() -> None:
+    """The stamp's key names the code that validates: each module listed exists (a module moved
+    without its entry would silently keep stale stamps valid), and monitor.config imports each
+    of them."""
+    here = Path(config_stamp.__file__).parent
+    for name in config_stamp.VALIDATORS:
+        assert (here / name).is_file(), f"config_stamp.VALIDATORS names {name}, which is gone"
+    source = (here / "config.py").read_text(encoding="utf-8")
+    for name in config_stamp.VALIDATORS:
+        module = "monitor." + name.removesuffix(".py").replace("/", ".")
+        assert name == "config.py" or module in source, f"monitor.config does not import {module}"

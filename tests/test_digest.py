@@ -23,7 +23,7 @@ from monitor.render.digest import (
     SPARK,
     render_digest,
 )
-from tests.test_compare import (
+from tests.documents import (
     CARBIS_BAY,
     CVID_SENTENCE,
     EMERGENCY_2021,

@@ -35,6 +35,25 @@ def test_quick_start_is_two_commands_demo_then_tests() -> None:
     )
 
 
+def test_the_layout_section_names_modules_that_exist() -> None:
+    """ "How the code is laid out" walks from a source to an alert through real modules: each path
+    it names exists (a bare name or a stage-relative one is found under monitor/), and every stage
+    package of monitor/ is on the walk."""
+    section = README.split("## How the code is laid out", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"`((?:[\w/]+/)?\w+\.(?:py|toml))`", section)
+    assert len(named) > 15
+    for name in named:
+        found = (ROOT / name).exists() or any(
+            p.as_posix().endswith("/" + name) for p in (ROOT / "monitor").rglob(Path(name).name)
+        )
+        assert found, f"README 'How the code is laid out' names {name}, which does not exist"
+    packages = {p.parent.name for p in (ROOT / "monitor").glob("*/__init__.py")} - {"demo"}
+    for package in packages:
+        assert f"monitor/{package}/" in section, (
+            f"the layout walk does not visit monitor/{package}/"
+        )
+
+
 def test_every_command_is_documented_with_an_example() -> None:
     for name, command in main.commands.items():
         assert f"`monitor {name}" in README, f"README does not document `monitor {name}`"

@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from monitor.errors import FeedError
 from monitor.sources.feeds import parse_date, parse_feed
 from monitor.sources.urls import canonical_url
+from tests.hostile.helpers import database, poll_here, write_config
 
 DATA = Path(__file__).parent / "data" / "feeds"
 
@@ -155,3 +157,46 @@ def test_an_entry_with_an_impossible_link_is_skipped_not_fatal() -> None:
     feed = parse_feed(body, {}, "http://x/feed")
     assert [e.title for e in feed.entries] == ["good"]
     assert feed.problem == "1 entries without a usable link were skipped"
+
+
+def test_zoneless_times_are_read_in_the_zone_given() -> None:
+    """A time that names no zone is the publisher's local time: in the zone the caller gives (a
+    source's `timezone`, else [schedule].timezone), with its summer time; a time that names its
+    zone is read as written whatever the zone given."""
+    new_york = "America/New_York"
+    assert parse_date("2025-03-04 14:30:00", new_york) == datetime(2025, 3, 4, 19, 30, tzinfo=UTC)
+    assert parse_date("2025-07-04 14:30:00", new_york) == datetime(2025, 7, 4, 18, 30, tzinfo=UTC)
+    assert parse_date("2025.03.01", new_york) == datetime(2025, 3, 1, 5, 0, tzinfo=UTC)
+    assert parse_date("Sat, 01 Mar 2025 09:00:00 KST", new_york) == datetime(2025, 3, 1, tzinfo=UTC)
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x/</link>
+    <description>d</description><item><title>a</title><link>http://x/a</link>
+    <pubDate>2025-03-04 14:30:00</pubDate></item></channel></rss>"""
+    [entry] = parse_feed(body, {}, "http://x/feed", new_york).entries
+    assert entry.published == datetime(2025, 3, 4, 19, 30, tzinfo=UTC)
+    [seoul] = parse_feed(body, {}, "http://x/feed").entries
+    assert seoul.published == datetime(2025, 3, 4, 5, 30, tzinfo=UTC), "the default: Seoul"
+
+
+def test_a_poll_reads_zoneless_feed_times_in_the_source_zone_else_the_schedule_zone(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    body = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+    <link>http://x/</link><description>d</description><item><title>{name}</title>
+    <link>http://x/{name}</link><pubDate>2025-03-04 14:30:00</pubDate></item></channel></rss>"""
+    for name in ("own", "schedule"):
+        httpserver.expect_request(f"/{name}.xml").respond_with_data(
+            body.format(name=name), content_type="application/rss+xml"
+        )
+    sources = [
+        {"name": "own", "kind": "feed", "url": httpserver.url_for("/own.xml")},
+        {"name": "schedule", "kind": "feed", "url": httpserver.url_for("/schedule.xml")},
+    ]
+    sources[0]["timezone"] = "Europe/London"
+    path = write_config(tmp_path, sources, '[schedule]\ntimezone = "America/New_York"\n')
+    poll_here(path)
+    with database(path) as db:
+        published = dict(db.execute("SELECT url, published_at FROM documents").fetchall())
+    assert published == {
+        "http://x/own": "2025-03-04T14:30:00+00:00",
+        "http://x/schedule": "2025-03-04T19:30:00+00:00",
+    }

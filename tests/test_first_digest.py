@@ -20,9 +20,8 @@ from monitor.alerts import delivery, digest
 from monitor.cli import main
 from monitor.config import Settings
 from tests.conftest import SHIPPED, MakeSettings
-from tests.servers import LocalServer, respond
-from tests.test_alerts import MailServer
-from tests.test_pipeline import serve_demo_site
+from tests.mail import MailServer
+from tests.servers import LocalServer, respond, serve_demo_site
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"

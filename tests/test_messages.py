@@ -13,53 +13,25 @@ from typing import Any
 import pytest
 
 from monitor.alerts import rules as alerts
-from monitor.analysis.compare import as_json, compare, verdict
 from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent
 from monitor.render.messages import article_message, change_message, source_message, when
-from tests.test_compare import LADDERS, MATCHER, SETTINGS, US_ROK_2021, US_ROK_2022, load
+from tests.documents import MATCHER, SETTINGS, US_ROK_2021, US_ROK_2022, load
+from tests.events import (
+    AT,
+    LABELS,
+    NEW_COMPLETE,
+    NEW_HASH,
+    OLD_CVID,
+    OLD_HASH,
+    TITLE,
+    URL,
+    change_event,
+)
 
-LABELS = {cid: c.label for cid, c in SETTINGS.concepts.items()}
-TITLE = "U.S.-ROK Leaders' Joint Statement"
-URL = "https://www.whitehouse.gov/briefing-room/statements-releases/2022/05/21/joint-statement/"
-OLD_HASH, NEW_HASH = "0123456789abcdef" * 4, "fedcba9876543210" * 4
-AT = datetime(2026, 11, 27, 20, 30, tzinfo=UTC)  # 2026-11-28 05:30 in Seoul
-OLD_CVID = (
-    "The two leaders reaffirmed their commitment to the complete, verifiable and irreversible "
-    "denuclearization of North Korea."
-)
-NEW_COMPLETE = (
-    "The two leaders reaffirmed their commitment to the complete denuclearization of North Korea."
-)
 HOSTILE = (
     "<script>alert(1)</script> <img src=x onerror=alert(1)> <b><i> </body> "
     "\u202eevil\u202c \u2066iso\u2069 \x1b[31m\r\nnext"
 )
-
-
-def change_event(
-    old: str,
-    new: str,
-    *,
-    title: str | None = TITLE,
-    kind: str = "succession",
-    url: str = URL,
-    source: str = "whitehouse",
-) -> ChangeEvent:
-    c = compare(old, new, matcher=MATCHER, ladders=LADDERS)
-    return ChangeEvent(
-        kind=kind,
-        url=url,
-        title=title,
-        old_title=None,
-        source=source,
-        series="us-rok-joint-statements",
-        detected_at=AT,
-        old_hash=OLD_HASH,
-        new_hash=NEW_HASH,
-        significance=c.significance,
-        verdict=verdict(c),
-        comparison=as_json(c),
-    )
 
 
 def synthetic(

@@ -34,19 +34,12 @@ from monitor.config import EmailSettings, WebhookSettings
 from monitor.errors import NotifyError
 from monitor.models import Message
 from monitor.render.messages import change_message
-from tests.test_messages import LABELS, NEW_COMPLETE, OLD_CVID, change_event
+from tests.events import LABELS, NEW_COMPLETE, OLD_CVID, change_event
+from tests.mail import free_port
 
 KOREAN_TITLE = "한미 정상 공동성명 — 비핵화 문구 변경"
 RECIPIENTS = ("analyst@example.org", "desk@example.org", "김분석@example.kr")
 USER, PASSWORD = "monitor-bot", "s3cret-Pa55!"
-
-
-def free_port() -> int:
-    """A port nothing listens on (aiosmtpd's self-test cannot use port 0)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @dataclass
@@ -327,7 +320,7 @@ def test_some_recipients_refused_is_logged_not_retried(
     smtp_server: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
     sink, settings = smtp_server(Sink(refuse={"gone@example.org"}))
-    with caplog.at_level(logging.WARNING, logger="monitor.alerts.channels"):
+    with caplog.at_level(logging.WARNING, logger="monitor.notify"):
         send_email(settings, ["a@example.org", "gone@example.org"], alert())
     assert sink.received[0][0].rcpt_tos == ["a@example.org"]
     assert "refused gone@example.org (550" in caplog.text

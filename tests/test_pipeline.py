@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -11,39 +9,11 @@ from sqlite_utils import Database
 from monitor import store
 from monitor.pipeline import poll
 from tests.conftest import DEMO, MakeSettings
-from tests.servers import Handler, LocalServer, hang, respond, sequence
+from tests.servers import LocalServer, hang, respond, sequence, serve_demo_site, static
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 PDF = Path(__file__).parent / "data" / "pdf" / "us-rok-joint-statement-2022.pdf"
 RSS = {"Content-Type": "application/rss+xml"}
-
-
-def static(body: bytes, content_type: str, etag: str = '"v1"') -> Handler:
-    """A file as a real site serves it: with an ETag, and 304 when the client already has it."""
-
-    def handler(request: BaseHTTPRequestHandler, stopping: threading.Event) -> None:
-        if request.headers.get("If-None-Match") == etag:
-            request.send_response(304)
-            request.send_header("ETag", etag)
-            request.send_header("Content-Length", "0")
-            request.end_headers()
-            return
-        request.send_response(200)
-        request.send_header("Content-Type", content_type)
-        request.send_header("ETag", etag)
-        request.send_header("Content-Length", str(len(body)))
-        request.end_headers()
-        request.wfile.write(body)
-
-    return handler
-
-
-def serve_demo_site(server: LocalServer) -> None:
-    """The demo's White House and Korean feeds with every page they link to."""
-    for path in DEMO.rglob("*"):
-        if path.is_file() and path.suffix in (".xml", ".html", ".rss", ".atom"):
-            kind = "text/html; charset=utf-8" if path.suffix == ".html" else "application/rss+xml"
-            server.route("/" + path.relative_to(DEMO).as_posix(), static(path.read_bytes(), kind))
 
 
 def _count(db: Database, sql: str, *params: object) -> int:

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.analysis.timeline import timeline
 from monitor.models import ChangeRecord, Extracted, FeedEntry, Mention, Placement, Processed
 from monitor.store import queries
+from monitor.store.timeline import timeline
 
 WORDS = ("alpha", "beta", "gamma", "delta", "north", "korea", "비핵화를", "비핵화는", "war")
 START = datetime(2024, 1, 1, tzinfo=UTC)

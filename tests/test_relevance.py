@@ -29,7 +29,7 @@ from monitor.analysis.changes import matcher
 from monitor.analysis.compare import as_json, compare, verdict
 from monitor.analysis.match import Matcher
 from monitor.models import Comparison, Mention
-from tests.test_compare import load
+from tests.documents import load
 
 SHIPPED = Path(__file__).parent.parent / "config" / "monitor.toml"
 DATA = Path(__file__).parent / "data"

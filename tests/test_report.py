@@ -18,7 +18,7 @@ from monitor.models import (
     WordOp,
 )
 from monitor.render.report import render_html, render_text
-from tests.test_compare import (
+from tests.documents import (
     CVID_SENTENCE,
     EMERGENCY_2021,
     EMERGENCY_2022,

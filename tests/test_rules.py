@@ -14,7 +14,7 @@ from monitor.alerts import rules as alerts
 from monitor.config import Settings
 from monitor.models import Attempt, ChangeEvent, SourceEvent
 from tests.conftest import MakeSettings
-from tests.test_alerts import MailServer
+from tests.mail import MailServer
 
 
 def _settings(make_settings: MakeSettings, port: int = 1, **raw: Any) -> Settings:

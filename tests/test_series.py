@@ -25,8 +25,8 @@ from monitor.cli import main
 from monitor.config import Settings
 from monitor.pipeline import poll
 from tests.conftest import DEMO, SHIPPED, MakeSettings
+from tests.mail import MailServer, email_section
 from tests.servers import LocalServer, respond
-from tests.test_alerts import MailServer, _email
 
 PAGES = DEMO / "pages" / "whitehouse"
 # (year, page, title as the feed gives it, publication date as RSS writes it)
@@ -181,7 +181,7 @@ def mail() -> Iterator[MailServer]:
 def _alerting(settings: Settings, mail: MailServer) -> Settings:
     """Every succession alerts by mail, whatever the editions' age."""
     data = settings.model_dump(mode="python")
-    data["email"] = _email(mail)
+    data["email"] = email_section(mail)
     data["alerts"] = {
         "max_age_days": 0,
         "retry_seconds": 0,

@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,12 +24,11 @@ from monitor.alerts import digest
 from monitor.config import Settings
 from monitor.models import Attempt
 from monitor.schedule import Service, health
-from tests.conftest import MakeSettings, shipped_concepts
+from tests.conftest import MakeSettings
 from tests.hostile.helpers import write_config
 from tests.processes import HAS_PROC, Marker, Tree, marker, stat, wait_for
-from tests.servers import LocalServer, respond
-from tests.test_alerts import MailServer
-from tests.test_pipeline import serve_demo_site
+from tests.servers import LocalServer, respond, serve_demo_site
+from tests.service import integrity, service_config, start_service
 
 ROOT = Path(__file__).parent.parent
 
@@ -165,63 +163,6 @@ def test_a_restart_catches_up_a_missed_digest_once(make_settings: MakeSettings) 
         assert digests == [f"digest:{day}:email:a@example.org"]
 
 
-def _config(tmp_path: Path, server: LocalServer, mail: MailServer | None = None) -> Path:
-    email = (
-        f'[email]\nhost = "127.0.0.1"\nport = {mail.port}\nsecurity = "none"\n'
-        'to = ["analyst@example.org"]\ntimeout = 3\n'
-        if mail
-        else ""
-    )
-    config = tmp_path / "monitor.toml"
-    config.write_text(
-        shipped_concepts()
-        + f"""
-[storage]
-database = "{tmp_path / "m.db"}"
-[fetch]
-delay = 0
-retries = 0
-[schedule]
-interval_minutes = 0.05
-[service]
-heartbeat_seconds = 1
-jitter_seconds = 0
-deliver_seconds = 1
-[alerts]
-max_age_days = 0
-retry_seconds = 0
-[digest]
-send_empty = false
-{email}
-[[sources]]
-name = "whitehouse"
-kind = "feed"
-url = "{server.url("/feeds/whitehouse-korea.xml")}"
-follow = "all"
-[[sources]]
-name = "korean"
-kind = "feed"
-url = "{server.url("/feeds/korean-policy.xml")}"
-follow = "all"
-""",
-        encoding="utf-8",
-    )
-    return config
-
-
-def _start(config: Path, mark: Marker | None = None) -> subprocess.Popen[str]:
-    """`monitor run` in a child process; `mark` goes into its environment (and its children's)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
-        cwd=ROOT,
-        env=env | (mark.env if mark else {}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 def _started(process: subprocess.Popen[str]) -> list[str]:
     """Read the service's log until it says it started (its signal handlers are in place)."""
     assert process.stdout is not None
@@ -270,16 +211,11 @@ class _Log:
         return "".join(self.lines)
 
 
-def _integrity(path: Path) -> str:
-    with sqlite3.connect(path) as conn:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-
-
 def test_sigterm_stops_cleanly_and_a_second_signal_at_once(tmp_path: Path) -> None:
     with LocalServer() as server:
         serve_demo_site(server)
-        config = _config(tmp_path, server)
-        process = _start(config)
+        config = service_config(tmp_path, server)
+        process = start_service(config)
         log = _Log(process)
         log.wait_for('"message": "started"')
         log.wait_for('"message": "polled"')  # a poll job has fetched, extracted and stored
@@ -291,7 +227,7 @@ def test_sigterm_stops_cleanly_and_a_second_signal_at_once(tmp_path: Path) -> No
         output = log.text
         assert '"event": "service"' in output and '"message": "stopped"' in output
         assert '"event": "fetch"' in output and '"event": "poll"' in output, "a line per event"
-        assert _integrity(tmp_path / "m.db") == "ok"
+        assert integrity(tmp_path / "m.db") == "ok"
 
 
 # --- every process the service starts ends with it ------------------------------------------------
@@ -360,7 +296,7 @@ def test_a_first_signal_during_a_long_extraction_ends_the_service_within_10_s(
     mark = marker()
     with LocalServer() as server:
         config = _slow_config(tmp_path, server)
-        process = _start(config, mark)
+        process = start_service(config, mark)
         log = _Log(process)
         tree = _extracting(process, log)
         signalled = time.monotonic()
@@ -371,7 +307,7 @@ def test_a_first_signal_during_a_long_extraction_ends_the_service_within_10_s(
         assert seconds < 10, f"{seconds:.1f} s from SIGTERM to exit"
         _nothing_left(tree, mark, log)
         assert '"message": "stopped"' in log.text
-        assert _integrity(tmp_path / "m.db") == "ok"
+        assert integrity(tmp_path / "m.db") == "ok"
         with sqlite3.connect(tmp_path / "m.db") as db:
             # nothing recorded as done, or as failed: the pages were cut off, not wrong
             assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 0
@@ -381,7 +317,7 @@ def test_a_first_signal_during_a_long_extraction_ends_the_service_within_10_s(
             ).fetchall()
             assert sorted(sources) == [("bomb", 0, None), ("flood", 0, None)]
         # nothing lost: the next start reads both pages again
-        again = _start(config, mark)
+        again = start_service(config, mark)
         again_log = _Log(again)
         assert wait_for(lambda: all(len(server.hits(path)) == 2 for path in SLOW))
         again.send_signal(signal.SIGTERM)
@@ -397,7 +333,7 @@ def test_a_second_signal_ends_the_service_and_every_process_it_started_at_once(
 ) -> None:
     mark = marker()
     with LocalServer() as server:
-        process = _start(_slow_config(tmp_path, server), mark)
+        process = start_service(_slow_config(tmp_path, server), mark)
         log = _Log(process)
         tree = _extracting(process, log, cpu=0)  # the worker exists
         process.send_signal(signum)
@@ -407,20 +343,20 @@ def test_a_second_signal_ends_the_service_and_every_process_it_started_at_once(
         assert process.wait(timeout=60) == 128 + signum, log.text
         assert "second signal: exiting at once" in log.text
         _nothing_left(tree, mark, log)
-        assert _integrity(tmp_path / "m.db") == "ok"
+        assert integrity(tmp_path / "m.db") == "ok"
 
 
 @linux
 def test_every_process_the_service_started_ends_when_it_is_killed(tmp_path: Path) -> None:
     mark = marker()
     with LocalServer() as server:
-        process = _start(_slow_config(tmp_path, server), mark)
+        process = start_service(_slow_config(tmp_path, server), mark)
         log = _Log(process)
         tree = _extracting(process, log)  # busy in PDFium and lxml: no Python code runs there
         process.kill()
         assert process.wait(timeout=60) == -signal.SIGKILL
         _nothing_left(tree, mark, log)
-        assert _integrity(tmp_path / "m.db") == "ok"
+        assert integrity(tmp_path / "m.db") == "ok"
 
 
 def _clear_of_midnight() -> datetime:

@@ -11,7 +11,8 @@ import pytest
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.models import Extracted, FeedEntry, Mention, Processed, StoreLimits
+from monitor.models import Extracted, Mention, Processed, StoreLimits
+from tests.events import feed_entry
 
 
 def _processed(
@@ -32,10 +33,6 @@ def _processed(
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
     return store.open_db(tmp_path / "m.db")
-
-
-def _entry(url: str, title: str, published: datetime | None = None) -> FeedEntry:
-    return FeedEntry(url, url, title, "", published, published.isoformat() if published else None)
 
 
 def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
@@ -198,7 +195,7 @@ def test_search_finds_korean_with_particles_and_english_prefixes_with_a_star(db:
         link="http://x/ko",
         kind="article",
         processed=_processed("정부는 북한의 완전한 비핵화를 촉구했다. 확장억제 강화도 논의했다."),
-        entry=_entry("http://x/ko", "한미 정상회담", when),
+        entry=feed_entry("http://x/ko", "한미 정상회담", when),
     )
     store.save_document(
         db,
@@ -209,7 +206,7 @@ def test_search_finds_korean_with_particles_and_english_prefixes_with_a_star(db:
         processed=_processed(
             "The allies reaffirmed the complete denuclearization of the Korean Peninsula."
         ),
-        entry=_entry("http://x/en", "Joint statement", datetime(2023, 4, 26, tzinfo=UTC)),
+        entry=feed_entry("http://x/en", "Joint statement", datetime(2023, 4, 26, tzinfo=UTC)),
     )
     hits = store.search(db, "비핵화")
     assert [h.url for h in hits] == ["http://x/ko"]
@@ -239,7 +236,7 @@ def test_search_results_are_newest_last(db: Database) -> None:
             link=url,
             kind="article",
             processed=_processed(f"Sanctions story {day}."),
-            entry=_entry(url, f"day {day}", datetime(2025, 1, day, tzinfo=UTC)),
+            entry=feed_entry(url, f"day {day}", datetime(2025, 1, day, tzinfo=UTC)),
         )
     assert [h.url for h in store.search(db, "sanctions")] == [
         "http://x/1",
@@ -267,7 +264,7 @@ def test_history_lists_versions_with_concept_counts(db: Database) -> None:
 
 
 def test_a_failed_article_is_counted_in_the_same_transaction_and_owed(db: Database) -> None:
-    entry = _entry("http://x/f", "An entry", datetime(2025, 3, 1, tzinfo=UTC))
+    entry = feed_entry("http://x/f", "An entry", datetime(2025, 3, 1, tzinfo=UTC))
     for attempt in (1, 2):
         store.save_document(
             db,

@@ -35,7 +35,7 @@ from monitor.models import Message
 from monitor.redact import Redactor, webhook_secrets
 from monitor.render.untrusted import header
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("monitor.notify")  # the name in log lines, kept
 
 USER_AGENT = f"monitor/{__version__}"
 

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.analysis.timeline import daily_counts
 from monitor.config import Settings
 from monitor.models import DigestData, OutboxItem
 from monitor.render.digest import render_digest
+from monitor.store.timeline import daily_counts
 
 log = logging.getLogger("monitor.alerts")
 

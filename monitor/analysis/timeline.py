@@ -1,4 +1,4 @@
-"""Mentions of a concept over time: by day, ISO week or month in the configured time zone.
+"""Mentions of a concept over time, by day, ISO week or month: periods from the store's rows.
 
 A document counts on the date it was published (else when it was first seen), with the
 mentions of its latest version, so a document revised ten times counts once.
@@ -10,13 +10,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from sqlite_utils import Database
-
-# The command line reads PERIODS for --help, so the store is imported where it is used.
+# The command line reads PERIODS for --help: this module imports no store (monitor/store/timeline.py
+# reads the rows and gives them to `periods` and `daily`).
 PERIODS = ("day", "week", "month")
 
 
@@ -49,21 +46,11 @@ def _labels(first: date, last: date, by: str) -> list[str]:
     return labels
 
 
-def timeline(
-    db: Database,
-    concept: str,
-    *,
-    by: str,
-    timezone: str,
-    source: str | None = None,
-    split: bool = False,
+def periods(
+    rows: Iterable[tuple[date, str | None, int]], *, by: str, source: str | None, split: bool
 ) -> list[Period]:
-    """Mentions per period, oldest first; per source when `split`, with empty periods filled."""
-    from monitor import store
-
-    rows = store.concept_days(
-        db, concept, source, ZoneInfo(timezone), split=split, group=lambda d: period_of(d, by)
-    )
+    """Mentions per period from (local day, source, mentions) rows, oldest first; per source
+    when `split`, with empty periods filled."""
     counts: Counter[tuple[str, str | None]] = Counter()
     days = []
     for day, src, n in rows:
@@ -79,19 +66,24 @@ def timeline(
     ]
 
 
-def daily_counts(
-    db: Database, concepts: Iterable[str], *, last_day: date, days: int, timezone: str
-) -> dict[str, tuple[tuple[date, int], ...]]:
-    """Per concept, mentions on each local day of the `days` days ending with `last_day`, by the
-    day monitor first saw each document (the digest's items are the ones first seen in its
-    window, so its chart ends with them)."""
-    from monitor import store
+def chart_start(last_day: date, days: int, zone: ZoneInfo) -> datetime:
+    """The local midnight that starts a chart of `days` days ending with `last_day`."""
+    return datetime.combine(last_day - timedelta(days=days - 1), datetime.min.time(), zone)
 
-    zone = ZoneInfo(timezone)
+
+def daily(
+    rows: Iterable[tuple[datetime, str, int]],
+    concepts: Iterable[str],
+    *,
+    last_day: date,
+    days: int,
+    zone: ZoneInfo,
+) -> dict[str, tuple[tuple[date, int], ...]]:
+    """Per concept, mentions on each local day of the `days` days ending with `last_day`, from
+    (moment, concept, mentions) rows."""
     first = last_day - timedelta(days=days - 1)
-    since = datetime.combine(first, datetime.min.time(), zone)
     counts: Counter[tuple[str, date]] = Counter()
-    for moment, _, concept, n in store.mention_dates(db, None, None, since, seen=True):
+    for moment, concept, n in rows:
         counts[(concept, moment.astimezone(zone).date())] += n
     span: Sequence[date] = [first + timedelta(days=i) for i in range(days)]
     return {c: tuple((d, counts[(c, d)]) for d in span) for c in concepts}

@@ -168,7 +168,7 @@ def add(
     Example: monitor add nss-2002.txt --series nss --title "National Security Strategy 2002" --date 2002-09-17
     """
     from monitor import store
-    from monitor.analysis.changes import add_file
+    from monitor.ingest import add_file
     from monitor.sources.urls import document_key
 
     settings = load_settings(config_path)

@@ -309,7 +309,7 @@ def timeline(
     \b
     Example: monitor timeline complete-denuclearization --by month --json
     """
-    from monitor.analysis.timeline import timeline as mentions_over_time
+    from monitor.store.timeline import timeline as mentions_over_time
 
     settings = load_settings(config_path)
     if concept not in settings.concepts:

@@ -16,7 +16,9 @@ from monitor.models import FeedEntry, ParsedFeed
 from monitor.sources import charset
 from monitor.sources.urls import canonical_url
 
-SEOUL = ZoneInfo("Asia/Seoul")
+# Zoneless feed times are read in [schedule].timezone or the source's own `timezone`; this is
+# their default (that of [schedule].timezone), for callers that name none.
+DEFAULT_ZONE = "Asia/Seoul"
 HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _ENCODING_ATTR = re.compile(r"^(\s*<\?xml[^>]*?\bencoding\s*=\s*[\"'])[\w.:-]+", re.IGNORECASE)
 # Zone abbreviations that email.utils does not know; feedparser reads "KST" as UTC.
@@ -42,8 +44,9 @@ def _clock(hour: int, meridiem: str | None) -> int:
     return hour
 
 
-def parse_date(raw: str | None) -> datetime | None:
-    """Read a feed date as UTC, including KST and Korean formats that feedparser gets wrong."""
+def parse_date(raw: str | None, zone: str = DEFAULT_ZONE) -> datetime | None:
+    """Read a feed date as UTC, including KST and Korean formats that feedparser gets wrong; a
+    time that names no zone is read in `zone`."""
     if not raw or not raw.strip():
         return None
     text = raw.strip()
@@ -51,7 +54,7 @@ def parse_date(raw: str | None) -> datetime | None:
     if m:
         year, month, day = int(m[1]), int(m[2]), int(m[3])
         hour, minute, second = int(m[5] or 0), int(m[6] or 0), int(m[7] or 0)
-        return _local(year, month, day, _clock(hour, m[4] or m[8]), minute, second)
+        return _local(year, month, day, _clock(hour, m[4] or m[8]), minute, second, zone)
     try:
         parsed = parsedate_to_datetime(ZONE_WORD.sub(lambda z: ZONES[z[1]], text))
     except (TypeError, ValueError, IndexError):
@@ -62,14 +65,19 @@ def parse_date(raw: str | None) -> datetime | None:
         except ValueError:
             return None
     if parsed.tzinfo is None:
-        # A zoneless time in a Korea-policy feed is far more often KST than UTC.
-        parsed = parsed.replace(tzinfo=SEOUL)
+        # A zoneless time is the publisher's local time: in a Korea-policy feed far more often
+        # KST than UTC, which is why the default zone is Seoul's.
+        parsed = parsed.replace(tzinfo=ZoneInfo(zone))
     return parsed.astimezone(UTC)
 
 
-def _local(year: int, month: int, day: int, hour: int, minute: int, second: int) -> datetime | None:
+def _local(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, zone: str
+) -> datetime | None:
     try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=SEOUL).astimezone(UTC)
+        return datetime(year, month, day, hour, minute, second, tzinfo=ZoneInfo(zone)).astimezone(
+            UTC
+        )
     except ValueError:
         return None
 
@@ -85,7 +93,7 @@ def _text(html: str) -> str:
         return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
-def _entry(raw: Any, now: datetime) -> FeedEntry | None:
+def _entry(raw: Any, now: datetime, zone: str) -> FeedEntry | None:
     link = raw.get("link") or ""
     if not link.startswith(("http://", "https://")):
         guid = raw.get("id") or ""
@@ -95,7 +103,7 @@ def _entry(raw: Any, now: datetime) -> FeedEntry | None:
     published_raw = raw.get("published") or raw.get("updated")
     # feedparser's own reading is not a fallback: for dates we cannot read it guesses the month
     # from today's date. An unreadable date stays unknown (the first-seen time stands in).
-    published = parse_date(published_raw)
+    published = parse_date(published_raw, zone)
     if published is not None and published > now + timedelta(days=2):
         published = None  # implausible: a date in the future
     try:
@@ -129,8 +137,11 @@ def _checked(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str
     return text.encode("utf-8"), headers, decoded.warning
 
 
-def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFeed:
-    """Parse feed bytes; raise FeedError when the response is not a feed at all."""
+def parse_feed(
+    body: bytes, headers: dict[str, str], final_url: str, zone: str = DEFAULT_ZONE
+) -> ParsedFeed:
+    """Parse feed bytes, reading times that name no zone in `zone`; raise FeedError when the
+    response is not a feed at all."""
     body, headers, charset_warning = _checked(body, headers)
     parsed = feedparser.parse(body, response_headers={**headers, "content-location": final_url})
     problem = None
@@ -149,7 +160,7 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str) -> ParsedFe
     entries: dict[str, FeedEntry] = {}
     skipped = 0
     for raw in parsed.get("entries", []):
-        entry = _entry(raw, now)
+        entry = _entry(raw, now, zone)
         if entry is None:
             skipped += 1
         elif entry.url not in entries:

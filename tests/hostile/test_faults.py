@@ -34,8 +34,7 @@ from click.testing import CliRunner
 from monitor import config
 from monitor.cli import main
 from tests.conftest import DEMO
-from tests.servers import LocalServer
-from tests.test_pipeline import serve_demo_site
+from tests.servers import LocalServer, serve_demo_site
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PAGES = DEMO / "pages" / "whitehouse"

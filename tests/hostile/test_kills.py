@@ -22,11 +22,10 @@ from monitor.alerts import delivery
 from monitor.pipeline import poll
 from tests.conftest import DEMO
 from tests.hostile.helpers import write_config
+from tests.mail import MailServer
 from tests.processes import HAS_PROC, Marker, marker, wait_for
-from tests.servers import LocalServer
-from tests.test_alerts import MailServer
-from tests.test_pipeline import serve_demo_site
-from tests.test_service import _config, _integrity, _start
+from tests.servers import LocalServer, serve_demo_site
+from tests.service import integrity, service_config, start_service
 
 ROOT = Path(__file__).parent.parent.parent
 KILLS = 8
@@ -35,7 +34,7 @@ KILLS = 8
 def _consistent(path: Path) -> None:
     """What a killed process must leave: a sound file, sound references, a full-text index
     that matches the versions, and no document without the version it was stored with."""
-    assert _integrity(path) == "ok"
+    assert integrity(path) == "ok"
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         conn.execute("INSERT INTO versions_fts(versions_fts) VALUES ('integrity-check')")
@@ -156,20 +155,20 @@ def test_sigkill_at_random_moments_loses_no_alert_and_sends_none_twice(tmp_path:
     rng = random.Random(20261127)
     with LocalServer() as server:
         serve_demo_site(server)
-        config = _config(tmp_path, server, mail)
+        config = service_config(tmp_path, server, mail)
         moments: list[float] = []
         for _ in range(8):
             if rng.random() < 0.5:
                 mail.start()  # sometimes the mail server is up, so some alerts go out mid-run
             mark = marker()
-            process = _start(config, mark)
+            process = start_service(config, mark)
             moments.append(round(rng.uniform(0.3, 2.5), 2))
             time.sleep(moments[-1])  # a random moment of its work: the kill's time, not a wait
             process.kill()
             process.wait(timeout=10)
             mail.stop()
             _nothing_left(mark, moments)
-            assert _integrity(tmp_path / "m.db") == "ok"
+            assert integrity(tmp_path / "m.db") == "ok"
         # Finally let everything owed go out: a clean poll, then delivery after any lease.
         mail.start()
         settings = configuration.load(config)

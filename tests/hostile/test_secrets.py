@@ -38,8 +38,8 @@ from monitor.cli import main
 from monitor.pipeline import poll
 from monitor.redact import Redactor
 from tests.conftest import shipped_concepts
+from tests.mail import free_port
 from tests.servers import LocalServer, respond
-from tests.test_notify import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "relay-login-7f3a"

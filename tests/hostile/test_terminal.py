@@ -34,8 +34,8 @@ from monitor.alerts.digest import window
 from monitor.cli import main
 from monitor.render import untrusted
 from tests.conftest import shipped_concepts
+from tests.mail import free_port
 from tests.servers import LocalServer, respond, sequence
-from tests.test_alerts import free_port
 
 ESCAPES = (
     "\x1b[2J\x1b[H"  # clear the screen, cursor home

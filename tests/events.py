@@ -1,0 +1,54 @@
+"""Events the alert, message and notification tests share: a real comparison as a change event,
+the two sentences of a CVID drop, and a feed entry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from monitor.analysis.compare import as_json, compare, verdict
+from monitor.models import ChangeEvent, FeedEntry
+from tests.documents import LADDERS, MATCHER, SETTINGS
+
+LABELS = {cid: c.label for cid, c in SETTINGS.concepts.items()}
+TITLE = "U.S.-ROK Leaders' Joint Statement"
+URL = "https://www.whitehouse.gov/briefing-room/statements-releases/2022/05/21/joint-statement/"
+OLD_HASH, NEW_HASH = "0123456789abcdef" * 4, "fedcba9876543210" * 4
+AT = datetime(2026, 11, 27, 20, 30, tzinfo=UTC)  # 2026-11-28 05:30 in Seoul
+OLD_CVID = (
+    "The two leaders reaffirmed their commitment to the complete, verifiable and irreversible "
+    "denuclearization of North Korea."
+)
+NEW_COMPLETE = (
+    "The two leaders reaffirmed their commitment to the complete denuclearization of North Korea."
+)
+
+
+def change_event(
+    old: str,
+    new: str,
+    *,
+    title: str | None = TITLE,
+    kind: str = "succession",
+    url: str = URL,
+    source: str = "whitehouse",
+) -> ChangeEvent:
+    c = compare(old, new, matcher=MATCHER, ladders=LADDERS)
+    return ChangeEvent(
+        kind=kind,
+        url=url,
+        title=title,
+        old_title=None,
+        source=source,
+        series="us-rok-joint-statements",
+        detected_at=AT,
+        old_hash=OLD_HASH,
+        new_hash=NEW_HASH,
+        significance=c.significance,
+        verdict=verdict(c),
+        comparison=as_json(c),
+    )
+
+
+def feed_entry(url: str, title: str, published: datetime | None = None) -> FeedEntry:
+    """A feed entry as feeds.parse_feed makes one, linking to `url`."""
+    return FeedEntry(url, url, title, "", published, published.isoformat() if published else None)

@@ -1,0 +1,80 @@
+"""`monitor run` in a child process, for the service and kill tests: its config, its start, and
+the database's integrity after it ends."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import shipped_concepts
+from tests.mail import MailServer
+from tests.processes import Marker
+from tests.servers import LocalServer
+
+ROOT = Path(__file__).parent.parent
+
+
+def service_config(tmp_path: Path, server: LocalServer, mail: MailServer | None = None) -> Path:
+    """A config for `monitor run` polling the demo site's two feeds every 3 s, mail to `mail`."""
+    email = (
+        f'[email]\nhost = "127.0.0.1"\nport = {mail.port}\nsecurity = "none"\n'
+        'to = ["analyst@example.org"]\ntimeout = 3\n'
+        if mail
+        else ""
+    )
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        shipped_concepts()
+        + f"""
+[storage]
+database = "{tmp_path / "m.db"}"
+[fetch]
+delay = 0
+retries = 0
+[schedule]
+interval_minutes = 0.05
+[service]
+heartbeat_seconds = 1
+jitter_seconds = 0
+deliver_seconds = 1
+[alerts]
+max_age_days = 0
+retry_seconds = 0
+[digest]
+send_empty = false
+{email}
+[[sources]]
+name = "whitehouse"
+kind = "feed"
+url = "{server.url("/feeds/whitehouse-korea.xml")}"
+follow = "all"
+[[sources]]
+name = "korean"
+kind = "feed"
+url = "{server.url("/feeds/korean-policy.xml")}"
+follow = "all"
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def start_service(config: Path, mark: Marker | None = None) -> subprocess.Popen[str]:
+    """`monitor run` in a child process; `mark` goes into its environment (and its children's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+        cwd=ROOT,
+        env=env | (mark.env if mark else {}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def integrity(path: Path) -> str:
+    with sqlite3.connect(path) as conn:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])

@@ -1,0 +1,108 @@
+"""The layout is the architecture (README "How the code is laid out"): imports run one way, from
+the command line down to the records, so a stage never reaches up into the one that calls it."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent / "monitor"
+PACKAGES = ("cli", "sources", "analysis", "alerts", "render", "store", "demo")
+# Top to bottom: a unit may import only the units after it. The poll's chain is
+# cli → schedule → pipeline → ingest → alerts, store, analysis, sources; configuration, records
+# and errors are below all of them.
+ORDER = (
+    "__main__",
+    "cli/",
+    "schedule",
+    "demo_run",
+    "pipeline",
+    "ingest",
+    "alerts/",
+    "health",
+    "logs",
+    "render/",
+    "store/",
+    "config",
+    "redact",
+    "config_stamp",
+    "config_file",
+    "analysis/",
+    "sources/",
+    "workers",
+    "demo/",
+    "errors",
+    "models",
+    "__init__",
+)
+
+
+def _unit(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "__init__"
+    return parts[1] + "/" if parts[1] in PACKAGES else parts[1]
+
+
+def _imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
+    """Modules of monitor imported anywhere in `tree` (in functions too), except for typing."""
+    typing_only = {
+        id(sub)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for stmt in node.body
+        for sub in ast.walk(stmt)
+    }
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("monitor"):
+            if node.module == "monitor":
+                names = [f"monitor.{a.name}" for a in node.names if a.name != "__version__"]
+            else:
+                names = [node.module]
+            yield from ((name, node.lineno) for name in names)
+        elif isinstance(node, ast.Import):
+            yield from ((a.name, node.lineno) for a in node.names if a.name.startswith("monitor"))
+
+
+def edges() -> Iterator[tuple[str, str, str]]:
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(("monitor", *parts)).removesuffix(".__init__")
+        for target, line in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            a, b = _unit(module), _unit(target)
+            if a != b:
+                yield a, b, f"monitor/{path.relative_to(ROOT)}:{line}"
+
+
+def test_every_unit_has_its_place() -> None:
+    units = {
+        _unit(f"monitor.{'.'.join(p.relative_to(ROOT).with_suffix('').parts)}")
+        for p in ROOT.rglob("*.py")
+    }
+    assert units <= set(ORDER), f"place {sorted(units - set(ORDER))} in ORDER"
+
+
+def test_imports_run_one_way() -> None:
+    upward = [
+        f"{where}: {a} imports {b}" for a, b, where in edges() if ORDER.index(a) > ORDER.index(b)
+    ]
+    assert not upward, "imports against the layout:\n" + "\n".join(upward)
+
+
+def test_the_order_is_not_vacuous() -> None:
+    """The walk of the README is made of real imports."""
+    found = {(a, b) for a, b, _ in edges()}
+    for pair in [
+        ("cli/", "schedule"),
+        ("schedule", "pipeline"),
+        ("pipeline", "ingest"),
+        ("ingest", "alerts/"),
+        ("ingest", "analysis/"),
+        ("ingest", "store/"),
+        ("alerts/", "render/"),
+        ("pipeline", "sources/"),
+    ]:
+        assert pair in found, pair
