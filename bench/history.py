@@ -49,7 +49,7 @@ from monitor.analysis.changes import matcher, prepare  # noqa: E402
 from monitor.analysis.compare import as_json, compare  # noqa: E402
 from monitor.analysis.text import excerpt, normalise  # noqa: E402
 from monitor.config import load_shipped  # noqa: E402
-from monitor.models import Extracted  # noqa: E402
+from monitor.models import Arrival, Extracted  # noqa: E402
 from monitor.store import bulk  # noqa: E402
 from monitor.store.documents import change_index_rows  # noqa: E402
 from monitor.store.schema import EXCERPT  # noqa: E402
@@ -471,7 +471,7 @@ def store_time(path: Path, count: int = 20) -> float:
             url = f"https://bench.example/new/{n}"
             t = CLOCK[0]()
             store.save_document(
-                db, source="bench", url=url, link=url, kind="article", processed=ready
+                db, "bench", Arrival(url=url, link=url, kind="article", processed=ready)
             )
             times.append((CLOCK[0]() - t) * 1000)
         bulk.remove_documents(db, "https://bench.example/new/")

@@ -24,14 +24,13 @@ from monitor.analysis.extract import extract_file
 from monitor.analysis.text import content_hash
 from monitor.config import Series, Settings, Source
 from monitor.models import (
+    Arrival,
     ArticleEvent,
     ChangeEvent,
     ChangeRecord,
     Extracted,
-    FeedEntry,
     OutboxItem,
     Placement,
-    Processed,
     Stored,
     StoredVersion,
     StoreLimits,
@@ -63,12 +62,14 @@ def add_file(
     return store_document(
         settings,
         db,
-        source=None,
-        url=document_key(str(path)),
-        link=str(path),
-        kind="file",
-        processed=ready,
-        published=published or extracted.published,
+        None,
+        Arrival(
+            url=document_key(str(path)),
+            link=str(path),
+            kind="file",
+            processed=ready,
+            published=published or extracted.published,
+        ),
         series=series,
     )
 
@@ -76,30 +77,24 @@ def add_file(
 def store_document(
     settings: Settings,
     db: Database,
-    *,
     source: Source | None,
-    url: str,
-    link: str,
-    kind: str,
-    processed: Processed,
-    entry: FeedEntry | None = None,
-    content_type: str | None = None,
-    final_url: str | None = None,
-    published: datetime | None = None,
+    arrival: Arrival,
+    *,
     series: Series | None = None,
-    failure: str | None = None,
     validators: dict[str, str] | None = None,
 ) -> Stored:
-    """Store a processed document with the changes against its earlier versions (kind
-    revision) and, for a series member, against the previous member and the baseline.
+    """Store a document as it arrived from `source` (None: a local file) with the changes against
+    its earlier versions (kind revision) and, for a series member, against the previous member
+    and the baseline.
 
-    `failure` records why the article behind a feed entry could not be had (the entry's own
-    text is stored meanwhile); `validators` are the response headers whose ETag and
+    `arrival.failure` records why the article behind a feed entry could not be had (the entry's
+    own text is stored meanwhile); `validators` are the response headers whose ETag and
     Last-Modified are remembered for the source URL in the same transaction."""
+    url, entry, processed = arrival.url, arrival.entry, arrival.processed
     extracted = processed.extracted
     name = source.name if source else "local"
     title = extracted.title or (entry.title if entry else None)
-    published = published or (entry.published if entry else None) or extracted.published
+    published = arrival.published or (entry.published if entry else None) or extracted.published
     series = series or settings.series_of(url, name, title)
     series_id = series.id if series else None
     ignore = source.ignore_patterns() if source else ()
@@ -192,25 +187,17 @@ def store_document(
             content_hash=new_hash,
             mentions=tuple(m for m in processed.mentions if m.counted),
         )
-        if kind in ("entry", "article")
+        if arrival.kind in ("entry", "article")
         and all(v.method == "feed" for v in recent)
         and not (recent and feed_text)
         else None,
     )
     stored = store.save_document(
         db,
-        source=name,
-        url=url,
-        link=link,
-        kind=kind,
-        processed=processed,
-        entry=entry,
-        content_type=content_type,
-        final_url=final_url,
+        name,
+        replace(arrival, published=published),
         series=series_id,
-        published=published,
         changes=[record for record, _ in changes],
-        failure=failure,
         validators=(public_url(source.url), validators) if source and validators else None,
         alerts=outbox,
         placed=placed,

@@ -191,6 +191,27 @@ class Processed:
 
 
 @dataclass(frozen=True)
+class Arrival:
+    """A document as it reaches the write path (monitor/ingest.py): its key, where it was found
+    and what extraction made of it.
+
+    `kind` is entry (a feed entry's own text), article (the page behind an entry), page (a
+    watched URL) or file (`monitor add`); `link` the address as found, `url` its canonical key;
+    `published` the caller's date if it has one (else the entry's, else the page's); `failure`
+    why the article behind an entry could not be had (its entry's text is stored meanwhile)."""
+
+    url: str
+    link: str
+    kind: str
+    processed: Processed
+    entry: FeedEntry | None = None
+    content_type: str | None = None
+    final_url: str | None = None
+    published: datetime | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
 class StoreLimits:
     """What one version may store ([storage].max_mentions and max_sentence)."""
 

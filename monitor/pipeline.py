@@ -35,6 +35,7 @@ from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
 from monitor.ingest import add_file, store_document
 from monitor.models import (
+    Arrival,
     Concept,
     Extracted,
     FeedEntry,
@@ -539,13 +540,15 @@ class _Poll:
             store_document(
                 self.settings,
                 self.db,
-                source=source,
-                url=entry.url,
-                link=entry.link,
-                kind="entry",
-                processed=ready,
-                entry=entry,
-                failure=failure,
+                source,
+                Arrival(
+                    url=entry.url,
+                    link=entry.link,
+                    kind="entry",
+                    processed=ready,
+                    entry=entry,
+                    failure=failure,
+                ),
             )
         )
 
@@ -638,13 +641,15 @@ class _Poll:
             store_document(
                 self.settings,
                 self.db,
-                source=job.source,
-                url=canonical_url(public_url(job.source.url)),
-                link=public_url(job.source.url),
-                kind="page",
-                processed=result,
-                content_type=job.response.content_type,
-                final_url=self.redactor.url(job.response.final_url),
+                job.source,
+                Arrival(
+                    url=canonical_url(public_url(job.source.url)),
+                    link=public_url(job.source.url),
+                    kind="page",
+                    processed=result,
+                    content_type=job.response.content_type,
+                    final_url=self.redactor.url(job.response.final_url),
+                ),
                 validators=job.response.headers,
             )
         )
@@ -662,14 +667,16 @@ class _Poll:
             store_document(
                 self.settings,
                 self.db,
-                source=job.source,
-                url=entry.url,
-                link=entry.link,
-                kind="article",
-                processed=result,
-                entry=entry,
-                content_type=response.content_type,
-                final_url=response.final_url,
+                job.source,
+                Arrival(
+                    url=entry.url,
+                    link=entry.link,
+                    kind="article",
+                    processed=result,
+                    entry=entry,
+                    content_type=response.content_type,
+                    final_url=response.final_url,
+                ),
             )
         )
         self._charset(job.source, job.url, result.extracted.charset_warning)

@@ -280,7 +280,7 @@ def test_a_0700_seoul_digest_covers_the_right_24_hours_across_the_utc_date_line(
     make_settings: MakeSettings,
 ) -> None:
     from monitor.analysis.changes import prepare
-    from monitor.models import Extracted
+    from monitor.models import Arrival, Extracted
     from tests.events import feed_entry
 
     settings = make_settings([])
@@ -297,12 +297,10 @@ def test_a_0700_seoul_digest_covers_the_right_24_hours_across_the_utc_date_line(
             ready = prepare(Extracted(mention, name), settings.lexicon())
             store.save_document(
                 db,
-                source="s",
-                url=url,
-                link=url,
-                kind="article",
-                processed=ready,
-                entry=feed_entry(url, name),
+                "s",
+                Arrival(
+                    url=url, link=url, kind="article", processed=ready, entry=feed_entry(url, name)
+                ),
             )
             db.execute("UPDATE documents SET first_seen_at = ? WHERE url = ?", [stamp, url])
         data = digest.digest_data(settings, db, date(2026, 11, 29))

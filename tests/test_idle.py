@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from monitor import pipeline, store
 from monitor.config import Settings
+from monitor.models import Arrival
 from monitor.pipeline import Shared, Summary, poll
 from monitor.sources.fetch import Fetcher, FetchSettings
 from monitor.workers import Workers
@@ -150,9 +151,9 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     urls: list[str] = []
     real = pipeline.store_document
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        urls.append(kwargs["url"])
-        return real(*args, **kwargs)
+    def counting(settings: Any, db: Any, source: Any, arrival: Arrival, **kwargs: Any) -> Any:
+        urls.append(arrival.url)
+        return real(settings, db, source, arrival, **kwargs)
 
     monkeypatch.setattr(pipeline, "store_document", counting)
     return urls

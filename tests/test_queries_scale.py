@@ -19,7 +19,15 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.models import ChangeRecord, Extracted, FeedEntry, Mention, Placement, Processed
+from monitor.models import (
+    Arrival,
+    ChangeRecord,
+    Extracted,
+    FeedEntry,
+    Mention,
+    Placement,
+    Processed,
+)
 from monitor.store import queries
 from monitor.store.timeline import timeline
 
@@ -52,12 +60,14 @@ def _history(path: Path, seed: int, *, dates_follow_ids: bool) -> Database:
             entry = FeedEntry(url, url, "t", "", published, published.isoformat())
         store.save_document(
             db,
-            source="s",
-            url=url,
-            link=url,
-            kind="article",
-            processed=_processed(f"{text} {step}"),
-            entry=entry,
+            "s",
+            Arrival(
+                url=url,
+                link=url,
+                kind="article",
+                processed=_processed(f"{text} {step}"),
+                entry=entry,
+            ),
         )
     return db
 
@@ -162,11 +172,10 @@ def _with_changes(path: Path) -> Database:
                 changes = (ChangeRecord("revision", old, None, 0.1 * n, "v", _comparison(*case)),)
             store.save_document(
                 db,
-                source="s",
-                url=url,
-                link=url,
-                kind="article",
-                processed=_processed(f"text {n} {version}"),
+                "s",
+                Arrival(
+                    url=url, link=url, kind="article", processed=_processed(f"text {n} {version}")
+                ),
                 changes=changes,
             )
     return db
@@ -343,11 +352,8 @@ def _changes_history(path: Path, seed: int, steps: int = 300) -> Database:
             placement = Placement("s", (before,), (after,), 0 if changes else None)
         stored = store.save_document(
             db,
-            source="s",
-            url=url,
-            link=url,
-            kind="article",
-            processed=_processed(f"text {step}"),
+            "s",
+            Arrival(url=url, link=url, kind="article", processed=_processed(f"text {step}")),
             series="s",
             changes=tuple(changes),
             placement=placement,
@@ -445,11 +451,13 @@ def test_the_aggregates_kept_in_step_are_what_m011_fills_from_the_rows(tmp_path:
         url = f"http://x/{n % 7}"
         store.save_document(
             db,
-            source=f"s{n % 2}",
-            url=url,
-            link=url,
-            kind="article",
-            processed=Processed(Extracted(f"m {n}", None), f"m{n}", mentions),
+            f"s{n % 2}",
+            Arrival(
+                url=url,
+                link=url,
+                kind="article",
+                processed=Processed(Extracted(f"m {n}", None), f"m{n}", mentions),
+            ),
         )
     kept = {t: _table(db, t) for t in ("change_topics", "latest_mentions")}
     assert all(kept.values())
@@ -529,12 +537,14 @@ def _dated_history(path: Path, seed: int) -> Database:
         )
         store.save_document(
             db,
-            source=f"s{n % 3}",
-            url=url,
-            link=url,
-            kind="article",
-            processed=Processed(Extracted(f"d {n}", None), f"d{n}", mentions),
-            entry=entry,
+            f"s{n % 3}",
+            Arrival(
+                url=url,
+                link=url,
+                kind="article",
+                processed=Processed(Extracted(f"d {n}", None), f"d{n}", mentions),
+                entry=entry,
+            ),
         )
     return db
 

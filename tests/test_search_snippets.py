@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from monitor import store
-from monitor.models import Extracted, Processed
+from monitor.models import Arrival, Extracted, Processed
 from monitor.store import queries, snippets
 from monitor.store.queries import Forms
 from monitor.store.snippets import phrases, snippet
@@ -154,7 +154,7 @@ def test_a_search_over_100000_hits_in_one_row_stays_fast(tmp_path: Path) -> None
     digest = hashlib.sha256(text.encode()).hexdigest()
     url = "http://x/hits"
     processed = Processed(Extracted(text, "hits"), digest, (), None, None)
-    store.save_document(db, source="s", url=url, link=url, kind="page", processed=processed)
+    store.save_document(db, "s", Arrival(url=url, link=url, kind="page", processed=processed))
     began = time.process_time()
     [hit] = store.search(db, "summit")
     assert time.process_time() - began < 1.0

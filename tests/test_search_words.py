@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.cli import main
-from monitor.models import Extracted, FeedEntry, Processed
+from monitor.models import Arrival, Extracted, FeedEntry, Processed
 from monitor.store import queries
 
 DATA = Path(__file__).parent / "data"
@@ -49,12 +49,14 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
         published = datetime(2025, 1, day, tzinfo=UTC)
         store.save_document(
             db,
-            source="s",
-            url=url,
-            link=url,
-            kind="article",
-            processed=Processed(Extracted(text, name), digest, (), None, None),
-            entry=FeedEntry(url, url, name, "", published, published.isoformat()),
+            "s",
+            Arrival(
+                url=url,
+                link=url,
+                kind="article",
+                processed=Processed(Extracted(text, name), digest, (), None, None),
+                entry=FeedEntry(url, url, name, "", published, published.isoformat()),
+            ),
         )
     db.close()
     return path

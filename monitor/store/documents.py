@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from monitor.analysis.text import around, excerpt, sentence_at, sentences
 from monitor.models import (
+    Arrival,
     Attempt,
     ChangeRecord,
     FeedEntry,
@@ -219,35 +220,30 @@ def give_up_article(db: Database, url: str, error: str, max_failures: int) -> No
 
 def save_document(
     db: Database,
-    *,
     source: str,
-    url: str,
-    link: str,
-    kind: str,
-    processed: Processed,
-    entry: FeedEntry | None = None,
-    content_type: str | None = None,
-    final_url: str | None = None,
+    arrival: Arrival,
+    *,
     series: str | None = None,
-    published: datetime | None = None,
     changes: Sequence[ChangeRecord] = (),
-    failure: str | None = None,
     validators: tuple[str, dict[str, str]] | None = None,
     alerts: Sequence[OutboxItem] = (),
     placed: bool = False,
     placement: Placement | None = None,
     limits: StoreLimits | None = None,
 ) -> Stored:
-    """Store a document and, when its normalised text changed, a new version with the changes
-    found against earlier versions and the alerts they raise: one transaction.
+    """Store a document of `source` and, when its normalised text changed, a new version with
+    the changes found against earlier versions and the alerts they raise: one transaction.
 
     `placed` records that the document was compared with its series neighbours; `placement`
     says which stored successions it now sits inside, to supersede in the same transaction;
     `limits` bound the mentions stored (Stored.limits says which were hit)."""
+    url, link, kind, processed = arrival.url, arrival.link, arrival.kind, arrival.processed
+    entry, content_type, final_url = arrival.entry, arrival.content_type, arrival.final_url
+    failure = arrival.failure
     stamp = now()
     extracted = processed.extracted
     title = extracted.title or (entry.title if entry else None)
-    published = published or (entry.published if entry and entry.published else None)
+    published = arrival.published or (entry.published if entry and entry.published else None)
     published = published or extracted.published
     with transaction(db):
         row = db.execute("SELECT id, failures FROM documents WHERE url = ?", [url]).fetchone()
