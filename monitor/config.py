@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +33,9 @@ from monitor.errors import ConfigError
 from monitor.models import Concept, Facet, FacetValue, Lexicon, Relevance
 from monitor.sources.reach import parse_allowed
 from monitor.sources.urls import document_key
+
+if TYPE_CHECKING:
+    from monitor.sources.fetch import FetchSettings as FetcherSettings
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -121,7 +124,10 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-class FetchSettings(_Section):
+class FetchSection(_Section):
+    """[fetch]: validated here, handed to the HTTP client as its own record (`for_fetcher`;
+    tests/test_config.py checks that the two name the same fields with the same defaults)."""
+
     user_agent: str = Field(
         f"monitor/{__version__} (Korea-policy wording monitor; +https://github.com/monitor-korea/monitor)",
         description="User-Agent sent with every request",
@@ -147,6 +153,12 @@ class FetchSettings(_Section):
     @classmethod
     def _agent(cls, value: str) -> str:
         return _user_agent(value)
+
+    def for_fetcher(self) -> FetcherSettings:
+        """The HTTP client's settings (monitor.sources.fetch, imported here: it loads httpx)."""
+        from monitor.sources.fetch import FetchSettings
+
+        return FetchSettings(**self.model_dump())
 
 
 def _zone_name(value: str) -> str:
@@ -448,7 +460,7 @@ class FacetSettings(_Section):
 
 class Settings(_Section):
     storage: StorageSettings = Field(default_factory=StorageSettings)
-    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    fetch: FetchSection = Field(default_factory=FetchSection)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)

@@ -48,7 +48,7 @@ from monitor.models import (
 )
 from monitor.redact import Redactor, public_url
 from monitor.sources.feeds import parse_feed
-from monitor.sources.fetch import DnsFailures, Fetcher, FetchSettings
+from monitor.sources.fetch import DnsFailures, Fetcher
 from monitor.sources.urls import canonical_url, is_web
 from monitor.workers import StartupError, Workers, failure
 
@@ -181,9 +181,7 @@ class _Poll:
         self.finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self.threads = ThreadPoolExecutor(settings.fetch.concurrency, thread_name_prefix="fetch")
         self.shared = shared
-        self.fetcher = (
-            shared.fetcher if shared else Fetcher(FetchSettings(**settings.fetch.model_dump()))
-        )
+        self.fetcher = shared.fetcher if shared else Fetcher(settings.fetch.for_fetcher())
         self.workers = shared.workers if shared else _workers(settings)
         # A name that does not resolve is asked once per poll (see Fetcher.get).
         self.dns = DnsFailures()
@@ -710,7 +708,7 @@ class Shared:
 
     @classmethod
     def start(cls, settings: Settings) -> Shared:
-        return cls(Fetcher(FetchSettings(**settings.fetch.model_dump())), _workers(settings))
+        return cls(Fetcher(settings.fetch.for_fetcher()), _workers(settings))
 
     def close(self) -> None:
         self.workers.close()

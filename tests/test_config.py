@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -336,3 +337,19 @@ def test_the_extraction_deadline_is_finite_and_positive(value: str) -> None:
 def test_the_extraction_deadline_defaults_to_a_minute() -> None:
     assert config.parse({}).extract.deadline == 60
     assert config.parse({"extract": {"deadline": 2.5}}).extract.deadline == 2.5
+
+
+def test_the_fetch_section_and_the_http_clients_settings_agree() -> None:
+    """[fetch] is validated by config.FetchSection and handed to the HTTP client as its own
+    record: the two name the same fields, with the same defaults (the client's user agent comes
+    from the config), so a setting added to one cannot be dropped on the way."""
+    from monitor.sources.fetch import FetchSettings
+
+    section = config.FetchSection()
+    client = {f.name: f.default for f in dataclasses.fields(FetchSettings)}
+    assert set(client) == set(config.FetchSection.model_fields)
+    for name, default in client.items():
+        if name != "user_agent":
+            assert getattr(section, name) == default, name
+    assert section.for_fetcher() == FetchSettings(**section.model_dump())
+    assert section.for_fetcher().user_agent.startswith("monitor/")

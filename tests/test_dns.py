@@ -104,7 +104,7 @@ def test_a_feeds_articles_on_a_name_that_does_not_resolve(
             backoff=30.0,
         )
         resolver = CountingResolver()
-        fetcher = Fetcher(FetchSettings(**settings.fetch.model_dump()), resolve=resolver)
+        fetcher = Fetcher(settings.fetch.for_fetcher(), resolve=resolver)
         shared = Shared(fetcher, _workers(settings))
         try:
             with store.open_db(settings.database) as db:

@@ -15,7 +15,7 @@ from monitor import pipeline, store
 from monitor.config import Settings
 from monitor.models import Arrival
 from monitor.pipeline import Shared, Summary, poll
-from monitor.sources.fetch import Fetcher, FetchSettings
+from monitor.sources.fetch import Fetcher
 from monitor.workers import Workers
 from tests.conftest import DEMO, MakeSettings
 from tests.servers import Handler, LocalServer, respond, sequence
@@ -42,7 +42,7 @@ class CountingWorkers(Workers):
 @contextmanager
 def counted(settings: Settings) -> Iterator[tuple[Shared, CountingWorkers]]:
     workers = CountingWorkers(1, settings.extract.deadline)
-    shared = Shared(Fetcher(FetchSettings(**settings.fetch.model_dump())), workers)
+    shared = Shared(Fetcher(settings.fetch.for_fetcher()), workers)
     try:
         yield shared, workers
     finally:

@@ -39,12 +39,12 @@ SHOWN_SENTENCES = 10
 def _load(address: str, settings: Settings) -> Extracted:
     """A document from a file or a URL, extracted as the pipeline would."""
     from monitor.analysis.extract import extract, extract_file
-    from monitor.sources.fetch import Fetcher, FetchSettings
+    from monitor.sources.fetch import Fetcher
     from monitor.sources.urls import is_web
 
     if not is_web(address):
         return extract_file(Path(address))
-    with Fetcher(FetchSettings(**settings.fetch.model_dump())) as fetcher:
+    with Fetcher(settings.fetch.for_fetcher()) as fetcher:
         response = fetcher.get(address)
     return extract(response.body, response.final_url, response.content_type)
 

@@ -254,7 +254,7 @@ def test_a_poll_whose_workers_never_start_fails_its_documents_and_ends(
 ) -> None:
     """The deadline counts from when a worker takes a document; workers that never take one
     (an interpreter this user cannot run, a process limit) must not hold the poll for ever."""
-    from monitor.sources.fetch import Fetcher, FetchSettings
+    from monitor.sources.fetch import Fetcher
     from monitor.workers import Workers
 
     with LocalServer() as server:
@@ -263,7 +263,7 @@ def test_a_poll_whose_workers_never_start_fails_its_documents_and_ends(
             [{"name": "statement", "kind": "page", "url": server.url("/statement.pdf")}]
         )
         shared = Shared(
-            Fetcher(FetchSettings(**settings.fetch.model_dump())),
+            Fetcher(settings.fetch.for_fetcher()),
             Workers(1, DEADLINE, startup=2, initializer=_never_starts),
         )
         try:
