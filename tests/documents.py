@@ -4,10 +4,13 @@ matcher and ladders, shared by the comparison, message, report, digest and relev
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from monitor import config
 from monitor.analysis.changes import matcher
+from monitor.analysis.compare import compare
+from monitor.models import Comparison
 from tests.conftest import DEMO
 
 SHIPPED = Path(__file__).parent.parent / "config" / "monitor.toml"
@@ -55,6 +58,26 @@ def korean_half(path: Path) -> str:
     paragraphs = load(path).split("\n\n")
     korean = [p.strip() for p in paragraphs if re.search("[가-힣]", p) and p.startswith("(")]
     return "\n\n".join(p.removeprefix("(").removesuffix(")") for p in korean)
+
+
+def compare_texts(
+    old: str,
+    new: str,
+    *,
+    old_title: str | None = None,
+    new_title: str | None = None,
+    ignore: Sequence[re.Pattern[str]] = (),
+) -> Comparison:
+    """compare() with the shipped matcher and ladders."""
+    return compare(
+        old,
+        new,
+        matcher=MATCHER,
+        ladders=LADDERS,
+        old_title=old_title,
+        new_title=new_title,
+        ignore=ignore,
+    )
 
 
 # Real White House statements served by the demo site.

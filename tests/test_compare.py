@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,34 +20,14 @@ from tests.documents import (
     EMERGENCY_2021,
     EMERGENCY_2022,
     HIROSHIMA,
-    LADDERS,
-    MATCHER,
     SINGAPORE,
     US_ROK_2021,
     US_ROK_2022,
+    compare_texts,
     english_half,
     korean_half,
     load,
 )
-
-
-def run(
-    old: str,
-    new: str,
-    *,
-    old_title: str | None = None,
-    new_title: str | None = None,
-    ignore: Sequence[re.Pattern[str]] = (),
-) -> Comparison:
-    return compare(
-        old,
-        new,
-        matcher=MATCHER,
-        ladders=LADDERS,
-        old_title=old_title,
-        new_title=new_title,
-        ignore=ignore,
-    )
 
 
 def statuses(c: Comparison) -> dict[str, tuple[int, int, str]]:
@@ -68,7 +47,7 @@ def test_us_rok_joint_statements_2021_to_2022() -> None:
     # Korean peninsula", "extended deterrence" and the "Extended Deterrence Strategy and
     # Consultation Group", and "sanctions" (against Russia: set aside as about another country).
     # The ladder stays at complete.
-    c = run(
+    c = compare_texts(
         load(US_ROK_2021),
         load(US_ROK_2022),
         old_title="U.S.-ROK Leaders’ Joint Statement",
@@ -112,7 +91,7 @@ def test_g7_carbis_bay_2021_to_hiroshima_2023_is_an_upgrade() -> None:
     # do not count. Carbis Bay's sanctions on Belarus are about
     # another country, Hiroshima's "UN-sanctioned March 23 Movement" names no target: what is
     # left is Carbis Bay's call to implement the DPRK resolutions' sanctions, gone in 2023.
-    c = run(load(CARBIS_BAY), load(HIROSHIMA))
+    c = compare_texts(load(CARBIS_BAY), load(HIROSHIMA))
     assert statuses(c) == {
         "cvid": (0, 1, "introduced"),
         "complete-denuclearization": (1, 0, "dropped"),
@@ -136,7 +115,7 @@ def test_g7_carbis_bay_2021_to_hiroshima_2023_is_an_upgrade() -> None:
     # kB = 1 + 1 + 1 + 1 (counts) + 2 (rungs risen)
     assert c.significance == pytest.approx(0.5 + 0.3 * 6 / 7)
     # ... and the reverse is a downgrade, in the top band
-    back = run(load(HIROSHIMA), load(CARBIS_BAY))
+    back = compare_texts(load(HIROSHIMA), load(CARBIS_BAY))
     assert moves(back) == {"denuclearization": ("cvid", "complete-denuclearization", "downgrade")}
     assert verdict(back).startswith(
         "cvid dropped; denuclearization ladder: cvid → complete-denuclearization (downgrade)"
@@ -147,7 +126,7 @@ def test_g7_carbis_bay_2021_to_hiroshima_2023_is_an_upgrade() -> None:
 def test_national_emergency_notices_2021_to_2022_are_near_identical() -> None:
     # Year and date, "1701-1706" -> "1701 et seq.", "App. 1-44" -> "App. 1 et seq.": four
     # sentences; no concept at all.
-    c = run(load(EMERGENCY_2021), load(EMERGENCY_2022))
+    c = compare_texts(load(EMERGENCY_2021), load(EMERGENCY_2022))
     assert c.concepts == ()
     assert moves(c) == {"denuclearization": (None, None, "same")}
     assert len(c.sentences.changed) == 4
@@ -168,7 +147,7 @@ def _insert_after_first_paragraph(text: str, sentence: str) -> str:
 def test_cvid_dropped_from_a_real_statement() -> None:
     new = load(US_ROK_2022)
     old = _insert_after_first_paragraph(new, CVID_SENTENCE)
-    c = run(old, new)
+    c = compare_texts(old, new)
     assert statuses(c)["cvid"] == (1, 0, "dropped")
     assert statuses(c)["denuclearization"] == (3, 2, "decreased")
     assert statuses(c)["complete-denuclearization"] == (1, 1, "unchanged")
@@ -186,7 +165,7 @@ def test_korean_singapore_statement_drops_complete_denuclearization() -> None:
     old = korean_half(SINGAPORE)
     assert "한반도의 완전한 비핵화" in old
     new = old.replace("한반도의 완전한 비핵화", "한반도의 비핵화")
-    c = run(old, new)
+    c = compare_texts(old, new)
     assert statuses(c) == {
         "complete-denuclearization": (1, 0, "dropped"),
         "denuclearization": (2, 2, "unchanged"),
@@ -216,7 +195,7 @@ KOREAN_OLD = (
 
 def test_korean_paragraph_drops_complete_denuclearization() -> None:
     new = KOREAN_OLD.replace("한반도의 완전한 비핵화라는", "한반도의 비핵화라는")
-    c = run(KOREAN_OLD, new)
+    c = compare_texts(KOREAN_OLD, new)
     assert statuses(c) == {
         "complete-denuclearization": (1, 0, "dropped"),
         "denuclearization": (1, 1, "unchanged"),
@@ -250,7 +229,7 @@ def test_other_ladders_are_configuration() -> None:
 
 def test_concepts_follow_the_config_order() -> None:
     old = "Sanctions on North Korea stay. We seek its complete denuclearization. CVID is the goal."
-    c = run(old, "")
+    c = compare_texts(old, "")
     assert [d.id for d in c.concepts] == [
         "cvid",
         "complete-denuclearization",
@@ -266,7 +245,9 @@ def test_concepts_follow_the_config_order() -> None:
 
 def test_as_json_has_exactly_the_documented_shape() -> None:
     new = load(US_ROK_2022)
-    c = run(_insert_after_first_paragraph(new, CVID_SENTENCE), new, old_title="a", new_title="b")
+    c = compare_texts(
+        _insert_after_first_paragraph(new, CVID_SENTENCE), new, old_title="a", new_title="b"
+    )
     data = as_json(c)
     assert list(data) == [
         "summary",
@@ -330,7 +311,7 @@ def test_as_json_has_exactly_the_documented_shape() -> None:
 
 
 def test_as_json_of_changed_sentences() -> None:
-    data = as_json(run(load(EMERGENCY_2021), load(EMERGENCY_2022)))
+    data = as_json(compare_texts(load(EMERGENCY_2021), load(EMERGENCY_2022)))
     assert len(data["sentences"]["changed"]) == 4
     for pair in data["sentences"]["changed"]:
         assert list(pair) == ["old", "new"]
@@ -364,22 +345,29 @@ def test_significance_bands_on_constructed_examples() -> None:
         "Peninsula.\n",
         "",
     )
-    scores = [run(BASE, new).significance for new in (BASE, wording, around_concept, introduced)]
+    scores = [
+        compare_texts(BASE, new).significance for new in (BASE, wording, around_concept, introduced)
+    ]
     assert [_band(s) for s in scores] == [0, 4, 3, 2]
     assert scores == sorted(scores)
-    assert _band(run(BASE, upgrade).significance) == 2  # an upgrade is a concept change
-    weak = run(BASE, dropped).significance
-    far = run(BASE, downgrade_far).significance
+    assert _band(compare_texts(BASE, upgrade).significance) == 2  # an upgrade is a concept change
+    weak = compare_texts(BASE, dropped).significance
+    far = compare_texts(BASE, downgrade_far).significance
     assert _band(weak) == _band(far) == 1
     assert weak < far  # falling two rungs and dropping two concepts weighs more than one and one
     # within bands 2 and 3, more change scores higher
     introduced_twice = introduced + "\nThe extended deterrence dialogue will resume."
-    assert scores[3] < run(BASE, introduced_twice).significance < 0.8
+    assert scores[3] < compare_texts(BASE, introduced_twice).significance < 0.8
     base = BASE + "\nThey called for talks with North Korea on denuclearization."
     once = base.replace("reaffirmed their shared goal", "reiterated their common goal")
     twice = once.replace("called for talks", "urged early talks")
-    assert 0.25 <= run(base, once).significance < run(base, twice).significance < 0.5
-    assert verdict(run(BASE, around_concept)).endswith(
+    assert (
+        0.25
+        <= compare_texts(base, once).significance
+        < compare_texts(base, twice).significance
+        < 0.5
+    )
+    assert verdict(compare_texts(BASE, around_concept)).endswith(
         "concepts unchanged (the changed sentences mention complete-denuclearization, "
         "denuclearization)"
     )
@@ -391,7 +379,10 @@ def test_significance_grows_with_the_amount_of_wording(extra: int) -> None:
     def edit(n: int) -> str:
         return BASE.replace("climate change", "climate change" + " and more" * n)
 
-    small, large = run(BASE, edit(extra)).significance, run(BASE, edit(extra + 1)).significance
+    small, large = (
+        compare_texts(BASE, edit(extra)).significance,
+        compare_texts(BASE, edit(extra + 1)).significance,
+    )
     assert 0 < small < large < 0.25
 
 
@@ -434,7 +425,7 @@ def _no_change(c: Comparison) -> None:
 @given(st.one_of(documents, st.text(max_size=300)))
 @settings(deadline=None)
 def test_a_text_against_itself_is_no_change(text: str) -> None:
-    c = run(text, text)
+    c = compare_texts(text, text)
     _no_change(c)
     assert c.sentences == SentenceDiff()
 
@@ -442,7 +433,7 @@ def test_a_text_against_itself_is_no_change(text: str) -> None:
 @given(documents, documents)
 @settings(deadline=None)
 def test_swapping_sides_mirrors_every_status_and_move(a: str, b: str) -> None:
-    forth, back = run(a, b), run(b, a)
+    forth, back = compare_texts(a, b), compare_texts(b, a)
     assert [(d.id, d.old, d.new, MIRROR[d.status]) for d in forth.concepts] == [
         (d.id, d.new, d.old, d.status) for d in back.concepts
     ]
@@ -463,7 +454,7 @@ def test_swapping_sides_mirrors_every_status_and_move(a: str, b: str) -> None:
 @settings(deadline=None)
 def test_reflowing_changes_nothing(text: str, width: int, newline: str) -> None:
     reflowed = newline.join(textwrap.wrap(text, width, break_on_hyphens=False))
-    _no_change(run(text, reflowed))
+    _no_change(compare_texts(text, reflowed))
 
 
 def _rewrap(text: str, width: int | None) -> str:
@@ -477,11 +468,11 @@ def _rewrap(text: str, width: int | None) -> str:
 @pytest.mark.parametrize("path", [US_ROK_2022, EMERGENCY_2021, EMERGENCY_2022])
 @pytest.mark.parametrize("width", [None, 50, 100])
 def test_reflowing_a_real_document_changes_nothing(path: Path, width: int | None) -> None:
-    _no_change(run(load(path), _rewrap(load(path), width)))
+    _no_change(compare_texts(load(path), _rewrap(load(path), width)))
 
 
 def test_reflowing_a_date_range_at_a_line_start_changes_nothing() -> None:
-    _no_change(run(load(US_ROK_2021), _rewrap(load(US_ROK_2021), None)))
+    _no_change(compare_texts(load(US_ROK_2021), _rewrap(load(US_ROK_2021), None)))
 
 
 BOILERPLATE = [
@@ -503,21 +494,21 @@ def test_ignore_rules_remove_injected_boilerplate(
     noisy = list(sentences)
     for where, ad in ads:
         noisy.insert(where, ad)
-    _no_change(run("\n\n".join(sentences), "\n\n".join(noisy), ignore=IGNORE))
+    _no_change(compare_texts("\n\n".join(sentences), "\n\n".join(noisy), ignore=IGNORE))
 
 
 def test_ignore_rules_on_a_real_document() -> None:
     text = load(US_ROK_2022)
     ad = "\n\nADVERTISEMENT: Related articles: CVID and sanctions, explained\n\n"
     noisy = text.replace("\n\n", ad, 3)
-    _no_change(run(text, noisy, ignore=IGNORE))
+    _no_change(compare_texts(text, noisy, ignore=IGNORE))
     # without the rule the boilerplate would count
-    assert run(text, noisy).significance >= 0.5
+    assert compare_texts(text, noisy).significance >= 0.5
 
 
 def test_a_korean_and_an_english_text_are_compared_by_concepts_and_facets_not_words() -> None:
     korean, english = korean_half(SINGAPORE), english_half(SINGAPORE)
-    c = run(korean, english)
+    c = compare_texts(korean, english)
     assert c.languages == ("ko", "en")
     assert c.sentences == SentenceDiff()  # a translation is never "every sentence changed"
     by_id = {d.id: d for d in c.concepts}
@@ -534,7 +525,7 @@ def test_a_korean_and_an_english_text_are_compared_by_concepts_and_facets_not_wo
     data = as_json(c)
     assert data["languages"] == ["ko", "en"] and data["sentences"]["changed"] == []
     # an object that differs between the two texts is named per language
-    shifted = run(korean, english.replace("of the Korean Peninsula", "of the DPRK"))
+    shifted = compare_texts(korean, english.replace("of the Korean Peninsula", "of the DPRK"))
     assert (
         "complete-denuclearization object: Korean text: Korean Peninsula; English text: DPRK"
         in (verdict(shifted))

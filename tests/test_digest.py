@@ -34,9 +34,9 @@ from tests.documents import (
     SINGAPORE,
     US_ROK_2021,
     US_ROK_2022,
+    compare_texts,
     korean_half,
     load,
-    run,
 )
 
 DAY = date(2026, 11, 28)
@@ -85,12 +85,14 @@ def cvid_dropped() -> ChangeEvent:
     """The 2022 U.S.-ROK statement against itself with the CVID sentence: CVID dropped."""
     new = load(US_ROK_2022)
     head, sep, tail = new.partition("\n\n")
-    c = run(f"{head} {CVID_SENTENCE}{sep}{tail}", new, old_title="draft", new_title="final")
+    c = compare_texts(
+        f"{head} {CVID_SENTENCE}{sep}{tail}", new, old_title="draft", new_title="final"
+    )
     return change(c, f"{WH}/2022/05/21/joint-statement/?a=1&b=2", "U.S.-ROK Joint Statement (CVID)")
 
 
 def rok_2021_2022() -> ChangeEvent:
-    c = run(load(US_ROK_2021), load(US_ROK_2022), old_title="2021", new_title="2022")
+    c = compare_texts(load(US_ROK_2021), load(US_ROK_2022), old_title="2021", new_title="2022")
     return change(c, f"{WH}/2022/05/21/rok/", "United States-Republic of Korea Leaders’ Statement")
 
 
@@ -397,7 +399,7 @@ def test_a_wording_only_change_goes_under_the_concept_its_sentences_name() -> No
     new = load(US_ROK_2022)
     reworded = new.replace("reiterate their common goal", "restate their shared goal")
     assert reworded != new
-    c = run(reworded, new)
+    c = compare_texts(reworded, new)
     assert all(d.status == "unchanged" for d in c.concepts)
     event = change(c, f"{WH}/2022/05/21/rok/", "Reworded statement")
     message = render_digest(digest((event,)), dedup_key="k")
@@ -407,7 +409,7 @@ def test_a_wording_only_change_goes_under_the_concept_its_sentences_name() -> No
 
 
 def test_a_change_that_touches_no_concept_goes_last_under_other() -> None:
-    c = run(load(EMERGENCY_2021), load(EMERGENCY_2022))
+    c = compare_texts(load(EMERGENCY_2021), load(EMERGENCY_2022))
     assert not c.concepts
     other = change(c, "https://example.org/notice", "Notice on the National Emergency")
     message = render_digest(digest((other, cvid_dropped())), dedup_key="k")

@@ -24,8 +24,8 @@ from tests.documents import (
     EMERGENCY_2022,
     US_ROK_2021,
     US_ROK_2022,
+    compare_texts,
     load,
-    run,
 )
 
 OLD, NEW = "2021-05-21 joint statement", "2022-05-21 joint statement"
@@ -34,14 +34,16 @@ OLD, NEW = "2021-05-21 joint statement", "2022-05-21 joint statement"
 def dropped_cvid() -> Comparison:
     new = load(US_ROK_2022)
     head, sep, tail = new.partition("\n\n")
-    return run(f"{head} {CVID_SENTENCE}{sep}{tail}", new, old_title="old", new_title="new")
+    return compare_texts(
+        f"{head} {CVID_SENTENCE}{sep}{tail}", new, old_title="old", new_title="new"
+    )
 
 
 # ---- text ----------------------------------------------------------------------------------------
 
 
 def test_text_report_starts_with_the_verdict_and_has_every_section() -> None:
-    c = run(load(US_ROK_2021), load(US_ROK_2022))
+    c = compare_texts(load(US_ROK_2021), load(US_ROK_2022))
     text = render_text(c, old_label=OLD, new_label=NEW, limit=None)
     first, blank, *rest = text.splitlines()
     assert first == verdict(c)
@@ -89,7 +91,7 @@ def test_text_report_of_a_dropped_cvid() -> None:
 
 
 def test_text_report_of_near_identical_notices_is_short() -> None:
-    c = run(load(EMERGENCY_2021), load(EMERGENCY_2022))
+    c = compare_texts(load(EMERGENCY_2021), load(EMERGENCY_2022))
     text = render_text(c, old_label="2021", new_label="2022")
     assert text.startswith("wording changed: 4 sentences changed")
     assert "concept " not in text  # no concept table when no concept is found
@@ -98,7 +100,7 @@ def test_text_report_of_near_identical_notices_is_short() -> None:
 
 
 def test_colour_marks_words_with_ansi_and_drops_the_brackets() -> None:
-    c = run(load(EMERGENCY_2021), load(EMERGENCY_2022))
+    c = compare_texts(load(EMERGENCY_2021), load(EMERGENCY_2022))
     text = render_text(c, old_label="2021", new_label="2022", color=True)
     assert text.startswith("\x1b[1mwording changed")
     assert "\x1b[31;9m2021.\x1b[0m \x1b[32;4m2022.\x1b[0m" in text
@@ -106,7 +108,7 @@ def test_colour_marks_words_with_ansi_and_drops_the_brackets() -> None:
 
 
 def test_identical_texts() -> None:
-    c = run(load(US_ROK_2022), load(US_ROK_2022))
+    c = compare_texts(load(US_ROK_2022), load(US_ROK_2022))
     text = render_text(c, old_label="a", new_label="b")
     assert text.startswith("no change\n")
     assert "significance: 0\n" in text
@@ -211,7 +213,9 @@ def check(page: str) -> Checker:
 
 
 def test_html_redline_of_real_statements() -> None:
-    c = run(load(US_ROK_2021), load(US_ROK_2022), old_title="U.S.-ROK Leaders’ Joint Statement")
+    c = compare_texts(
+        load(US_ROK_2021), load(US_ROK_2022), old_title="U.S.-ROK Leaders’ Joint Statement"
+    )
     page = render_html(c, old_label=OLD, new_label=NEW)
     checker = check(page)
     assert {t for t, _ in checker.tags} <= ALLOWED
@@ -276,4 +280,4 @@ def test_html_escapes_hostile_text_and_isolates_its_direction() -> None:
 
 @pytest.mark.parametrize("label", ["", "a" * 500, "한국어 라벨", "<>&\"'"])
 def test_html_with_odd_labels_still_parses(label: str) -> None:
-    check(render_html(run("", ""), old_label=label, new_label=label))
+    check(render_html(compare_texts("", ""), old_label=label, new_label=label))

@@ -43,6 +43,7 @@ from monitor.render.untrusted import (
     URL_CHARS,
     cap,
     html_text,
+    isolated,
     subject_line,
     terminal,
 )
@@ -411,11 +412,6 @@ def _text(data: DigestData, groups: list[_Group], also: Counter[str], intro: lis
 # ---- HTML --------------------------------------------------------------------------------------
 
 
-def _doc(text: str, limit: int | None = None) -> str:
-    """Untrusted text: controls and bidi formatting shown as <U+XXXX>, escaped and isolated."""
-    return f"<bdi>{html_text(text, limit)}</bdi>"
-
-
 def _link(url: str, inner: str) -> str:
     """`inner` as a link to `url` if it is http, https or file; else `inner` and the URL as text."""
     try:
@@ -426,7 +422,7 @@ def _link(url: str, inner: str) -> str:
         linkable = False
     if linkable:
         return f'<a href="{html_text(url.strip())}" style="color:{_BLUE}">{inner}</a>'
-    return f'{inner} <span style="{_MUTED}">({_doc(url, URL_CHARS)})</span>'
+    return f'{inner} <span style="{_MUTED}">({isolated(url, URL_CHARS)})</span>'
 
 
 def _div(content: str, style: str = "", auto: bool = False) -> str:
@@ -443,28 +439,30 @@ def _runs_html(runs: Sequence[WordOp]) -> str:
     for r in runs:
         tag, style = _MARKUP.get(r.kind, ("", ""))
         out.append(
-            f'<{tag} style="color:inherit;{style}">{_doc(r.text)}</{tag}>' if tag else _doc(r.text)
+            f'<{tag} style="color:inherit;{style}">{isolated(r.text)}</{tag}>'
+            if tag
+            else isolated(r.text)
         )
     return "".join(out)
 
 
 def _item_html(item: _Item) -> str:
     parts = [
-        _div(_link(item.url, _doc(item.title)), "font-weight:600", auto=True),
-        _small(_doc(item.meta)),
+        _div(_link(item.url, isolated(item.title)), "font-weight:600", auto=True),
+        _small(isolated(item.meta)),
         _div(
-            _doc(item.headline),
+            isolated(item.headline),
             "font-weight:600" + (";color:#d03030" if item.weak else ""),
             auto=True,
         )
         if item.headline
         else "",
-        _small(_doc(item.also)) if item.also else "",
+        _small(isolated(item.also)) if item.also else "",
     ]
     for label, runs in item.quotes:
         head = f'<span style="{_MUTED};font-size:13px">{label}:</span> ' if label else ""
         parts.append(_div(head + _runs_html(runs), "margin:6px 0" if label else _QUOTE, True))
-    parts += [_small(_doc(n)) for n in item.notes]
+    parts += [_small(isolated(n)) for n in item.notes]
     border = f";padding-left:10px;border-left:{_BORDER}" if item.headline else ""
     return _div("".join(parts), "margin:12px 0" + border)
 
@@ -502,12 +500,12 @@ def _group_html(data: DigestData, g: _Group) -> str:
     for title, items in (("Wording changes", g.changes), ("New articles", g.articles)):
         parts += [f'<h3 style="font-size:15px;margin:12px 0 0">{title}</h3>'] if items else []
         parts += map(_item_html, items if items is g.changes else items[:MAX_ARTICLES])
-    listed = [f"<li>{_link(i.url, _doc(i.title))}</li>" for i in g.articles[MAX_ARTICLES:]]
+    listed = [f"<li>{_link(i.url, isolated(i.title))}</li>" for i in g.articles[MAX_ARTICLES:]]
     if len(listed) > MAX_LISTED:
         listed[MAX_LISTED:] = [f"<li>and {_plural(len(listed) - MAX_LISTED, 'more')}</li>"]
     if listed:
         parts.append(f'<ul style="margin:4px 0;padding-left:20px">{"".join(listed)}</ul>')
-    return _section(_doc(_label(data, g.concept)), "".join(parts))
+    return _section(isolated(_label(data, g.concept)), "".join(parts))
 
 
 def _page(subject: str, body: str) -> str:
@@ -529,20 +527,20 @@ def _html(data: DigestData, groups: list[_Group], also: Counter[str], intro: lis
         f'<h1 style="font-size:20px;line-height:1.3;margin:0 0 4px">{html_text(intro[0])}</h1>',
         _small(html_text(intro[1])),
         _div(f"<b>{html_text(intro[2])}</b>", "margin:8px 0 4px"),
-        *(_div(f"{_doc(_label(data, g.concept))}: {html_text(g.counts())}") for g in groups),
+        *(_div(f"{isolated(_label(data, g.concept))}: {html_text(g.counts())}") for g in groups),
         *(_group_html(data, g) for g in groups),
     ]
     active, silent = _others(data, groups, also)
     rows = [
         _div(
-            f"<b>{_doc(_label(data, c))}</b>: {_other_line(c, also)}{_chart(data, c, 20)}",
+            f"<b>{isolated(_label(data, c))}</b>: {_other_line(c, also)}{_chart(data, c, 20)}",
             "margin:10px 0",
         )
         for c in active
     ]
     parts += [_section("Other tracked concepts", "".join(rows), accent=False)] if rows else []
     if silent:
-        names = ", ".join(_doc(_label(data, c)) for c in silent)
+        names = ", ".join(isolated(_label(data, c)) for c in silent)
         parts.append(_small(f"No mentions today or in the last {_days(data)} days: {names}"))
     return _page(intro[3], "\n".join(parts))
 

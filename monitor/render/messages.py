@@ -35,6 +35,7 @@ from monitor.render.untrusted import (
     URL_CHARS,
     cap,
     capped,
+    isolated,
     one_line,
     subject_line,
 )
@@ -86,11 +87,6 @@ def _h(text: str) -> str:
     return untrusted.html_text(text)
 
 
-def _doc(text: str) -> str:
-    """Untrusted text for HTML: on one line, escaped and isolated."""
-    return f"<bdi>{_h(one_line(text))}</bdi>"
-
-
 def short_label(labels: Mapping[str, str], concept: str | None) -> str:
     """A concept's label up to " / " or " (": "CVID / PVID" -> "CVID"; none -> "none"."""
     if concept is None:
@@ -131,8 +127,10 @@ def _link(url: str) -> str:
     """A link for http(s) addresses; anything else is shown as text only."""
     shown = one_line(url, URL_CHARS)
     if re.match(r"(?i)https?://", url) and len(url) <= URL_CHARS:
-        return f'<a href="{_h(shown)}" style="word-break:break-all">{_doc(shown)}</a>'
-    return _doc(shown)
+        return (
+            f'<a href="{_h(shown)}" style="word-break:break-all">{isolated(shown, line=True)}</a>'
+        )
+    return isolated(shown, line=True)
 
 
 # ---- the shared frame --------------------------------------------------------------------------
@@ -144,7 +142,7 @@ Fact = tuple[str, str, str]
 def _fact(label: str, value: str, markup: str | None = None) -> Fact:
     """A fact whose value is untrusted text (shown isolated) unless `markup` is given."""
     value = one_line(value, URL_CHARS)
-    return label, value, _doc(value) if markup is None else markup
+    return label, value, isolated(value, line=True) if markup is None else markup
 
 
 class _Body:
@@ -152,7 +150,7 @@ class _Body:
 
     def __init__(self, lead: str) -> None:
         self.text = [lead]
-        self.html = [f'<p dir="auto" style="margin:0 0 8px">{_doc(lead)}</p>']
+        self.html = [f'<p dir="auto" style="margin:0 0 8px">{isolated(lead, line=True)}</p>']
 
     def facts(self, rows: Sequence[Fact]) -> None:
         self.text += ["", *(f"{k}: {v}" for k, v, _ in rows)]
@@ -199,7 +197,9 @@ def _ops_html(ops: Sequence[WordOp], side: str) -> str:
     """One side of a changed sentence: the kept words and this side's removed or added runs."""
     tag, style = ("del", _DEL) if side == "removed" else ("ins", _INS)
     return " ".join(
-        _doc(op.text) if op.kind == "same" else f'<{tag} style="{style}">{_doc(op.text)}</{tag}>'
+        isolated(op.text, line=True)
+        if op.kind == "same"
+        else f'<{tag} style="{style}">{isolated(op.text, line=True)}</{tag}>'
         for op in ops
         if op.kind in ("same", side)
     )
@@ -331,9 +331,13 @@ def _evidence(body: _Body, c: Mapping[str, Any], labels: Mapping[str, str]) -> s
             if old and new:
                 _reworded(body, old, new)
             elif old:
-                body.quote([f'- "{old}"'], f'<span style="{_DEL}">{_doc(old)}</span>')
+                body.quote(
+                    [f'- "{old}"'], f'<span style="{_DEL}">{isolated(old, line=True)}</span>'
+                )
             elif new:
-                body.quote([f'+ "{new}"'], f'<span style="{_INS}">{_doc(new)}</span>')
+                body.quote(
+                    [f'+ "{new}"'], f'<span style="{_INS}">{isolated(new, line=True)}</span>'
+                )
         body.more(len(fresh), len(fresh) + d.get("evidence_total", 0) - len(d.get("evidence", [])))
     return shown
 
@@ -397,7 +401,10 @@ def change_message(
             body.heading(f"{'Other ' + name.lower() if shown else name} sentences ({len(items)})")
             for item in items[:MAX_SENTENCES]:
                 quote = one_line(item, SENTENCE_CHARS)
-                body.quote([f'{mark} "{quote}"'], f'<span style="{style}">{_doc(quote)}</span>')
+                body.quote(
+                    [f'{mark} "{quote}"'],
+                    f'<span style="{style}">{isolated(quote, line=True)}</span>',
+                )
             body.more(MAX_SENTENCES, len(items))
     if s.get("moved"):
         body.note(f"Moved sentences: {s['moved']} (same wording, new place).")
@@ -484,7 +491,7 @@ def article_message(
             quote = cap(sentence, SENTENCE_CHARS)
             parts = _highlight(quote, variant)
             if parts is None:
-                body.quote([f'"{quote}"'], _doc(quote))
+                body.quote([f'"{quote}"'], isolated(quote, line=True))
                 continue
             before, term, after = parts
             body.quote(

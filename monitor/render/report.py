@@ -28,7 +28,7 @@ from monitor.models import (
     WordOp,
 )
 from monitor.render import untrusted
-from monitor.render.untrusted import TITLE_CHARS, terminal
+from monitor.render.untrusted import TITLE_CHARS, isolated, terminal
 
 _RED, _GREEN, _BOLD, _DIM, _RESET = "\x1b[31;9m", "\x1b[32;4m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
@@ -282,22 +282,21 @@ def html_text(text: str, limit: int | None = None) -> str:
     return untrusted.html_text(text, limit, keep_bidi=True)
 
 
-def _doc(text: str) -> str:
-    """Document text: escaped and isolated, so its direction cannot leak into the report."""
-    return f"<bdi>{html_text(text)}</bdi>"
-
-
 def _ops_html(ops: Iterable[WordOp]) -> str:
     out = []
     for op in ops:
         tag = {"removed": "del", "added": "ins"}.get(op.kind)
-        out.append(f"<{tag}>{_doc(op.text)}</{tag}>" if tag else _doc(op.text))
+        out.append(
+            f"<{tag}>{isolated(op.text, keep_bidi=True)}</{tag}>"
+            if tag
+            else isolated(op.text, keep_bidi=True)
+        )
     return " ".join(out)
 
 
 def _side_html(tag: str, label: str, side: DocumentSide) -> str:
-    title = f": <bdi>{html_text(side.title, TITLE_CHARS)}</bdi>" if side.title else ""
-    return f"<p><b>{tag}</b> {_doc(label)}{title} ({side.words} words)</p>"
+    title = f": {isolated(side.title, TITLE_CHARS, keep_bidi=True)}" if side.title else ""
+    return f"<p><b>{tag}</b> {isolated(label, keep_bidi=True)}{title} ({side.words} words)</p>"
 
 
 def _bilingual_html(c: Comparison) -> list[str]:
@@ -320,7 +319,7 @@ def _bilingual_html(c: Comparison) -> list[str]:
         "<ul>" if found else "<p>None: the concepts and facets agree.</p>",
     ]
     if found:
-        parts += [f'<li dir="auto">{_doc(x)}</li>' for x in found] + ["</ul>"]
+        parts += [f'<li dir="auto">{isolated(x, keep_bidi=True)}</li>' for x in found] + ["</ul>"]
     return parts
 
 
@@ -363,9 +362,13 @@ def render_html(c: Comparison, *, old_label: str, new_label: str, limit: int | N
                 if e.old is not None and e.new is not None:
                     parts.append(f'<li dir="auto">{_ops_html(e.ops)}</li>')
                 elif e.old is not None:
-                    parts.append(f'<li dir="auto"><del>{_doc(e.old)}</del></li>')
+                    parts.append(
+                        f'<li dir="auto"><del>{isolated(e.old, keep_bidi=True)}</del></li>'
+                    )
                 elif e.new is not None:
-                    parts.append(f'<li dir="auto"><ins>{_doc(e.new)}</ins></li>')
+                    parts.append(
+                        f'<li dir="auto"><ins>{isolated(e.new, keep_bidi=True)}</ins></li>'
+                    )
             parts += ["</ul>"] if fresh else []
             if more:
                 parts.append(f'<p class="note">… and {more} more.</p>')
@@ -377,8 +380,8 @@ def render_html(c: Comparison, *, old_label: str, new_label: str, limit: int | N
             "<th>variants</th><th>set aside</th></tr></thead><tbody>",
         ]
         for d in c.concepts:
-            old_v = ", ".join(_doc(v) for v in d.variants_old) or "–"
-            new_v = ", ".join(_doc(v) for v in d.variants_new) or "–"
+            old_v = ", ".join(isolated(v, keep_bidi=True) for v in d.variants_old) or "–"
+            new_v = ", ".join(isolated(v, keep_bidi=True) for v in d.variants_new) or "–"
             alike = [v.casefold() for v in d.variants_old] == [v.casefold() for v in d.variants_new]
             variants = new_v if alike else f"{old_v} → {new_v}"
             aside = _aside_text(d).removeprefix("set aside: ") or "–"
@@ -418,7 +421,10 @@ def render_html(c: Comparison, *, old_label: str, new_label: str, limit: int | N
         if items:
             name = f"Other {title}" if with_evidence else title.capitalize()
             parts += [f"<h2>{name} sentences ({len(items)})</h2>", "<ul>"]
-            parts += [f'<li dir="auto"><{tag}>{_doc(x)}</{tag}></li>' for x in items[:limit]]
+            parts += [
+                f'<li dir="auto"><{tag}>{isolated(x, keep_bidi=True)}</{tag}></li>'
+                for x in items[:limit]
+            ]
             parts.append("</ul>")
             if more := _more(len(items), limit):
                 parts.append(f'<p class="note">… and {more} more.</p>')

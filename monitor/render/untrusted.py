@@ -116,6 +116,17 @@ def html_text(text: str, limit: int | None = None, *, keep_bidi: bool = False) -
     return html.escape(_shown(text, _HTML_KEEP_BIDI if keep_bidi else _HTML, limit), quote=True)
 
 
+def isolated(
+    text: str, limit: int | None = None, *, line: bool = False, keep_bidi: bool = False
+) -> str:
+    """Document text inside HTML: `html_text` (on one line first when `line`, as in a mail; its
+    bidirectional controls kept when `keep_bidi`, as in the redline, where they are the text's
+    own) in a `<bdi>`, so that its direction cannot leak into the page around it. Every
+    renderer's HTML puts document text through here."""
+    shown = html_text(one_line(text) if line else text, limit, keep_bidi=keep_bidi)
+    return f"<bdi>{shown}</bdi>"
+
+
 def url_text(url: str) -> str:
     """An address for a terminal: one line, capped at URL_CHARS."""
     return terminal(url, URL_CHARS)
