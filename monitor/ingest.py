@@ -27,6 +27,7 @@ from monitor.models import (
     Arrival,
     ArticleEvent,
     ChangeEvent,
+    ChangeKind,
     ChangeRecord,
     Extracted,
     OutboxItem,
@@ -106,7 +107,9 @@ def store_document(
     feed_text = extracted.method == "feed"
     found: list[tuple[ChangeRecord, ChangeEvent] | None] = []
 
-    def compare(kind: str, old: StoredVersion | Extracted, new: StoredVersion | Extracted) -> None:
+    def compare(
+        kind: ChangeKind, old: StoredVersion | Extracted, new: StoredVersion | Extracted
+    ) -> None:
         found.append(
             compared(
                 settings.lexicon(),

@@ -7,7 +7,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
+
+# The words a comparison is told in. JSON and the database hold them as strings; within monitor
+# they are these types, so a misspelt status is a type error, not a rule that never matches.
+ChangeKind = Literal["revision", "succession", "baseline"]
+ConceptStatus = Literal["dropped", "introduced", "increased", "decreased", "unchanged"]
+QualifierStatus = Literal["kept", "changed", "introduced", "dropped"]
+Move = Literal["downgrade", "upgrade", "same"]
+WordKind = Literal["same", "added", "removed", "mark"]  # mark: a matched term in a quote
+DocumentKind = Literal["entry", "article", "page", "file"]
 
 
 @dataclass(frozen=True)
@@ -202,7 +211,7 @@ class Arrival:
 
     url: str
     link: str
-    kind: str
+    kind: DocumentKind
     processed: Processed
     entry: FeedEntry | None = None
     content_type: str | None = None
@@ -240,7 +249,7 @@ class WordingChange:
     url: str
     title: str | None
     source: str
-    kind: str  # revision, succession, baseline
+    kind: ChangeKind
     significance: float
     verdict: str
 
@@ -301,7 +310,7 @@ class ConceptSummary:
 class WordOp:
     """A run of words inside a changed sentence: kept ("same"), "added" or "removed"."""
 
-    kind: str
+    kind: WordKind
     text: str
 
 
@@ -343,7 +352,7 @@ class ConceptDelta:
     id: str
     old: int
     new: int
-    status: str
+    status: ConceptStatus
     variants_old: tuple[str, ...]
     variants_new: tuple[str, ...]
     set_aside_old: dict[str, int] = field(default_factory=dict)
@@ -362,7 +371,7 @@ class Qualifier:
     facet: str
     old: tuple[str, ...]
     new: tuple[str, ...]
-    status: str
+    status: QualifierStatus
     old_labels: tuple[str, ...] = ()
     new_labels: tuple[str, ...] = ()
     facet_label: str = ""
@@ -377,7 +386,7 @@ class StanceMove:
     ladder: str
     old: str | None
     new: str | None
-    move: str
+    move: Move
 
 
 @dataclass(frozen=True)
@@ -413,7 +422,7 @@ class ChangeRecord:
     A version id of None stands for the version being stored: an earlier edition stored after a
     later one becomes the old side of the later one's succession."""
 
-    kind: str
+    kind: ChangeKind
     old_version_id: int | None
     series: str | None
     significance: float
@@ -501,7 +510,7 @@ class Message:
 class ChangeEvent:
     """A stored wording change, as an alert or the digest tells it."""
 
-    kind: str
+    kind: ChangeKind
     url: str
     title: str | None
     old_title: str | None

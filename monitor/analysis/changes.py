@@ -18,6 +18,7 @@ from monitor.analysis.match import Matcher
 from monitor.analysis.text import normalise, normalised_hash
 from monitor.models import (
     ChangeEvent,
+    ChangeKind,
     ChangeRecord,
     Extracted,
     Lexicon,
@@ -63,7 +64,7 @@ def prepared(
 def compared(
     lexicon: Lexicon,
     ladders: Mapping[str, Sequence[str]],
-    kind: str,
+    kind: ChangeKind,
     old: StoredVersion | Extracted,
     new: StoredVersion | Extracted,
     *,
@@ -126,7 +127,7 @@ def series_comparisons(
     published: datetime | None,
     current: StoredVersion | Extracted,
 ) -> tuple[
-    list[tuple[str, StoredVersion | Extracted, StoredVersion | Extracted]],
+    list[tuple[ChangeKind, StoredVersion | Extracted, StoredVersion | Extracted]],
     tuple[int, ...],
     tuple[int, ...],
 ]:
@@ -166,7 +167,7 @@ def series_comparisons(
 
     earlier.sort(key=cmp_to_key(order))
     later.sort(key=cmp_to_key(order))
-    plans: list[tuple[str, StoredVersion | Extracted, StoredVersion | Extracted]] = []
+    plans: list[tuple[ChangeKind, StoredVersion | Extracted, StoredVersion | Extracted]] = []
     previous = earlier[-1][0] if earlier else None
     following = later[0][0] if later else None
     if previous is not None:

@@ -41,7 +41,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from monitor.analysis.diff import diff as sentence_diff
 from monitor.analysis.diff import pair_sentences, sentence_key, strip_ignored, word_ops
@@ -51,24 +51,28 @@ from monitor.models import (
     ChangedSentence,
     Comparison,
     ConceptDelta,
+    ConceptStatus,
     DocumentSide,
     Evidence,
     Facet,
     Mention,
+    Move,
     Qualifier,
+    QualifierStatus,
     SentenceDiff,
     StanceMove,
 )
 
-DROPPED, INTRODUCED, INCREASED, DECREASED, UNCHANGED = (
-    "dropped",
-    "introduced",
-    "increased",
-    "decreased",
-    "unchanged",
-)
-DOWNGRADE, UPGRADE, SAME = "downgrade", "upgrade", "same"
-KEPT, CHANGED = "kept", "changed"
+DROPPED: Final = "dropped"
+INTRODUCED: Final = "introduced"
+INCREASED: Final = "increased"
+DECREASED: Final = "decreased"
+UNCHANGED: Final = "unchanged"
+DOWNGRADE: Final = "downgrade"
+UPGRADE: Final = "upgrade"
+SAME: Final = "same"
+KEPT: Final = "kept"
+CHANGED: Final = "changed"
 
 
 def compare(
@@ -222,7 +226,7 @@ def _qualifiers(
             after = _values(new, cid, facet.id, rank)
             if not (before or after):
                 continue
-            status = (
+            status: QualifierStatus = (
                 KEPT
                 if before == after
                 else INTRODUCED
@@ -319,7 +323,7 @@ def _concept_order(matcher: Matcher, old: Iterable[Mention], new: Iterable[Menti
     return order
 
 
-def _status(old: int, new: int) -> str:
+def _status(old: int, new: int) -> ConceptStatus:
     if old and not new:
         return DROPPED
     if new and not old:
@@ -357,7 +361,7 @@ def _rung(steps: Sequence[str], concept: str | None) -> int:
 def _stance(name: str, steps: Sequence[str], old: Counter[str], new: Counter[str]) -> StanceMove:
     before, after = _top(steps, old), _top(steps, new)
     fall = _rung(steps, after) - _rung(steps, before)
-    move = DOWNGRADE if fall > 0 else UPGRADE if fall < 0 else SAME
+    move: Move = DOWNGRADE if fall > 0 else UPGRADE if fall < 0 else SAME
     return StanceMove(name, before, after, move)
 
 

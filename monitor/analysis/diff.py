@@ -21,7 +21,7 @@ from difflib import SequenceMatcher
 from functools import cached_property
 
 from monitor.analysis.text import normalise, sentences, tidy
-from monitor.models import ChangedSentence, SentenceDiff, WordOp
+from monitor.models import ChangedSentence, SentenceDiff, WordKind, WordOp
 
 # Two sentences are one reworded sentence when difflib's ratio on their word lists reaches this
 # (on NSS editions, pairs at 0.4-0.5 were nearly all rewordings, pairs at 0.3-0.4 half junk).
@@ -455,7 +455,7 @@ def word_ops(old: str, new: str) -> tuple[WordOp, ...]:
 
 def _word_ops(old: _Sentence, new: _Sentence) -> tuple[WordOp, ...]:
     """Runs of kept, removed and added words; words equal only once normalised are replaced."""
-    steps: list[tuple[str, str]] = []
+    steps: list[tuple[WordKind, str]] = []
     matcher = SequenceMatcher(None, old.word_keys, new.word_keys, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -465,9 +465,9 @@ def _word_ops(old: _Sentence, new: _Sentence) -> tuple[WordOp, ...]:
             steps += [("removed", w) for w in old.words[i1:i2]]
             steps += [("added", w) for w in new.words[j1:j2]]
     ops: list[WordOp] = []
-    runs: dict[str, list[str]] = {"same": [], "removed": [], "added": []}
+    runs: dict[WordKind, list[str]] = {"same": [], "removed": [], "added": []}
 
-    def flush(kinds: Sequence[str]) -> None:
+    def flush(kinds: Sequence[WordKind]) -> None:
         for kind in kinds:
             if runs[kind]:
                 ops.append(WordOp(kind, " ".join(runs[kind])))

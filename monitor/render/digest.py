@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ from monitor.render.untrusted import (
     terminal,
 )
 
+SentenceKind = Literal["changed", "removed", "added"]
 MAX_SENTENCES = 4  # sentences quoted per wording change; the rest are counted
 MAX_ARTICLES = 10  # articles shown in full per concept; then a title line each ...
 MAX_LISTED = 30  # ... for this many more; then only their number
@@ -120,9 +121,10 @@ def _label(data: DigestData, cid: str | None) -> str:
 # ---- items and groups ------------------------------------------------------------------------
 
 
-def _sentences(event: ChangeEvent) -> list[tuple[str, Any]]:
+def _sentences(event: ChangeEvent) -> list[tuple[SentenceKind, Any]]:
     s = event.comparison.get("sentences", {})
-    return [(k, x) for k in ("changed", "removed", "added") for x in s.get(k, ())]
+    kinds: tuple[SentenceKind, ...] = ("changed", "removed", "added")
+    return [(k, x) for k in kinds for x in s.get(k, ())]
 
 
 def _names(event: ChangeEvent, kind: str, sentence: Any, concept: str | None = None) -> bool:
