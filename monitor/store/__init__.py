@@ -5,6 +5,14 @@ needs, `queries` the reads people run through the command line.
 """
 
 from monitor.store.bodies import body_hash, load_body, pack
+from monitor.store.database import (
+    iso,
+    now,
+    open_db,
+    open_read_only,
+    opened,
+    transaction,
+)
 from monitor.store.documents import (
     entry_states,
     fetch_state,
@@ -48,15 +56,7 @@ from monitor.store.queries import (
     search,
     source_health,
 )
-from monitor.store.schema import (
-    iso,
-    migrations,
-    now,
-    open_db,
-    open_read_only,
-    opened,
-    transaction,
-)
+from monitor.store.schema import migrations
 from monitor.store.service import (
     beat,
     check_writable,

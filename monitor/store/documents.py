@@ -25,15 +25,9 @@ from monitor.models import (
 )
 from monitor.redact import public_url
 from monitor.store.bodies import load_body, save_body
+from monitor.store.database import iso, now, transaction
 from monitor.store.outbox import enqueue, withdraw
-from monitor.store.schema import (
-    EXCERPT,
-    fill_change_topics,
-    fill_latest_mentions,
-    iso,
-    now,
-    transaction,
-)
+from monitor.store.schema import EXCERPT, fill_change_topics, fill_latest_mentions
 
 # Only a type name: the read-only commands import the store without the config (pydantic).
 if TYPE_CHECKING:

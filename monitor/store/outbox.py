@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from monitor.models import Message, OutboxItem, PendingAlert
-from monitor.store.schema import iso, now
+from monitor.store.database import iso, now
 
 
 def enqueue(db: Database, items: Sequence[OutboxItem], change_ids: Sequence[int] = ()) -> int:

@@ -24,7 +24,7 @@ from monitor.models import (
     VersionView,
 )
 from monitor.store import snippets
-from monitor.store.schema import iso
+from monitor.store.database import iso
 from monitor.store.snippets import HANGUL, HAS_HANGUL, SEPARATORS, TERM, fold
 
 ALL_HANGUL = re.compile(f"[{HANGUL}]+")

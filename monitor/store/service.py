@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from monitor.store.schema import now, transaction
+from monitor.store.database import now, transaction
 
 
 def job_started(db: Database, name: str) -> None:
