@@ -37,7 +37,9 @@ ENV_CACHE = "XDG_CACHE_HOME"
 # install between versions) makes new stamps.
 VALIDATORS = (
     "config.py",
+    "config_sections.py",
     "analysis/patterns.py",
+    "analysis/text.py",
     "models.py",
     "sources/reach.py",
     "sources/urls.py",

@@ -25,6 +25,7 @@ ORDER = (
     "render/",
     "store/",
     "config",
+    "config_sections",
     "redact",
     "config_stamp",
     "config_file",
