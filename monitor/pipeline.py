@@ -58,6 +58,8 @@ STOP_GRACE = 2.0
 # handled within this many seconds (other poll jobs wait for the write lock meanwhile).
 BATCH = 64
 BATCH_SECONDS = 0.25
+# Seconds finished extractions wait for more to store with them (see _Poll._finished).
+GATHER = 0.25
 
 
 @dataclass
@@ -289,7 +291,29 @@ class _Poll:
                 done.append(self.finished.get_nowait())
             except queue.Empty:
                 break
+        # Finished extractions wait up to GATHER seconds for more, so that storing takes one
+        # transaction per batch instead of one per document (each commit writes its pages to
+        # the WAL and its full-text terms as a new segment). A fetch, whose handling starts
+        # the next fetch from its host, is never held back.
+        until = time.monotonic() + GATHER
+        while len(done) < BATCH and self._gathering(done):
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                done.append(self.finished.get(timeout=left))
+            except queue.Empty:
+                break
         return done
+
+    def _gathering(self, done: list[Future[Any]]) -> bool:
+        """Whether every finished future in hand is an extraction and more are on the way."""
+        if self.stop.is_set():
+            return False
+        jobs = [self.pending.get(f) for f in done]
+        if any(job is None or job.stage != "extract" for job in jobs):
+            return False
+        return sum(1 for job in self.pending.values() if job.stage == "extract") > len(done)
 
     def _handle_finished(self, done: deque[Future[Any]]) -> None:
         """Handle finished futures, those of each `BATCH_SECONDS` in one transaction: a commit
