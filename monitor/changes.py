@@ -13,12 +13,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import cmp_to_key, lru_cache
+from functools import cmp_to_key
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from monitor import alerts, store
+from monitor import alerts, match_document, store
 from monitor.compare import as_json, compare, language, verdict
 from monitor.config import Series, Settings, Source
 from monitor.diff import strip_ignored
@@ -40,17 +40,16 @@ from monitor.models import (
     WordingChange,
 )
 from monitor.redact import public_url, redact_url
-from monitor.text import content_hash, normalise, normalised_hash
+from monitor.text import content_hash
 from monitor.urls import document_key
 
 FEED_TEXT_CAP = 0.24
 log = logging.getLogger("monitor.changes")
 
 
-@lru_cache(maxsize=4)
 def matcher(lexicon: Lexicon) -> Matcher:
     """One compiled matcher per lexicon (per process)."""
-    return Matcher(lexicon.concepts, lexicon.relevance, lexicon.facets)
+    return match_document.matcher(lexicon)
 
 
 def prepare(
@@ -72,10 +71,8 @@ def prepared(
     body_hash: str | None = None,
 ) -> Processed:
     """`prepare` with the lexicon's matcher in hand; the text is normalised once, for the
-    matching and the content hash."""
-    norm = normalise(extracted.text)
-    mentions = tuple(found.find(extracted.text, norm))
-    return Processed(extracted, normalised_hash(norm), mentions, raw, raw_bytes, body_hash)
+    matching and the content hash (as the extraction workers do it)."""
+    return match_document.prepared(extracted, found, raw, raw_bytes, body_hash)
 
 
 def add_file(

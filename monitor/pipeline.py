@@ -19,18 +19,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from monitor import alerts, store
-from monitor.changes import add_file, matcher, prepare, prepared, store_document
+from monitor import alerts, match_document, store
+from monitor.changes import add_file, matcher, prepare, store_document
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
-from monitor.extract import extract
 from monitor.feeds import parse_feed
 from monitor.fetch import DnsFailures, Fetcher, FetchSettings
 from monitor.match import Matcher
@@ -101,24 +99,12 @@ class Summary:
 def process(
     body: bytes, url: str, content_type: str, lexicon: Lexicon | bytes, metadata: bool = True
 ) -> Processed:
-    """Extract a fetched body and find the concepts in it (runs in a worker process).
+    """Extract a fetched body and find the concepts in it (what a worker process runs:
+    `match_document.process`, which the pool is sent so that workers import only it).
 
     `lexicon` may come pickled (`pickle.dumps(lexicon)`, made once per poll): the worker then
     unpickles it and compiles its matcher once, not once per document."""
-    found = _worker_matcher(lexicon) if isinstance(lexicon, bytes) else matcher(lexicon)
-    extracted = extract(body, url, content_type, metadata=metadata)
-    # Compressing and hashing here, in the worker, keeps the storing thread free.
-    return prepared(extracted, found, store.pack(body), len(body), store.body_hash(body))
-
-
-@lru_cache(maxsize=4)
-def _worker_matcher(lexicon: bytes) -> Matcher:
-    """The matcher of a pickled lexicon, kept by its bytes: a dict look-up per document instead
-    of unpickling the lexicon and hashing it (a deep frozen dataclass) for `matcher`'s cache.
-    The bytes come from the poll process that started this worker, as pebble's own do."""
-    loaded = pickle.loads(lexicon)
-    assert isinstance(loaded, Lexicon)
-    return matcher(loaded)
+    return match_document.process(body, url, content_type, lexicon, metadata)
 
 
 def _entry_text(entry: FeedEntry) -> str:
@@ -247,7 +233,7 @@ class _Poll:
         # Always in a worker process, even with one worker: only a process can be ended when a
         # document holds it past the deadline.
         try:
-            self._submitted(self.workers.submit(process, *args), job)
+            self._submitted(self.workers.submit(match_document.process, *args), job)
         except Exception as exc:  # the pool cannot start: this document fails, the poll goes on
             self._handle(job, _as_extract_error(job.url, exc))
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import pickle
 import re
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from monitor import config, text
+from monitor import config, match_document, store, text
 from monitor.changes import matcher, prepare
 from monitor.extract import extract
 from monitor.pipeline import poll, process
@@ -44,6 +46,29 @@ def test_hash_and_mentions_are_those_of_the_old_way(page: Path) -> None:
         assert processed.normalised_hash == old_hash
         assert processed.mentions == old_mentions
         assert processed.extracted == extracted
+
+
+@pytest.mark.parametrize("page", PAGES[:6], ids=lambda p: p.stem[:40])
+def test_the_workers_body_is_packed_and_hashed_as_the_store_does(page: Path) -> None:
+    """The workers compress and hash the raw body without importing monitor.store: the bytes
+    and the hash must be exactly those of store.pack and store.body_hash."""
+    body = page.read_bytes()
+    assert match_document.pack(body) == store.pack(body)
+    assert match_document.body_hash(body) == store.body_hash(body)
+
+
+def test_a_worker_imports_neither_the_store_nor_the_http_client() -> None:
+    """What the pool sends a worker (match_document.process, pickled by reference) loads in a
+    fresh interpreter without the SQLite layer, the HTTP client, the configuration models or
+    the alerts: a cheaper start for every spawned worker."""
+    heavy = ("monitor.store", "sqlite_utils", "httpx2", "pydantic", "monitor.alerts")
+    code = (
+        "import pickle, sys\n"
+        f"pickle.loads({pickle.dumps(match_document.process)!r})\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_hashes_of_known_texts_do_not_move() -> None:
