@@ -45,8 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor import store  # noqa: E402
-from monitor.analysis.changes import matcher, prepare  # noqa: E402
+from monitor.analysis.changes import prepare  # noqa: E402
 from monitor.analysis.compare import as_json, compare  # noqa: E402
+from monitor.analysis.prepare import matcher  # noqa: E402
 from monitor.analysis.text import excerpt, normalise  # noqa: E402
 from monitor.config import load_shipped  # noqa: E402
 from monitor.models import Arrival, Extracted  # noqa: E402

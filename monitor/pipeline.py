@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,9 +27,10 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.alerts import rules as alerts
-from monitor.analysis.changes import matcher, prepare, prepared
-from monitor.analysis.extract import extract
+from monitor.analysis import prepare as worker
+from monitor.analysis.changes import prepare
 from monitor.analysis.match import Matcher
+from monitor.analysis.prepare import matcher
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
 from monitor.ingest import add_file, store_document
@@ -61,6 +61,8 @@ STOP_GRACE = 2.0
 # handled within this many seconds (other poll jobs wait for the write lock meanwhile).
 BATCH = 64
 BATCH_SECONDS = 0.25
+# Seconds finished extractions wait for more to store with them (see _Poll._finished).
+GATHER = 0.25
 
 
 @dataclass
@@ -102,24 +104,12 @@ class Summary:
 def process(
     body: bytes, url: str, content_type: str, lexicon: Lexicon | bytes, metadata: bool = True
 ) -> Processed:
-    """Extract a fetched body and find the concepts in it (runs in a worker process).
+    """Extract a fetched body and find the concepts in it (what a worker process runs:
+    `worker.process`, which the pool is sent so that workers import only it).
 
     `lexicon` may come pickled (`pickle.dumps(lexicon)`, made once per poll): the worker then
     unpickles it and compiles its matcher once, not once per document."""
-    found = _worker_matcher(lexicon) if isinstance(lexicon, bytes) else matcher(lexicon)
-    extracted = extract(body, url, content_type, metadata=metadata)
-    # Compressing and hashing here, in the worker, keeps the storing thread free.
-    return prepared(extracted, found, store.pack(body), len(body), store.body_hash(body))
-
-
-@lru_cache(maxsize=4)
-def _worker_matcher(lexicon: bytes) -> Matcher:
-    """The matcher of a pickled lexicon, kept by its bytes: a dict look-up per document instead
-    of unpickling the lexicon and hashing it (a deep frozen dataclass) for `matcher`'s cache.
-    The bytes come from the poll process that started this worker, as pebble's own do."""
-    loaded = pickle.loads(lexicon)
-    assert isinstance(loaded, Lexicon)
-    return matcher(loaded)
+    return worker.process(body, url, content_type, lexicon, metadata)
 
 
 def _entry_text(entry: FeedEntry) -> str:
@@ -246,7 +236,7 @@ class _Poll:
         # Always in a worker process, even with one worker: only a process can be ended when a
         # document holds it past the deadline.
         try:
-            self._submitted(self.workers.submit(process, *args), job)
+            self._submitted(self.workers.submit(worker.process, *args), job)
         except Exception as exc:  # the pool cannot start: this document fails, the poll goes on
             self._handle(job, _as_extract_error(job.url, exc))
 
@@ -290,7 +280,29 @@ class _Poll:
                 done.append(self.finished.get_nowait())
             except queue.Empty:
                 break
+        # Finished extractions wait up to GATHER seconds for more, so that storing takes one
+        # transaction per batch instead of one per document (each commit writes its pages to
+        # the WAL and its full-text terms as a new segment). A fetch, whose handling starts
+        # the next fetch from its host, is never held back.
+        until = time.monotonic() + GATHER
+        while len(done) < BATCH and self._gathering(done):
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                done.append(self.finished.get(timeout=left))
+            except queue.Empty:
+                break
         return done
+
+    def _gathering(self, done: list[Future[Any]]) -> bool:
+        """Whether every finished future in hand is an extraction and more are on the way."""
+        if self.stop.is_set():
+            return False
+        jobs = [self.pending.get(f) for f in done]
+        if any(job is None or job.stage != "extract" for job in jobs):
+            return False
+        return sum(1 for job in self.pending.values() if job.stage == "extract") > len(done)
 
     def _handle_finished(self, done: deque[Future[Any]]) -> None:
         """Handle finished futures, those of each `BATCH_SECONDS` in one transaction: a commit

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monitor import config
-from monitor.analysis.changes import matcher
 from monitor.analysis.compare import compare
+from monitor.analysis.prepare import matcher
 from monitor.models import Comparison
 from tests.conftest import DEMO
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pickle
 import re
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -13,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from monitor import config
+from monitor.analysis import prepare as worker
 from monitor.analysis import text
-from monitor.analysis.changes import matcher, prepare
+from monitor.analysis.changes import prepare
 from monitor.analysis.extract import extract
+from monitor.analysis.prepare import matcher
 from monitor.analysis.text import content_hash
 from monitor.pipeline import poll, process
 from monitor.store import open_db
@@ -45,6 +49,20 @@ def test_hash_and_mentions_are_those_of_the_old_way(page: Path) -> None:
         assert processed.normalised_hash == old_hash
         assert processed.mentions == old_mentions
         assert processed.extracted == extracted
+
+
+def test_a_worker_imports_neither_the_store_nor_the_http_client() -> None:
+    """What the pool sends a worker (worker.process, pickled by reference) loads in a
+    fresh interpreter without the SQLite layer, the HTTP client, the configuration models or
+    the alerts: a cheaper start for every spawned worker."""
+    heavy = ("monitor.store", "sqlite_utils", "httpx2", "pydantic", "monitor.alerts")
+    code = (
+        "import pickle, sys\n"
+        f"pickle.loads({pickle.dumps(worker.process)!r})\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_hashes_of_known_texts_do_not_move() -> None:

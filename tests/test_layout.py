@@ -34,6 +34,7 @@ ORDER = (
     "workers",
     "demo/",
     "errors",
+    "body",
     "models",
     "__init__",
 )

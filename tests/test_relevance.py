@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 from monitor import config
 from monitor.analysis import relevance as relevance_module
-from monitor.analysis.changes import matcher
 from monitor.analysis.compare import as_json, compare, verdict
 from monitor.analysis.match import Matcher
+from monitor.analysis.prepare import matcher
 from monitor.models import Comparison, Mention
 from tests.documents import load
 

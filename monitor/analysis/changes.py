@@ -11,11 +11,10 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from functools import cmp_to_key, lru_cache
+from functools import cmp_to_key
 
 from monitor.analysis.compare import as_json, compare, language, verdict
-from monitor.analysis.match import Matcher
-from monitor.analysis.text import normalise, normalised_hash
+from monitor.analysis.prepare import matcher, prepared
 from monitor.models import (
     ChangeEvent,
     ChangeKind,
@@ -30,12 +29,6 @@ from monitor.sources.urls import document_key
 FEED_TEXT_CAP = 0.24
 
 
-@lru_cache(maxsize=4)
-def matcher(lexicon: Lexicon) -> Matcher:
-    """One compiled matcher per lexicon (per process)."""
-    return Matcher(lexicon.concepts, lexicon.relevance, lexicon.facets)
-
-
 def prepare(
     extracted: Extracted,
     lexicon: Lexicon,
@@ -45,20 +38,6 @@ def prepare(
 ) -> Processed:
     """Extracted text with its mentions and content hash, ready to store."""
     return prepared(extracted, matcher(lexicon), raw, raw_bytes, body_hash)
-
-
-def prepared(
-    extracted: Extracted,
-    found: Matcher,
-    raw: bytes | None = None,
-    raw_bytes: int | None = None,
-    body_hash: str | None = None,
-) -> Processed:
-    """`prepare` with the lexicon's matcher in hand; the text is normalised once, for the
-    matching and the content hash."""
-    norm = normalise(extracted.text)
-    mentions = tuple(found.find(extracted.text, norm))
-    return Processed(extracted, normalised_hash(norm), mentions, raw, raw_bytes, body_hash)
 
 
 def compared(

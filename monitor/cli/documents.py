@@ -96,7 +96,7 @@ def compare(
     import re
 
     from monitor.analysis import compare as comparing
-    from monitor.analysis.changes import matcher
+    from monitor.analysis.prepare import matcher
     from monitor.redact import Redactor
     from monitor.render import report
 

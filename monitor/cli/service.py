@@ -78,7 +78,7 @@ def check(config_path: Path | None, as_json: bool) -> None:
     Example: monitor check --config config/monitor.toml
     """
     from monitor import config
-    from monitor.analysis.changes import matcher
+    from monitor.analysis.prepare import matcher
     from monitor.errors import ConfigError
     from monitor.redact import Redactor
 

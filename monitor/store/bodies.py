@@ -9,22 +9,12 @@ step deep: a body's base is always a body compressed alone.
 
 from __future__ import annotations
 
-import hashlib
-
 import zstandard
 from sqlite_utils import Database
 
-LEVEL = 3  # zstd's default: faster than zlib level 1, and smaller (BENCHMARKS.md (g))
+from monitor.body import LEVEL, body_hash, pack
 
-
-def body_hash(body: bytes) -> str:
-    """The sha256 of a body as fetched (bodies.hash, versions.body_hash, http_cache.body_hash)."""
-    return hashlib.sha256(body).hexdigest()
-
-
-def pack(body: bytes) -> bytes:
-    """A body compressed alone (in the extraction worker, off the storing thread)."""
-    return zstandard.ZstdCompressor(level=LEVEL).compress(body)
+__all__ = ["LEVEL", "body_hash", "pack", "save_body"]
 
 
 def _dictionary(base: bytes) -> zstandard.ZstdCompressionDict:
