@@ -1,5 +1,6 @@
 """The single write path: one document (fetched, from a feed, or a local file) compared with what
-is stored, its alerts decided, and all of it saved in one transaction.
+is stored, its alerts decided, and all of it saved in one transaction; a source's failures and
+recoveries with the alerts they raise.
 
 monitor/analysis/changes.py says which comparisons to make, monitor/alerts/rules.py which alerts a
 change or an article raises; the store saves the version, its changes and its outbox items
@@ -32,6 +33,7 @@ from monitor.models import (
     Extracted,
     OutboxItem,
     Placement,
+    SourceEvent,
     Stored,
     StoredVersion,
     StoreLimits,
@@ -261,3 +263,29 @@ def _alerts(
     if article is not None and not stale:
         items += alerts.for_article(settings, article)
     return items
+
+
+def source_failed(settings: Settings, db: Database, name: str, url: str, error: str) -> None:
+    """Record a failed poll of source `name` (`url` and `error` already redacted) with the alert
+    the start of a run of failures raises, in one transaction."""
+    with store.transaction(db):
+        failures, since = store.source_failed(db, name, error)
+        event = SourceEvent(name, url, True, failures, error, datetime.now(UTC))
+        store.enqueue(db, alerts.for_source(settings, event, since))
+
+
+def source_succeeded(
+    settings: Settings,
+    db: Database,
+    name: str,
+    url: str,
+    title: str | None = None,
+    warning: str | None = None,
+) -> None:
+    """Record a good poll of source `name` and, when it ends a run of failures, the alert that
+    says it recovered, in one transaction."""
+    with store.transaction(db):
+        failures, since = store.source_succeeded(db, name, title, warning)
+        if since is not None:
+            event = SourceEvent(name, url, False, failures, None, datetime.now(UTC))
+            store.enqueue(db, alerts.for_source(settings, event, since))

@@ -18,7 +18,6 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,14 +25,13 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.alerts import rules as alerts
 from monitor.analysis import prepare as worker
 from monitor.analysis.changes import prepare
 from monitor.analysis.match import Matcher
 from monitor.analysis.prepare import matcher
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
-from monitor.ingest import add_file, store_document
+from monitor.ingest import add_file, source_failed, source_succeeded, store_document
 from monitor.models import (
     Arrival,
     Concept,
@@ -42,7 +40,6 @@ from monitor.models import (
     Lexicon,
     Processed,
     Response,
-    SourceEvent,
     Stored,
     WordingChange,
 )
@@ -407,11 +404,7 @@ class _Poll:
 
     def _fail_source(self, source: Source, error: str) -> None:
         error = self.redactor.redact(error)
-        with store.transaction(self.db):
-            failures, since = store.source_failed(self.db, source.name, error)
-            url = self.redactor.url(source.url)
-            event = SourceEvent(source.name, url, True, failures, error, datetime.now(UTC))
-            store.enqueue(self.db, alerts.for_source(self.settings, event, since))
+        source_failed(self.settings, self.db, source.name, self.redactor.url(source.url), error)
         self.summary.errors.append((source.name, error))
         self.summary.failed.append(source.name)
         log.warning(error, extra={"event": "source", "source": source.name})
@@ -420,12 +413,8 @@ class _Poll:
         self, source: Source, title: str | None = None, warning: str | None = None
     ) -> None:
         warning = self.redactor.optional(warning)
-        with store.transaction(self.db):
-            failures, since = store.source_succeeded(self.db, source.name, title, warning)
-            if since is not None:
-                url = self.redactor.url(source.url)
-                event = SourceEvent(source.name, url, False, failures, None, datetime.now(UTC))
-                store.enqueue(self.db, alerts.for_source(self.settings, event, since))
+        url = self.redactor.url(source.url)
+        source_succeeded(self.settings, self.db, source.name, url, title, warning)
 
     def _charset(self, source: Source, url: str, warning: str | None) -> None:
         """Keep on the source, and log, a wrong charset declaration of a document it just
