@@ -1,5 +1,5 @@
 """Every JSON output of the command line on the offline demo and on the test corpus, masked of
-what differs between runs (times, loopback ports, temporary paths), so that a refactoring can
+what differs between runs (times, loopback ports, temporary paths, the checkout's folder), so that a refactoring can
 show its outputs are byte-identical (issue 12). tests/test_golden_outputs.py compares them with
 tests/data/golden/.
 
@@ -60,8 +60,9 @@ _PORT = re.compile(r"(127\.0\.0\.1|localhost):\d+")
 
 
 def mask(text: str, tmp: str) -> str:
-    """What differs between two runs of the same outputs, replaced by placeholders."""
-    text = text.replace(tmp, "<tmp>")
+    """What differs between two runs of the same outputs, replaced by placeholders (the
+    checkout's own folder too: the corpus documents are named by their paths)."""
+    text = text.replace(tmp, "<tmp>").replace(str(ROOT), "<root>")
     text = _PORT.sub(r"\1:<port>", text)
     return _run_days().sub("<today>", text)
 

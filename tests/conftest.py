@@ -7,8 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from monitor import config
+
+# The suite runs on 2 shared cores beside other work: a property test is judged on its
+# examples, never on how fast they were generated or ran (Hypothesis's deadline and its
+# too_slow health check are timings).
+settings.register_profile(
+    "busy-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("busy-machine")
 
 SHIPPED = Path(__file__).parent.parent / "config" / "monitor.toml"
 DEMO = Path(__file__).parent.parent / "monitor" / "demo"
