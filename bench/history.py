@@ -129,7 +129,8 @@ class Pool:
     def __init__(self, texts: list[str]) -> None:
         find = matcher(load_shipped().lexicon()).find
         self.texts = texts
-        self.normalised = [normalise(t).text for t in texts]
+        # encoded once: the content hash of each version is of these joined
+        self.normalised = [normalise(t).text.encode() for t in texts]
         self.words = [len(t.split()) for t in texts]
         self.mentions = [
             [
@@ -156,7 +157,7 @@ def compose(ids: list[int], pool: Pool) -> tuple[str, str, list[tuple[Any, ...]]
     texts joined, which is normalise() of the whole in 99% of versions), its mention rows
     (without version and document) and its mention counts by (concept, reason, counted)."""
     text = "\n\n".join(pool.texts[i] for i in ids)
-    digest = hashlib.sha256(" ".join(pool.normalised[i] for i in ids).encode()).hexdigest()
+    digest = hashlib.sha256(b" ".join(pool.normalised[i] for i in ids)).hexdigest()
     rows: list[tuple[Any, ...]] = []
     counts: Counter[Any] = Counter()
     at = 0
@@ -322,12 +323,14 @@ def build(path: Path, size: int, *, workers: int = 2) -> dict[str, float]:
             print(f"  {version_id:,} versions, {time.perf_counter() - wall:.0f} s", flush=True)
     flush()
     times |= {"rows_wall": time.perf_counter() - wall, "rows_cpu": time.process_time() - cpu}
-    bulk.finish(db, triggers, fulltext)
+    finished = bulk.finish(db, triggers, fulltext)
     db.close()
     partial.rename(path)
     times |= {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
     times["fts_cpu"] = fulltext.cpu if fulltext else times["cpu"] - times["rows_cpu"]
+    times["fts_optimize_cpu"] = fulltext.optimize_cpu if fulltext else 0.0
     times["fts_wait"] = fulltext.waited if fulltext else times["wall"] - times["rows_wall"]
+    times |= {f"finish_{k}": v for k, v in finished.items()}
     print(
         f"  built {size:,} versions in {times['wall']:.0f} s wall: setup {times['setup_wall']:.0f} s"
         f" (CPU {times['setup_cpu']:.0f} s), rows until {times['rows_wall']:.0f} s (CPU"
@@ -335,6 +338,12 @@ def build(path: Path, size: int, *, workers: int = 2) -> dict[str, float]:
         f" {times['fts_cpu']:.0f} s ({'in parallel, waited' if fulltext else 'rebuilt in'}"
         f" {times['fts_wait']:.0f} s after the rows); CPU {times['cpu']:.0f} s here,"
         f" {bulk.children_cpu():.0f} s in children",
+        flush=True,
+    )
+    if fulltext:
+        print(f"  of the full-text CPU, 'optimize' {times['fts_optimize_cpu']:.0f} s", flush=True)
+    print(
+        "  after the rows, wall s: " + ", ".join(f"{k} {v:.1f}" for k, v in finished.items()),
         flush=True,
     )
     return times

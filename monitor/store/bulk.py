@@ -28,8 +28,11 @@ FTS_SHADOWS = ("data", "idx", "docsize", "config")
 # in-memory terms flushed to a new segment (default 1 MB; bigger segments, fewer merges;
 # measured fastest of 1, 8, 64 and 256 MB); no incremental merges (automerge 0), as the end
 # merges all into one segment ('optimize'): at 100k versions 47 s of CPU in all against 52 s
-# with automerge 4 and no optimize, and the same search times
-FTS_BUILD = {"hashsize": 64 * 1024 * 1024, "automerge": 0}
+# with automerge 4 and no optimize, and the same search times. crisismerge: FTS5 merges a
+# level's segments as soon as it has this many (default 16) even with automerge 0, so with
+# the default every byte of a 1M index (75 segments a process) was merged twice, once by that
+# and once by 'optimize'; 1,000 (below FTS5's 2,000 segments) leaves it to 'optimize' alone
+FTS_BUILD = {"hashsize": 64 * 1024 * 1024, "automerge": 0, "crisismerge": 1000}
 
 
 def begin(db: Database) -> list[str]:
@@ -138,11 +141,16 @@ class FullText:
             self._processes.append(process)
         self._sent = 0
         self.cpu = 0.0  # the index processes' CPU seconds, once closed
+        self.optimize_cpu = 0.0  # of which their 'optimize'
         self.waited = 0.0  # seconds `close` waited for them
 
     def add(self, rows: list[tuple[int, str | None, str]]) -> None:
         """Index these versions (rowid, title, text); each batch goes to the next process."""
-        self._pipes[self._sent % len(self._pipes)].send(rows)
+        # As UTF-8 bytes, which the index process binds as they are (FTS5 reads a blob's bytes
+        # as its text: the same tokens), rather than decoding each text into a str there only
+        # for sqlite3 to encode it again (about 4% of that process's CPU)
+        batch = [(i, None if t is None else t.encode(), x.encode()) for i, t, x in rows]
+        self._pipes[self._sent % len(self._pipes)].send(batch)
         self._sent += 1
 
     def close(self) -> None:
@@ -150,7 +158,9 @@ class FullText:
         began = time.perf_counter()
         for pipe in self._pipes:
             pipe.send(None)
-        self.cpu = sum(pipe.recv() for pipe in self._pipes)
+        used = [pipe.recv() for pipe in self._pipes]
+        self.cpu = sum(total for total, _ in used)
+        self.optimize_cpu = sum(merged for _, merged in used)
         for process in self._processes:
             process.join()
             if process.exitcode != 0:
@@ -173,35 +183,55 @@ def _index(
     while (rows := pipe.recv()) is not None:
         conn.executemany("INSERT INTO versions_fts (rowid, title, text) VALUES (?,?,?)", rows)
     conn.execute("COMMIT")
+    indexed = time.process_time()
     if optimize:
         conn.execute("INSERT INTO versions_fts (versions_fts) VALUES ('optimize')")
     conn.executemany("DELETE FROM versions_fts_config WHERE k = ?", [[k] for k in settings])
     conn.close()
-    pipe.send(time.process_time())
+    pipe.send((time.process_time(), time.process_time() - indexed))
     pipe.close()
 
 
-def finish(db: Database, triggers: Sequence[str], fulltext: FullText | None = None) -> None:
+def finish(
+    db: Database, triggers: Sequence[str], fulltext: FullText | None = None
+) -> dict[str, float]:
     """Commit, make the indexes again, rewrite change_topics and latest_mentions from the rows
     loaded, fill versions_fts (from `fulltext`, else a rebuild from versions), put the triggers
-    back and return to WAL, as open_db leaves a database. With `fulltext`, close `db` after: this connection may hold the empty index's state."""
+    back and return to WAL, as open_db leaves a database. With `fulltext`, close `db` after:
+    this connection may hold the empty index's state. Returns the wall seconds of each step."""
+    times: dict[str, float] = {}
+    began = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal began
+        times[name] = time.perf_counter() - began
+        began = time.perf_counter()
+
     db.conn.execute("COMMIT")
+    step("commit")
     indexes = [sql for sql in triggers if not sql.lstrip().upper().startswith("CREATE TRIGGER")]
     for sql in indexes:
         db.execute(sql)
+    step("indexes")
     with db.conn:  # the tables that follow from the rows loaded, read through their indexes
         fill_change_topics(db)
         fill_latest_mentions(db)
+    step("aggregates")
     if fulltext is None:
         db.execute("INSERT INTO versions_fts (versions_fts) VALUES ('rebuild')")
+        step("rebuild")
     else:
         fulltext.close()
+        step("wait")
         _merge_indexes(db, fulltext.scratch)
+        step("copy")
     for sql in triggers:
         if sql not in indexes:
             db.execute(sql)
     db.execute("PRAGMA journal_mode=wal")
     db.execute("PRAGMA synchronous=normal")
+    step("triggers")
+    return times
 
 
 def _merge_indexes(db: Database, scratch: Sequence[Path]) -> None:
