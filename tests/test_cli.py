@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from tests.conftest import DEMO, config_head, shipped_concepts
+from tests.documents import COMPARISON_KEYS
 from tests.servers import LocalServer, feed_toml, serve_demo_site
 
 ONCE_KEYS = {
@@ -173,17 +174,7 @@ def test_compare_files_prints_json_and_writes_an_html_redline(
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {
-        "summary",
-        "old",
-        "new",
-        "concepts",
-        "qualifiers",
-        "stance",
-        "sentences",
-        "significance",
-        "languages",
-    }
+    assert set(data) == set(COMPARISON_KEYS)
     assert set(data["sentences"]) == {"added", "removed", "changed", "moved"}
     assert isinstance(data["sentences"]["moved"], int)
     statuses = {c["id"]: c["status"] for c in data["concepts"]}
