@@ -62,3 +62,19 @@ def shipped_concepts() -> str:
     series = text.index("[[series]]", start)
     concepts = text[start : text.rindex("# ---", start, series)]
     return concepts + text[text.index("[ladders]") :]
+
+
+def config_head(
+    database: Path | None, *, timeout: int | None = None, workers: int | None = 1
+) -> str:
+    """The tables a hand-written test config begins with, as TOML: `[storage] database` (left out
+    for None: the default place), `[fetch]` with no delay and no retries (a test polls at once and
+    a failure is final), `timeout` when given, and `[extract] workers` unless None (one worker by
+    default: fewer processes on two shared cores)."""
+    lines = [] if database is None else ["[storage]", f'database = "{database}"']
+    lines += ["[fetch]", "delay = 0", "retries = 0"]
+    if timeout is not None:
+        lines.append(f"timeout = {timeout}")
+    if workers is not None:
+        lines += ["[extract]", f"workers = {workers}"]
+    return "\n".join(lines) + "\n"

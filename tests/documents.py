@@ -37,6 +37,19 @@ CVID_SENTENCE = (
     "denuclearization of North Korea."
 )
 
+# The top-level keys of a comparison as JSON (compare.as_json, `monitor compare --json`), in order.
+COMPARISON_KEYS = (
+    "summary",
+    "old",
+    "new",
+    "concepts",
+    "qualifiers",
+    "stance",
+    "sentences",
+    "significance",
+    "languages",
+)
+
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 # CommonMark backslash escapes of ASCII punctuation (\###, \[, \], \*, "41\." ...)
 _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")

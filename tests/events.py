@@ -1,12 +1,16 @@
 """Events the alert, message and notification tests share: a real comparison as a change event,
-the two sentences of a CVID drop, and a feed entry."""
+the two sentences of a CVID drop, a feed entry, and a document saved straight to the store."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlite_utils import Database
+
+from monitor import store
 from monitor.analysis.compare import as_json, compare, verdict
-from monitor.models import ChangeEvent, FeedEntry
+from monitor.models import Arrival, ChangeEvent, DocumentKind, FeedEntry, Processed, Stored
 from tests.documents import LADDERS, MATCHER, SETTINGS
 
 LABELS = {cid: c.label for cid, c in SETTINGS.concepts.items()}
@@ -52,3 +56,29 @@ def change_event(
 def feed_entry(url: str, title: str, published: datetime | None = None) -> FeedEntry:
     """A feed entry as feeds.parse_feed makes one, linking to `url`."""
     return FeedEntry(url, url, title, "", published, published.isoformat() if published else None)
+
+
+def save_arrival(
+    db: Database,
+    url: str,
+    processed: Processed,
+    *,
+    source: str = "s",
+    link: str | None = None,
+    kind: DocumentKind = "article",
+    entry: FeedEntry | None = None,
+    failure: str | None = None,
+    **options: Any,
+) -> Stored:
+    """`store.save_document` of what extraction made of `url` (found at `link`, by default `url`
+    itself) from `source`, with save_document's keyword `options` (changes, limits, ...): the
+    store tests' arrivals without the pipeline."""
+    arrival = Arrival(
+        url=url,
+        link=url if link is None else link,
+        kind=kind,
+        processed=processed,
+        entry=entry,
+        failure=failure,
+    )
+    return store.save_document(db, source, arrival, **options)

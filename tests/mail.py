@@ -64,3 +64,11 @@ def email_section(mail: MailServer, **extra: Any) -> dict[str, Any]:
         "timeout": 5,
         **extra,
     }
+
+
+def email_toml(port: int, *, timeout: int, sender: bool = False) -> str:
+    """The [email] table, as TOML, of a config written as text that sends to analyst@example.org
+    through the server on `port` (with the sender monitor@example.org when `sender`)."""
+    text = f'[email]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+    text += 'sender = "monitor@example.org"\n' if sender else ""
+    return text + f'to = ["analyst@example.org"]\ntimeout = {timeout}\n'

@@ -165,3 +165,20 @@ def wait_for(condition: Callable[[], object], seconds: float = 60) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
+
+
+def cli_probe(report: str) -> str:
+    """A script for `python -c SCRIPT OUT ARGS...` that runs `monitor ARGS` in that process and
+    writes {"code": its exit status, **REPORT} as JSON to OUT: `report` is Python text for the
+    other keys, read after the command ran (e.g. what `sys.modules` then held)."""
+    return (
+        "\nimport json, runpy, sys\n\n"
+        'out, sys.argv = sys.argv[1], ["monitor", *sys.argv[2:]]\n'
+        "try:\n"
+        '    runpy.run_module("monitor", run_name="__main__", alter_sys=True)\n'
+        "    code = 0\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        'with open(out, "w", encoding="utf-8") as file:\n'
+        f'    json.dump({{"code": code, {report}}}, file)\n'
+    )

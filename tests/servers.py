@@ -311,3 +311,24 @@ class Versions:
             request.wfile.write(self.body)
 
         return serve
+
+
+def feed_toml(name: str, url: str, follow: str | None = "all") -> str:
+    """A `[[sources]]` table of kind "feed" at `url`, as TOML, for configs a test writes as text;
+    `follow` None leaves the key out (the default)."""
+    text = f'[[sources]]\nname = "{name}"\nkind = "feed"\nurl = "{url}"\n'
+    return text + (f'follow = "{follow}"\n' if follow else "")
+
+
+def deterrence_feed(*links: str) -> bytes:
+    """An RSS feed with one item a link, each titled and described in words the shipped concepts
+    match (extended deterrence, NCG), so a poll follows every link."""
+    items = "".join(
+        f"<item><title>Extended deterrence item {i}</title><link>{link}</link>"
+        f"<description>NCG meets</description></item>"
+        for i, link in enumerate(links)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
+        f"<description>d</description>{items}</channel></rss>"
+    ).encode()

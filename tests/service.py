@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import shipped_concepts
+from tests.conftest import config_head, shipped_concepts
 from tests.mail import MailServer
 from tests.processes import Marker
-from tests.servers import LocalServer
+from tests.servers import LocalServer, feed_toml
 
 ROOT = Path(__file__).parent.parent
 
@@ -29,12 +29,7 @@ def service_config(tmp_path: Path, server: LocalServer, mail: MailServer | None 
     config.write_text(
         shipped_concepts()
         + f"""
-[storage]
-database = "{tmp_path / "m.db"}"
-[fetch]
-delay = 0
-retries = 0
-[schedule]
+{config_head(tmp_path / "m.db", workers=None)}[schedule]
 interval_minutes = 0.05
 [service]
 heartbeat_seconds = 1
@@ -46,17 +41,7 @@ retry_seconds = 0
 [digest]
 send_empty = false
 {email}
-[[sources]]
-name = "whitehouse"
-kind = "feed"
-url = "{server.url("/feeds/whitehouse-korea.xml")}"
-follow = "all"
-[[sources]]
-name = "korean"
-kind = "feed"
-url = "{server.url("/feeds/korean-policy.xml")}"
-follow = "all"
-""",
+{feed_toml("whitehouse", server.url("/feeds/whitehouse-korea.xml"))}{feed_toml("korean", server.url("/feeds/korean-policy.xml"))}""",
         encoding="utf-8",
     )
     return config

@@ -23,10 +23,10 @@ from monitor.alerts.digest import window as digest_window
 from monitor.cli import main
 from monitor.config import Settings
 from monitor.pipeline import poll
-from tests.conftest import DEMO, SHIPPED, MakeSettings, shipped_concepts
+from tests.conftest import DEMO, SHIPPED, MakeSettings, config_head, shipped_concepts
 from tests.documents import ROK_2021, cvid_page
-from tests.mail import MailServer, email_section
-from tests.servers import LocalServer, Versions, respond
+from tests.mail import MailServer, email_section, email_toml
+from tests.servers import LocalServer, Versions, feed_toml, respond
 
 ROOT = Path(__file__).parent.parent
 
@@ -107,31 +107,12 @@ def test_with_the_mail_server_down_alerts_wait_and_arrive_once_across_restarts(
         config.write_text(
             shipped_concepts()
             + f"""
-[storage]
-database = "{tmp_path / "m.db"}"
-[fetch]
-delay = 0
-retries = 0
-[extract]
-workers = 1
-[email]
-host = "127.0.0.1"
-port = {mail.port}
-security = "none"
-sender = "monitor@example.org"
-to = ["analyst@example.org"]
-timeout = 3
-[alerts]
+{config_head(tmp_path / "m.db")}{email_toml(mail.port, timeout=3, sender=True)}[alerts]
 retry_seconds = 0
 max_age_days = 0
 [digest]
 send_empty = false
-[[sources]]
-name = "korean"
-kind = "feed"
-url = "{server.url("/feed.xml")}"
-follow = "all"
-""",
+{feed_toml("korean", server.url("/feed.xml"))}""",
             encoding="utf-8",
         )
 

@@ -17,8 +17,8 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.cli import main
-from tests.conftest import shipped_concepts
-from tests.servers import LocalServer, serve_demo_site
+from tests.conftest import config_head, shipped_concepts
+from tests.servers import LocalServer, feed_toml, serve_demo_site
 
 # Each command that only reads the database, with what it needs to run; {url} is a stored
 # document's address and {out} a file outside the database's folder.
@@ -37,25 +37,11 @@ ALL_MIGRATIONS = [m.name for m in store.migrations.pending(Database(memory=True)
 
 def _config(folder: Path, server: LocalServer, *, extra: bool = False) -> Path:
     """A config of the demo's Korean feed (and, with `extra`, a source never polled)."""
-    never = (
-        f'[[sources]]\nname = "never-polled"\nkind = "feed"\nurl = "{server.url("/none.xml")}"\n'
-        if extra
-        else ""
-    )
+    never = feed_toml("never-polled", server.url("/none.xml"), None) if extra else ""
     path = folder / "monitor.toml"
     path.write_text(
         f"""
-[fetch]
-delay = 0
-retries = 0
-[extract]
-workers = 1
-[[sources]]
-name = "korean"
-kind = "feed"
-url = "{server.url("/feeds/korean-policy.xml")}"
-follow = "all"
-{never}
+{config_head(None)}{feed_toml("korean", server.url("/feeds/korean-policy.xml"))}{never}
 {shipped_concepts()}""",
         encoding="utf-8",
     )

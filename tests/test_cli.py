@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
-from tests.conftest import DEMO, shipped_concepts
-from tests.servers import LocalServer, serve_demo_site
+from tests.conftest import DEMO, config_head, shipped_concepts
+from tests.documents import COMPARISON_KEYS
+from tests.servers import LocalServer, feed_toml, serve_demo_site
 
 ONCE_KEYS = {
     "sources",
@@ -42,28 +43,7 @@ def _config(tmp_path: Path, server: LocalServer) -> Path:
     path = tmp_path / "monitor.toml"
     path.write_text(
         f"""
-[storage]
-database = "{tmp_path / "m.db"}"
-[fetch]
-delay = 0
-retries = 0
-[extract]
-workers = 1
-[[sources]]
-name = "korean"
-kind = "feed"
-url = "{server.url("/feeds/korean-policy.xml")}"
-follow = "all"
-[[sources]]
-name = "whitehouse"
-kind = "feed"
-url = "{server.url("/feeds/whitehouse-korea.xml")}"
-follow = "matching"
-[[sources]]
-name = "gone"
-kind = "feed"
-url = "{server.url("/gone.xml")}"
-{concepts}""",
+{config_head(tmp_path / "m.db")}{feed_toml("korean", server.url("/feeds/korean-policy.xml"))}{feed_toml("whitehouse", server.url("/feeds/whitehouse-korea.xml"), "matching")}{feed_toml("gone", server.url("/gone.xml"), None)}{concepts}""",
         encoding="utf-8",
     )
     return path
@@ -194,17 +174,7 @@ def test_compare_files_prints_json_and_writes_an_html_redline(
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {
-        "summary",
-        "old",
-        "new",
-        "concepts",
-        "qualifiers",
-        "stance",
-        "sentences",
-        "significance",
-        "languages",
-    }
+    assert set(data) == set(COMPARISON_KEYS)
     assert set(data["sentences"]) == {"added", "removed", "changed", "moved"}
     assert isinstance(data["sentences"]["moved"], int)
     statuses = {c["id"]: c["status"] for c in data["concepts"]}
@@ -275,21 +245,9 @@ def test_sources_tells_disabled_and_never_polled_apart_and_keeps_its_columns(
 [storage]
 database = "{tmp_path / "m.db"}"
 
-[[sources]]
-name = "korean"
-kind = "feed"
-url = "{site.url("/feeds/korean-policy.xml")}"
-
-[[sources]]
-name = "{long_name}"
-kind = "feed"
-url = "{site.url("/feeds/korean-policy.xml")}"
-
-[[sources]]
-name = "paused"
-kind = "feed"
-url = "{site.url("/feeds/korean-policy.xml")}"
-enabled = false
+{feed_toml("korean", site.url("/feeds/korean-policy.xml"), None)}
+{feed_toml(long_name, site.url("/feeds/korean-policy.xml"), None)}
+{feed_toml("paused", site.url("/feeds/korean-policy.xml"), None)}enabled = false
 {shipped_concepts()}""",
         encoding="utf-8",
     )

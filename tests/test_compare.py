@@ -16,6 +16,7 @@ from monitor.analysis.match import Matcher
 from monitor.models import Comparison, Concept, DocumentSide, SentenceDiff
 from tests.documents import (
     CARBIS_BAY,
+    COMPARISON_KEYS,
     CVID_SENTENCE,
     EMERGENCY_2021,
     EMERGENCY_2022,
@@ -249,17 +250,7 @@ def test_as_json_has_exactly_the_documented_shape() -> None:
         _insert_after_first_paragraph(new, CVID_SENTENCE), new, old_title="a", new_title="b"
     )
     data = as_json(c)
-    assert list(data) == [
-        "summary",
-        "old",
-        "new",
-        "concepts",
-        "qualifiers",
-        "stance",
-        "sentences",
-        "significance",
-        "languages",
-    ]
+    assert list(data) == list(COMPARISON_KEYS)
     assert data["summary"] == verdict(c)
     assert data["languages"] is None
     assert set(data["old"]) == set(data["new"]) == {"title", "words", "concepts"}

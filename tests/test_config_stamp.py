@@ -19,21 +19,11 @@ import pytest
 
 from monitor import config, config_stamp, store
 from monitor.redact import Redactor
+from tests.processes import cli_probe
 
 from .conftest import SHIPPED
 
-PROBE = """
-import json, runpy, sys
-
-out, sys.argv = sys.argv[1], ["monitor", *sys.argv[2:]]
-try:
-    runpy.run_module("monitor", run_name="__main__", alter_sys=True)
-    code = 0
-except SystemExit as exc:
-    code = exc.code
-with open(out, "w", encoding="utf-8") as file:
-    json.dump({"code": code, "pydantic": "pydantic" in sys.modules}, file)
-"""
+PROBE = cli_probe('"pydantic": "pydantic" in sys.modules')
 
 SECRET_CONFIG = """
 [storage]

@@ -19,7 +19,7 @@ from monitor.pipeline import Shared, _workers, poll
 from monitor.sources.fetch import DnsFailures, Fetcher, FetchSettings, Unresolved, _resolve
 from monitor.sources.reach import Address
 from tests.conftest import MakeSettings
-from tests.servers import LocalServer, respond
+from tests.servers import LocalServer, deterrence_feed, respond
 
 NOWHERE = "nowhere.invalid"
 RSS = {"Content-Type": "application/rss+xml"}
@@ -36,18 +36,6 @@ class CountingResolver:
         with self._lock:
             self.asked[host] += 1
         return _resolve(host, port)
-
-
-def _feed(*links: str) -> bytes:
-    items = "".join(
-        f"<item><title>Extended deterrence item {i}</title><link>{link}</link>"
-        f"<description>NCG meets</description></item>"
-        for i, link in enumerate(links)
-    )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
-        f"<description>d</description>{items}</channel></rss>"
-    ).encode()
 
 
 def _settings(retries: int) -> FetchSettings:
@@ -97,7 +85,7 @@ def test_a_feeds_articles_on_a_name_that_does_not_resolve(
     article): one resolution, no retries, three failures with the same reason."""
     links = [f"http://{NOWHERE}/news/{n}.html" for n in range(3)]
     with LocalServer() as site:
-        site.route("/feed", respond(200, _feed(*links), RSS))
+        site.route("/feed", respond(200, deterrence_feed(*links), RSS))
         settings = make_settings(
             [{"name": "s", "kind": "feed", "url": site.url("/feed"), "follow": "all"}],
             retries=3,

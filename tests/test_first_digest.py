@@ -20,8 +20,8 @@ from monitor.alerts import delivery, digest
 from monitor.cli import main
 from monitor.config import Settings
 from tests.conftest import SHIPPED, MakeSettings
-from tests.mail import MailServer
-from tests.servers import LocalServer, respond, serve_demo_site
+from tests.mail import MailServer, email_toml
+from tests.servers import LocalServer, feed_toml, respond, serve_demo_site
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"
@@ -142,19 +142,9 @@ def test_a_new_databases_first_poll_mails_no_digest_for_the_closed_earlier_windo
         config.write_text(
             SHIPPED.read_text(encoding="utf-8").split("\n[[sources]]", 1)[0]
             + f"""
-[email]
-host = "127.0.0.1"
-port = {mail.port}
-security = "none"
-to = ["analyst@example.org"]
-timeout = 5
-[digest]
+{email_toml(mail.port, timeout=5)}[digest]
 send_empty = true
-[[sources]]
-name = "korean"
-kind = "feed"
-url = "{server.url("/feeds/korean-policy.xml")}"
-""",
+{feed_toml("korean", server.url("/feeds/korean-policy.xml"), None)}""",
             encoding="utf-8",
         )
         env = {"MONITOR_DB": str(tmp_path / "new.db")}

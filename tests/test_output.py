@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from monitor.demo_run import demo_root, serve
-from tests.conftest import shipped_concepts
-from tests.servers import LocalServer, closed_port, respond
+from tests.conftest import config_head, shipped_concepts
+from tests.servers import LocalServer, closed_port, feed_toml, respond
 
 ROOT = Path(__file__).parent.parent
 PAGES = ROOT / "monitor" / "demo" / "pages" / "whitehouse"
@@ -84,24 +84,12 @@ def _config(tmp_path: Path, base: str, broken: str, closed: str, database: Path)
     path = tmp_path / "monitor.toml"
     path.write_text(
         f"""
-[storage]
-database = "{database}"
-[fetch]
-delay = 0
-retries = 0
-timeout = 10
-[extract]
-workers = 1
-[[sources]]
+{config_head(database, timeout=10)}[[sources]]
 name = "whitehouse-korea"
 kind = "feed"
 url = "{base}/feeds/whitehouse-korea.xml"
 follow = "all"
-[[sources]]
-name = "broken"
-kind = "feed"
-url = "{broken}"
-[[sources]]
+{feed_toml("broken", broken, None)}[[sources]]
 name = "closed"
 kind = "page"
 url = "{closed}"

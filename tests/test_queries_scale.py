@@ -20,7 +20,6 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.models import (
-    Arrival,
     ChangeRecord,
     Extracted,
     FeedEntry,
@@ -30,6 +29,7 @@ from monitor.models import (
 )
 from monitor.store import queries
 from monitor.store.timeline import timeline
+from tests.events import save_arrival
 
 WORDS = ("alpha", "beta", "gamma", "delta", "north", "korea", "비핵화를", "비핵화는", "war")
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -58,17 +58,7 @@ def _history(path: Path, seed: int, *, dates_follow_ids: bool) -> Database:
             offset = len(urls) if dates_follow_ids else rng.randrange(10_000)
             published = START + timedelta(hours=offset, seconds=step)
             entry = FeedEntry(url, url, "t", "", published, published.isoformat())
-        store.save_document(
-            db,
-            "s",
-            Arrival(
-                url=url,
-                link=url,
-                kind="article",
-                processed=_processed(f"{text} {step}"),
-                entry=entry,
-            ),
-        )
+        save_arrival(db, url, _processed(f"{text} {step}"), entry=entry)
     return db
 
 
@@ -170,14 +160,7 @@ def _with_changes(path: Path) -> Database:
             if version:
                 old = store.recent_versions(db, url)[0].id
                 changes = (ChangeRecord("revision", old, None, 0.1 * n, "v", _comparison(*case)),)
-            store.save_document(
-                db,
-                "s",
-                Arrival(
-                    url=url, link=url, kind="article", processed=_processed(f"text {n} {version}")
-                ),
-                changes=changes,
-            )
+            save_arrival(db, url, _processed(f"text {n} {version}"), changes=changes)
     return db
 
 
@@ -350,10 +333,10 @@ def _changes_history(path: Path, seed: int, steps: int = 300) -> Database:
         if len(docs) > 3 and rng.random() < 0.15:
             before, after = rng.sample([d for _, d in docs], 2)
             placement = Placement("s", (before,), (after,), 0 if changes else None)
-        stored = store.save_document(
+        stored = save_arrival(
             db,
-            "s",
-            Arrival(url=url, link=url, kind="article", processed=_processed(f"text {step}")),
+            url,
+            _processed(f"text {step}"),
             series="s",
             changes=tuple(changes),
             placement=placement,
@@ -449,15 +432,8 @@ def test_the_aggregates_kept_in_step_are_what_m011_fills_from_the_rows(tmp_path:
             ][: n % 4]
         )
         url = f"http://x/{n % 7}"
-        store.save_document(
-            db,
-            f"s{n % 2}",
-            Arrival(
-                url=url,
-                link=url,
-                kind="article",
-                processed=Processed(Extracted(f"m {n}", None), f"m{n}", mentions),
-            ),
+        save_arrival(
+            db, url, Processed(Extracted(f"m {n}", None), f"m{n}", mentions), source=f"s{n % 2}"
         )
     kept = {t: _table(db, t) for t in ("change_topics", "latest_mentions")}
     assert all(kept.values())
@@ -535,16 +511,12 @@ def _dated_history(path: Path, seed: int) -> Database:
             for c in rng.sample(TOPICS[:2], rng.randint(0, 2))
             for _ in range(rng.randint(1, 3))
         )
-        store.save_document(
+        save_arrival(
             db,
-            f"s{n % 3}",
-            Arrival(
-                url=url,
-                link=url,
-                kind="article",
-                processed=Processed(Extracted(f"d {n}", None), f"d{n}", mentions),
-                entry=entry,
-            ),
+            url,
+            Processed(Extracted(f"d {n}", None), f"d{n}", mentions),
+            source=f"s{n % 3}",
+            entry=entry,
         )
     return db
 

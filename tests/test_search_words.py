@@ -18,8 +18,9 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.cli import main
-from monitor.models import Arrival, Extracted, FeedEntry, Processed
+from monitor.models import Extracted, FeedEntry, Processed
 from monitor.store import queries
+from tests.events import save_arrival
 
 DATA = Path(__file__).parent / "data"
 SINGAPORE_KO = (DATA / "pdf" / "singapore-joint-statement-2018-ko.source.txt").read_text("utf-8")
@@ -47,16 +48,11 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
         url = f"http://x/{name}"
         digest = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
         published = datetime(2025, 1, day, tzinfo=UTC)
-        store.save_document(
+        save_arrival(
             db,
-            "s",
-            Arrival(
-                url=url,
-                link=url,
-                kind="article",
-                processed=Processed(Extracted(text, name), digest, (), None, None),
-                entry=FeedEntry(url, url, name, "", published, published.isoformat()),
-            ),
+            url,
+            Processed(Extracted(text, name), digest, (), None, None),
+            entry=FeedEntry(url, url, name, "", published, published.isoformat()),
         )
     db.close()
     return path

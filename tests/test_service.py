@@ -56,6 +56,18 @@ def _service_settings(make_settings: MakeSettings, server: LocalServer, **raw: A
     return Settings.model_validate(data)
 
 
+def _unreachable_email() -> dict[str, Any]:
+    """An [email] section whose server is never there (port 1): a digest is planned and tried,
+    and nothing is sent."""
+    return {
+        "host": "127.0.0.1",
+        "port": 1,
+        "security": "none",
+        "to": ["a@example.org"],
+        "timeout": 1,
+    }
+
+
 def _serve_until(service: Service, condition: Callable[[], object], what: str) -> None:
     """Run the service in a thread until `condition` holds (60 s at most), then stop it."""
     thread = threading.Thread(target=service.serve)
@@ -140,13 +152,7 @@ def test_a_start_polls_only_what_is_overdue(make_settings: MakeSettings) -> None
 def test_a_restart_catches_up_a_missed_digest_once(make_settings: MakeSettings) -> None:
     with LocalServer() as server:
         serve_demo_site(server)
-        email = {
-            "host": "127.0.0.1",
-            "port": 1,
-            "security": "none",
-            "to": ["a@example.org"],
-            "timeout": 1,
-        }
+        email = _unreachable_email()
         settings = _service_settings(make_settings, server, email=email)
         with store.open_db(settings.database) as db:  # monitored for days before the restarts
             first = Attempt("http://x/feed", datetime.now(UTC) - timedelta(days=3), 200, 1, 0.1)
@@ -374,13 +380,7 @@ def _clear_of_midnight() -> datetime:
 def test_the_digest_fires_at_its_local_time(make_settings: MakeSettings) -> None:
     with LocalServer() as server:
         serve_demo_site(server)
-        email = {
-            "host": "127.0.0.1",
-            "port": 1,
-            "security": "none",
-            "to": ["a@example.org"],
-            "timeout": 1,
-        }
+        email = _unreachable_email()
         # 4 s ahead: after the service's start (else it is caught up at start), and not long
         local = _clear_of_midnight() + timedelta(seconds=4)
         settings = _digest_settings(make_settings, server, email, local)

@@ -16,23 +16,13 @@ from pathlib import Path
 import pytest
 
 from monitor import store
+from tests.processes import cli_probe
 
 # The extraction stack, the HTTP client and the scheduler: only commands that fetch, extract or
 # run the service need them.
 HEAVY = ("trafilatura", "pypdfium2", "httpx2", "httpcore2", "apscheduler", "pebble", "lxml")
 
-PROBE = """
-import json, runpy, sys
-
-out, sys.argv = sys.argv[1], ["monitor", *sys.argv[2:]]
-try:
-    runpy.run_module("monitor", run_name="__main__", alter_sys=True)
-    code = 0
-except SystemExit as exc:
-    code = exc.code
-with open(out, "w", encoding="utf-8") as file:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, file)
-"""
+PROBE = cli_probe('"modules": sorted(sys.modules)')
 
 
 def _run(args: list[str], tmp_path: Path) -> tuple[object, set[str]]:

@@ -11,8 +11,8 @@ import pytest
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.models import Arrival, Extracted, Mention, Processed, StoreLimits
-from tests.events import feed_entry
+from monitor.models import Extracted, Mention, Processed, StoreLimits
+from tests.events import feed_entry, save_arrival
 
 
 def _processed(
@@ -62,38 +62,16 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
 
 def test_a_version_is_stored_only_when_the_normalised_text_changes(db: Database) -> None:
     mention = Mention("denuclearization", "denuclearization", "We seek denuclearization.", 8, 24)
-    first = store.save_document(
+    first = save_arrival(
         db,
-        "s",
-        Arrival(
-            url="http://x/a",
-            link="http://x/a?utm_source=rss",
-            kind="article",
-            processed=_processed("We seek denuclearization.", (mention,), b"<p>raw</p>"),
-        ),
+        "http://x/a",
+        _processed("We seek denuclearization.", (mention,), b"<p>raw</p>"),
+        link="http://x/a?utm_source=rss",
     )
     assert (first.new_document, first.new_version, first.mentions) == (True, True, 1)
-    same = store.save_document(
-        db,
-        "s",
-        Arrival(
-            url="http://x/a",
-            link="http://x/a",
-            kind="article",
-            processed=_processed("We  seek\ndenuclearization."),
-        ),
-    )
+    same = save_arrival(db, "http://x/a", _processed("We  seek\ndenuclearization."))
     assert (same.new_document, same.new_version) == (False, False)
-    changed = store.save_document(
-        db,
-        "s",
-        Arrival(
-            url="http://x/a",
-            link="http://x/a",
-            kind="article",
-            processed=_processed("We seek arms control."),
-        ),
-    )
+    changed = save_arrival(db, "http://x/a", _processed("We seek arms control."))
     assert changed.new_version
     assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 2
     assert db.execute("SELECT position, length, excerpt FROM mentions").fetchall() == [
@@ -103,16 +81,7 @@ def test_a_version_is_stored_only_when_the_normalised_text_changes(db: Database)
 
 def test_raw_body_is_kept_compressed_and_comes_back(db: Database) -> None:
     raw = ("<html><body>" + "<p>비핵화를 논의했다.</p>" * 500 + "</body></html>").encode()
-    store.save_document(
-        db,
-        "s",
-        Arrival(
-            url="http://x/k",
-            link="http://x/k",
-            kind="page",
-            processed=_processed("비핵화를 논의했다.", raw=raw),
-        ),
-    )
+    save_arrival(db, "http://x/k", _processed("비핵화를 논의했다.", raw=raw), kind="page")
     version_id, stored, size = db.execute(
         "SELECT v.id, length(b.data), v.raw_bytes FROM versions v "
         "JOIN bodies b ON b.hash = v.body_hash"
@@ -130,7 +99,7 @@ def test_a_body_is_stored_once_and_later_bodies_against_the_first(db: Database) 
 
     def save(url: str, text: str, body: bytes) -> None:
         processed = _processed(text, raw=body)
-        store.save_document(db, "s", Arrival(url=url, link=url, kind="page", processed=processed))
+        save_arrival(db, url, processed, kind="page")
 
     save("http://x/a", "first", page)
     save("http://x/a", "second", edited)
@@ -196,31 +165,19 @@ def test_the_migration_moves_zlib_bodies_into_bodies_and_reads_them_back(tmp_pat
 
 def test_search_finds_korean_with_particles_and_english_prefixes_with_a_star(db: Database) -> None:
     when = datetime(2025, 3, 1, tzinfo=UTC)
-    store.save_document(
+    save_arrival(
         db,
-        "ko",
-        Arrival(
-            url="http://x/ko",
-            link="http://x/ko",
-            kind="article",
-            processed=_processed(
-                "정부는 북한의 완전한 비핵화를 촉구했다. 확장억제 강화도 논의했다."
-            ),
-            entry=feed_entry("http://x/ko", "한미 정상회담", when),
-        ),
+        "http://x/ko",
+        _processed("정부는 북한의 완전한 비핵화를 촉구했다. 확장억제 강화도 논의했다."),
+        source="ko",
+        entry=feed_entry("http://x/ko", "한미 정상회담", when),
     )
-    store.save_document(
+    save_arrival(
         db,
-        "en",
-        Arrival(
-            url="http://x/en",
-            link="http://x/en",
-            kind="article",
-            processed=_processed(
-                "The allies reaffirmed the complete denuclearization of the Korean Peninsula."
-            ),
-            entry=feed_entry("http://x/en", "Joint statement", datetime(2023, 4, 26, tzinfo=UTC)),
-        ),
+        "http://x/en",
+        _processed("The allies reaffirmed the complete denuclearization of the Korean Peninsula."),
+        source="en",
+        entry=feed_entry("http://x/en", "Joint statement", datetime(2023, 4, 26, tzinfo=UTC)),
     )
     hits = store.search(db, "비핵화")
     assert [h.url for h in hits] == ["http://x/ko"]
@@ -243,16 +200,11 @@ def test_search_survives_what_people_type(db: Database) -> None:
 def test_search_results_are_newest_last(db: Database) -> None:
     for day in (3, 1, 2):
         url = f"http://x/{day}"
-        store.save_document(
+        save_arrival(
             db,
-            "s",
-            Arrival(
-                url=url,
-                link=url,
-                kind="article",
-                processed=_processed(f"Sanctions story {day}."),
-                entry=feed_entry(url, f"day {day}", datetime(2025, 1, day, tzinfo=UTC)),
-            ),
+            url,
+            _processed(f"Sanctions story {day}."),
+            entry=feed_entry(url, f"day {day}", datetime(2025, 1, day, tzinfo=UTC)),
         )
     assert [h.url for h in store.search(db, "sanctions")] == [
         "http://x/1",
@@ -264,15 +216,12 @@ def test_search_results_are_newest_last(db: Database) -> None:
 def test_history_lists_versions_with_concept_counts(db: Database) -> None:
     for text, concepts in (("One CVID.", ("cvid",)), ("Two: CVID, CVID.", ("cvid", "cvid"))):
         mentions = tuple(Mention(c, "CVID", text, 0, 4) for c in concepts)
-        store.save_document(
+        save_arrival(
             db,
-            "s",
-            Arrival(
-                url="http://x/h",
-                link="http://x/h?utm_medium=x",
-                kind="page",
-                processed=_processed(text, mentions),
-            ),
+            "http://x/h",
+            _processed(text, mentions),
+            link="http://x/h?utm_medium=x",
+            kind="page",
         )
     found = store.history(db, "http://x/h?utm_medium=x", "http://x/h")
     assert found is not None
@@ -284,17 +233,13 @@ def test_history_lists_versions_with_concept_counts(db: Database) -> None:
 def test_a_failed_article_is_counted_in_the_same_transaction_and_owed(db: Database) -> None:
     entry = feed_entry("http://x/f", "An entry", datetime(2025, 3, 1, tzinfo=UTC))
     for attempt in (1, 2):
-        store.save_document(
+        save_arrival(
             db,
-            "s",
-            Arrival(
-                url="http://x/f",
-                link="http://x/f",
-                kind="entry",
-                processed=_processed("An entry"),
-                entry=entry,
-                failure=f"HTTP 500 ({attempt})",
-            ),
+            "http://x/f",
+            _processed("An entry"),
+            kind="entry",
+            entry=entry,
+            failure=f"HTTP 500 ({attempt})",
         )
         assert store.entry_states(db, ["http://x/f", "http://x/other"]) == {
             "http://x/f": ("entry", attempt, entry.fingerprint)
@@ -306,16 +251,7 @@ def test_a_failed_article_is_counted_in_the_same_transaction_and_owed(db: Databa
     assert store.owed_entries(db, "s", 2) == []  # two failures: given up at a limit of two
     store.give_up_article(db, "http://x/f", "disallowed by robots.txt", 3)
     assert store.owed_entries(db, "s", 3) == []
-    store.save_document(
-        db,
-        "s",
-        Arrival(
-            url="http://x/f",
-            link="http://x/f",
-            kind="article",
-            processed=_processed("The article."),
-        ),
-    )
+    save_arrival(db, "http://x/f", _processed("The article."))
     assert store.entry_states(db, ["http://x/f"]) == {
         "http://x/f": ("article", 0, entry.fingerprint)
     }
@@ -404,15 +340,10 @@ def _cvid_page(words: int) -> tuple[str, tuple[Mention, ...]]:
 
 def test_mentions_store_offsets_a_capped_excerpt_and_true_counts(db: Database) -> None:
     text, mentions = _cvid_page(3_000)  # a 15,000-character sentence
-    stored = store.save_document(
+    stored = save_arrival(
         db,
-        "s",
-        Arrival(
-            url="http://x/amp",
-            link="http://x/amp",
-            kind="article",
-            processed=_processed(text, mentions),
-        ),
+        "http://x/amp",
+        _processed(text, mentions),
         limits=StoreLimits(max_mentions=100, max_sentence=1_000),
     )
     assert stored.mentions == 3_002
@@ -452,16 +383,7 @@ def test_mentions_store_offsets_a_capped_excerpt_and_true_counts(db: Database) -
 
 def test_a_normal_document_hits_no_limit(db: Database) -> None:
     text, mentions = _cvid_page(20)
-    stored = store.save_document(
-        db,
-        "s",
-        Arrival(
-            url="http://x/n",
-            link="http://x/n",
-            kind="article",
-            processed=_processed(text, mentions),
-        ),
-    )
+    stored = save_arrival(db, "http://x/n", _processed(text, mentions))
     assert stored.limits is None
     assert db.execute("SELECT limits FROM versions").fetchone()[0] is None
     sentence = text[text.index("Pyongyang") :]
@@ -511,11 +433,7 @@ def test_m008_turns_stored_sentences_into_offsets_and_excerpts(tmp_path: Path) -
 def test_search_builds_a_snippet_from_the_chunk_of_a_long_text(db: Database) -> None:
     filler = " ".join(f"word{k}" for k in range(8_000))
     text = filler + " the summit in Singapore " + filler
-    store.save_document(
-        db,
-        "s",
-        Arrival(url="http://x/l", link="http://x/l", kind="page", processed=_processed(text)),
-    )
+    save_arrival(db, "http://x/l", _processed(text), kind="page")
     [hit] = store.search(db, "summit")
     assert "[summit]" in hit.snippet and hit.snippet.startswith(" … ")
     assert hit.snippet.endswith(" … ") and len(hit.snippet) < 300
@@ -527,9 +445,7 @@ def test_a_phrase_across_a_chunk_cut_still_gets_its_snippet(db: Database) -> Non
     for k in range(30):
         text = "a" * (1_940 + 4 * k) + " then the summit in Singapore " + "b " * 3_000
         url = f"http://x/{k}"
-        store.save_document(
-            db, "s", Arrival(url=url, link=url, kind="page", processed=_processed(text))
-        )
+        save_arrival(db, url, _processed(text), kind="page")
     hits = store.search(db, '"summit in singapore"')
     assert len(hits) == 30
     assert all("[summit in Singapore]" in h.snippet for h in hits), [h.snippet for h in hits]

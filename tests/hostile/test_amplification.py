@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import shipped_concepts
+from tests.conftest import config_head, shipped_concepts
 from tests.servers import LocalServer, respond
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -36,14 +36,7 @@ def _config(tmp_path: Path, url: str, kind: str = "page", extra: str = "") -> Pa
     path = tmp_path / "monitor.toml"
     path.write_text(
         f"""
-[storage]
-database = "{tmp_path / "m.db"}"
-[fetch]
-delay = 0
-retries = 0
-[extract]
-workers = 1
-{extra}
+{config_head(tmp_path / "m.db")}{extra}
 [[sources]]
 name = "hostile"
 kind = "{kind}"

@@ -17,13 +17,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from monitor.config import ExtractSettings
 from monitor.pipeline import Shared, poll
 from monitor.store import open_db
 from tests.conftest import DEMO, MakeSettings
+from tests.processes import wait_for
 from tests.servers import LocalServer, respond
 
 PDFS = Path(__file__).parent.parent / "data" / "pdf"
@@ -196,13 +196,13 @@ def test_service_jobs_sharing_one_pool_go_on_after_its_worker_is_killed(
             jobs = [threading.Thread(target=job, args=(i,)) for i in range(2)]
             jobs[0].start()
             # the bomb first, so that the statement (very likely) waits for the worker it holds
-            assert _wait(lambda: any(r.path == "/bomb.pdf" for r in server.requests))
+            assert wait_for(lambda: any(r.path == "/bomb.pdf" for r in server.requests))
             jobs[1].start()
             for thread in jobs:
                 thread.join(timeout=120)
             assert not any(thread.is_alive() for thread in jobs)
             # the killed worker is gone and one was started in its place: one, not two
-            assert _wait(lambda: len(_workers(os.getpid())) == 1)
+            assert wait_for(lambda: len(_workers(os.getpid())) == 1)
             workers = _workers(os.getpid())
         finally:
             shared.close()
@@ -227,15 +227,6 @@ def _workers(parent: int) -> set[int]:
         except OSError:
             continue
     return found
-
-
-def _wait(condition: Callable[[], bool], seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _cmdline(pid: int) -> bytes:

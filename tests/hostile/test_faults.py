@@ -34,7 +34,7 @@ from click.testing import CliRunner
 from monitor import config
 from monitor.cli import main
 from tests.conftest import DEMO
-from tests.servers import LocalServer, serve_demo_site
+from tests.servers import LocalServer, feed_toml, serve_demo_site
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PAGES = DEMO / "pages" / "whitehouse"
@@ -99,12 +99,7 @@ def _config_text(server: LocalServer, member: Path, **changes: str) -> str:
     return (
         head
         + f"""
-[[sources]]
-name = "korean"
-kind = "feed"
-url = "{server.url("/feeds/korean-policy.xml")}"
-follow = "all"
-
+{feed_toml("korean", server.url("/feeds/korean-policy.xml"))}
 [[series]]
 id = "editions"
 title = "Editions"
@@ -342,10 +337,9 @@ def test_a_read_only_database_folder(world: World) -> None:
     )
 
 
-@pytest.fixture
-def holder(world: World) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
-    """Another process holding the database's write lock until the test ends."""
-    db = _case(world, "locked")
+def _lock(db: Path) -> subprocess.Popen[str]:
+    """Another process that holds `db`'s write lock (BEGIN IMMEDIATE) until it is killed; it
+    has the lock when this returns."""
     script = (
         "import sqlite3, sys\n"
         "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
@@ -360,6 +354,14 @@ def holder(world: World) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
         text=True,
     )
     assert process.stdout is not None and process.stdout.readline() == "locked\n"
+    return process
+
+
+@pytest.fixture
+def holder(world: World) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
+    """Another process holding the database's write lock until the test ends."""
+    db = _case(world, "locked")
+    process = _lock(db)
     yield db, process
     process.kill()
     process.wait()
@@ -602,20 +604,7 @@ def test_the_service_logs_a_locked_database_and_polls_again_after(world: World) 
             return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
 
         _wait_for(lambda: any(e.get("message") == "polled" for e in events()))
-        script = (
-            "import sqlite3, sys\n"
-            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "db.execute('BEGIN IMMEDIATE')\n"
-            "print('locked', flush=True)\n"
-            "sys.stdin.read()\n"
-        )
-        lock = subprocess.Popen(
-            [sys.executable, "-c", script, str(db)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert lock.stdout is not None and lock.stdout.readline() == "locked\n"
+        lock = _lock(db)
         _wait_for(
             lambda: any(
                 e.get("message") == "job failed" and f"pid {lock.pid}" in str(e.get("error"))

@@ -22,7 +22,7 @@ from monitor.alerts import delivery
 from monitor.pipeline import poll
 from tests.conftest import DEMO
 from tests.hostile.helpers import write_config
-from tests.mail import MailServer
+from tests.mail import MailServer, email_toml
 from tests.processes import HAS_PROC, Marker, marker, wait_for
 from tests.servers import LocalServer, serve_demo_site
 from tests.service import integrity, service_config, start_service
@@ -83,13 +83,7 @@ max_age_days = 0
 retry_seconds = 0
 [digest]
 send_empty = false
-[email]
-host = "127.0.0.1"
-port = {mail.port}
-security = "none"
-to = ["analyst@example.org"]
-timeout = 3
-"""
+{email_toml(mail.port, timeout=3)}"""
     source = {"name": "korean", "kind": "feed", "url": server.url("/feeds/korean-policy.xml")}
     return write_config(tmp_path, [{**source, "follow": "all"}], extra)
 

@@ -37,8 +37,8 @@ from monitor.alerts import delivery
 from monitor.cli import main
 from monitor.pipeline import poll
 from monitor.redact import Redactor
-from tests.conftest import shipped_concepts
-from tests.mail import free_port
+from tests.conftest import config_head, shipped_concepts
+from tests.mail import email_toml, free_port
 from tests.servers import LocalServer, respond
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,15 +148,7 @@ def write_config(tmp_path: Path, body: str, alerts: str = "") -> Path:
     path.write_text(
         shipped_concepts()
         + f"""
-[storage]
-database = "{tmp_path / "m.db"}"
-[fetch]
-delay = 0
-retries = 0
-timeout = 5
-[extract]
-workers = 1
-[alerts]
+{config_head(tmp_path / "m.db", timeout=5)}[alerts]
 failure_threshold = 1
 retry_seconds = 0
 """
@@ -254,15 +246,8 @@ def test_an_smtp_server_echoing_the_login_leaks_it_nowhere(
         path = write_config(
             tmp_path,
             f"""
-[email]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-username_env = "RELAY_USER"
+{email_toml(port, timeout=5, sender=True)}username_env = "RELAY_USER"
 password_env = "RELAY_PASSWORD"
-sender = "monitor@example.org"
-to = ["analyst@example.org"]
-timeout = 5
 [[sources]]
 name = "down"
 kind = "feed"
@@ -328,14 +313,7 @@ def test_a_source_token_in_the_url_leaks_nowhere(
         path = write_config(
             tmp_path,
             f"""
-[email]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-sender = "monitor@example.org"
-to = ["analyst@example.org"]
-timeout = 5
-[[sources]]
+{email_toml(port, timeout=5, sender=True)}[[sources]]
 name = "feed-with-token"
 kind = "feed"
 url = "{server.url("/feed")}?token={SOURCE_TOKEN}&lang=ko"

@@ -18,8 +18,8 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.pipeline import poll
-from tests.conftest import DEMO, MakeSettings, shipped_concepts
-from tests.servers import LocalServer, respond
+from tests.conftest import DEMO, MakeSettings, config_head, shipped_concepts
+from tests.servers import LocalServer, deterrence_feed, feed_toml, respond
 
 RSS = {"Content-Type": "application/rss+xml"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -36,18 +36,6 @@ METADATA = (
     "http://169.254.43518/latest/",
     "http://[::ffff:169.254.169.254]/latest/",
 )
-
-
-def feed(*links: str) -> bytes:
-    items = "".join(
-        f"<item><title>Extended deterrence item {i}</title><link>{link}</link>"
-        f"<description>NCG meets</description></item>"
-        for i, link in enumerate(links)
-    )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
-        f"<description>d</description>{items}</channel></rss>"
-    ).encode()
 
 
 def rows(db: Database, sql: str, *params: object) -> list[tuple[Any, ...]]:
@@ -85,7 +73,9 @@ def test_a_feed_on_loopback_may_not_link_to_another_loopback_address(
             f"http://127.3:{other.port}/secret.html",
             f"http://[::ffff:127.0.0.3]:{other.port}/secret.html",
         ]
-        source.route("/feed", respond(200, feed(*spellings, sibling.url("/a.html")), RSS))
+        source.route(
+            "/feed", respond(200, deterrence_feed(*spellings, sibling.url("/a.html")), RSS)
+        )
         settings = make_settings(
             [{"name": "s", "kind": "feed", "url": source.url("/feed"), "follow": "all"}],
             retries=0,
@@ -116,7 +106,7 @@ def test_a_feed_on_loopback_may_not_link_to_another_loopback_address(
 def test_an_allowed_address_is_fetched(make_settings: MakeSettings, where: str) -> None:
     with LocalServer("127.0.0.1") as source, LocalServer("127.0.0.3") as other:
         other.route("/a.html", respond(200, ARTICLE, HTML))
-        source.route("/feed", respond(200, feed(other.url("/a.html")), RSS))
+        source.route("/feed", respond(200, deterrence_feed(other.url("/a.html")), RSS))
         entry: dict[str, Any] = {
             "name": "s",
             "kind": "feed",
@@ -146,8 +136,8 @@ def test_a_source_allow_list_is_that_sources_only(make_settings: MakeSettings) -
     ):
         other.route("/a.html", respond(200, ARTICLE, HTML))
         other.route("/b.html", respond(200, SECRET, HTML))
-        first.route("/feed", respond(200, feed(other.url("/a.html")), RSS))
-        second.route("/feed", respond(200, feed(other.url("/b.html")), RSS))
+        first.route("/feed", respond(200, deterrence_feed(other.url("/a.html")), RSS))
+        second.route("/feed", respond(200, deterrence_feed(other.url("/b.html")), RSS))
         settings = make_settings(
             [
                 {
@@ -183,7 +173,8 @@ def test_a_redirect_from_an_allowed_page_to_another_internal_address_is_refused(
         hex_target = f"http://0x7f000003:{internal.port}/secret.html"
         allowed.route("/b.html", respond(301, b"", {"Location": hex_target}))
         source.route(
-            "/feed", respond(200, feed(allowed.url("/a.html"), allowed.url("/b.html")), RSS)
+            "/feed",
+            respond(200, deterrence_feed(allowed.url("/a.html"), allowed.url("/b.html")), RSS),
         )
         settings = make_settings(
             [
@@ -211,7 +202,7 @@ def test_a_redirect_from_an_allowed_page_to_another_internal_address_is_refused(
 
 def test_cloud_metadata_in_every_spelling_is_refused(make_settings: MakeSettings) -> None:
     with LocalServer("127.0.0.1") as source:
-        source.route("/feed", respond(200, feed(*METADATA), RSS))
+        source.route("/feed", respond(200, deterrence_feed(*METADATA), RSS))
         settings = make_settings(
             [{"name": "s", "kind": "feed", "url": source.url("/feed"), "follow": "all"}],
             retries=0,
@@ -265,25 +256,12 @@ def test_a_name_that_resolves_to_a_private_address_is_refused(tmp_path: Path) ->
         source.route("/a.html", respond(200, ARTICLE, HTML))
         refused_link = f"http://intranet.test:{internal.port}/secret.html"
         own_link = f"http://alias.test:{source.port}/a.html"
-        source.route("/feed", respond(200, feed(refused_link, own_link), RSS))
+        source.route("/feed", respond(200, deterrence_feed(refused_link, own_link), RSS))
         config = tmp_path / "monitor.toml"
         database = tmp_path / "m.db"
         config.write_text(
             f"""
-[storage]
-database = "{database}"
-[fetch]
-delay = 0
-retries = 0
-timeout = 5
-[extract]
-workers = 1
-[[sources]]
-name = "s"
-kind = "feed"
-url = "{source.url("/feed")}"
-follow = "all"
-{shipped_concepts()}
+{config_head(database, timeout=5)}{feed_toml("s", source.url("/feed"))}{shipped_concepts()}
 """,
             encoding="utf-8",
         )

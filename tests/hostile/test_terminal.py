@@ -33,9 +33,9 @@ from pytest_httpserver import HTTPServer
 from monitor.alerts.digest import window
 from monitor.cli import main
 from monitor.render import untrusted
-from tests.conftest import shipped_concepts
-from tests.mail import free_port
-from tests.servers import LocalServer, respond, sequence
+from tests.conftest import config_head, shipped_concepts
+from tests.mail import email_toml, free_port
+from tests.servers import LocalServer, feed_toml, respond, sequence
 
 ESCAPES = (
     "\x1b[2J\x1b[H"  # clear the screen, cursor home
@@ -155,21 +155,7 @@ def polled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Polled]:
             config.write_text(
                 shipped_concepts()
                 + f"""
-[storage]
-database = "{tmp / "m.db"}"
-[fetch]
-delay = 0
-retries = 0
-[extract]
-workers = 1
-[email]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-sender = "monitor@example.org"
-to = ["analyst@example.org"]
-timeout = 5
-[[webhooks]]
+{config_head(tmp / "m.db")}{email_toml(port, timeout=5, sender=True)}[[webhooks]]
 name = "hook"
 url = "{receiver.url_for("/hook")}"
 [alerts]
@@ -184,20 +170,11 @@ event = "change"
 channels = ["email", "hook"]
 [digest]
 send_empty = false
-[[sources]]
-name = "hostile-feed"
-kind = "feed"
-url = "{site.url("/feed.xml")}"
-follow = "none"
-[[sources]]
+{feed_toml("hostile-feed", site.url("/feed.xml"), "none")}[[sources]]
 name = "hostile-page"
 kind = "page"
 url = "{site.url("/page.html")}"
-[[sources]]
-name = "hostile-server"
-kind = "feed"
-url = "{site.url("/down.xml")}"
-""",
+{feed_toml("hostile-server", site.url("/down.xml"), None)}""",
                 encoding="utf-8",
             )
             # hostile-server answers 500: some sources failed (exit 3)
