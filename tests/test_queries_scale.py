@@ -27,8 +27,8 @@ from monitor.models import (
     Placement,
     Processed,
 )
-from monitor.store import queries
-from monitor.store.timeline import timeline
+from monitor.store import fulltext
+from monitor.store.timeline import day_spans, timeline
 from tests.events import save_arrival
 
 WORDS = ("alpha", "beta", "gamma", "delta", "north", "korea", "비핵화를", "비핵화는", "war")
@@ -87,8 +87,8 @@ def test_search_chooses_what_grouping_every_hit_chose(
     steps: tuple[int, int],
 ) -> None:
     # Small steps read the hits in many steps and check older versions directly.
-    monkeypatch.setattr(queries, "BATCH", steps[0])
-    monkeypatch.setattr(queries, "UNREAD", steps[1])
+    monkeypatch.setattr(fulltext, "BATCH", steps[0])
+    monkeypatch.setattr(fulltext, "UNREAD", steps[1])
     db = _history(tmp_path / "h.db", 7, dates_follow_ids=dates_follow_ids)
     since_values = [
         None,
@@ -105,10 +105,10 @@ def test_search_chooses_what_grouping_every_hit_chose(
         "비핵화",
         "war",
     ):
-        match = queries.fts_query(query)
+        match = fulltext.fts_query(query)
         for since in since_values:
             for limit in (1, 5, 50):
-                assert queries._newest_documents(db, match, since, limit) == _grouped(
+                assert fulltext._newest_documents(db, match, since, limit) == _grouped(
                     db, match, since, limit
                 ), (query, since, limit)
 
@@ -116,7 +116,7 @@ def test_search_chooses_what_grouping_every_hit_chose(
 def test_search_keeps_its_limit_and_since(tmp_path: Path) -> None:
     db = _history(tmp_path / "h.db", 3, dates_follow_ids=True)
     hits = store.search(db, "alpha", limit=5)
-    newest = _grouped(db, queries.fts_query("alpha"), None, 5)
+    newest = _grouped(db, fulltext.fts_query("alpha"), None, 5)
     urls = [
         db.execute("SELECT url FROM documents WHERE id = ?", [d]).fetchone()[0] for d, _ in newest
     ]
@@ -554,7 +554,7 @@ def test_the_local_day_spans_are_zoneinfos_dates(zone: str, instants: list[int])
 
     tz = ZoneInfo(zone)
     first, last = min(instants), max(instants)
-    spans = queries.day_spans(tz, first, last)
+    spans = day_spans(tz, first, last)
     assert spans[0][0] == first and spans[-1][1] == last + 1
     assert all(a[1] == b[0] for a, b in pairwise(spans))
     epoch = datetime(1970, 1, 1).toordinal()

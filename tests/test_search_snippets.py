@@ -17,8 +17,8 @@ import pytest
 
 from monitor import store
 from monitor.models import Arrival, Extracted, Processed
-from monitor.store import queries, snippets
-from monitor.store.queries import Forms
+from monitor.store import fulltext, snippets
+from monitor.store.fulltext import Forms
 from monitor.store.snippets import phrases, snippet
 
 DATA = Path(__file__).parent / "data"
@@ -93,7 +93,7 @@ def _forms(text: str) -> Forms:
         if t.startswith(word)
         and len(t) > len(word)
         and "\uac00" <= t[len(word)] <= "\ud7a3"
-        and queries.ALL_HANGUL.fullmatch(t, len(word))
+        and fulltext.ALL_HANGUL.fullmatch(t, len(word))
     )
 
 

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from monitor import store
 from monitor.cli import main
 from monitor.models import Extracted, FeedEntry, Processed
-from monitor.store import queries
+from monitor.store import fulltext
 from tests.events import save_arrival
 
 DATA = Path(__file__).parent / "data"
@@ -144,9 +144,9 @@ def test_a_prefix_asked_for_as_its_terms_finds_what_the_prefix_finds(
     db: Database, query: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expanded = found(db, query)
-    monkeypatch.setattr(queries, "TERMS", 0)  # every prefix too common: FTS5's own prefix query
+    monkeypatch.setattr(fulltext, "TERMS", 0)  # every prefix too common: FTS5's own prefix query
     assert found(db, query) == expanded
-    monkeypatch.setattr(queries, "PREFIXED", 100)
+    monkeypatch.setattr(fulltext, "PREFIXED", 100)
     assert found(db, query) == expanded
 
 

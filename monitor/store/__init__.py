@@ -1,7 +1,8 @@
 """The SQLite history: schema, migrations and every query. No other module writes SQL.
 
 `schema` holds the tables and migrations, `documents` the writes and the reads the pipeline
-needs, `queries` the reads people run through the command line.
+needs, `fulltext` full-text search (its snippets: `snippets`), `timeline` mentions over time,
+`queries` the other reads people run through the command line.
 """
 
 from monitor.store.bodies import body_hash, load_body, pack
@@ -35,6 +36,7 @@ from monitor.store.documents import (
     validators,
 )
 from monitor.store.faults import describe
+from monitor.store.fulltext import fts_query, search
 from monitor.store.outbox import (
     claim,
     defer,
@@ -47,13 +49,9 @@ from monitor.store.outbox import (
 from monitor.store.queries import (
     articles_between,
     changes_between,
-    concept_days,
     concept_summary,
-    fts_query,
     history,
     list_changes,
-    mention_dates,
-    search,
     source_health,
 )
 from monitor.store.schema import migrations
@@ -66,6 +64,7 @@ from monitor.store.service import (
     last_success,
     monitoring_since,
 )
+from monitor.store.timeline import concept_days, mention_dates
 
 __all__ = [
     "articles_between",

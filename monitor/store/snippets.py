@@ -134,7 +134,7 @@ def _pattern(phrase: Phrase, marked: bool) -> re.Pattern[str]:
 
 
 def phrases(query: str) -> list[Phrase]:
-    """The words and phrases of what a person typed, as `queries.fts_query` reads them."""
+    """The words and phrases of what a person typed, as `fulltext.fts_query` reads them."""
     found = []
     for phrase, star, word in TERM.findall(query):
         text, prefix = (phrase, bool(star)) if phrase else (word, word.endswith("*"))
