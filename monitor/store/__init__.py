@@ -1,8 +1,9 @@
 """The SQLite history: schema, migrations and every query. No other module writes SQL.
 
-`schema` holds the tables and migrations, `documents` the writes and the reads the pipeline
-needs, `fulltext` full-text search (its snippets: `snippets`), `timeline` mentions over time,
-`queries` the other reads people run through the command line.
+`schema` holds the tables and migrations, `documents` a document's write and the reads ingest
+needs, `poll_state` the poll's bookkeeping (sources, fetches, validators, owed entries),
+`fulltext` full-text search (its snippets: `snippets`), `timeline` mentions over time, `queries`
+the other reads people run through the command line.
 """
 
 from monitor.store.bodies import body_hash, load_body, pack
@@ -15,25 +16,12 @@ from monitor.store.database import (
     transaction,
 )
 from monitor.store.documents import (
-    entry_states,
-    fetch_state,
-    give_up_article,
     is_placed,
-    owed_entries,
-    page_placement,
-    page_unchanged,
     raw_body,
     recent_versions,
-    record_attempts,
     save_document,
-    save_validators,
     series_members,
     series_of_document,
-    source_failed,
-    source_succeeded,
-    source_warning,
-    sync_sources,
-    validators,
 )
 from monitor.store.faults import describe
 from monitor.store.fulltext import fts_query, search
@@ -45,6 +33,21 @@ from monitor.store.outbox import (
     has_message,
     mark_failed,
     mark_sent,
+)
+from monitor.store.poll_state import (
+    entry_states,
+    fetch_state,
+    give_up_article,
+    owed_entries,
+    page_placement,
+    page_unchanged,
+    record_attempts,
+    save_validators,
+    source_failed,
+    source_succeeded,
+    source_warning,
+    sync_sources,
+    validators,
 )
 from monitor.store.queries import (
     articles_between,
