@@ -21,12 +21,12 @@ import pytest
 from bench.quality import token_f1
 from monitor.analysis.extract import (
     MIN_CHARS,
-    _join_lines,
     _utc,
     extract,
     extract_html,
     extract_pdf,
 )
+from monitor.analysis.pdf import _join_lines
 from monitor.errors import ExtractError
 
 DATA = Path(__file__).parent / "data"
