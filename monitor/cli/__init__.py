@@ -1,8 +1,8 @@
 """The command line: `monitor COMMAND`. Commands take --config and --db; reports take --json.
 
 The group and its options are here; what every command shares is in common.py, and the commands
-are in three modules: service.py (init, check, demo, once, run, health, digest), history.py
-(search, show, sources, changes, timeline, datasette) and documents.py (compare, add).
+are in four modules: service.py (init, check, demo, once, run, health), digest.py (digest),
+history.py (search, show, sources, changes, timeline, datasette) and documents.py (compare, add).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from monitor import __version__
-from monitor.cli import documents, history, service
+from monitor.cli import digest, documents, history, service
 from monitor.cli.common import LEVELS, LOG_LEVEL_KEY, Commands
 from monitor.cli.service import EXIT_ALL_FAILED as EXIT_ALL_FAILED
 from monitor.cli.service import EXIT_SOME_FAILED as EXIT_SOME_FAILED
@@ -48,7 +48,7 @@ for command in (
     service.once,
     service.run,
     service.health,
-    service.digest,
+    digest.digest,
     history.search,
     history.show,
     history.sources,
