@@ -17,9 +17,10 @@ import pytest
 
 from monitor import store
 from monitor.models import Arrival, Extracted, Processed
-from monitor.store import fulltext, snippets
+from monitor.store import fulltext, search_words
 from monitor.store.fulltext import Forms
-from monitor.store.snippets import phrases, snippet
+from monitor.store.search_words import phrases
+from monitor.store.snippets import snippet
 
 DATA = Path(__file__).parent / "data"
 TEXTS = sorted((DATA / "korean").glob("*.txt")) + sorted((DATA / "html").glob("*.truth.txt"))
@@ -64,9 +65,9 @@ def fts5_snippet(text: str, match: str) -> str | None:
 
 
 def few_hits(text: str, query: str) -> bool:
-    folded, kind = snippets.fold_text(text)
+    folded, kind = search_words.fold_text(text)
     return all(
-        len(phrase.pattern(kind).findall(folded)) <= snippets.HITS for phrase in phrases(query)
+        len(phrase.pattern(kind).findall(folded)) <= search_words.HITS for phrase in phrases(query)
     )
 
 
@@ -86,7 +87,7 @@ def test_on_a_row_of_few_hits_the_snippet_is_fts5s_own() -> None:
 def _forms(text: str) -> Forms:
     """The terms of `text` that are a word with a Korean particle attached (as search reads
     them from the index)."""
-    tokens = {snippets.fold(t) for t in snippets.SEPARATORS.split(text) if t}
+    tokens = {search_words.fold(t) for t in search_words.SEPARATORS.split(text) if t}
     return lambda word: sorted(
         t
         for t in tokens
@@ -203,7 +204,7 @@ def test_past_8_hits_of_a_word_its_later_ones_are_not_looked_at() -> None:
     # Old (FTS5's snippet()): the densest window anywhere, here the three wars at the end.
     # New: the best window around the first HITS hits of each word, here the first one.
     filler = " ".join(f"w{k}" for k in range(20))
-    text = " ".join(f"war {filler}." for _ in range(snippets.HITS)) + " The war, war and war."
+    text = " ".join(f"war {filler}." for _ in range(search_words.HITS)) + " The war, war and war."
     assert fts5_snippet(text, '"war"') == " … The [war], [war] and [war]."
     assert snippet(text, phrases("war")) == (
         "[war] w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 … "

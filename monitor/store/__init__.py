@@ -2,8 +2,8 @@
 
 `schema` holds the tables and migrations, `documents` a document's write and the reads ingest
 needs, `poll_state` the poll's bookkeeping (sources, fetches, validators, owed entries),
-`fulltext` full-text search (its snippets: `snippets`), `timeline` mentions over time, `queries`
-the other reads people run through the command line.
+`fulltext` full-text search (its words: `search_words`, snippets: `snippets`), `timeline`
+mentions over time, `queries` the other reads people run through the command line.
 """
 
 from monitor.store.bodies import body_hash, load_body, pack

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from monitor.models import SearchHit
 from monitor.store import snippets
 from monitor.store.database import iso
-from monitor.store.snippets import HANGUL, HAS_HANGUL, SEPARATORS, TERM, fold
+from monitor.store.search_words import HANGUL, HAS_HANGUL, SEPARATORS, TERM, fold, phrases
 
 ALL_HANGUL = re.compile(f"[{HANGUL}]+")
 
@@ -133,7 +133,7 @@ def search(
         raise ValueError(f"cannot search for {query!r}: {exc}") from exc
     try:
         chosen = _newest_documents(db, match, iso(since) if since else None, limit)
-        words = snippets.phrases(query)
+        words = phrases(query)
         hits = []
         for document_id, version_id in chosen:
             url, title, source, published, text = db.execute(
