@@ -25,7 +25,8 @@ from click.testing import CliRunner
 
 from monitor import store
 from monitor.cli import main
-from monitor.store.catalog import QUERIES, TABLES, datasette_metadata, readme_text
+from monitor.store.catalog import TABLES, readme_text
+from monitor.store.datasette_meta import QUERIES, datasette_metadata
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

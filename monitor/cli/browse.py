@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monitor.errors import MonitorError
-from monitor.store.catalog import datasette_metadata
+from monitor.store.datasette_meta import datasette_metadata
 
 MISSING = (
     "Datasette is not installed in this environment; install it with "
