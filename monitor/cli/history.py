@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -29,11 +28,7 @@ from monitor.render.untrusted import (
     url_text,
 )
 
-# Only what --help needs is imported here: each command imports the config, the store and the
-# extraction stack when it runs (tests/test_startup.py), so `monitor --help`, `search`, `show`
-# and `health` start without trafilatura, PDFium, httpx2 or APScheduler.
-if TYPE_CHECKING:
-    pass
+# Each command imports the config and the store when it runs, as in cli/service.py.
 
 
 @click.command()

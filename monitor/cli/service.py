@@ -18,14 +18,7 @@ from monitor.cli.common import (
     print_json,
 )
 from monitor.errors import MonitorError
-from monitor.render.untrusted import (
-    ERROR_CHARS,
-    NAME_CHARS,
-    SENTENCE_CHARS,
-    TITLE_CHARS,
-    terminal,
-    url_text,
-)
+from monitor.render import untrusted
 
 # Only what --help needs is imported here: each command imports the config, the store and the
 # extraction stack when it runs (tests/test_startup.py), so `monitor --help`, `search`, `show`
@@ -182,12 +175,13 @@ def once(config_path: Path | None, names: tuple[str, ...], as_json: bool) -> Non
         f"{len(summary.errors)} errors"
     )
     for change in summary.wording:
-        title = terminal(change.title or change.url, TITLE_CHARS)
+        title = untrusted.terminal(change.title or change.url, untrusted.TITLE_CHARS)
         click.echo(f"  changed ({change.kind}, {change.significance:.2f}): {title}")
-        click.echo(f"      {terminal(change.verdict, SENTENCE_CHARS)}")
-        click.echo(f"      {url_text(change.url)}")
+        click.echo(f"      {untrusted.terminal(change.verdict, untrusted.SENTENCE_CHARS)}")
+        click.echo(f"      {untrusted.url_text(change.url)}")
     for source, error in summary.errors:
-        click.echo(f"  {terminal(source, NAME_CHARS)}: {terminal(error, ERROR_CHARS)}")
+        name = untrusted.terminal(source, untrusted.NAME_CHARS)
+        click.echo(f"  {name}: {untrusted.terminal(error, untrusted.ERROR_CHARS)}")
     if delivered.sent or delivered.retrying or delivered.given_up:
         click.echo(
             f"alerts: {delivered.sent} sent, {delivered.retrying} waiting to retry, "
