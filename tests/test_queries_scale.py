@@ -450,27 +450,18 @@ def test_the_aggregates_kept_in_step_are_what_m011_fills_from_the_rows(tmp_path:
 def _python_timeline(
     db: Database, concept: str, by: str, timezone: str, source: str | None, split: bool
 ) -> list[tuple[str, str | None, int]]:
-    """What timeline counted before m011: every latest version's row bucketed in Python."""
-    from collections import Counter
+    """What timeline counted before m011: every latest version's row, its local date worked out
+    in Python, then summed per period as timeline sums its days (analysis.timeline.periods)."""
     from zoneinfo import ZoneInfo
 
-    from monitor.analysis.timeline import _labels, period_of
+    from monitor.analysis.timeline import periods
 
     zone = ZoneInfo(timezone)
-    counts: Counter[tuple[str, str | None]] = Counter()
-    days = []
-    for moment, src, _, n in store.mention_dates(db, concept, source):
-        day = moment.astimezone(zone).date()
-        days.append(day)
-        counts[(period_of(day, by), src if split else source)] += n
-    if not days:
-        return []
-    groups = sorted({key[1] for key in counts}, key=lambda s: s or "")
-    return [
-        (label, group, counts[(label, group)])
-        for label in _labels(min(days), max(days), by)
-        for group in groups
-    ]
+    days = (
+        (moment.astimezone(zone).date(), src, n)
+        for moment, src, _, n in store.mention_dates(db, concept, source)
+    )
+    return [(p.period, p.source, p.count) for p in periods(days, by=by, source=source, split=split)]
 
 
 # instants (UTC) where local dates are easy to get wrong: DST changes in New York (2024-03-10

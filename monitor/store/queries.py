@@ -50,16 +50,7 @@ def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
             [vid],
         ).fetchall():
             aside.setdefault(concept, {})[reason] = n
-        versions.append(
-            VersionView(
-                id=vid,
-                fetched_at=fetched_at,
-                text=text,
-                concepts=counts,
-                set_aside=aside,
-                limits=limits,
-            )
-        )
+        versions.append(VersionView(vid, fetched_at, text, counts, aside, limits))
     return DocumentHistory(url=row[1], title=row[2], source=row[3], versions=tuple(versions))
 
 

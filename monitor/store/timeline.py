@@ -61,16 +61,14 @@ def mention_dates(
     date being its publication time (else when it was first seen), or with `seen` when monitor
     first saw it."""
     when = "d.first_seen_at" if seen else "COALESCE(d.published_at, d.first_seen_at)"
-    where, params = ["m.counted"], []  # m: the version's mention counts
-    if concept is not None:
-        where.append("m.concept = ?")
-        params.append(concept)
-    if source is not None:
-        where.append("d.source = ?")
-        params.append(source)
-    if since is not None:
-        where.append(f"{when} >= ?")
-        params.append(iso(since))
+    # m: the version's mention counts; each filter given adds its condition and its value
+    filters = {
+        "m.concept = ?": concept,
+        "d.source = ?": source,
+        f"{when} >= ?": iso(since) if since else None,
+    }
+    where = ["m.counted", *(cond for cond, value in filters.items() if value is not None)]
+    params = [value for value in filters.values() if value is not None]
     if concept is not None:  # read by concept (index), each row kept if its version is latest
         join = "mention_counts m JOIN documents d ON d.id = m.document_id"
         where.append(
