@@ -396,16 +396,25 @@ def _can_mount() -> list[str] | None:
     return prefix if probe.returncode == 0 else None
 
 
-def test_a_full_disk(world: World) -> None:
+def _on_a_tmpfs(
+    world: World, name: str, what: str, **job: Any
+) -> tuple[Path, list[list[str]], list[dict[str, Any]]]:
+    """Every command run in a child with its database on a tmpfs of its own, filled to the last
+    byte (`job`: read_only=True remounts it read-only): the database, the commands, results."""
     prefix = _can_mount()
     if prefix is None:
-        pytest.skip("no private mount namespace here (unshare --mount) for a small tmpfs")
-    folder = Path(tempfile.mkdtemp(prefix="full-", dir=world.base))
+        pytest.skip(f"no private mount namespace here (unshare --mount) for {what}")
+    folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=world.base))
     db = folder / "monitor.db"
     commands = _commands(world, db, world.config)
     results = _in_child(
-        commands, {"MONITOR_DB": str(db)}, prefix, full=str(folder), seed=str(world.seed)
+        commands, {"MONITOR_DB": str(db)}, prefix, full=str(folder), seed=str(world.seed), **job
     )
+    return db, commands, results
+
+
+def test_a_full_disk(world: World) -> None:
+    db, commands, results = _on_a_tmpfs(world, "full", "a small tmpfs")
     _check(
         results,
         commands,
@@ -416,20 +425,7 @@ def test_a_full_disk(world: World) -> None:
 
 
 def test_a_database_on_a_read_only_file_system(world: World) -> None:
-    prefix = _can_mount()
-    if prefix is None:
-        pytest.skip("no private mount namespace here (unshare --mount) for a read-only tmpfs")
-    folder = Path(tempfile.mkdtemp(prefix="ro-mount-", dir=world.base))
-    db = folder / "monitor.db"
-    commands = _commands(world, db, world.config)
-    results = _in_child(
-        commands,
-        {"MONITOR_DB": str(db)},
-        prefix,
-        full=str(folder),
-        seed=str(world.seed),
-        read_only=True,
-    )
+    db, commands, results = _on_a_tmpfs(world, "ro-mount", "a read-only tmpfs", read_only=True)
     _check(
         results,
         commands,
