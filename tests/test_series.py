@@ -202,62 +202,68 @@ def _alerts(db: Database) -> dict[str, str]:
     return dict(db.execute("SELECT dedup_key, status FROM alerts").fetchall())
 
 
-def test_an_alert_waiting_for_a_superseded_comparison_is_never_sent(
+@pytest.fixture
+def succession(
     make_settings: MakeSettings, whitehouse: WhiteHouse, mail: MailServer
-) -> None:
+) -> Iterator[tuple[Settings, Database]]:
+    """Alerts on, 2023 and 2021 polled while the mail server is not up yet: the 2021 -> 2023
+    alert waits (`_publish_2022` then places the middle edition between them)."""
     settings = _alerting(make_settings([whitehouse.source()], series=SERIES), mail)
     with store.open_db(settings.database) as db:
         whitehouse.listing = [2023, 2021]
-        poll(settings, db)  # the mail server is not up yet: the 2021 -> 2023 alert waits
-        [(stale_key, status)] = _alerts(db).items()
-        assert status == "pending" and stale_key.startswith("change:succession:")
-        whitehouse.listing = [2023, 2022, 2021]
         poll(settings, db)
-        statuses = _alerts(db)
-        assert statuses[stale_key] == "superseded"
-        assert sorted(statuses.values()) == ["pending", "superseded"]
-        mail.start()
-        assert delivery.deliver_due(settings, db).sent == 1
-        assert delivery.deliver_due(settings, db).sent == 0
-        assert _alerts(db)[stale_key] == "superseded"
+        yield settings, db
+
+
+def _publish_2022(settings: Settings, db: Database, whitehouse: WhiteHouse) -> None:
+    whitehouse.listing = [2023, 2022, 2021]
+    poll(settings, db)
+
+
+def test_an_alert_waiting_for_a_superseded_comparison_is_never_sent(
+    succession: tuple[Settings, Database], whitehouse: WhiteHouse, mail: MailServer
+) -> None:
+    settings, db = succession
+    [(stale_key, status)] = _alerts(db).items()
+    assert status == "pending" and stale_key.startswith("change:succession:")
+    _publish_2022(settings, db, whitehouse)
+    statuses = _alerts(db)
+    assert statuses[stale_key] == "superseded"
+    assert sorted(statuses.values()) == ["pending", "superseded"]
+    mail.start()
+    assert delivery.deliver_due(settings, db).sent == 1
+    assert delivery.deliver_due(settings, db).sent == 0
+    assert _alerts(db)[stale_key] == "superseded"
     [message] = mail.inbox.messages
     assert message["X-Monitor-Dedup-Key"] != stale_key
     assert "Washington Declaration" in message["Subject"]
 
 
 def test_an_alert_delivered_before_its_comparison_is_superseded_stays_sent(
-    make_settings: MakeSettings, whitehouse: WhiteHouse, mail: MailServer
+    succession: tuple[Settings, Database], whitehouse: WhiteHouse, mail: MailServer
 ) -> None:
-    settings = _alerting(make_settings([whitehouse.source()], series=SERIES), mail)
-    with store.open_db(settings.database) as db:
-        whitehouse.listing = [2023, 2021]
-        poll(settings, db)
-        mail.start()
-        assert delivery.deliver_due(settings, db).sent == 1
-        [(sent_key, _)] = _alerts(db).items()
-        whitehouse.listing = [2023, 2022, 2021]
-        poll(settings, db)
-        assert _alerts(db)[sent_key] == "sent"
-        assert (
-            db.execute("SELECT COUNT(*) FROM changes WHERE superseded_at IS NOT NULL").fetchone()[0]
-            == 1
-        )
+    settings, db = succession
+    mail.start()
+    assert delivery.deliver_due(settings, db).sent == 1
+    [(sent_key, _)] = _alerts(db).items()
+    _publish_2022(settings, db, whitehouse)
+    assert _alerts(db)[sent_key] == "sent"
+    assert (
+        db.execute("SELECT COUNT(*) FROM changes WHERE superseded_at IS NOT NULL").fetchone()[0]
+        == 1
+    )
 
 
 def test_an_alert_being_sent_when_superseded_is_not_retried_after_a_failure(
-    make_settings: MakeSettings, whitehouse: WhiteHouse, mail: MailServer
+    succession: tuple[Settings, Database], whitehouse: WhiteHouse
 ) -> None:
     # A delivery run holds the alert (claimed) when an edition supersedes its change, then the
     # channel refuses it: the attempt is counted, but the alert is not put back in line.
-    settings = _alerting(make_settings([whitehouse.source()], series=SERIES), mail)
-    with store.open_db(settings.database) as db:
-        whitehouse.listing = [2023, 2021]
-        poll(settings, db)
-        now = datetime.now(UTC)
-        [held] = store.due(db, now)
-        assert store.claim(db, held.id, now, now + timedelta(minutes=10), "run-1")
-        whitehouse.listing = [2023, 2022, 2021]
-        poll(settings, db)
-        store.mark_failed(db, held.id, "run-1", "451 try later", now)
-        assert _alerts(db)[held.message.dedup_key] == "superseded"
-        assert held.id not in [a.id for a in store.due(db, now + timedelta(days=1))]
+    settings, db = succession
+    now = datetime.now(UTC)
+    [held] = store.due(db, now)
+    assert store.claim(db, held.id, now, now + timedelta(minutes=10), "run-1")
+    _publish_2022(settings, db, whitehouse)
+    store.mark_failed(db, held.id, "run-1", "451 try later", now)
+    assert _alerts(db)[held.message.dedup_key] == "superseded"
+    assert held.id not in [a.id for a in store.due(db, now + timedelta(days=1))]
