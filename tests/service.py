@@ -47,16 +47,21 @@ send_empty = false
     return config
 
 
+def monitor_child(
+    command: str, config: Path, mark: Marker | None
+) -> tuple[list[str], dict[str, str]]:
+    """The arguments and environment of `monitor COMMAND --config CONFIG` in a child process:
+    none of the caller's MONITOR_ variables, and `mark` (inherited by its children) if given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    args = [sys.executable, "-m", "monitor", command, "--config", str(config)]
+    return args, env | (mark.env if mark else {})
+
+
 def start_service(config: Path, mark: Marker | None = None) -> subprocess.Popen[str]:
     """`monitor run` in a child process; `mark` goes into its environment (and its children's)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    args, env = monitor_child("run", config, mark)
     return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
-        cwd=ROOT,
-        env=env | (mark.env if mark else {}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 

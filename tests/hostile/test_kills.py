@@ -5,12 +5,10 @@ server on loopback exactly once, counted by Message-ID."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -25,7 +23,7 @@ from tests.hostile.helpers import write_config
 from tests.mail import MailServer, email_toml
 from tests.processes import HAS_PROC, Marker, marker, wait_for
 from tests.servers import LocalServer, serve_demo_site
-from tests.service import integrity, service_config, start_service
+from tests.service import integrity, monitor_child, service_config, start_service
 
 ROOT = Path(__file__).parent.parent.parent
 KILLS = 8
@@ -48,13 +46,9 @@ def _consistent(path: Path) -> None:
 
 
 def _once(config: Path, mark: Marker | None = None) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    args, env = monitor_child("once", config, mark)
     return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "once", "--config", str(config)],
-        cwd=ROOT,
-        env=env | (mark.env if mark else {}),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 
