@@ -10,6 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,18 @@ def documents(db: Database) -> dict[str, tuple[str, str | None]]:
     }
 
 
+@contextmanager
+def _servers(*hosts: str) -> Iterator[list[LocalServer]]:
+    """A local server on each of `hosts`, in that order, stopped together."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(LocalServer(host)) for host in hosts]
+
+
+def _serve_secret(server: LocalServer) -> None:
+    """The page no source may reach, at /secret.html."""
+    server.route("/secret.html", respond(200, SECRET, HTML))
+
+
 def stored_text(db: Database) -> str:
     return "\n".join(t for (t,) in rows(db, "SELECT text FROM versions"))
 
@@ -57,12 +71,8 @@ def stored_text(db: Database) -> str:
 def test_a_feed_on_loopback_may_not_link_to_another_loopback_address(
     make_settings: MakeSettings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with (
-        LocalServer("127.0.0.1") as source,
-        LocalServer("127.0.0.1") as sibling,
-        LocalServer("127.0.0.3") as other,
-    ):
-        other.route("/secret.html", respond(200, SECRET, HTML))
+    with _servers("127.0.0.1", "127.0.0.1", "127.0.0.3") as (source, sibling, other):
+        _serve_secret(other)
         sibling.route("/a.html", respond(200, ARTICLE, HTML))
         # Numeric spellings of 127.0.0.3 that a C resolver accepts, and the IPv4-mapped form.
         spellings = [
@@ -129,11 +139,7 @@ def test_an_allowed_address_is_fetched(make_settings: MakeSettings, where: str) 
 def test_a_source_allow_list_is_that_sources_only(make_settings: MakeSettings) -> None:
     """Two sources, one allowed 127.0.0.3: the other is refused it, in the same poll (its
     connection is never the allowed source's pooled one)."""
-    with (
-        LocalServer("127.0.0.1") as first,
-        LocalServer("127.0.0.2") as second,
-        LocalServer("127.0.0.3") as other,
-    ):
+    with _servers("127.0.0.1", "127.0.0.2", "127.0.0.3") as (first, second, other):
         other.route("/a.html", respond(200, ARTICLE, HTML))
         other.route("/b.html", respond(200, SECRET, HTML))
         first.route("/feed", respond(200, deterrence_feed(other.url("/a.html")), RSS))
@@ -163,12 +169,8 @@ def test_a_source_allow_list_is_that_sources_only(make_settings: MakeSettings) -
 def test_a_redirect_from_an_allowed_page_to_another_internal_address_is_refused(
     make_settings: MakeSettings,
 ) -> None:
-    with (
-        LocalServer("127.0.0.1") as source,
-        LocalServer("127.0.0.2") as allowed,
-        LocalServer("127.0.0.3") as internal,
-    ):
-        internal.route("/secret.html", respond(200, SECRET, HTML))
+    with _servers("127.0.0.1", "127.0.0.2", "127.0.0.3") as (source, allowed, internal):
+        _serve_secret(internal)
         allowed.route("/a.html", respond(302, b"", {"Location": internal.url("/secret.html")}))
         hex_target = f"http://0x7f000003:{internal.port}/secret.html"
         allowed.route("/b.html", respond(301, b"", {"Location": hex_target}))
@@ -252,7 +254,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused(tmp_path: Path) ->
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1 localhost\n127.0.0.3 intranet.test\n127.0.0.1 alias.test\n")
     with LocalServer("127.0.0.1") as source, LocalServer("127.0.0.3") as internal:
-        internal.route("/secret.html", respond(200, SECRET, HTML))
+        _serve_secret(internal)
         source.route("/a.html", respond(200, ARTICLE, HTML))
         refused_link = f"http://intranet.test:{internal.port}/secret.html"
         own_link = f"http://alias.test:{source.port}/a.html"
@@ -301,7 +303,7 @@ def test_a_url_typed_on_the_command_line_counts_as_configured(tmp_path: Path) ->
     with LocalServer("127.0.0.3") as typed, LocalServer("127.0.0.4") as internal:
         typed.route("/a.html", respond(200, ARTICLE, HTML))
         typed.route("/r.html", respond(302, b"", {"Location": internal.url("/secret.html")}))
-        internal.route("/secret.html", respond(200, SECRET, HTML))
+        _serve_secret(internal)
         ok = CliRunner().invoke(
             main, ["compare", "--config", str(config), typed.url("/a.html"), typed.url("/a.html")]
         )
