@@ -136,6 +136,11 @@ def one(m: Matcher, text: str, concept: str, sentence: str) -> Mention:
     return found
 
 
+def judgement(mention: Mention) -> tuple[str, str | None, bool]:
+    """How a mention was judged: its variant, why it was set aside (None), whether it counts."""
+    return mention.variant, mention.reason, mention.counted
+
+
 def run(old: str, new: str, m: Matcher = MATCHER) -> Comparison:
     return compare(old, new, matcher=m, ladders=LADDERS)
 
@@ -156,11 +161,7 @@ JAPAN_RUSSIA_2022 = (
 def test_us_rok_2022_sanctions_against_russia_are_other_target() -> None:
     text = load(US_ROK_2022)
     sanctions = one(MATCHER, text, "maximum-pressure", RUSSIA_2022)
-    assert (sanctions.variant, sanctions.reason, sanctions.counted) == (
-        "sanctions",
-        "other-target",
-        False,
-    )
+    assert judgement(sanctions) == ("sanctions", "other-target", False)
     # without Russia and Ukraine among the others, the mention is no longer about them
     assert one(others_without(*RUSSIA_UKRAINE), text, "maximum-pressure", RUSSIA_2022).reason != (
         "other-target"
@@ -188,7 +189,7 @@ def test_us_rok_2021_to_2022_does_not_introduce_maximum_pressure() -> None:
 def test_us_japan_2022_sanctions_on_russia_are_other_target() -> None:
     text = load(US_JAPAN_2022)
     found = mentions(MATCHER, text, "maximum-pressure", JAPAN_RUSSIA_2022)
-    assert [(x.variant, x.reason, x.counted) for x in found] == [
+    assert [judgement(x) for x in found] == [
         ("sanctions", "other-target", False),
         ("sanctions", "other-target", False),
     ]
@@ -251,7 +252,7 @@ def test_ncg_coordinator_title_is_excluded() -> None:
     text = load(NCG_2023_07)
     assert NCG_TITLE in " ".join(text.split())
     title = one(MATCHER, text, "arms-control", NCG_TITLE)
-    assert (title.variant, title.reason, title.counted) == ("Arms Control", "excluded", False)
+    assert judgement(title) == ("Arms Control", "excluded", False)
     trap = one(
         ncg_trap(),
         text,
@@ -306,11 +307,7 @@ NON_NUCLEAR_PATTERN = "non-nuclear weapons state"
 def test_nss_1994_non_nuclear_weapons_state_is_excluded() -> None:
     text = text_of(NSS_1994)
     found = one(MATCHER, text, "nuclear-status", NON_NUCLEAR)
-    assert (found.variant, found.reason, found.counted) == (
-        "Nuclear Weapons State",
-        "excluded",
-        False,
-    )
+    assert judgement(found) == ("Nuclear Weapons State", "excluded", False)
     assert "nuclear-status" not in MATCHER.concepts_in(text)
     assert [x.reason for x in MATCHER.find(text) if x.concept == "nuclear-status"] == ["excluded"]
     unexcluded = exclusions_without("nuclear-status", NON_NUCLEAR_PATTERN)
@@ -370,7 +367,7 @@ def test_carbis_bay_risk_reduction_is_about_crises_not_weapons() -> None:
     assert not DISASTER.search(text)
     sentence = "support risk reduction, prevention and response to future systemic crises"
     found = one(risk_reduction(exclude=True, needs_target=True), text, "arms-control", sentence)
-    assert (found.variant, found.reason, found.counted) == ("risk reduction", "no-target", False)
+    assert judgement(found) == ("risk reduction", "no-target", False)
     trap = one(risk_reduction(exclude=True, needs_target=False), text, "arms-control", sentence)
     assert (trap.reason, trap.counted) == (None, True)
 
@@ -644,7 +641,7 @@ ASSET_FREEZE = "정부는 북한 인사 5명에 대한 자산 동결 조치를 �
 
 
 def _arms_control(m: Matcher, text: str) -> list[tuple[str, str | None, bool]]:
-    return [(x.variant, x.reason, x.counted) for x in m.find(text) if x.concept == "arms-control"]
+    return [judgement(x) for x in m.find(text) if x.concept == "arms-control"]
 
 
 def test_korean_nuclear_freeze_without_a_space_is_arms_control() -> None:
