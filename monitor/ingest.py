@@ -27,9 +27,8 @@ from monitor.config import Series, Settings, Source
 from monitor.models import (
     Arrival,
     ArticleEvent,
-    ChangeEvent,
+    Change,
     ChangeKind,
-    ChangeRecord,
     Extracted,
     OutboxItem,
     Placement,
@@ -107,7 +106,7 @@ def store_document(
     # The side being stored: the stored latest version when the text did not change.
     current: StoredVersion | Extracted = recent[0] if unchanged else extracted
     feed_text = extracted.method == "feed"
-    found: list[tuple[ChangeRecord, ChangeEvent] | None] = []
+    found: list[Change | None] = []
 
     def compare(
         kind: ChangeKind, old: StoredVersion | Extracted, new: StoredVersion | Extracted
@@ -140,7 +139,7 @@ def store_document(
     placed = False
     before: tuple[int, ...] = ()
     after: tuple[int, ...] = ()
-    replacing: tuple[ChangeRecord, ChangeEvent] | None = None
+    replacing: Change | None = None
     if series is not None and not feed_text and not store.is_placed(db, url):
         # A member takes its place in the series once, with its first full text.
         plans, before, after = series_comparisons(
@@ -161,8 +160,8 @@ def store_document(
         into_later = [pair for (r, old, _), pair in made if r == "succession" and old is current]
         from_earlier = [pair for (r, _, new), pair in made if r == "succession" and new is current]
         replacing = next((p for p in (*into_later, *from_earlier) if p is not None), None)
-    changes = [pair for pair in found if pair is not None]
-    for _, event in changes:
+    changes = [change for change in found if change is not None]
+    for event in changes:
         log.info(
             event.verdict,
             extra={
@@ -175,7 +174,7 @@ def store_document(
         )
     outbox = _alerts(
         settings,
-        changes=[event for _, event in changes],
+        changes=changes,
         # Watched documents (pages, local files, series members) are where a dropped formula
         # is news; a feed's blurb never alerts, and neither does old history seen for the
         # first time (a new source's back catalogue).
@@ -202,7 +201,7 @@ def store_document(
         name,
         replace(arrival, published=published),
         series=series_id,
-        changes=[record for record, _ in changes],
+        changes=changes,
         validators=(public_url(source.url), validators) if source and validators else None,
         alerts=outbox,
         placed=placed,
@@ -210,7 +209,7 @@ def store_document(
             series_id,
             before,
             after,
-            next((i for i, pair in enumerate(changes) if pair is replacing), None),
+            next((i for i, change in enumerate(changes) if change is replacing), None),
         )
         if placed and series_id is not None
         else None,
@@ -220,7 +219,7 @@ def store_document(
         stored,
         wording=tuple(
             WordingChange(redact_url(e.url), e.title, e.source, e.kind, e.significance, e.verdict)
-            for _, e in changes
+            for e in changes
         ),
     )
     if stored.limits:
@@ -239,7 +238,7 @@ def _stale(settings: Settings, published: datetime | None) -> bool:
 def _alerts(
     settings: Settings,
     *,
-    changes: Sequence[ChangeEvent],
+    changes: Sequence[Change],
     watched: bool,
     feed_text: bool,
     stale: bool,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, get_args
 
 # The words a comparison is told in. JSON and the database hold them as strings; within monitor
 # they are these types, so a misspelt status is a type error, not a rule that never matches.
@@ -400,7 +401,11 @@ class DocumentSide:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Everything `monitor compare --json` shows."""
+    """Everything `monitor compare --json` shows.
+
+    `summary` is the verdict as stored: None for a comparison `compare` made (its verdict is
+    worked out from it), set by `from_json`, because the stored JSON lacks what the verdict
+    reads (facet labels, whether a facet moved on a concept's own mentions)."""
 
     old: DocumentSide
     new: DocumentSide
@@ -412,22 +417,114 @@ class Comparison:
     # Set when the two sides are in different languages (a translation): the sentence diff is
     # left empty, and the verdict compares concepts and facets only.
     languages: tuple[str, str] | None = None
+    summary: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Comparison:
+        """A comparison from its JSON (compare.as_json: the changes.comparison column, an outbox
+        event). The JSON holds less than a comparison: word operations (renderers work them out
+        again from the two sentences), facet labels and `own`, and which sentences moved (only
+        how many: `sentences.moved` holds that many empty strings). Keys that older or partial
+        JSON lacks take their defaults."""
+
+        def side(d: Mapping[str, Any] | None) -> DocumentSide:
+            d = d or {}
+            return DocumentSide(d.get("title"), int(d.get("words", 0)), dict(d.get("concepts", {})))
+
+        s = data.get("sentences") or {}
+        moved = s.get("moved", 0)
+        languages = data.get("languages")
+        return cls(
+            old=side(data.get("old")),
+            new=side(data.get("new")),
+            concepts=tuple(
+                ConceptDelta(
+                    id=d["id"],
+                    old=d["old"],
+                    new=d["new"],
+                    status=_checked(d["status"], CONCEPT_STATUSES),
+                    variants_old=tuple(d.get("variants_old", ())),
+                    variants_new=tuple(d.get("variants_new", ())),
+                    set_aside_old=dict((d.get("set_aside") or {}).get("old", {})),
+                    set_aside_new=dict((d.get("set_aside") or {}).get("new", {})),
+                    evidence=tuple(Evidence(e["old"], e["new"]) for e in d.get("evidence", ())),
+                    evidence_total=int(d.get("evidence_total", 0)),
+                    superseded=bool(d.get("superseded", False)),
+                )
+                for d in data.get("concepts", ())
+            ),
+            stance=tuple(
+                StanceMove(m["ladder"], m["old"], m["new"], _checked(m["move"], MOVES))
+                for m in data.get("stance", ())
+            ),
+            sentences=SentenceDiff(
+                added=tuple(s.get("added", ())),
+                removed=tuple(s.get("removed", ())),
+                changed=tuple(
+                    ChangedSentence(x["old"], x["new"], ()) for x in s.get("changed", ())
+                ),
+                moved=tuple(moved) if isinstance(moved, list) else ("",) * int(moved),
+            ),
+            significance=float(data.get("significance", 0.0)),
+            qualifiers=tuple(
+                Qualifier(
+                    concept=q["concept"],
+                    facet=q["facet"],
+                    old=tuple(q.get("old", ())),
+                    new=tuple(q.get("new", ())),
+                    status=_checked(q["status"], QUALIFIER_STATUSES),
+                    old_labels=tuple(q.get("old_labels", ())),
+                    new_labels=tuple(q.get("new_labels", ())),
+                )
+                for q in data.get("qualifiers", ())
+            ),
+            languages=(languages[0], languages[1]) if languages else None,
+            summary=data.get("summary"),
+        )
+
+
+_Word = TypeVar("_Word", bound=str)
+
+
+def _checked(value: object, allowed: tuple[_Word, ...]) -> _Word:
+    """`value` as one of the words of a Literal type; anything else is refused, so a misspelt
+    status in stored JSON fails where it is read, not in a rule that never matches."""
+    for word in allowed:
+        if value == word:
+            return word
+    raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+
+
+CONCEPT_STATUSES: tuple[ConceptStatus, ...] = get_args(ConceptStatus)
+QUALIFIER_STATUSES: tuple[QualifierStatus, ...] = get_args(QualifierStatus)
+MOVES: tuple[Move, ...] = get_args(Move)
+CHANGE_KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
 
 
 @dataclass(frozen=True)
-class ChangeRecord:
-    """A comparison to store with a new version: kind is revision (the same URL), succession (the
-    previous member of its series) or baseline (the series' chosen baseline).
+class Change:
+    """A wording change, the one record of it from the comparison to the alert: made by
+    monitor/analysis/changes.py, saved by the store (a `changes` row, the comparison as JSON),
+    judged by monitor/alerts/rules.py, told by monitor/render/.
 
-    A version id of None stands for the version being stored: an earlier edition stored after a
-    later one becomes the old side of the later one's succession."""
+    kind is revision (the same URL), succession (the previous member of its series) or baseline
+    (the series' chosen baseline). A version id of None stands for the version being stored:
+    an earlier edition stored after a later one becomes the old side of the later one's
+    succession."""
 
     kind: ChangeKind
-    old_version_id: int | None
+    url: str
+    title: str | None
+    old_title: str | None
+    source: str
     series: str | None
+    detected_at: datetime
+    old_hash: str
+    new_hash: str
     significance: float
     verdict: str
-    comparison: dict[str, Any]
+    comparison: Comparison
+    old_version_id: int | None = None
     new_version_id: int | None = None
 
 
@@ -458,9 +555,10 @@ class StoredVersion:
 
 @dataclass(frozen=True)
 class ChangeView:
-    """A stored change, as `monitor changes` shows it. Its concepts and stance are parsed from
-    the stored comparison when first read: the plain listing shows neither, and parsing 200
-    comparisons was about 40% of listing them."""
+    """A stored change, as `monitor changes` lists it (with its id and supersession, which a
+    Change does not carry). Its comparison is read from the stored JSON when first asked for:
+    the plain listing shows none of it, and parsing 200 comparisons was about 40% of listing
+    them."""
 
     id: int
     kind: str
@@ -469,24 +567,13 @@ class ChangeView:
     detected_at: str
     significance: float
     verdict: str
-    comparison: str = field(repr=False)  # changes.comparison, JSON
+    stored: str = field(repr=False)  # changes.comparison, JSON
     superseded_at: str | None = None
     superseded_by: int | None = None
 
     @cached_property
-    def _parsed(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(self.comparison)
-        return parsed
-
-    @property
-    def concepts(self) -> list[dict[str, Any]]:
-        concepts: list[dict[str, Any]] = self._parsed["concepts"]
-        return concepts
-
-    @property
-    def stance(self) -> list[dict[str, Any]]:
-        stance: list[dict[str, Any]] = self._parsed["stance"]
-        return stance
+    def comparison(self) -> Comparison:
+        return Comparison.from_json(json.loads(self.stored))
 
 
 # --- alerts and the digest -----------------------------------------------------------------
@@ -504,24 +591,6 @@ class Message:
     text: str
     html: str | None
     payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ChangeEvent:
-    """A stored wording change, as an alert or the digest tells it."""
-
-    kind: ChangeKind
-    url: str
-    title: str | None
-    old_title: str | None
-    source: str
-    series: str | None
-    detected_at: datetime
-    old_hash: str
-    new_hash: str
-    significance: float
-    verdict: str
-    comparison: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -563,7 +632,7 @@ class DigestData:
     start: datetime
     end: datetime
     timezone: str
-    changes: tuple[ChangeEvent, ...]
+    changes: tuple[Change, ...]
     articles: tuple[ArticleEvent, ...]
     daily_counts: dict[str, tuple[tuple[date, int], ...]]
     labels: dict[str, str]

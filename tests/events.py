@@ -9,8 +9,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.analysis.compare import as_json, compare, verdict
-from monitor.models import Arrival, ChangeEvent, DocumentKind, FeedEntry, Processed, Stored
+from monitor.analysis.compare import compare, verdict
+from monitor.models import Arrival, Change, DocumentKind, FeedEntry, Processed, Stored
 from tests.documents import LADDERS, MATCHER, SETTINGS
 
 LABELS = {cid: c.label for cid, c in SETTINGS.concepts.items()}
@@ -35,9 +35,9 @@ def change_event(
     kind: str = "succession",
     url: str = URL,
     source: str = "whitehouse",
-) -> ChangeEvent:
+) -> Change:
     c = compare(old, new, matcher=MATCHER, ladders=LADDERS)
-    return ChangeEvent(
+    return Change(
         kind=kind,
         url=url,
         title=title,
@@ -49,7 +49,7 @@ def change_event(
         new_hash=NEW_HASH,
         significance=c.significance,
         verdict=verdict(c),
-        comparison=as_json(c),
+        comparison=c,
     )
 
 

@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import textwrap
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor import store
 from monitor.analysis.compare import as_json, compare, verdict
 from monitor.analysis.match import Matcher
-from monitor.models import Comparison, Concept, DocumentSide, SentenceDiff
+from monitor.analysis.prepare import matcher
+from monitor.demo_run import demo_settings, run_demo
+from monitor.ingest import add_file
+from monitor.models import (
+    CONCEPT_STATUSES,
+    MOVES,
+    QUALIFIER_STATUSES,
+    ChangedSentence,
+    Comparison,
+    Concept,
+    ConceptDelta,
+    DocumentSide,
+    Evidence,
+    Qualifier,
+    SentenceDiff,
+    StanceMove,
+)
 from tests.documents import (
     CARBIS_BAY,
     COMPARISON_KEYS,
     CVID_SENTENCE,
+    DOCS,
     EMERGENCY_2021,
     EMERGENCY_2022,
     HIROSHIMA,
+    SETTINGS,
     SINGAPORE,
     US_ROK_2021,
     US_ROK_2022,
@@ -521,3 +543,157 @@ def test_a_korean_and_an_english_text_are_compared_by_concepts_and_facets_not_wo
         "complete-denuclearization object: Korean text: Korean Peninsula; English text: DPRK"
         in (verdict(shifted))
     )
+
+
+# ---- the comparison as JSON and back -----------------------------------------------------------
+
+
+def _through_json(c: Comparison) -> Comparison:
+    """The comparison as the store keeps it and reads it back."""
+    return Comparison.from_json(json.loads(json.dumps(as_json(c), ensure_ascii=False)))
+
+
+def as_read_back(c: Comparison) -> Comparison:
+    """What of `c` its JSON holds (see Comparison.from_json): no word operations, facet labels or
+    `own`, and how many sentences moved, not which; the verdict as a string."""
+    return replace(
+        c,
+        concepts=tuple(
+            replace(d, evidence=tuple(Evidence(e.old, e.new) for e in d.evidence))
+            for d in c.concepts
+        ),
+        qualifiers=tuple(replace(q, facet_label="", own=True) for q in c.qualifiers),
+        sentences=replace(
+            c.sentences,
+            changed=tuple(ChangedSentence(x.old, x.new, ()) for x in c.sentences.changed),
+            moved=("",) * len(c.sentences.moved),
+        ),
+        summary=verdict(c) if c.summary is None else c.summary,
+    )
+
+
+CORPUS = sorted(p for p in (DOCS / "whitehouse-briefings").rglob("*.md"))
+
+
+@pytest.mark.parametrize("pair", list(itertools.pairwise(CORPUS))[:12])
+def test_a_real_comparison_survives_json(pair: tuple[Path, Path]) -> None:
+    c = compare_texts(load(pair[0]), load(pair[1]), old_title=pair[0].stem, new_title="new")
+    back = _through_json(c)
+    assert as_json(back) == as_json(c)
+    assert back == as_read_back(c)
+
+
+@given(documents, documents)
+@settings(deadline=None)
+def test_a_generated_comparison_survives_json(a: str, b: str) -> None:
+    c = compare_texts(a, b)
+    back = _through_json(c)
+    assert as_json(back) == as_json(c)
+    assert back == as_read_back(c)
+    assert as_json(_through_json(back)) == as_json(c)
+
+
+_words = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_ids = st.sampled_from(("cvid", "ffvd", "complete-denuclearization", "sanctions", "x"))
+_maybe = st.one_of(st.none(), _ids)
+_deltas = st.builds(
+    ConceptDelta,
+    id=_ids,
+    old=st.integers(0, 9),
+    new=st.integers(0, 9),
+    status=st.sampled_from(CONCEPT_STATUSES),
+    variants_old=st.lists(_words, max_size=2).map(tuple),
+    variants_new=st.lists(_words, max_size=2).map(tuple),
+    set_aside_old=st.dictionaries(st.sampled_from(("negated", "reported")), st.integers(1, 5)),
+    set_aside_new=st.dictionaries(st.sampled_from(("negated", "excluded")), st.integers(1, 5)),
+    evidence=st.lists(st.builds(Evidence, st.one_of(st.none(), _words), _words), max_size=2).map(
+        tuple
+    ),
+    evidence_total=st.integers(0, 9),
+    superseded=st.booleans(),
+)
+_comparisons = st.builds(
+    Comparison,
+    old=st.builds(DocumentSide, st.one_of(st.none(), _words), st.integers(0, 999), st.just({})),
+    new=st.builds(
+        DocumentSide,
+        st.one_of(st.none(), _words),
+        st.integers(0, 999),
+        st.dictionaries(_ids, st.integers(1, 9)),
+    ),
+    concepts=st.lists(_deltas, max_size=3).map(tuple),
+    stance=st.lists(
+        st.builds(StanceMove, _words, _maybe, _maybe, st.sampled_from(MOVES)), max_size=2
+    ).map(tuple),
+    sentences=st.builds(
+        SentenceDiff,
+        added=st.lists(_words, max_size=2).map(tuple),
+        removed=st.lists(_words, max_size=2).map(tuple),
+        changed=st.lists(st.builds(ChangedSentence, _words, _words, st.just(())), max_size=2).map(
+            tuple
+        ),
+        moved=st.integers(0, 3).map(lambda n: ("",) * n),
+    ),
+    significance=st.floats(0, 1),
+    qualifiers=st.lists(
+        st.builds(
+            Qualifier,
+            _ids,
+            _words,
+            st.lists(_words, max_size=2).map(tuple),
+            st.lists(_words, max_size=2).map(tuple),
+            st.sampled_from(QUALIFIER_STATUSES),
+            st.lists(_words, max_size=2).map(tuple),
+            st.lists(_words, max_size=2).map(tuple),
+        ),
+        max_size=2,
+    ).map(tuple),
+    languages=st.one_of(st.none(), st.just(("ko", "en"))),
+    summary=_words,
+)
+
+
+@given(_comparisons)
+@settings(deadline=None)
+def test_any_comparison_survives_json(c: Comparison) -> None:
+    assert _through_json(c) == c
+    assert as_json(_through_json(c)) == as_json(c)
+
+
+def test_a_misspelt_status_is_refused_where_it_is_read() -> None:
+    stored = as_json(compare_texts(CVID_SENTENCE, ""))
+    stored["concepts"][0]["status"] = "droped"
+    with pytest.raises(ValueError, match="droped"):
+        Comparison.from_json(stored)
+
+
+def test_every_comparison_the_demo_stored_reads_back_as_compare_made_it(tmp_path: Path) -> None:
+    """The demo run's changes, read back typed, equal what compare makes of their two versions
+    now (and their JSON is what compare's JSON is)."""
+    run_demo(tmp_path, lambda line: None)
+    settings = demo_settings("http://127.0.0.1:1", tmp_path / "monitor.db")
+    with store.open_db(tmp_path / "monitor.db") as db:
+        # and the corpus's three strategies as editions of a series: successions and a baseline
+        nss = SETTINGS.series_by_id("nss")
+        for path in sorted((DOCS / "nss-series").glob("*.txt")):
+            year = int(path.name[:4])
+            add_file(settings, db, path, series=nss, published=datetime(year, 1, 1, tzinfo=UTC))
+        rows = db.execute(
+            "SELECT c.comparison, ov.text, nv.text, ov.title, nv.title, d.source "
+            "FROM changes c JOIN versions ov ON ov.id = c.old_version_id "
+            "JOIN versions nv ON nv.id = c.version_id JOIN documents d ON d.id = c.document_id"
+        ).fetchall()
+    assert len(rows) >= 3
+    sources = {s.name: s for s in settings.sources}
+    for stored, old, new, old_title, new_title, source in rows:
+        made = compare(
+            old,
+            new,
+            matcher=matcher(settings.lexicon()),
+            ladders=settings.ladders,
+            old_title=old_title,
+            new_title=new_title,
+            ignore=sources[source].ignore_patterns() if source in sources else (),
+        )
+        assert Comparison.from_json(json.loads(stored)) == as_read_back(made)
+        assert json.loads(stored) == as_json(made)

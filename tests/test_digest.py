@@ -15,7 +15,15 @@ import pytest
 
 from monitor.alerts.digest import window
 from monitor.analysis.compare import as_json, verdict
-from monitor.models import ArticleEvent, ChangeEvent, Comparison, DigestData, Message
+from monitor.models import (
+    ArticleEvent,
+    Change,
+    ChangedSentence,
+    Comparison,
+    DigestData,
+    Message,
+    SentenceDiff,
+)
 from monitor.render.digest import (
     MAX_ARTICLES,
     MAX_LISTED,
@@ -48,9 +56,9 @@ WH = "https://bidenwhitehouse.archives.gov/briefing-room/statements-releases"
 KOREAN_TITLE = "북미 정상 싱가포르 공동성명 전문 (한국어 번역)"
 
 
-def change(c: Comparison, url: str, title: str, **extra: Any) -> ChangeEvent:
+def change(c: Comparison, url: str, title: str, **extra: Any) -> Change:
     """A stored change as the store gives it to the digest: the comparison as JSON."""
-    event = ChangeEvent(
+    event = Change(
         kind="succession",
         url=url,
         title=title,
@@ -62,7 +70,7 @@ def change(c: Comparison, url: str, title: str, **extra: Any) -> ChangeEvent:
         new_hash="b" * 64,
         significance=c.significance,
         verdict=verdict(c),
-        comparison=as_json(c),
+        comparison=Comparison.from_json(as_json(c)),
     )
     return dataclasses.replace(event, **extra)
 
@@ -81,7 +89,7 @@ def article(text: str, url: str, title: str, **extra: Any) -> ArticleEvent:
     return dataclasses.replace(event, **extra)
 
 
-def cvid_dropped() -> ChangeEvent:
+def cvid_dropped() -> Change:
     """The 2022 U.S.-ROK statement against itself with the CVID sentence: CVID dropped."""
     new = load(US_ROK_2022)
     head, sep, tail = new.partition("\n\n")
@@ -91,7 +99,7 @@ def cvid_dropped() -> ChangeEvent:
     return change(c, f"{WH}/2022/05/21/joint-statement/?a=1&b=2", "U.S.-ROK Joint Statement (CVID)")
 
 
-def rok_2021_2022() -> ChangeEvent:
+def rok_2021_2022() -> Change:
     c = compare_texts(load(US_ROK_2021), load(US_ROK_2022), old_title="2021", new_title="2022")
     return change(c, f"{WH}/2022/05/21/rok/", "United States-Republic of Korea Leaders’ Statement")
 
@@ -110,7 +118,7 @@ def counts(days: int = 30, peak: int = 9) -> dict[str, tuple[tuple[date, int], .
 
 
 def digest(
-    changes: tuple[ChangeEvent, ...] = (),
+    changes: tuple[Change, ...] = (),
     articles: tuple[ArticleEvent, ...] = (),
     **extra: Any,
 ) -> DigestData:
@@ -283,11 +291,9 @@ def test_wording_changes_quote_old_and_new_with_word_highlights() -> None:
     # the evidence is quoted first, the group's concept's first, at most MAX_SENTENCES; the rest
     # are counted
     comparison = rok_2021_2022().comparison
-    c = comparison["sentences"]
-    total = len(c["changed"]) + len(c["removed"]) + len(c["added"])
-    evidence = {
-        x for d in comparison["concepts"] for e in d["evidence"] for x in (e["old"], e["new"]) if x
-    }
+    c = comparison.sentences
+    total = len(c.changed) + len(c.removed) + len(c.added)
+    evidence = {x for d in comparison.concepts for e in d.evidence for x in (e.old, e.new) if x}
     item = text.split("* United States-Republic of Korea Leaders’ Statement\n", 1)[1].split("\n* ")[
         0
     ]
@@ -451,13 +457,14 @@ class _Checker(HTMLParser):
 
 def hostile() -> DigestData:
     dropped = cvid_dropped()
-    comparison = dict(dropped.comparison)
-    comparison["sentences"] = {
-        "added": [f"Added {EVIL} complete, verifiable, and irreversible denuclearization"],
-        "removed": [f"{CVID_SENTENCE} {EVIL}"],
-        "changed": [{"old": f"CVID stays {EVIL}", "new": f"CVID goes {EVIL}"}],
-        "moved": 0,
-    }
+    comparison = dataclasses.replace(
+        dropped.comparison,
+        sentences=SentenceDiff(
+            added=(f"Added {EVIL} complete, verifiable, and irreversible denuclearization",),
+            removed=(f"{CVID_SENTENCE} {EVIL}",),
+            changed=(ChangedSentence(f"CVID stays {EVIL}", f"CVID goes {EVIL}", ()),),
+        ),
+    )
     bad = dataclasses.replace(
         dropped,
         title=f"Title {EVIL}",

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from monitor.alerts import rules as alerts
-from monitor.models import ArticleEvent, ChangeEvent, Message, SourceEvent
+from monitor.analysis.compare import as_json
+from monitor.models import ArticleEvent, Change, Comparison, Message, SourceEvent
 from monitor.render.messages import article_message, change_message, source_message, when
 from tests.documents import MATCHER, SETTINGS, US_ROK_2021, US_ROK_2022, load
 from tests.events import (
@@ -36,7 +37,7 @@ HOSTILE = (
 
 def synthetic(
     concepts: list[tuple[str, str]], moves: list[tuple[str | None, str | None, str]]
-) -> ChangeEvent:
+) -> Change:
     """A change event from concept statuses and ladder moves alone."""
     comparison = {
         "concepts": [
@@ -55,12 +56,23 @@ def synthetic(
         ],
         "sentences": {"added": [], "removed": [], "changed": [], "moved": 0},
     }
-    return ChangeEvent(
-        "succession", URL, "T", None, "s", None, AT, OLD_HASH, NEW_HASH, 0.5, "v", comparison
+    return Change(
+        "succession",
+        URL,
+        "T",
+        None,
+        "s",
+        None,
+        AT,
+        OLD_HASH,
+        NEW_HASH,
+        0.5,
+        "v",
+        Comparison.from_json(comparison),
     )
 
 
-def render(event: ChangeEvent) -> Message:
+def render(event: Change) -> Message:
     return change_message(event, dedup_key="change:1", timezone="Asia/Seoul", labels=LABELS)
 
 
@@ -191,7 +203,7 @@ def test_payload_is_json_with_the_stored_comparison() -> None:
     assert payload["url"] == URL and payload["title"] == TITLE
     assert payload["verdict"] == event.verdict
     assert payload["detected_at"] == "2026-11-27T20:30:00+00:00"
-    assert payload["comparison"] == event.comparison
+    assert payload["comparison"] == as_json(event.comparison)
     assert payload["dedup_key"] == "change:1"
     assert payload["old_hash"] == OLD_HASH and payload["new_hash"] == NEW_HASH
 
@@ -390,9 +402,9 @@ def test_an_upgrade_to_cvid_says_upgrade_and_the_weakening_rule_does_not_fire() 
     old = "The leaders reaffirmed the complete denuclearization of North Korea."
     new = "The leaders reaffirmed the CVID of North Korea."
     event = change_event(old, new)
-    concepts = {d["id"]: d for d in event.comparison["concepts"]}
-    assert concepts["complete-denuclearization"]["status"] == "dropped"
-    assert concepts["denuclearization"]["superseded"] is True
+    concepts = {d.id: d for d in event.comparison.concepts}
+    assert concepts["complete-denuclearization"].status == "dropped"
+    assert concepts["denuclearization"].superseded is True
     assert "dropped" not in event.verdict
     assert event.verdict.startswith("cvid introduced")
     msg = render(event)

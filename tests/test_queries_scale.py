@@ -20,7 +20,9 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.models import (
-    ChangeRecord,
+    Change,
+    ChangeKind,
+    Comparison,
     Extracted,
     FeedEntry,
     Mention,
@@ -126,6 +128,15 @@ def test_search_keeps_its_limit_and_since(tmp_path: Path) -> None:
     assert found and all(h.published is None or h.published >= store.iso(since) for h in found)
 
 
+def _record(
+    kind: ChangeKind, old: int, series: str | None, significance: float, comparison: dict
+) -> Change:
+    """A change for save_document, its comparison given as JSON; save_document reads only
+    these fields of it (the document is the arrival's)."""
+    parsed = Comparison.from_json(comparison)
+    return Change(kind, "", None, None, "", series, START, "", "", significance, "v", parsed, old)
+
+
 def _comparison(concept: str, status: str, ladder_old: str | None, ladder_new: str | None) -> dict:
     return {
         "summary": "s",
@@ -156,10 +167,10 @@ def _with_changes(path: Path) -> Database:
     for n, case in enumerate(cases):
         url = f"http://x/{n}"
         for version in range(2):
-            changes: tuple[ChangeRecord, ...] = ()
+            changes: tuple[Change, ...] = ()
             if version:
                 old = store.recent_versions(db, url)[0].id
-                changes = (ChangeRecord("revision", old, None, 0.1 * n, "v", _comparison(*case)),)
+                changes = (_record("revision", old, None, 0.1 * n, _comparison(*case)),)
             save_arrival(db, url, _processed(f"text {n} {version}"), changes=changes)
     return db
 
@@ -313,19 +324,18 @@ def _changes_history(path: Path, seed: int, steps: int = 300) -> Database:
     for step in range(steps):
         new = len(docs) < 40 and (not docs or rng.random() < 0.3)
         url = f"http://x/{len(docs)}" if new else rng.choice(docs)[0]
-        changes: list[ChangeRecord] = []
+        changes: list[Change] = []
         if docs:
             for _ in range(rng.randint(0, 2)):
                 other = rng.choice(docs)[0]
                 old = store.recent_versions(db, other)[0].id
-                kind = "revision" if other == url else "succession"
+                kind: ChangeKind = "revision" if other == url else "succession"
                 changes.append(
-                    ChangeRecord(
+                    _record(
                         kind,
                         old,
                         "s" if kind == "succession" else None,
                         rng.choice((0.1, 0.25, 0.5, 0.75, 1.0)),
-                        "v",
                         _random_comparison(rng),
                     )
                 )

@@ -12,7 +12,7 @@ from monitor import store
 from monitor.alerts import delivery, digest
 from monitor.alerts import rules as alerts
 from monitor.config import Settings
-from monitor.models import Attempt, ChangeEvent, SourceEvent
+from monitor.models import Attempt, Change, Comparison, SourceEvent
 from tests.conftest import MakeSettings
 from tests.mail import MailServer
 
@@ -38,7 +38,7 @@ def _change(
     new_hash: str = "b" * 64,
     statuses: dict[str, str] | None = None,
     stance: tuple[str | None, str | None, str] = ("cvid", "complete-denuclearization", "downgrade"),
-) -> ChangeEvent:
+) -> Change:
     statuses = statuses if statuses is not None else {"cvid": "dropped"}
     comparison = {
         "concepts": [
@@ -58,7 +58,7 @@ def _change(
         "old": {"title": "t", "words": 10, "concepts": {}},
         "new": {"title": "t", "words": 9, "concepts": {}},
     }
-    return ChangeEvent(
+    return Change(
         kind,
         "http://x/a",
         "Statement",
@@ -70,7 +70,7 @@ def _change(
         new_hash,
         significance,
         "cvid dropped",
-        comparison,
+        Comparison.from_json(comparison),
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from monitor.config import AlertRule, Settings
 from monitor.models import (
     ArticleEvent,
-    ChangeEvent,
+    Change,
     Message,
     OutboxItem,
     SourceEvent,
@@ -48,30 +48,26 @@ def _items(
     return items
 
 
-def _change_matches(rule: AlertRule, event: ChangeEvent, watched: bool) -> bool:
+def _change_matches(rule: AlertRule, event: Change, watched: bool) -> bool:
     if rule.event != "change" or (rule.sources and event.source not in rule.sources):
         return False
     if (rule.kinds and event.kind not in rule.kinds) or (rule.watched_only and not watched):
         return False
     if event.significance < rule.min_significance:
         return False
-    concepts = [
-        c for c in event.comparison["concepts"] if not rule.concepts or c["id"] in rule.concepts
-    ]
+    c = event.comparison
+    concepts = [d for d in c.concepts if not rule.concepts or d.id in rule.concepts]
     if rule.statuses or rule.moves:
-        stance = event.comparison["stance"]
         moved = any(
-            s["move"] in rule.moves
-            and (not rule.concepts or s["old"] in rule.concepts or s["new"] in rule.concepts)
-            for s in stance
+            s.move in rule.moves
+            and (not rule.concepts or s.old in rule.concepts or s.new in rule.concepts)
+            for s in c.stance
         )
         # A weaker rung replaced by a stronger one (FFVD -> CVID) is an upgrade, not a drop.
-        lifted = {s["old"] for s in stance if s["move"] == "upgrade"}
-        lifted |= {c["id"] for c in concepts if c.get("superseded")}
-        return moved or any(
-            c["status"] in rule.statuses and c["id"] not in lifted for c in concepts
-        )
-    return not rule.concepts or any(c["status"] != "unchanged" for c in concepts)
+        lifted = {s.old for s in c.stance if s.move == "upgrade"}
+        lifted |= {d.id for d in concepts if d.superseded}
+        return moved or any(d.status in rule.statuses and d.id not in lifted for d in concepts)
+    return not rule.concepts or any(d.status != "unchanged" for d in concepts)
 
 
 def _article_matches(rule: AlertRule, event: ArticleEvent, settings: Settings) -> bool:
@@ -94,7 +90,7 @@ def _to_rule(
     return _items(settings, rule.channels, key, render, settings.email.to if settings.email else ())
 
 
-def for_change(settings: Settings, event: ChangeEvent, *, watched: bool) -> list[OutboxItem]:
+def for_change(settings: Settings, event: Change, *, watched: bool) -> list[OutboxItem]:
     """Alerts for a wording change, by the first rule that matches it."""
     rule = next((r for r in settings.alerts.rules if _change_matches(r, event, watched)), None)
     key = f"change:{event.kind}:{_short(event.url)}:{event.old_hash[:12]}:{event.new_hash[:12]}"

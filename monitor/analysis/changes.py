@@ -13,12 +13,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cmp_to_key
 
-from monitor.analysis.compare import as_json, compare, language, verdict
+from monitor.analysis.compare import compare, language, verdict
 from monitor.analysis.prepare import matcher, prepared
 from monitor.models import (
-    ChangeEvent,
+    Change,
     ChangeKind,
-    ChangeRecord,
     Extracted,
     Lexicon,
     Processed,
@@ -53,7 +52,7 @@ def compared(
     url: str,
     source: str,
     feed_text: bool = False,
-) -> tuple[ChangeRecord, ChangeEvent] | None:
+) -> Change | None:
     """Compare two versions; a StoredVersion side is named by its id, the other (an Extracted,
     with `stored_hash` and `url`) is the one being stored."""
     result = compare(
@@ -72,16 +71,7 @@ def compared(
         # A feed's blurb (a search result's snippet) is not the document: keep its rewording
         # in the history and the digest, in the lowest band, never as a downgrade alert.
         significance, line = min(significance, FEED_TEXT_CAP), f"feed summary: {line}"
-    record = ChangeRecord(
-        kind,
-        old.id if isinstance(old, StoredVersion) else None,
-        series,
-        significance,
-        line,
-        as_json(result),
-        new.id if isinstance(new, StoredVersion) else None,
-    )
-    event = ChangeEvent(
+    return Change(
         kind=kind,
         url=new.url if isinstance(new, StoredVersion) else url,
         title=new.title,
@@ -91,11 +81,12 @@ def compared(
         detected_at=datetime.now(UTC),
         old_hash=old.content_hash if isinstance(old, StoredVersion) else stored_hash,
         new_hash=new.content_hash if isinstance(new, StoredVersion) else stored_hash,
-        significance=record.significance,
-        verdict=record.verdict,
-        comparison=record.comparison,
+        significance=significance,
+        verdict=line,
+        comparison=result,
+        old_version_id=old.id if isinstance(old, StoredVersion) else None,
+        new_version_id=new.id if isinstance(new, StoredVersion) else None,
     )
-    return record, event
 
 
 def series_comparisons(

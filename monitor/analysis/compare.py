@@ -2,7 +2,8 @@
 
 `compare` strips the per-source boilerplate (`ignore`) from both texts, counts each concept on
 each side, places each side on every configured ladder, and diffs the sentences. `verdict` says
-what happened in one line an analyst can quote; `as_json` is the shape of `monitor compare --json`.
+what happened in one line an analyst can quote; `as_json` is the shape of `monitor compare --json`
+(and of the stored `changes.comparison`), read back by `Comparison.from_json`.
 
 Variants (`ConceptDelta.variants_old` / `variants_new`) are the distinct spellings matched, in the
 order they first appear in the document; two spellings that differ only in case, quote or dash
@@ -545,7 +546,8 @@ def as_json(c: Comparison) -> dict[str, Any]:
         return {"title": d.title, "words": d.words, "concepts": dict(d.concepts)}
 
     return {
-        "summary": verdict(c),
+        # A comparison read back from JSON keeps the verdict it was stored with (see Comparison).
+        "summary": verdict(c) if c.summary is None else c.summary,
         "old": side(c.old),
         "new": side(c.new),
         "concepts": [

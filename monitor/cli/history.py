@@ -244,19 +244,23 @@ def changes(
     more = len(found) > limit
     found = found[:limit]
     if as_json:
-        keys = (
-            "id",
-            "kind",
-            "url",
-            "title",
-            "detected_at",
-            "significance",
-            "concepts",
-            "stance",
-            "superseded_at",
-            "superseded_by",
-        )
-        print_json([{k: getattr(c, k) for k in keys} for c in found])
+        # Imported here: the other history commands start without the comparison code.
+        from monitor.analysis.compare import as_json as comparison_json
+
+        keys = ("id", "kind", "url", "title", "detected_at", "significance")
+        rows = []
+        for c in found:
+            comparison = comparison_json(c.comparison)  # JSON at the edge
+            rows.append(
+                {
+                    **{k: getattr(c, k) for k in keys},
+                    "concepts": comparison["concepts"],
+                    "stance": comparison["stance"],
+                    "superseded_at": c.superseded_at,
+                    "superseded_by": c.superseded_by,
+                }
+            )
+        print_json(rows)
         return
     if not found:
         scope = " ".join(w for w in (concept, status) if w)

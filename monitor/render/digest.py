@@ -35,7 +35,15 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from monitor.analysis.diff import sentence_key, word_ops
-from monitor.models import ArticleEvent, ChangeEvent, DigestData, Message, WordOp
+from monitor.models import (
+    ArticleEvent,
+    Change,
+    ChangedSentence,
+    DigestData,
+    Message,
+    WordKind,
+    WordOp,
+)
 from monitor.render.untrusted import (
     NAME_CHARS,
     SENTENCE_CHARS,
@@ -121,56 +129,53 @@ def _label(data: DigestData, cid: str | None) -> str:
 # ---- items and groups ------------------------------------------------------------------------
 
 
-def _sentences(event: ChangeEvent) -> list[tuple[SentenceKind, Any]]:
-    s = event.comparison.get("sentences", {})
-    kinds: tuple[SentenceKind, ...] = ("changed", "removed", "added")
-    return [(k, x) for k in kinds for x in s.get(k, ())]
+def _sentences(event: Change) -> list[tuple[SentenceKind, ChangedSentence | str]]:
+    s = event.comparison.sentences
+    return [
+        *(("changed", x) for x in s.changed),
+        *(("removed", x) for x in s.removed),
+        *(("added", x) for x in s.added),
+    ]
 
 
-def _names(event: ChangeEvent, kind: str, sentence: Any, concept: str | None = None) -> bool:
+def _names(
+    event: Change, kind: str, sentence: ChangedSentence | str, concept: str | None = None
+) -> bool:
     """Whether the sentence holds a spelling of the concept (of any, if None) in the change."""
-    text = f"{sentence.get('old')} {sentence.get('new')}" if kind == "changed" else str(sentence)
+    text = " ".join(_texts(kind, sentence))
     return any(
         v.casefold() in text.casefold()
-        for d in event.comparison.get("concepts", ())
-        if concept is None or d.get("id") == concept
-        for v in (*d.get("variants_old", ()), *d.get("variants_new", ()))
+        for d in event.comparison.concepts
+        if concept is None or d.id == concept
+        for v in (*d.variants_old, *d.variants_new)
     )
 
 
-def _texts(kind: str, sentence: Any) -> list[str]:
-    return (
-        [str(sentence.get("old")), str(sentence.get("new"))]
-        if kind == "changed"
-        else [str(sentence)]
-    )
+def _texts(kind: str, sentence: ChangedSentence | str) -> list[str]:
+    if isinstance(sentence, ChangedSentence):
+        return [sentence.old, sentence.new]
+    return [sentence]
 
 
-def _evidence(event: ChangeEvent, concept: str | None) -> list[tuple[str | None, str | None]]:
+def _evidence(event: Change, concept: str | None) -> list[tuple[str | None, str | None]]:
     """The evidence pairs of the change (see compare), those of `concept` first, each once."""
-    concepts = list(event.comparison.get("concepts", ()))
-    concepts.sort(key=lambda d: d.get("id") != concept)
+    concepts = sorted(event.comparison.concepts, key=lambda d: d.id != concept)
     pairs: list[tuple[str | None, str | None]] = []
     for d in concepts:
-        for e in d.get("evidence", ()):
-            pair = (e.get("old"), e.get("new"))
+        for e in d.evidence:
+            pair = (e.old, e.new)
             if pair not in pairs:
                 pairs.append(pair)
     return pairs
 
 
-def _touched(event: ChangeEvent) -> list[str]:
-    deltas = [str(d.get("id")) for d in event.comparison.get("concepts", ())]
-    moved = [
-        d["id"] for d in event.comparison.get("concepts", ()) if d.get("status") != "unchanged"
-    ]
-    moved += [
-        q["concept"]
-        for q in event.comparison.get("qualifiers", ())
-        if q.get("status") not in (None, "kept") and q["concept"] not in moved
-    ]
+def _touched(event: Change) -> list[str]:
+    c = event.comparison
+    deltas = [d.id for d in c.concepts]
+    moved = [d.id for d in c.concepts if d.status != "unchanged"]
+    moved += [q.concept for q in c.qualifiers if q.status != "kept" and q.concept not in moved]
     sentences = _sentences(event)
-    return moved or [c for c in deltas if any(_names(event, k, x, c) for k, x in sentences)]
+    return moved or [x for x in deltas if any(_names(event, k, s, x) for k, s in sentences)]
 
 
 def _word_ops(old: str, new: str) -> list[WordOp]:
@@ -188,7 +193,7 @@ def _also(data: DigestData, others: Sequence[str], article: ArticleEvent | None 
 
 
 def _change(
-    data: DigestData, concept: str | None, event: ChangeEvent, others: list[str], zone: ZoneInfo
+    data: DigestData, concept: str | None, event: Change, others: list[str], zone: ZoneInfo
 ) -> _Item:
     series = f" (series {cap(event.series, NAME_CHARS)})" if event.series else ""
     meta = f"{event.kind}{series} · significance {event.significance:.2f} · detected "
@@ -211,19 +216,16 @@ def _change(
     room = max(0, MAX_SENTENCES - len(item.quotes))
     chosen = ([q for q in every if _names(event, *q, concept)] or every)[:room]
     for kind, x in chosen:
-        if kind == "changed":
-            old, new = (
-                cap(str(x.get("old")), SENTENCE_CHARS),
-                cap(str(x.get("new")), SENTENCE_CHARS),
-            )
+        if isinstance(x, ChangedSentence):
+            old, new = cap(x.old, SENTENCE_CHARS), cap(x.new, SENTENCE_CHARS)
             item.quotes.append(("reworded", _word_ops(old, new)))
         else:
-            item.quotes.append((kind, [WordOp(kind, cap(str(x), SENTENCE_CHARS))]))
+            side: WordKind = "removed" if kind == "removed" else "added"
+            item.quotes.append((kind, [WordOp(side, cap(x, SENTENCE_CHARS))]))
     if rest := Counter(k for k, _ in every) - Counter(k for k, _ in chosen):
         kinds = ", ".join(f"{rest[k]} {k}" for k in ("changed", "removed", "added") if rest[k])
         item.notes.append(f"and {_plural(rest.total(), 'more sentence')} ({kinds})")
-    moved = event.comparison.get("sentences", {}).get("moved", 0)
-    if moved := len(moved) if isinstance(moved, list) else int(moved or 0):
+    if moved := len(event.comparison.sentences.moved):
         item.notes.append(f"{_plural(moved, 'sentence')} moved")
     old = f"compared with: {cap(event.old_title, TITLE_CHARS)} · " if event.old_title else ""
     item.notes.append(f"{old}sha256 {event.old_hash[:12]}… → {event.new_hash[:12]}…")

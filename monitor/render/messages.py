@@ -18,13 +18,21 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from monitor.analysis.compare import value_labels
+from monitor.analysis.compare import as_json, value_labels
 from monitor.analysis.diff import sentence_key, word_ops
-from monitor.models import ArticleEvent, ChangeEvent, Mention, Message, SourceEvent, WordOp
+from monitor.models import (
+    ArticleEvent,
+    Change,
+    Comparison,
+    Mention,
+    Message,
+    SourceEvent,
+    WordOp,
+)
 from monitor.render import untrusted
 from monitor.render.untrusted import (
     ERROR_CHARS,
@@ -40,6 +48,7 @@ from monitor.render.untrusted import (
     subject_line,
 )
 
+_T = TypeVar("_T")
 MAX_SENTENCES = 5  # per list of changed, removed or added sentences; the rest are counted
 MAX_PER_CONCEPT = 3  # matched sentences shown per concept of an article
 
@@ -205,45 +214,43 @@ def _ops_html(ops: Sequence[WordOp], side: str) -> str:
     )
 
 
-def _ranked(items: Sequence[Any], text: Callable[[Any], str], c: Mapping[str, Any]) -> list[Any]:
+def _ranked(items: Sequence[_T], text: Callable[[_T], str], c: Comparison) -> list[_T]:
     """Items whose sentence names a concept that changed first, then any concept, then the rest;
     document order within each group."""
     strong: list[str] = []
     weak: list[str] = []
-    for d in c.get("concepts", []):
-        variants = [v.casefold() for v in (*d.get("variants_old", ()), *d.get("variants_new", ()))]
-        (weak if d.get("status") == "unchanged" else strong).extend(v for v in variants if v)
+    for d in c.concepts:
+        variants = [v.casefold() for v in (*d.variants_old, *d.variants_new)]
+        (weak if d.status == "unchanged" else strong).extend(v for v in variants if v)
 
-    def rank(item: Any) -> int:
+    def rank(item: _T) -> int:
         folded = text(item).casefold()
         return 2 if any(v in folded for v in strong) else int(any(v in folded for v in weak))
 
     return sorted(items, key=rank, reverse=True)
 
 
-def change_headline(event: ChangeEvent, labels: Mapping[str, str]) -> str:
+def change_headline(event: Change, labels: Mapping[str, str]) -> str:
     """What happened, in a few words, weakening first: "CVID dropped", "Downgrade (CVID → FFVD)",
     "Upgrade (…)", "X introduced", ..., "Wording changed". (A ladder's top rung dropped is also a
     downgrade; the subject names the drop, the body the move.) A concept dropped because its ladder
     moved up (replaced by a stronger one) is not news."""
     c = event.comparison
     by_status: dict[str, list[str]] = {}
-    for d in c.get("concepts", []):
-        by_status.setdefault(d.get("status", ""), []).append(d["id"])
-    moves = {m.get("move"): m for m in reversed(c.get("stance", []))}
+    for d in c.concepts:
+        by_status.setdefault(d.status, []).append(d.id)
+    moves = {m.move: m for m in reversed(c.stance)}
     up, down = moves.get("upgrade"), moves.get("downgrade")
     # A rung replaced by a stronger one (complete denuclearization -> CVID) is not dropped.
-    replaced = {d["id"] for d in c.get("concepts", []) if d.get("superseded")}
+    replaced = {d.id for d in c.concepts if d.superseded}
     dropped = [
-        x
-        for x in by_status.get("dropped", [])
-        if x not in replaced and not (up and x == up.get("old"))
+        x for x in by_status.get("dropped", []) if x not in replaced and not (up and x == up.old)
     ]
+    moved = down or up
     if dropped:
         head = f"{_names(dropped, labels)} dropped"
-    elif down or up:
-        m = down or up or {}
-        steps = f"{short_label(labels, m.get('old'))} → {short_label(labels, m.get('new'))}"
+    elif moved is not None:
+        steps = f"{short_label(labels, moved.old)} → {short_label(labels, moved.new)}"
         head = f"{'Downgrade' if down else 'Upgrade'} ({steps})"
     elif "introduced" in by_status:
         head = f"{_names(by_status['introduced'], labels)} introduced"
@@ -275,7 +282,7 @@ def readable_url(url: str) -> str:
     return words or host or url
 
 
-def _compared_with(event: ChangeEvent) -> str:
+def _compared_with(event: Change) -> str:
     series = one_line(event.series or "", NAME_CHARS)
     if event.kind == "succession":
         return f"the previous edition in series {series}"
@@ -295,39 +302,34 @@ def _reworded(body: _Body, old: str, new: str) -> None:
     )
 
 
-def _evidence(body: _Body, c: Mapping[str, Any], labels: Mapping[str, str]) -> set[str]:
+def _evidence(body: _Body, c: Comparison, labels: Mapping[str, str]) -> set[str]:
     """The evidence section: for each concept whose count, status or facet changed, its old
     and new sentences (each pair once, under the strongest concept); the keys of the sentences
     shown, so the lists that follow leave them out."""
     seen: set[tuple[str | None, str | None]] = set()
     shown: set[str] = set()
-    facets = {
-        q["concept"]: q for q in c.get("qualifiers", []) if q.get("status") not in (None, "kept")
-    }
+    facets = {q.concept: q for q in c.qualifiers if q.status != "kept"}
     first = True
-    for d in c.get("concepts", []):
-        fresh = [e for e in d.get("evidence", []) if (e["old"], e["new"]) not in seen]
-        seen.update((e["old"], e["new"]) for e in d.get("evidence", []))
+    for d in c.concepts:
+        fresh = [e for e in d.evidence if (e.old, e.new) not in seen]
+        seen.update((e.old, e.new) for e in d.evidence)
         if not fresh:
             continue
         if first:
             body.heading("Evidence")
             first = False
-        q = facets.get(d["id"])
+        q = facets.get(d.id)
         facet = (
-            f"; {one_line(q.get('facet', ''))} {value_labels(q.get('old_labels', []))}"
-            f" → {value_labels(q.get('new_labels', []))}"
-            if q and d.get("old") and d.get("new")
+            f"; {one_line(q.facet)} {value_labels(q.old_labels)} → {value_labels(q.new_labels)}"
+            if q and d.old and d.new
             else ""
         )
-        status = "replaced by a stronger rung" if d.get("superseded") else d.get("status", "")
-        body.note(
-            one_line(f"{short_label(labels, d['id'])}: {d['old']} → {d['new']} ({status}){facet}")
-        )
+        status = "replaced by a stronger rung" if d.superseded else d.status
+        body.note(one_line(f"{short_label(labels, d.id)}: {d.old} → {d.new} ({status}){facet}"))
         for e in fresh:
-            old = one_line(e["old"], SENTENCE_CHARS) if e["old"] else None
-            new = one_line(e["new"], SENTENCE_CHARS) if e["new"] else None
-            shown.update(sentence_key(x) for x in (e["old"], e["new"]) if x)
+            old = one_line(e.old, SENTENCE_CHARS) if e.old else None
+            new = one_line(e.new, SENTENCE_CHARS) if e.new else None
+            shown.update(sentence_key(x) for x in (e.old, e.new) if x)
             if old and new:
                 _reworded(body, old, new)
             elif old:
@@ -338,12 +340,12 @@ def _evidence(body: _Body, c: Mapping[str, Any], labels: Mapping[str, str]) -> s
                 body.quote(
                     [f'+ "{new}"'], f'<span style="{_INS}">{isolated(new, line=True)}</span>'
                 )
-        body.more(len(fresh), len(fresh) + d.get("evidence_total", 0) - len(d.get("evidence", [])))
+        body.more(len(fresh), len(fresh) + d.evidence_total - len(d.evidence))
     return shown
 
 
 def change_message(
-    event: ChangeEvent, *, dedup_key: str, timezone: str, labels: Mapping[str, str]
+    event: Change, *, dedup_key: str, timezone: str, labels: Mapping[str, str]
 ) -> Message:
     """The alert for a stored wording change."""
     c = event.comparison
@@ -352,15 +354,15 @@ def change_message(
     title = _title(event.title, readable_url(event.url))
     subject = subject_line(f"{change_headline(event, labels)}: {title}")
     ladder = "; ".join(
-        f"{one_line(m['ladder'])}: {short_label(labels, m['old'])} → "
-        f"{short_label(labels, m['new'])} ({m['move']})"
-        for m in c.get("stance", [])
-        if m.get("move") in ("downgrade", "upgrade")
+        f"{one_line(m.ladder)}: {short_label(labels, m.old)} → "
+        f"{short_label(labels, m.new)} ({m.move})"
+        for m in c.stance
+        if m.move in ("downgrade", "upgrade")
     )
     concepts = "; ".join(
-        f"{short_label(labels, d['id'])} {d['old']} → {d['new']} ({d['status']})"
-        for d in c.get("concepts", [])
-        if d.get("status") != "unchanged"
+        f"{short_label(labels, d.id)} {d.old} → {d.new} ({d.status})"
+        for d in c.concepts
+        if d.status != "unchanged"
     )
     old_title = one_line(event.old_title or "", TITLE_CHARS)
     body = _Body(one_line(event.verdict, SENTENCE_CHARS))
@@ -375,14 +377,10 @@ def change_message(
         ]
     )
     shown = _evidence(body, c, labels)
-    s = c.get("sentences", {})
+    s = c.sentences
     changed = _ranked(
-        [
-            x
-            for x in s.get("changed", [])
-            if not {sentence_key(x["old"]), sentence_key(x["new"])} & shown
-        ],
-        lambda x: f"{x['old']} {x['new']}",
+        [x for x in s.changed if not {sentence_key(x.old), sentence_key(x.new)} & shown],
+        lambda x: f"{x.old} {x.new}",
         c,
     )
     other = "Other c" if shown else "C"
@@ -390,13 +388,14 @@ def change_message(
         body.heading(f"{other}hanged sentences ({len(changed)})")
         for i, x in enumerate(changed[:MAX_SENTENCES]):
             body.text += [""] if i else []
-            old, new = one_line(x["old"], SENTENCE_CHARS), one_line(x["new"], SENTENCE_CHARS)
+            old, new = one_line(x.old, SENTENCE_CHARS), one_line(x.new, SENTENCE_CHARS)
             _reworded(body, old, new)
         body.more(MAX_SENTENCES, len(changed))
-    for name, mark, style in (("Removed", "-", _DEL), ("Added", "+", _INS)):
-        items = _ranked(
-            [x for x in s.get(name.lower(), []) if sentence_key(x) not in shown], str, c
-        )
+    for name, mark, style, listed in (
+        ("Removed", "-", _DEL, s.removed),
+        ("Added", "+", _INS, s.added),
+    ):
+        items = _ranked([x for x in listed if sentence_key(x) not in shown], str, c)
         if items:
             body.heading(f"{'Other ' + name.lower() if shown else name} sentences ({len(items)})")
             for item in items[:MAX_SENTENCES]:
@@ -406,8 +405,8 @@ def change_message(
                     f'<span style="{style}">{isolated(quote, line=True)}</span>',
                 )
             body.more(MAX_SENTENCES, len(items))
-    if s.get("moved"):
-        body.note(f"Moved sentences: {s['moved']} (same wording, new place).")
+    if s.moved:
+        body.note(f"Moved sentences: {len(s.moved)} (same wording, new place).")
     hashes = f"{_short_hash(event.old_hash)} (old) → {_short_hash(event.new_hash)} (new)"
     body.facts(
         [
@@ -430,7 +429,7 @@ def change_message(
         "detected_at": _iso(event.detected_at),
         "old_hash": event.old_hash,
         "new_hash": event.new_hash,
-        "comparison": capped(event.comparison, SENTENCE_CHARS),
+        "comparison": capped(as_json(c), SENTENCE_CHARS),
     }
     return body.message(dedup_key, subject, payload)
 

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from monitor.analysis.text import around, excerpt, sentence_at, sentences
 from monitor.models import (
     Arrival,
-    ChangeRecord,
+    Change,
     Mention,
     OutboxItem,
     Placement,
@@ -34,7 +34,7 @@ def save_document(
     arrival: Arrival,
     *,
     series: str | None = None,
-    changes: Sequence[ChangeRecord] = (),
+    changes: Sequence[Change] = (),
     validators: tuple[str, dict[str, str]] | None = None,
     alerts: Sequence[OutboxItem] = (),
     placed: bool = False,
@@ -119,7 +119,13 @@ def save_document(
         else:
             version_id, hit = int(latest[1]), None
         change_ids: list[int] = []
+        if changes:
+            # Imported here: the read-only commands import the store and never write a change.
+            from monitor.analysis.compare import as_json
         for change in changes:
+            # JSON at the edge: the column holds exactly what `monitor compare --json` prints,
+            # and the index rows come from that JSON, as m009_change_index reads them.
+            comparison = as_json(change.comparison)
             newer = change.new_version_id or version_id
             newer_document = db.execute(
                 "SELECT document_id FROM versions WHERE id = ?", [newer]
@@ -136,11 +142,11 @@ def save_document(
                     stamp,
                     change.significance,
                     change.verdict,
-                    json.dumps(change.comparison, ensure_ascii=False),
+                    json.dumps(comparison, ensure_ascii=False),
                 ],
             )
             change_ids.append(int(inserted.lastrowid or 0))
-            index_change(db, change_ids[-1], change.comparison)
+            index_change(db, change_ids[-1], comparison)
             fill_change_topics(db, change_ids[-1])
         if placement is not None:
             _supersede(db, placement, change_ids, stamp)

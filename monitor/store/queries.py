@@ -12,8 +12,9 @@ from sqlite_utils import Database
 from monitor.analysis.text import tidy
 from monitor.models import (
     ArticleEvent,
-    ChangeEvent,
+    Change,
     ChangeView,
+    Comparison,
     ConceptSummary,
     DocumentHistory,
     Mention,
@@ -207,12 +208,13 @@ def _ranked_topics(
     return [change_id for _, change_id in sorted(found, reverse=True)[:limit]]
 
 
-def changes_between(db: Database, start: datetime, end: datetime) -> list[ChangeEvent]:
+def changes_between(db: Database, start: datetime, end: datetime) -> list[Change]:
     """Current changes detected in [start, end), most significant first (a superseded one
     compared an edition with the wrong neighbour)."""
     rows = db.execute(
         "SELECT c.kind, d.url, COALESCE(nv.title, d.title), ov.title, d.source, c.series, "
-        "c.detected_at, ov.content_hash, nv.content_hash, c.significance, c.verdict, c.comparison "
+        "c.detected_at, ov.content_hash, nv.content_hash, c.significance, c.verdict, c.comparison, "
+        "c.old_version_id, c.version_id "
         "FROM changes c JOIN documents d ON d.id = c.document_id "
         "JOIN versions nv ON nv.id = c.version_id JOIN versions ov ON ov.id = c.old_version_id "
         "WHERE c.detected_at >= ? AND c.detected_at < ? AND c.superseded_at IS NULL "
@@ -220,7 +222,7 @@ def changes_between(db: Database, start: datetime, end: datetime) -> list[Change
         [iso(start), iso(end)],
     ).fetchall()
     return [
-        ChangeEvent(
+        Change(
             kind,
             url,
             title,
@@ -232,7 +234,9 @@ def changes_between(db: Database, start: datetime, end: datetime) -> list[Change
             new_hash,
             significance,
             verdict,
-            json.loads(comparison),
+            Comparison.from_json(json.loads(comparison)),
+            old_version,
+            new_version,
         )
         for (
             kind,
@@ -247,6 +251,8 @@ def changes_between(db: Database, start: datetime, end: datetime) -> list[Change
             significance,
             verdict,
             comparison,
+            old_version,
+            new_version,
         ) in rows
     ]
 
