@@ -52,6 +52,7 @@ from monitor.config_sections import WebhookSettings as WebhookSettings
 from monitor.config_stamp import Basics
 from monitor.errors import ConfigError
 from monitor.models import Concept, Facet, FacetValue, Lexicon, Relevance
+from monitor.sources.kinds import KINDS
 
 if TYPE_CHECKING:
     pass
@@ -198,10 +199,8 @@ def _cross_check(settings: Settings) -> list[str]:
                 f"sources[{i}] ({source.name}).name: duplicate name; names must be unique"
             )
         seen.add(source.name)
-        if source.kind == "page" and source.follow != "none":
-            problems.append(
-                f"sources[{i}] ({source.name}).follow: only feeds follow links; remove it"
-            )
+        for key, wrong in KINDS[source.kind].problems(source):
+            problems.append(f"sources[{i}] ({source.name}).{key}: {wrong}")
     for i, source in enumerate(settings.sources):
         for j, keyword in enumerate(source.keywords):
             problem = _pattern_problem(keyword)

@@ -12,8 +12,11 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from monitor import __version__
+from monitor.sources import kinds
+from monitor.sources.kinds import KINDS
 from monitor.sources.reach import parse_allowed
 from monitor.sources.urls import document_key
 
@@ -195,7 +198,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 class Source(Section):
     name: str
-    kind: Literal["feed", "page"]
+    kind: str  # one of monitor/sources/kinds.py's KINDS
     url: str
     follow: Literal["none", "matching", "all"] = "none"
     keywords: tuple[str, ...] = ()
@@ -219,6 +222,16 @@ class Source(Section):
     timezone: str | None = Field(
         None, description="zone of the feed's dates that name none (default: schedule.timezone)"
     )
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: object) -> object:
+        # The registry's kinds, with the words (and the fix) of a Literal's error.
+        if not (isinstance(value, str) and value in KINDS):
+            raise PydanticCustomError(
+                "literal_error", "Input should be {expected}", {"expected": kinds.names()}
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod

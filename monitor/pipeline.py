@@ -1,8 +1,10 @@
-"""One poll of the sources: fetch, parse, follow, extract, match, store.
+"""One poll of the sources: the engine that fetches, extracts and stores for every kind.
 
 The only module that knows the order of the stages. Fetches run in a thread pool (they wait on
 the network); extraction runs in a process pool on every core (it is CPU-bound); all database
-work happens here, on the calling thread, one transaction per document.
+work happens here, on the calling thread, one transaction per document. What a response means
+is its source kind's (monitor/sources/kinds.py), which calls back through the `Engine` protocol
+(monitor/sources/engine.py) that `_Poll` implements.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,25 +34,15 @@ from monitor.analysis.prepare import matcher
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
 from monitor.ingest import add_file, source_failed, source_succeeded, store_document
-from monitor.models import (
-    Arrival,
-    Concept,
-    Extracted,
-    FeedEntry,
-    Lexicon,
-    Processed,
-    Response,
-    Stored,
-    WordingChange,
-)
+from monitor.models import Arrival, Concept, Extracted, FeedEntry, Lexicon, Processed, Response
 from monitor.redact import Redactor, public_url
-from monitor.sources.feeds import parse_feed
+from monitor.sources.engine import EntryState, Handler, Job
+from monitor.sources.engine import Summary as Summary
 from monitor.sources.fetch import DnsFailures, Fetcher
+from monitor.sources.kinds import KINDS
 from monitor.sources.urls import canonical_url, is_web
 from monitor.workers import StartupError, Workers, failure
 
-# An article whose fetch failed this many times in a row is not tried again.
-MAX_ARTICLE_FAILURES = 3
 # Seconds a stopping poll waits for the documents being extracted: a service asked to stop must
 # be gone within 10 s (a container's stop grace), however long a hostile document would take.
 STOP_GRACE = 2.0
@@ -60,42 +52,6 @@ BATCH = 64
 BATCH_SECONDS = 0.25
 # Seconds finished extractions wait for more to store with them (see _Poll._finished).
 GATHER = 0.25
-
-
-@dataclass
-class Summary:
-    """What one poll did; `errors` pairs a source name with what went wrong, `failed` names
-    the sources whose own feed or page could not be had (their articles' errors are in
-    `errors` only), `wording` lists the wording changes stored."""
-
-    sources: int = 0
-    fetched: int = 0
-    not_modified: int = 0
-    # answered 200 with the body already handled (no validators, or a server that ignores
-    # them): neither parsed nor extracted again
-    unchanged: int = 0
-    new_documents: int = 0
-    new_versions: int = 0
-    mentions: int = 0
-    changes: int = 0
-    errors: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    wording: list[WordingChange] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "sources": self.sources,
-            "fetched": self.fetched,
-            "not_modified": self.not_modified,
-            "unchanged": self.unchanged,
-            "new_documents": self.new_documents,
-            "new_versions": self.new_versions,
-            "mentions": self.mentions,
-            "changes": self.changes,
-            "wording_changes": [asdict(w) for w in self.wording],
-            "failed_sources": self.failed,
-            "errors": [{"source": s, "error": e} for s, e in self.errors],
-        }
 
 
 def process(
@@ -109,38 +65,10 @@ def process(
     return worker.process(body, url, content_type, lexicon, metadata)
 
 
-def _entry_text(entry: FeedEntry) -> str:
-    return "\n\n".join(part for part in (entry.title, entry.summary) if part)
-
-
 # Called with (work done, work known) as the poll goes: fetches and extractions, the total
 # growing as feeds reveal their articles.
 Progress = Callable[[int, int], None]
 log = logging.getLogger("monitor.poll")
-
-
-@dataclass(frozen=True)
-class _Job:
-    """What a pending future is for."""
-
-    stage: str  # feed, page, article, extract
-    source: Source
-    url: str
-    entry: FeedEntry | None = None
-    response: Response | None = None
-    validators: tuple[str | None, str | None] = (None, None)
-    body_hash: str | None = None  # of the last body of this URL fully handled
-
-
-@dataclass
-class _Feed:
-    """A feed response whose validators (and body hash) are remembered only once all its work
-    is stored, so a poll that is killed half-way reads the feed again instead of getting a 304
-    or skipping the same body."""
-
-    headers: dict[str, str] | None
-    body_hash: str | None = None
-    outstanding: int = 0
 
 
 class _Poll:
@@ -164,7 +92,7 @@ class _Poll:
         # Every error text and URL stored, logged or reported passes it; fetches use the real URL.
         self.redactor = Redactor.from_settings(settings)
         self.summary = Summary()
-        self.pending: dict[Future[Any], _Job] = {}
+        self.pending: dict[Future[Any], Job] = {}
         self.finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self.threads = ThreadPoolExecutor(settings.fetch.concurrency, thread_name_prefix="fetch")
         self.shared = shared
@@ -175,10 +103,12 @@ class _Poll:
         # One fetch per host in flight: a thread never waits on another's host, so many
         # articles from one site cannot starve the other sites of threads.
         self.busy_hosts: set[str] = set()
-        self.waiting: dict[str, deque[_Job]] = defaultdict(deque)
-        self.feeds: dict[str, _Feed] = {}
+        self.waiting: dict[str, deque[Job]] = defaultdict(deque)
+        # Each kind's handling for this poll, made when its first source is polled.
+        self.handlers: dict[str, Handler] = {}
+        self.keywords: dict[str, Matcher | None] = {}
         # Series members extracted this poll, stored at its end in publication order.
-        self.held: list[tuple[_Job, Processed]] = []
+        self.held: list[tuple[Job, Processed]] = []
         self.known = self.done = 0
 
     def close(self) -> None:
@@ -189,7 +119,7 @@ class _Poll:
         self.workers.close()
         self.fetcher.close()
 
-    def _fetch(self, job: _Job) -> None:
+    def fetch(self, job: Job) -> None:
         self.known += 1
         host = urlsplit(job.url).hostname or job.url
         if host in self.busy_hosts:
@@ -203,7 +133,7 @@ class _Poll:
             etag=etag,
             last_modified=modified,
             delay=job.source.delay,
-            robots=job.stage == "article",
+            robots=job.robots,
             source_url=job.source.url,
             allow=job.source.allow_internal,
             headers=job.source.headers,
@@ -212,15 +142,15 @@ class _Poll:
         )
         self._submitted(future, job)
 
-    def _fetched_from(self, job: _Job) -> None:
+    def _fetched_from(self, job: Job) -> None:
         host = urlsplit(job.url).hostname or job.url
         self.busy_hosts.discard(host)
         if self.waiting[host]:
-            self._fetch(self.waiting[host].popleft())
+            self.fetch(self.waiting[host].popleft())
 
-    def _extract(self, job: _Job, response: Response) -> None:
+    def extract(self, job: Job, response: Response) -> None:
         self.known += 1
-        job = _Job("extract", job.source, job.url, job.entry, response)
+        job = Job("extract", job.source, job.url, job.entry, response)
         # An article whose feed entry gives its date skips the page's metadata (the date search).
         metadata = job.entry is None or job.entry.published is None
         args = (
@@ -241,8 +171,7 @@ class _Poll:
         self.summary.sources = len(sources)
         for source in sources:
             etag, modified, last = store.fetch_state(self.db, public_url(source.url))
-            job = _Job(source.kind, source, source.url, validators=(etag, modified), body_hash=last)
-            self._fetch(job)
+            self._handler(source).start(source, (etag, modified), last)
         while self.pending:
             done = self._finished(timeout=0.5)
             if not done and self.workers.stalled():
@@ -260,7 +189,7 @@ class _Poll:
         self._store_held()
         return self.summary
 
-    def _submitted(self, future: Future[Any], job: _Job) -> None:
+    def _submitted(self, future: Future[Any], job: Job) -> None:
         self.pending[future] = job
         future.add_done_callback(self.finished.put)
 
@@ -357,7 +286,7 @@ class _Poll:
             except Exception as exc:  # as in _handle: recorded against the source
                 self._store_failed(job, exc)
 
-    def _handle(self, job: _Job, result: object) -> None:
+    def _handle(self, job: Job, result: object) -> None:
         self.done += 1
         self.progress(self.done, self.known)
         try:
@@ -380,14 +309,11 @@ class _Poll:
                             "error": attempt.error,
                         },
                     )
-            if job.stage == "feed":
-                self._feed_done(job, result)
-            elif job.stage == "page":
-                self._page_done(job, result)
-            elif job.stage == "article":
-                self._article_done(job, result)
-            else:
+            if job.stage == "extract":
                 self._extract_done(job, result)
+            else:
+                assert isinstance(result, (Response, Exception))
+                self._handler(job.source).fetched(job, result)
         except sqlite3.OperationalError:
             # The database itself failed (locked, read-only, disk full): nothing more can be
             # stored, so the poll ends with that one fault; what is stored stays stored.
@@ -395,28 +321,28 @@ class _Poll:
         except Exception as exc:  # record it against the source and go on with the others
             self._store_failed(job, exc)
 
-    def _store_failed(self, job: _Job, exc: Exception) -> None:
+    def _store_failed(self, job: Job, exc: Exception) -> None:
         error = self.redactor.redact(
             f"{job.url}: could not be stored ({type(exc).__name__}: {exc})"
         )
         self.summary.errors.append((job.source.name, error))
         log.warning(error, extra={"event": "store", "source": job.source.name})
 
-    def _fail_source(self, source: Source, error: str) -> None:
+    def fail_source(self, source: Source, error: str) -> None:
         error = self.redactor.redact(error)
         source_failed(self.settings, self.db, source.name, self.redactor.url(source.url), error)
         self.summary.errors.append((source.name, error))
         self.summary.failed.append(source.name)
         log.warning(error, extra={"event": "source", "source": source.name})
 
-    def _succeeded(
+    def succeeded(
         self, source: Source, title: str | None = None, warning: str | None = None
     ) -> None:
         warning = self.redactor.optional(warning)
         url = self.redactor.url(source.url)
         source_succeeded(self.settings, self.db, source.name, url, title, warning)
 
-    def _charset(self, source: Source, url: str, warning: str | None) -> None:
+    def charset(self, source: Source, url: str, warning: str | None) -> None:
         """Keep on the source, and log, a wrong charset declaration of a document it just
         decoded; a document decoded right clears the warning that was about it."""
         shown = self.redactor.url(url)
@@ -425,194 +351,69 @@ class _Poll:
             log.warning(warning, extra={"event": "charset", "source": source.name})
         store.source_warning(self.db, source.name, shown, warning)
 
-    def _fetched(self, job: _Job, result: object) -> Response | None:
-        if isinstance(result, Exception):
-            self._fail_source(job.source, str(result))
-            return None
-        assert isinstance(result, Response)
-        if result.not_modified:
-            self.summary.not_modified += 1
-            self._succeeded(job.source)
-            return None
-        self.summary.fetched += 1
-        return result
+    def redact(self, text: str) -> str:
+        return self.redactor.redact(text)
 
-    def _feed_done(self, job: _Job, result: object) -> None:
-        source = job.source
-        response = self._fetched(job, result)
-        if response is None:
-            if isinstance(result, Response):  # 304: the feed is unchanged, but articles may be owed
-                self.feeds[source.name] = _Feed(None)
-                self._follow_owed(source, set())
-                self._feed_settled(source)
-            return
-        digest = store.body_hash(response.body)
-        if digest == job.body_hash:  # the feed as last read: nothing new to parse
-            self.summary.unchanged += 1
-            self._succeeded(source)
-            self.feeds[source.name] = _Feed(response.headers, digest)
-            self._follow_owed(source, set())
-            self._feed_settled(source)
-            return
-        try:
-            zone = source.timezone or self.settings.schedule.timezone
-            feed = parse_feed(response.body, response.headers, response.final_url, zone)
-        except FeedError as exc:
-            self._fail_source(source, str(exc))
-            return
-        warning = None
-        if feed.problem:
-            warning = self.redactor.redact(
-                f"feed partly unreadable, kept {len(feed.entries)} entries: {feed.problem}"
-            )
-            self.summary.errors.append((source.name, warning))
-        self._succeeded(source, feed.title, warning)
-        self._charset(source, job.url, feed.charset_warning)
-        # A damaged feed is read again next time rather than answered with a 304.
-        state = self.feeds[source.name] = _Feed(None if warning else response.headers, digest)
-        known = store.entry_states(self.db, (e.url for e in feed.entries))
-        keywords = (
-            Matcher([Concept("keyword", "keyword", source.keywords)]) if source.keywords else None
-        )
-        concepts = matcher(self.lexicon)
-        budget = source.max_articles
-        for entry in feed.entries:
-            kind, failures, stored_entry = known.get(entry.url, (None, 0, None))
-            if kind not in (None, "entry") or failures >= MAX_ARTICLE_FAILURES:
-                continue
-            text = _entry_text(entry)
-            follow = source.follow == "all" or (
-                source.follow == "matching"
-                and (
-                    concepts.matches_any(text)
-                    or concepts.names_target(text)
-                    or (keywords is not None and keywords.matches_any(text))
-                )
-            )
-            if follow and (kind is None or failures > 0):
-                if budget == 0:
-                    state.headers = (
-                        None  # the rest waits for the next poll, which re-reads the feed
-                    )
-                    continue
-                budget -= 1
-                state.outstanding += 1
-                self._fetch(_Job("article", source, entry.link, entry))
-            elif kind is None or (not follow and stored_entry != entry.fingerprint):
-                self._save_entry(source, entry)  # new, or its title, summary or link changed
-        self._follow_owed(source, {e.url for e in feed.entries})
-        log.debug(
-            "feed read",
-            extra={
-                "event": "feed",
-                "source": source.name,
-                "entries": len(feed.entries),
-                "to_fetch": state.outstanding,
-            },
-        )
-        self._feed_settled(source)
+    def redact_url(self, url: str) -> str:
+        return self.redactor.url(url)
 
-    def _follow_owed(self, source: Source, listed: set[str]) -> None:
-        """Retry articles whose fetch failed at an earlier poll, even when the feed is unchanged."""
-        if source.follow == "none":
-            return
-        state = self.feeds[source.name]
-        for entry in store.owed_entries(self.db, source.name, MAX_ARTICLE_FAILURES):
-            if entry.url not in listed:
-                state.outstanding += 1
-                self._fetch(_Job("article", source, entry.link, entry))
+    def public_url(self, url: str) -> str:
+        return public_url(url)
 
-    def _feed_settled(self, source: Source, finished: int = 0) -> None:
-        state = self.feeds.get(source.name)
-        if state is None:
-            return
-        state.outstanding -= finished
-        if state.outstanding == 0 and state.headers is not None:
-            store.save_validators(self.db, public_url(source.url), state.headers, state.body_hash)
-            state.headers = None
+    def prepared(self, extracted: Extracted) -> Processed:
+        return prepare(extracted, self.lexicon)
 
-    def _save_entry(self, source: Source, entry: FeedEntry, failure: str | None = None) -> None:
-        ready = prepare(
-            Extracted(_entry_text(entry), entry.title, entry.published, "feed"), self.lexicon
-        )
-        self._count(
-            store_document(
-                self.settings,
-                self.db,
-                source,
-                Arrival(
-                    url=entry.url,
-                    link=entry.link,
-                    kind="entry",
-                    processed=ready,
-                    entry=entry,
-                    failure=failure,
-                ),
-            )
-        )
-
-    def _article_failed(
-        self, source: Source, entry: FeedEntry, error: FetchError | Exception
+    def store(
+        self, source: Source, arrival: Arrival, validators: dict[str, str] | None = None
     ) -> None:
-        """Keep the entry's own text and count the failure; later polls retry the article."""
-        text = self.redactor.redact(str(error))
-        self._save_entry(source, entry, failure=text)
-        if (
-            isinstance(error, FetchError)
-            and "robots.txt" in error.reason
-            and "disallowed" in error.reason
-        ):
-            store.give_up_article(self.db, entry.url, text, MAX_ARTICLE_FAILURES)
-        self.summary.errors.append((source.name, text))
-
-    def _count(self, stored: Stored) -> None:
+        stored = store_document(self.settings, self.db, source, arrival, validators=validators)
         self.summary.new_documents += stored.new_document
         self.summary.new_versions += stored.new_version
         self.summary.mentions += stored.mentions
         self.summary.changes += stored.changes
         self.summary.wording.extend(stored.wording)
 
-    def _article_done(self, job: _Job, result: object) -> None:
-        assert job.entry is not None
-        if isinstance(result, Exception):
-            try:
-                self._article_failed(job.source, job.entry, result)
-            finally:
-                self._feed_settled(job.source, 1)
-            return
-        assert isinstance(result, Response)
-        self.summary.fetched += 1
-        self._extract(job, result)
+    def mentions(self, source: Source, text: str) -> bool:
+        if source.name not in self.keywords:  # one automaton per source and poll
+            keywords = [Concept("keyword", "keyword", source.keywords)]
+            self.keywords[source.name] = Matcher(keywords) if source.keywords else None
+        found = self.keywords[source.name]
+        concepts = matcher(self.lexicon)
+        return (
+            concepts.matches_any(text)
+            or concepts.names_target(text)
+            or (found is not None and found.matches_any(text))
+        )
 
-    def _page_done(self, job: _Job, result: object) -> None:
-        response = self._fetched(job, result)
-        if response is None:
-            return
-        digest = store.body_hash(response.body)
-        url = canonical_url(public_url(job.source.url))
-        if digest == job.body_hash and not self._to_place(job.source, url):
-            # The body its stored state came from: extracting it again would find the same.
-            self.summary.unchanged += 1
-            with store.transaction(self.db):  # one commit for the page and its source
-                store.page_unchanged(
-                    self.db, public_url(job.source.url), url, response.headers, digest
-                )
-                self._succeeded(job.source)
-            return
-        self._extract(job, response)
+    def entry_states(self, urls: Iterable[str]) -> Mapping[str, EntryState]:
+        return store.entry_states(self.db, urls)
 
-    def _to_place(self, source: Source, url: str) -> bool:
-        """Whether a stored page belongs to a series (configured since it was stored) that it
-        was not placed in yet: then its unchanged body is extracted again to place it."""
-        if not self.settings.series:
-            return False
-        stored = store.page_placement(self.db, url)
-        if stored is None:
-            return True
-        title, placed = stored
-        return not placed and self.settings.series_of(url, source.name, title) is not None
+    def owed_entries(self, source: Source, max_failures: int) -> list[FeedEntry]:
+        return list(store.owed_entries(self.db, source.name, max_failures))
 
-    def _series_member(self, job: _Job, result: object) -> bool:
+    def give_up(self, url: str, error: str, max_failures: int) -> None:
+        store.give_up_article(self.db, url, error, max_failures)
+
+    def save_validators(
+        self, source: Source, headers: dict[str, str], body_hash: str | None
+    ) -> None:
+        store.save_validators(self.db, public_url(source.url), headers, body_hash)
+
+    def page_unchanged(self, source: Source, url: str, response: Response, body_hash: str) -> None:
+        with store.transaction(self.db):  # one commit for the page and its source
+            store.page_unchanged(self.db, public_url(source.url), url, response.headers, body_hash)
+            self.succeeded(source)
+
+    def page_placement(self, url: str) -> tuple[str | None, bool] | None:
+        return store.page_placement(self.db, url)
+
+    def _handler(self, source: Source) -> Handler:
+        handler = self.handlers.get(source.kind)
+        if handler is None:
+            handler = self.handlers[source.kind] = KINDS[source.kind].handler(self)
+        return handler
+
+    def _series_member(self, job: Job, result: object) -> bool:
         """Whether an extracted document is (or becomes) a member of a configured series."""
         if not isinstance(result, Processed):
             return False
@@ -620,68 +421,17 @@ class _Poll:
         url = job.entry.url if job.entry else canonical_url(public_url(job.source.url))
         return self.settings.series_of(url, job.source.name, title) is not None
 
-    def _extract_done(self, job: _Job, result: object, *, hold: bool = True) -> None:
+    def _extract_done(self, job: Job, result: object, *, hold: bool = True) -> None:
         assert job.response is not None
         if hold and self._series_member(job, result):
             assert isinstance(result, Processed)
             self.held.append((job, result))  # its feed stays unsettled until it is stored
             return
-        if job.entry is not None:
-            try:
-                self._store_article(job, job.entry, job.response, result)
-            finally:
-                self._feed_settled(job.source, 1)
-            return
-        if isinstance(result, Exception):
-            self._fail_source(job.source, str(result))
-            return
-        assert isinstance(result, Processed)
-        self._count(
-            store_document(
-                self.settings,
-                self.db,
-                job.source,
-                Arrival(
-                    url=canonical_url(public_url(job.source.url)),
-                    link=public_url(job.source.url),
-                    kind="page",
-                    processed=result,
-                    content_type=job.response.content_type,
-                    final_url=self.redactor.url(job.response.final_url),
-                ),
-                validators=job.response.headers,
-            )
-        )
-        self._succeeded(job.source)
-        self._charset(job.source, job.url, result.extracted.charset_warning)
-
-    def _store_article(
-        self, job: _Job, entry: FeedEntry, response: Response, result: object
-    ) -> None:
-        if isinstance(result, Exception):
-            self._article_failed(job.source, entry, result)
-            return
-        assert isinstance(result, Processed)
-        self._count(
-            store_document(
-                self.settings,
-                self.db,
-                job.source,
-                Arrival(
-                    url=entry.url,
-                    link=entry.link,
-                    kind="article",
-                    processed=result,
-                    entry=entry,
-                    content_type=response.content_type,
-                    final_url=response.final_url,
-                ),
-            )
-        )
-        self._charset(job.source, job.url, result.extracted.charset_warning)
+        assert isinstance(result, (Processed, Exception))
+        self._handler(job.source).extracted(job, result)
 
 
-def _published_key(job: _Job, result: Processed) -> float:
+def _published_key(job: Job, result: Processed) -> float:
     """Publication time as store_document takes it (the feed's date, else the page's); an
     undated document goes last, as the series places it (at the time it is stored)."""
     published = (job.entry.published if job.entry else None) or result.extracted.published

@@ -15,6 +15,7 @@ from monitor import pipeline, store
 from monitor.config import Settings
 from monitor.models import Arrival
 from monitor.pipeline import Shared, Summary, poll
+from monitor.sources import feeds
 from monitor.sources.fetch import Fetcher
 from monitor.workers import Workers
 from tests.conftest import DEMO, MakeSettings
@@ -135,13 +136,13 @@ def _feed(*items: tuple[str, str, str]) -> bytes:
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How often a feed is parsed (the real parser, counted)."""
     calls: list[int] = []
-    real = pipeline.parse_feed
+    real = feeds.parse_feed
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "parse_feed", counting)
+    monkeypatch.setattr(feeds, "parse_feed", counting)
     return calls
 
 

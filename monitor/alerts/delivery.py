@@ -9,10 +9,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -39,15 +37,10 @@ class Delivery:
 
 
 def _send(settings: Settings, alert: PendingAlert) -> None:
-    if alert.channel == "email":
-        if settings.email is None:
-            raise NotifyError("no [email] section in the config; add one to send mail")
-        notify.send_email(settings.email, alert.recipients, alert.message)
-        return
-    hooks: Mapping[str, Any] = {hook.name: hook for hook in settings.webhooks}
-    if alert.channel not in hooks:
-        raise NotifyError(f"no webhook named {alert.channel!r} in the config; add it back")
-    notify.send_webhook(hooks[alert.channel], alert.message)
+    channel = notify.find(settings, alert.channel)
+    if channel is None or channel.settings is None:
+        raise NotifyError(notify.missing(channel, alert.channel))
+    channel.kind.send(channel.settings, alert.recipients, alert.message)
 
 
 def deliver_due(settings: Settings, db: Database, at: datetime | None = None) -> Delivery:

@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from monitor.alerts import channels as notify
 from monitor.config import AlertRule, Settings
 from monitor.models import (
     ArticleEvent,
@@ -36,15 +37,17 @@ def _labels(settings: Settings) -> dict[str, str]:
 def _items(
     settings: Settings, channels: Sequence[str], key: str, render: Any, recipients: Sequence[str]
 ) -> list[OutboxItem]:
-    """One outbox item per channel; email needs somewhere to send to."""
+    """One outbox item per channel the config enables; a kind that needs recipients
+    (email) needs somewhere to send to."""
     items = []
-    for channel in channels:
-        if channel == "email":
-            if settings.email is None or not recipients:
-                continue
-            items.append(OutboxItem("email", tuple(recipients), render(f"{key}:email")))
-        elif any(hook.name == channel for hook in settings.webhooks):
-            items.append(OutboxItem(channel, (), render(f"{key}:{channel}")))
+    for name in channels:
+        channel = notify.find(settings, name)
+        if channel is None or channel.settings is None:
+            continue
+        if channel.kind.needs_recipients and not recipients:
+            continue
+        to = tuple(recipients) if channel.kind.needs_recipients else ()
+        items.append(OutboxItem(name, to, render(f"{key}:{name}")))
     return items
 
 

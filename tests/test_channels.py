@@ -1,0 +1,93 @@
+"""A channel kind is one module and one entry in monitor/alerts/channels.py: a kind registered
+here, in the test alone, gets outbox items from the rules and its messages from delivery."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor import store
+from monitor.alerts import channels, delivery, rules
+from monitor.config import Settings
+from monitor.errors import NotifyError
+from monitor.models import Message, SourceEvent
+from tests.conftest import MakeSettings
+
+
+def _append(path: Path, recipients: Sequence[str], message: Message) -> None:
+    """The extra kind's sender: one JSON line per message, in a real file."""
+    if path.name.startswith("refuse"):
+        raise NotifyError(f"archive {path.name}: refused")
+    line = {"to": list(recipients), "subject": message.subject, "key": message.dedup_key}
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+
+
+def _settings(make_settings: MakeSettings, *failure_channels: str) -> Settings:
+    data = make_settings([]).model_dump(mode="python")
+    data["alerts"] = {"failure_threshold": 1, "failure_channels": list(failure_channels)}
+    return Settings.model_validate(data)
+
+
+def _down(name: str = "s") -> SourceEvent:
+    return SourceEvent(name, "https://example.org/feed", True, 1, "HTTP 500", datetime.now(UTC))
+
+
+@pytest.fixture
+def archive(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    path = tmp_path / "archive.jsonl"
+    files = {"archive": path, "refusing": tmp_path / "refuse.jsonl"}
+    kind = channels.ChannelKind("[archive]", lambda settings: files, _append)
+    monkeypatch.setitem(channels.CHANNELS, "archive", kind)
+    return path
+
+
+def test_a_kind_registered_alone_gets_items_and_delivers_them(
+    make_settings: MakeSettings, archive: Path
+) -> None:
+    settings = _settings(make_settings, "archive")
+    items = rules.for_source(settings, _down(), since="2026-12-03T00:00:00Z")
+    assert [(i.channel, i.recipients) for i in items] == [("archive", ())]
+    with store.open_db(settings.database) as db:
+        store.enqueue(db, items)
+        done = delivery.deliver_due(settings, db)
+    assert (done.sent, done.retrying, done.given_up) == (1, 0, 0)
+    lines = [json.loads(line) for line in archive.read_text(encoding="utf-8").splitlines()]
+    assert lines == [
+        {"to": [], "subject": items[0].message.subject, "key": items[0].message.dedup_key}
+    ]
+
+
+def test_its_refusal_waits_in_the_outbox_like_any_channel(
+    make_settings: MakeSettings, archive: Path
+) -> None:
+    settings = _settings(make_settings, "refusing")
+    items = rules.for_source(settings, _down(), since="2026-12-03T00:00:00Z")
+    with store.open_db(settings.database) as db:
+        store.enqueue(db, items)
+        done = delivery.deliver_due(settings, db)
+    assert (done.sent, done.retrying) == (0, 1)
+    assert not archive.exists()
+
+
+def test_without_it_the_channel_is_unknown(make_settings: MakeSettings) -> None:
+    settings = _settings(make_settings, "archive")
+    assert rules.for_source(settings, _down(), since="2026-12-03T00:00:00Z") == []
+    assert channels.find(settings, "archive") is None
+    assert channels.missing(None, "archive") == (
+        "no webhook named 'archive' in the config; add it back"
+    )
+
+
+def test_email_stays_reserved_without_its_section(make_settings: MakeSettings) -> None:
+    settings = _settings(make_settings, "email")
+    found = channels.find(settings, "email")
+    assert found is not None and found.settings is None
+    assert channels.missing(found, "email") == (
+        "no [email] section in the config; add one to send mail"
+    )
+    assert rules.for_source(settings, _down(), since="2026-12-03T00:00:00Z") == []
