@@ -48,8 +48,9 @@ SUPPLIED = {
     / "2022-05-21-united-states-republic-of-korea-leaders-joint-statement.html",
     "nss-2002.txt": ROOT / "tests/data/docs/nss-series/2002_national_security_strategy.txt",
 }
-# Commands whose examples only make sense with the service running; see the service test.
-SERVICE = ("run", "health")
+# Commands whose examples only make sense with the service running; see the service test (and,
+# for `serve`, which runs until stopped, tests/test_web.py).
+SERVICE = ("run", "health", "serve")
 
 
 def commands(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent / "monitor"
-PACKAGES = ("cli", "sources", "analysis", "alerts", "render", "store", "demo")
+PACKAGES = ("cli", "web", "sources", "analysis", "alerts", "render", "store", "demo")
 # Top to bottom: a unit may import only the units after it. The poll's chain is
 # cli → schedule → pipeline → ingest → alerts, store, analysis, sources; configuration, records
 # and errors are below all of them.
@@ -22,6 +22,7 @@ ORDER = (
     "alerts/",
     "health",
     "logs",
+    "web/",
     "render/",
     "store/",
     "config",

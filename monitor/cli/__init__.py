@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from monitor import __version__
-from monitor.cli import digest, documents, history, service
+from monitor.cli import digest, documents, history, service, web
 from monitor.cli.common import LEVELS, LOG_LEVEL_KEY, Commands
 from monitor.cli.service import EXIT_ALL_FAILED as EXIT_ALL_FAILED
 from monitor.cli.service import EXIT_SOME_FAILED as EXIT_SOME_FAILED
@@ -57,5 +57,6 @@ for command in (
     history.datasette,
     documents.compare,
     documents.add,
+    web.serve,
 ):
     main.add_command(command)

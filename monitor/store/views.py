@@ -1,0 +1,348 @@
+"""Reads for the web view (monitor/web/): the pages' lists and details that the command line's
+reads (queries.py, timeline.py) do not already give. Read only, like every page."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+
+@dataclass(frozen=True)
+class ChangeFilters:
+    """What the Changes page was asked to show; None: no filter. Dates are UTC ISO-8601 and
+    bound the detection time, as `monitor changes --since` does."""
+
+    concept: str | None = None
+    status: str | None = None
+    move: str | None = None  # a ladder move: downgrade, upgrade
+    source: str | None = None
+    series: str | None = None
+    since: str | None = None
+    until: str | None = None  # exclusive
+    superseded: bool = False
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    id: int
+    kind: str
+    document_id: int
+    url: str
+    title: str | None
+    source: str
+    series: str | None
+    detected_at: str
+    significance: float
+    verdict: str
+    superseded_at: str | None
+
+
+@dataclass(frozen=True)
+class VersionSide:
+    """One side of a change, or a version chosen for a diff."""
+
+    id: int
+    document_id: int
+    url: str
+    title: str | None
+    source: str
+    fetched_at: str
+    published_at: str | None
+    content_hash: str
+    final_url: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class ChangeDetail:
+    row: ChangeRow
+    comparison: str  # changes.comparison, JSON
+    old: VersionSide
+    new: VersionSide
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: int
+    url: str
+    link: str
+    source: str
+    kind: str
+    title: str | None
+    published_at: str | None
+    first_seen_at: str
+    series: str | None
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    id: int
+    fetched_at: str
+    title: str | None
+    content_hash: str
+    words: int
+    method: str
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """An edition before or after a document in its series (by the stored successions, so in
+    the order monitor placed them)."""
+
+    document_id: int
+    title: str | None
+    url: str
+
+
+@dataclass(frozen=True)
+class MentionedDocument:
+    document_id: int
+    url: str
+    title: str | None
+    source: str
+    date: int  # seconds since 1970 UTC (published, else first seen)
+    mentions: int
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    event: str
+    subject: str
+    text: str
+    created_at: str
+    change_id: int | None
+
+
+_CHANGE_COLUMNS = (
+    "c.id, c.kind, c.document_id, d.url, COALESCE(nv.title, d.title), d.source, c.series, "
+    "c.detected_at, c.significance, c.verdict, c.superseded_at"
+)
+_CHANGE_FROM = (
+    "changes c JOIN documents d ON d.id = c.document_id JOIN versions nv ON nv.id = c.version_id"
+)
+
+
+def change_rows(db: Database, filters: ChangeFilters, offset: int, limit: int) -> list[ChangeRow]:
+    """A page of changes, most significant first (then newest), as `monitor changes` orders
+    them; a concept or status is looked up as list_changes does (change_topics: the concept's
+    count, facets or ladder moved)."""
+    where, params = ["1 = 1" if filters.superseded else "c.superseded_at IS NULL"], []
+    if filters.concept is not None:
+        topic = "concept = ?" + (" AND status = ?" if filters.status is not None else "")
+        where.append(f"c.id IN (SELECT change_id FROM change_topics WHERE {topic})")
+        params += [filters.concept, *([filters.status] if filters.status is not None else [])]
+    elif filters.status is not None:
+        # list_changes reads 'unchanged' from change_concepts (no topic row carries it)
+        table = "change_concepts" if filters.status == "unchanged" else "change_topics"
+        where.append(f"c.id IN (SELECT change_id FROM {table} WHERE status = ?)")
+        params.append(filters.status)
+    if filters.move is not None:
+        where.append("c.id IN (SELECT change_id FROM change_moves WHERE move = ?)")
+        params.append(filters.move)
+    if filters.source is not None:
+        where.append("d.source = ?")
+        params.append(filters.source)
+    if filters.series is not None:
+        where.append("c.series = ?")
+        params.append(filters.series)
+    if filters.since is not None:
+        where.append("c.detected_at >= ?")
+        params.append(filters.since)
+    if filters.until is not None:
+        where.append("c.detected_at < ?")
+        params.append(filters.until)
+    rows = db.execute(
+        f"SELECT {_CHANGE_COLUMNS} FROM {_CHANGE_FROM} WHERE {' AND '.join(where)} "
+        "ORDER BY c.significance DESC, c.id DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    ).fetchall()
+    return [ChangeRow(*row) for row in rows]
+
+
+def change_sources(db: Database) -> list[str]:
+    """The sources of the documents that have changes, for the filter's choices."""
+    rows = db.execute(
+        "SELECT DISTINCT d.source FROM changes c JOIN documents d ON d.id = c.document_id "
+        "ORDER BY d.source"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _side(db: Database, version_id: int) -> VersionSide | None:
+    row = db.execute(
+        "SELECT v.id, v.document_id, d.url, COALESCE(v.title, d.title), d.source, v.fetched_at, "
+        "d.published_at, v.content_hash, v.final_url, v.text "
+        "FROM versions v JOIN documents d ON d.id = v.document_id WHERE v.id = ?",
+        [version_id],
+    ).fetchone()
+    return VersionSide(*row) if row is not None else None
+
+
+def version_side(db: Database, version_id: int) -> VersionSide | None:
+    """A version with its document's address and dates, for a diff."""
+    return _side(db, version_id)
+
+
+def change_detail(db: Database, change_id: int) -> ChangeDetail | None:
+    """A stored change with both versions it compared."""
+    row = db.execute(
+        f"SELECT {_CHANGE_COLUMNS}, c.comparison, c.old_version_id, c.version_id "
+        f"FROM {_CHANGE_FROM} WHERE c.id = ?",
+        [change_id],
+    ).fetchone()
+    if row is None:
+        return None
+    old, new = _side(db, row[12]), _side(db, row[13])
+    if old is None or new is None:
+        return None
+    return ChangeDetail(ChangeRow(*row[:11]), row[11], old, new)
+
+
+def document_row(db: Database, document_id: int) -> DocumentRow | None:
+    row = db.execute(
+        "SELECT id, url, link, source, kind, title, published_at, first_seen_at, series "
+        "FROM documents WHERE id = ?",
+        [document_id],
+    ).fetchone()
+    return DocumentRow(*row) if row is not None else None
+
+
+def document_versions(db: Database, document_id: int) -> list[VersionRow]:
+    """A document's versions, oldest first, without their text."""
+    rows = db.execute(
+        "SELECT id, fetched_at, title, content_hash, words, method FROM versions "
+        "WHERE document_id = ? ORDER BY id",
+        [document_id],
+    ).fetchall()
+    return [VersionRow(*row) for row in rows]
+
+
+def document_changes(db: Database, document_id: int) -> list[ChangeRow]:
+    """The changes into a document (its revisions and its places in a series), newest first."""
+    rows = db.execute(
+        f"SELECT {_CHANGE_COLUMNS} FROM {_CHANGE_FROM} WHERE c.document_id = ? ORDER BY c.id DESC",
+        [document_id],
+    ).fetchall()
+    return [ChangeRow(*row) for row in rows]
+
+
+def series_neighbours(db: Database, document_id: int) -> tuple[Neighbour | None, Neighbour | None]:
+    """The editions before and after a document in its series: the other sides of its current
+    successions."""
+    before = db.execute(
+        "SELECT d.id, d.title, d.url FROM changes c JOIN versions v ON v.id = c.old_version_id "
+        "JOIN documents d ON d.id = v.document_id WHERE c.kind = 'succession' "
+        "AND c.superseded_at IS NULL AND c.document_id = ? ORDER BY c.id DESC LIMIT 1",
+        [document_id],
+    ).fetchone()
+    after = db.execute(
+        "SELECT d.id, d.title, d.url FROM changes c JOIN versions v ON v.id = c.old_version_id "
+        "JOIN documents d ON d.id = c.document_id WHERE c.kind = 'succession' "
+        "AND c.superseded_at IS NULL AND v.document_id = ? ORDER BY c.id DESC LIMIT 1",
+        [document_id],
+    ).fetchone()
+    return (
+        Neighbour(*before) if before is not None else None,
+        Neighbour(*after) if after is not None else None,
+    )
+
+
+def concept_documents(
+    db: Database,
+    concept: str,
+    start: int,
+    end: int,
+    *,
+    source: str | None = None,
+    series: str | None = None,
+    limit: int = 200,
+) -> list[MentionedDocument]:
+    """The documents behind a bar of a concept's timeline: those dated in [start, end) (seconds
+    since 1970 UTC) whose latest version counts mentions of it, most mentions first."""
+    where, params = "m.concept = ? AND m.date >= ? AND m.date < ?", [concept, start, end]
+    if source is not None:
+        where += " AND m.source = ?"
+        params.append(source)
+    if series is not None:
+        where += " AND d.series = ?"
+        params.append(series)
+    rows = db.execute(
+        "SELECT d.id, d.url, d.title, d.source, m.date, m.mentions FROM latest_mentions m "
+        f"JOIN documents d ON d.id = m.document_id WHERE {where} "
+        "ORDER BY m.mentions DESC, m.date DESC, d.id DESC LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return [MentionedDocument(*row) for row in rows]
+
+
+def series_dates(db: Database, concept: str) -> list[tuple[int, str, int]]:
+    """(date, series, mentions) of each document of a series whose latest version counts
+    mentions of the concept: a timeline per series (the store's timeline splits by source)."""
+    rows = db.execute(
+        "SELECT m.date, d.series, m.mentions FROM latest_mentions m "
+        "JOIN documents d ON d.id = m.document_id "
+        "WHERE m.concept = ? AND m.date IS NOT NULL AND d.series IS NOT NULL",
+        [concept],
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def recent_alerts(
+    db: Database, limit: int, *, concept: str | None = None, series: str | None = None
+) -> list[AlertRow]:
+    """The latest alerts, newest first, one per event (an alert is queued once per channel);
+    with `concept` or `series` only alerts of changes involving it."""
+    where, params = ["1 = 1"], []
+    if concept is not None:
+        where.append("a.change_id IN (SELECT change_id FROM change_topics WHERE concept = ?)")
+        params.append(concept)
+    if series is not None:
+        where.append("a.change_id IN (SELECT id FROM changes WHERE series = ?)")
+        params.append(series)
+    rows = db.execute(
+        "SELECT MIN(a.id), a.event, a.subject, MIN(a.text), MIN(a.created_at), a.change_id "
+        f"FROM alerts a WHERE {' AND '.join(where)} AND a.event != 'digest' "
+        "GROUP BY a.event, a.subject, a.change_id ORDER BY MIN(a.id) DESC LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return [AlertRow(*row) for row in rows]
+
+
+def series_ids(db: Database) -> list[str]:
+    """The series that have stored members."""
+    rows = db.execute(
+        "SELECT DISTINCT series FROM documents WHERE series IS NOT NULL ORDER BY series"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def document_ids(db: Database, urls: list[str]) -> dict[str, int]:
+    """The ids of documents by their canonical URLs (search gives URLs; pages link by id)."""
+    rows = db.execute(
+        "SELECT url, id FROM documents WHERE url IN (SELECT value FROM json_each(?))",
+        [json.dumps(urls)],
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def recent_changes(
+    db: Database, limit: int, *, concept: str | None = None, series: str | None = None
+) -> list[ChangeRow]:
+    """The latest current changes, newest first (a feed's order), optionally of a concept or
+    series."""
+    where, params = ["c.superseded_at IS NULL"], []
+    if concept is not None:
+        where.append("c.id IN (SELECT change_id FROM change_topics WHERE concept = ?)")
+        params.append(concept)
+    if series is not None:
+        where.append("c.series = ?")
+        params.append(series)
+    rows = db.execute(
+        f"SELECT {_CHANGE_COLUMNS} FROM {_CHANGE_FROM} WHERE {' AND '.join(where)} "
+        "ORDER BY c.id DESC LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return [ChangeRow(*row) for row in rows]

@@ -1,0 +1,63 @@
+"""The feed routes: /feeds/changes.atom and /feeds/alerts.atom, optionally ?concept= or
+?series=."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from monitor.store import views
+from monitor.web.app import Site
+from monitor.web.feeds import alerts_feed, changes_feed
+
+ENTRIES = 50
+ATOM = "application/atom+xml; charset=utf-8"
+
+
+def _scope(request: Request, site: Site) -> tuple[str | None, str | None]:
+    concept = request.query_params.get("concept") or None
+    series = request.query_params.get("series") or None
+    if concept is not None and concept not in site.settings.concepts:
+        raise HTTPException(404, f"no concept {concept!r} in the config")
+    if series is not None and series not in {s.id for s in site.settings.series}:
+        raise HTTPException(404, f"no series {series!r} in the config")
+    return concept, series
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _title(kind: str, concept: str | None, series: str | None) -> str:
+    scope = "".join(f" ({w})" for w in (concept, series) if w)
+    return f"monitor: {kind}{scope}"
+
+
+def changes_atom(request: Request) -> Response:
+    site: Site = request.app.state.site
+    concept, series = _scope(request, site)
+    with site.db() as db:
+        # the latest changes, not the most significant: a reader wants what is new
+        rows = views.recent_changes(db, ENTRIES, concept=concept, series=series)
+    body = changes_feed(
+        rows,
+        base=_base(request),
+        self_url=str(request.url.remove_query_params("token")),
+        title=_title("wording changes", concept, series),
+    )
+    return Response(body, media_type=ATOM)
+
+
+def alerts_atom(request: Request) -> Response:
+    site: Site = request.app.state.site
+    concept, series = _scope(request, site)
+    with site.db() as db:
+        rows = views.recent_alerts(db, ENTRIES, concept=concept, series=series)
+    body = alerts_feed(
+        rows,
+        base=_base(request),
+        self_url=str(request.url.remove_query_params("token")),
+        title=_title("alerts", concept, series),
+    )
+    return Response(body, media_type=ATOM)
