@@ -22,7 +22,13 @@ from monitor.cli.common import config_option, load_settings
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8470, show_default=True, help="Port (0: any)."
 )
-def serve(config_path: Path | None, host: str, port: int) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Check instead of serving: the bind, the credentials and the database, read as the "
+    "pages read it; exit 0 when all is well (a container's health check).",
+)
+def serve(config_path: Path | None, host: str, port: int, check: bool) -> None:
     """Serve a read-only web view of the history: changes, a change's redline, documents,
     concept timelines, search, sources, and Atom feeds of changes and alerts.
 
@@ -33,7 +39,7 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
     \b
     Example: monitor serve --port 8470
     """
-    from monitor.web.server import serve as run_server
+    from monitor.web import server
 
     settings = load_settings(config_path)
     if not settings.database.is_file():
@@ -42,7 +48,12 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
             "first, or pass --db PATH (or set MONITOR_DB) to an existing one"
         )
 
+    if check:
+        server.check(settings, host, os.environ)
+        click.echo(f"monitor: {settings.database} is ready to serve on {host}")
+        return
+
     def listening(bound: int) -> None:
         click.echo(f"monitor: serving {settings.database} on http://{host}:{bound}/ (Ctrl-C stops)")
 
-    run_server(settings, host, port, os.environ, listening)
+    server.serve(settings, host, port, os.environ, listening)

@@ -42,6 +42,20 @@ def _config(settings: Settings, host: str, port: int, environ: Mapping[str, str]
     )
 
 
+def check(settings: Settings, host: str, environ: Mapping[str, str]) -> None:
+    """What `monitor serve --check` does instead of serving (a container's health check, and
+    the fault tests): refuse the bind as serving would, open the database read-only as every
+    page does and read the first page of changes and the sources. A fault is a MonitorError
+    naming the file and the fix."""
+    from monitor import store
+    from monitor.store import views
+
+    check_bind(host, Credentials.from_environment(environ))
+    with store.opened(settings.database, settings.storage.busy_timeout, read_only=True) as db:
+        views.change_rows(db, views.ChangeFilters(), 0, 1)
+        views.change_sources(db)
+
+
 def _stopped(_signal: int, _frame: object) -> None:
     """A stop signal raised again once uvicorn has stopped: already handled."""
 

@@ -59,6 +59,7 @@ ARGS: dict[str, list[str]] = {
     "health": [],
     "demo": ["--dir", "{folder}"],
     "datasette": ["--write-metadata", "-"],  # serving would never end; the metadata is the work
+    "serve": ["--check"],  # likewise: --check reads the database as every page does
 }
 # Commands that must write the database to do their work: a write fault must fail them.
 WRITERS = {"init", "once", "add", "run", "health", "demo"}
