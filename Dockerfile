@@ -48,7 +48,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     MONITOR_CONFIG=/config/monitor.toml \
     MONITOR_DB=/data/monitor.db \
-    MONITOR_IN_CONTAINER=1
+    MONITOR_IN_CONTAINER=1 \
+    MONITOR_WEB_HOST=0.0.0.0
 
 COPY --from=build /opt/venv /opt/venv
 COPY config/monitor.toml /config/monitor.toml
@@ -56,6 +57,11 @@ COPY config/monitor.toml /config/monitor.toml
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
+
+# The web view, when the config's [web] is enabled: it listens on 0.0.0.0 inside the container
+# (MONITOR_WEB_HOST above), so it needs MONITOR_WEB_TOKEN (or MONITOR_WEB_USER and
+# MONITOR_WEB_PASSWORD) at run time, else `monitor run` stops at start naming them.
+EXPOSE 8470
 
 # `monitor health` exits 0 while the heartbeat in the database is fresh and the database writable.
 HEALTHCHECK --interval=60s --timeout=15s --start-period=120s --retries=3 CMD ["monitor", "health"]

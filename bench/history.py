@@ -488,6 +488,15 @@ def store_time(path: Path, count: int = 20) -> float:
     return statistics.median(times)
 
 
+def cached(size: int) -> Path:
+    """Where the history of `size` versions is cached: keyed by this generator's version and
+    monitor's migrations, so a new migration builds it again (bench/web.py reads it too)."""
+    key = hashlib.sha256(
+        (str(GENERATOR) + ",".join((m.name for m in store.migrations._migrations))).encode()
+    ).hexdigest()[:10]
+    return cache_dir() / f"history-{size}-{key}.db"
+
+
 def cache_dir() -> Path:
     base = os.environ.get("MONITOR_BENCH_CACHE")
     return Path(base) if base else Path.home() / ".cache" / "monitor-bench"
@@ -525,14 +534,11 @@ def main() -> None:
     if args.check:
         check(args.check, args.fts_workers)
         return
-    key = hashlib.sha256(
-        (str(GENERATOR) + ",".join((m.name for m in store.migrations._migrations))).encode()
-    ).hexdigest()[:10]
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
-        path = cache / f"history-{size}-{key}.db"
+        path = cached(size)
         free = shutil.disk_usage(cache).free
         if args.rebuild or not path.exists():
             # the file (23.5 KB a version at 100k: text, full-text index, mentions, changes)

@@ -18,7 +18,7 @@ from monitor import config_stamp
 from monitor.config_file import DEFAULT_CONFIG as DEFAULT_CONFIG
 from monitor.config_file import SHIPPED as SHIPPED
 from monitor.config_file import config_path as config_path
-from monitor.config_file import database_override
+from monitor.config_file import database_override, web_host_override
 from monitor.config_file import load_text as load_text
 from monitor.config_file import loads as loads
 from monitor.config_file import no_color as no_color
@@ -49,6 +49,7 @@ from monitor.config_sections import ServiceSettings as ServiceSettings
 from monitor.config_sections import Source as Source
 from monitor.config_sections import StorageSettings as StorageSettings
 from monitor.config_sections import WebhookSettings as WebhookSettings
+from monitor.config_sections import WebSettings as WebSettings
 from monitor.config_stamp import Basics
 from monitor.errors import ConfigError
 from monitor.models import Concept, Facet, FacetValue, Lexicon, Relevance
@@ -74,6 +75,7 @@ class Settings(Section):
     webhooks: tuple[WebhookSettings, ...] = ()
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @property
     def database(self) -> Path:
@@ -298,7 +300,8 @@ def _cross_check(settings: Settings) -> list[str]:
 def parse(raw: Mapping[str, Any], *, origin: str = "config", environment: bool = True) -> Settings:
     """Validate a parsed TOML mapping; raise ConfigError listing every problem.
 
-    With `environment`, $MONITOR_DB overrides the database (the demo keeps its own)."""
+    With `environment`, $MONITOR_DB overrides the database (the demo keeps its own) and
+    $MONITOR_WEB_HOST the web view's address (the container's image sets it to 0.0.0.0)."""
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
@@ -316,11 +319,17 @@ def parse(raw: Mapping[str, Any], *, origin: str = "config", environment: bool =
 
 
 def overridden(settings: Settings) -> Settings:
-    """The settings with the database $MONITOR_DB names, when it is set."""
+    """The settings with the database $MONITOR_DB names and the web view's address
+    $MONITOR_WEB_HOST names, when they are set."""
     database = database_override()
     if database:
         storage = settings.storage.model_copy(update={"database": database})
         settings = settings.model_copy(update={"storage": storage})
+    host = web_host_override()
+    if host:
+        settings = settings.model_copy(
+            update={"web": settings.web.model_copy(update={"host": host})}
+        )
     return settings
 
 

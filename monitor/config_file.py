@@ -17,6 +17,7 @@ from monitor.errors import ConfigError
 DEFAULT_CONFIG = Path("config/monitor.toml")
 ENV_CONFIG = "MONITOR_CONFIG"
 ENV_DB = "MONITOR_DB"
+ENV_WEB_HOST = "MONITOR_WEB_HOST"
 ENV_NO_COLOR = "NO_COLOR"  # https://no-color.org: set and not empty, no colour by default
 
 
@@ -94,6 +95,12 @@ def shipped_config_text() -> str:
         return packaged.read_text(encoding="utf-8")
     # An editable install runs from the source tree, where the file sits beside the package.
     return (Path(__file__).resolve().parent.parent / DEFAULT_CONFIG).read_text(encoding="utf-8")
+
+
+def web_host_override() -> str | None:
+    """$MONITOR_WEB_HOST when set and not empty: the address the web view listens on instead of
+    [web].host (the container listens on 0.0.0.0, behind its published port)."""
+    return os.environ.get(ENV_WEB_HOST) or None
 
 
 def database_override() -> str | None:

@@ -178,6 +178,20 @@ class ServiceSettings(Section):
     deliver_seconds: Annotated[float, Field(gt=0, le=DAY)] = 60.0
 
 
+class WebSettings(Section):
+    """[web]: the read-only web view (monitor/web/) inside `monitor run`; `monitor serve` runs
+    it alone. Beyond loopback it needs $MONITOR_WEB_TOKEN or $MONITOR_WEB_USER and
+    $MONITOR_WEB_PASSWORD (monitor/web/security.py)."""
+
+    enabled: bool = Field(False, description="serve the web view inside `monitor run`")
+    host: str = Field(
+        "127.0.0.1", min_length=1, description="address to listen on; MONITOR_WEB_HOST overrides it"
+    )
+    port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        8470, description="port to listen on; 0: any free one (the log line names it)"
+    )
+
+
 class ExtractSettings(Section):
     workers: Annotated[int, Field(ge=0, le=256)] = Field(
         0, description="extraction processes; 0 = one per core"

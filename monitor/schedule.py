@@ -17,7 +17,7 @@ import signal
 import sqlite3
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -212,10 +212,25 @@ class Service:
                     "pid": os.getpid(),
                 },
             )
-            self.scheduler.start()  # blocks until shutdown
+            with self._web():
+                self.scheduler.start()  # blocks until shutdown
         finally:
             self.shared.close()
         log.info("stopped", extra={"event": "service"})
+
+    def _web(self) -> AbstractContextManager[object]:
+        """The web view in a thread while the scheduler runs, when [web] is enabled: listening
+        before the first job starts (a refused bind ends the start with the fix named), stopped
+        and joined when the scheduler stops."""
+        web = self.settings.web
+        if not web.enabled:
+            return nullcontext()
+        from monitor.web.server import running  # uvicorn and Starlette load only when enabled
+
+        return running(self.settings, web.host, web.port, os.environ, self._listening)
+
+    def _listening(self, url: str) -> None:
+        log.info(f"web view on {url}", extra={"event": "service", "url": url})
 
     def run(self) -> int:
         signalled = threading.Event()  # set by the first signal itself, before any shutdown runs

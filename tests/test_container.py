@@ -32,13 +32,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2
 import pytest
 import yaml
 
 from monitor import store
+from monitor.config import WebSettings
 from monitor.demo_run import demo_root, demo_settings, serve
 from monitor.pipeline import poll
 from tests.conftest import shipped_concepts
+from tests.mail import free_port
 
 ROOT = Path(__file__).parent.parent
 BASE_ENV = "MONITOR_TEST_BASE_IMAGE"
@@ -239,6 +242,8 @@ def test_image_metadata(image: Built) -> None:
     assert env["MONITOR_DB"] == "/data/monitor.db"
     assert env["MONITOR_CONFIG"] == "/config/monitor.toml"
     assert env["MONITOR_IN_CONTAINER"] == "1"  # a /data it cannot write: the fix for here
+    assert env["MONITOR_WEB_HOST"] == "0.0.0.0"  # the web view behind the published port
+    assert set(config["ExposedPorts"]) == {"8470/tcp"}
     assert env["PATH"].startswith("/opt/venv/bin:")
     assert not [name for name in env if any(s in name for s in ("PASSWORD", "TOKEN", "SECRET"))]
     assert inspected["Healthcheck"]["Test"] == ["CMD", "monitor", "health"]
@@ -253,6 +258,9 @@ def test_image_metadata(image: Built) -> None:
     assert who == [str(UID), "/opt/venv/bin/monitor", "no-pip"]
 
 
+WEB_TOKEN = "container-test-token"
+
+
 def test_service_in_container(
     image: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -265,14 +273,17 @@ def test_service_in_container(
     database = data / "monitor.db"
     timings: dict[str, float] = {}
 
+    web_port = free_port()  # the container shares the host's network: any free port of it
     with serve(demo_root()) as base_url:  # 127.0.0.1: the container shares the host's network
         expected = _stored_on_the_host(base_url, tmp_path / "host.db")
-        config_file.write_text(_config(base_url), encoding="utf-8")
+        web = f"\n[web]\nenabled = true\nport = {web_port}\n"
+        config_file.write_text(_config(base_url) + web, encoding="utf-8")
         config_file.chmod(0o644)
         run = [
             "run", "-d", "--name", container, "--network=host",
             "-v", f"{config_file}:/config/monitor.toml:ro",
             "-v", f"{data}:/data",
+            "-e", f"MONITOR_WEB_TOKEN={WEB_TOKEN}",
             image.image,
         ]  # fmt: skip
         podman(*run)
@@ -295,6 +306,14 @@ def test_service_in_container(
             # the image's own HEALTHCHECK (kept by --format docker) passes too
             check = podman("healthcheck", "run", container, check=False)
             assert check.returncode == 0, check.stdout + check.stderr + _logs(container)
+            # the web view listens on 0.0.0.0 inside (the image's MONITOR_WEB_HOST): the token
+            # is asked for, and with it the pages answer from the service's own database
+            page = f"http://127.0.0.1:{web_port}/sources"
+            assert httpx2.get(page, timeout=30).status_code == 401
+            answered = httpx2.get(
+                page, headers={"Authorization": f"Bearer {WEB_TOKEN}"}, timeout=30
+            )
+            assert answered.status_code == 200 and "whitehouse" in answered.text, _logs(container)
             # logs go to the container's output, one JSON object a line (not a terminal)
             lines = [line for line in _logs(container).splitlines() if line.startswith("{")]
             assert lines and all(isinstance(json.loads(line), dict) for line in lines[:20])
@@ -425,6 +444,12 @@ def test_compose_passes_the_base_image_and_declares_the_health_check() -> None:
     assert {
         key.replace("_", "-"): str(value) for key, value in declared.items() if key != "test"
     } == options
+    # the web view's port, published on the host's loopback only, with its credentials passed
+    exposed = re.search(r"^EXPOSE (\d+)$", dockerfile, re.M)
+    assert exposed and exposed[1] == str(WebSettings().port)
+    assert service["ports"] == [f"127.0.0.1:{exposed[1]}:{exposed[1]}"]
+    names = {"MONITOR_WEB_TOKEN", "MONITOR_WEB_USER", "MONITOR_WEB_PASSWORD"}
+    assert names <= set(service["environment"])
 
 
 def test_the_license_pyproject_declares_is_there_in_full() -> None:

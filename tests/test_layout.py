@@ -109,3 +109,51 @@ def test_the_order_is_not_vacuous() -> None:
         ("pipeline", "sources/"),
     ]:
         assert pair in found, pair
+
+
+def test_every_library_monitor_imports_is_a_runtime_dependency() -> None:
+    """The image installs only [project].dependencies: a library monitor/ imports (in functions
+    too) that arrives only with the dev extras (Jinja2 came with Datasette) breaks it there.
+    An optional extra other than dev counts: its command says how to install it."""
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT.parent / "pyproject.toml").read_text(encoding="utf-8"))
+
+    def names(lines: list[str]) -> set[str]:
+        return {Requirement(r).name.lower().replace("_", "-") for r in lines}
+
+    declared = names(project["project"]["dependencies"])
+    # what the declared ones bring with them counts (markupsafe under jinja2), not what an
+    # optional extra brings: the image has none of them
+    from importlib.metadata import requires
+
+    brought = set(declared)
+    for name in declared:
+        for line in requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                brought.add(requirement.name.lower().replace("_", "-"))
+    # an optional extra other than dev, itself: the command that needs it says how to install it
+    extras = project["project"]["optional-dependencies"]
+    brought |= names([r for group, rs in extras.items() if group != "dev" for r in rs])
+    owners = packages_distributions()
+    missing = set()
+    for path in sorted(ROOT.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                tops = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top == "monitor" or top in sys.stdlib_module_names:
+                    continue
+                dists = {d.lower().replace("_", "-") for d in owners.get(top, [top])}
+                if not dists & brought:
+                    missing.add(f"{top} (monitor/{path.relative_to(ROOT)})")
+    assert not missing, f"declare in pyproject.toml's dependencies: {sorted(missing)}"

@@ -5,6 +5,7 @@ tests/hostile/test_kills.py.)"""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -16,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from sqlite_utils import Database
 
@@ -28,7 +30,7 @@ from tests.conftest import MakeSettings
 from tests.hostile.helpers import write_config
 from tests.processes import HAS_PROC, Marker, Tree, marker, stat, wait_for
 from tests.servers import LocalServer, respond, serve_demo_site
-from tests.service import integrity, service_config, start_service
+from tests.service import integrity, monitor_child, service_config, start_service
 
 ROOT = Path(__file__).parent.parent
 
@@ -234,6 +236,47 @@ def test_sigterm_stops_cleanly_and_a_second_signal_at_once(tmp_path: Path) -> No
         assert '"event": "service"' in output and '"message": "stopped"' in output
         assert '"event": "fetch"' in output and '"event": "poll"' in output, "a line per event"
         assert integrity(tmp_path / "m.db") == "ok"
+
+
+def test_the_web_view_runs_inside_the_service_when_enabled(tmp_path: Path) -> None:
+    with LocalServer() as server:
+        serve_demo_site(server)
+        config = service_config(tmp_path, server)
+        with config.open("a", encoding="utf-8") as file:
+            file.write("\n[web]\nenabled = true\nport = 0\n")
+        process = start_service(config)
+        try:
+            log = _Log(process)
+            log.wait_for('"message": "polled"')
+            log.wait_for("web view on http://127.0.0.1:")
+            url = re.search(r"web view on (http://127\.0\.0\.1:\d+)", log.text)
+            assert url, log.text
+            page = httpx2.get(url[1] + "/sources", timeout=30)
+            assert page.status_code == 200 and "whitehouse" in page.text
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0, log.text
+            assert log.wait_closed(), "a process of the service still holds its output"
+            with pytest.raises(httpx2.ConnectError):
+                httpx2.get(url[1] + "/sources", timeout=30)  # stopped with the service
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_a_public_web_bind_without_credentials_stops_the_start(tmp_path: Path) -> None:
+    with LocalServer() as server:
+        serve_demo_site(server)
+        config = service_config(tmp_path, server)
+        with config.open("a", encoding="utf-8") as file:
+            file.write('\n[web]\nenabled = true\nhost = "0.0.0.0"\nport = 0\n')
+        args, env = monitor_child("run", config, None)
+        done = subprocess.run(
+            args, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "MONITOR_WEB_TOKEN" in done.stderr and "0.0.0.0" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 # --- every process the service starts ends with it ------------------------------------------------

@@ -128,45 +128,78 @@ _CHANGE_FROM = (
 def change_rows(db: Database, filters: ChangeFilters, offset: int, limit: int) -> list[ChangeRow]:
     """A page of changes, most significant first (then newest), as `monitor changes` orders
     them; a concept or status is looked up as list_changes does (change_topics: the concept's
-    count, facets or ladder moved)."""
-    where, params = ["1 = 1" if filters.superseded else "c.superseded_at IS NULL"], []
-    if filters.concept is not None:
-        topic = "concept = ?" + (" AND status = ?" if filters.status is not None else "")
-        where.append(f"c.id IN (SELECT change_id FROM change_topics WHERE {topic})")
-        params += [filters.concept, *([filters.status] if filters.status is not None else [])]
-    elif filters.status is not None:
-        # list_changes reads 'unchanged' from change_concepts (no topic row carries it)
-        table = "change_concepts" if filters.status == "unchanged" else "change_topics"
-        where.append(f"c.id IN (SELECT change_id FROM {table} WHERE status = ?)")
-        params.append(filters.status)
+    count, facets or ladder moved).
+
+    One ranked index is walked and read only as far as the page: change_topics' for a concept
+    or a status (a change with two matching rows, two concepts dropped, is shown once), else
+    changes' own; every other filter is checked on the rows walked (a unary `+` keeps SQLite
+    from choosing the source's or the series' index, whose rows would all need sorting). Only a
+    date range with both ends uses the detection-time index: it is narrow, and sorted whole."""
+    where: list[str] = []
+    params: list[str] = []
+    if filters.concept is not None or filters.status not in (None, "unchanged"):
+        source = (
+            "change_topics t JOIN changes c ON c.id = t.change_id "
+            "JOIN documents d ON d.id = c.document_id JOIN versions nv ON nv.id = c.version_id"
+        )
+        order, detected = "t.significance DESC, t.change_id DESC", "t.detected_at"
+        for column, value in (("t.concept", filters.concept), ("t.status", filters.status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if not filters.superseded:
+            where.append("t.current = 1")
+    else:
+        source, order = _CHANGE_FROM, "c.significance DESC, c.id DESC"
+        both = filters.since is not None and filters.until is not None
+        detected = "c.detected_at" if both else "+c.detected_at"
+        if not filters.superseded:
+            where.append("c.superseded_at IS NULL")
+        if filters.status is not None:  # 'unchanged': no topic row carries it
+            where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
+            params.append(filters.status)
     if filters.move is not None:
-        where.append("c.id IN (SELECT change_id FROM change_moves WHERE move = ?)")
+        where.append(
+            "EXISTS (SELECT 1 FROM change_moves m WHERE m.change_id = c.id AND m.move = ?)"
+        )
         params.append(filters.move)
-    if filters.source is not None:
-        where.append("d.source = ?")
-        params.append(filters.source)
-    if filters.series is not None:
-        where.append("c.series = ?")
-        params.append(filters.series)
-    if filters.since is not None:
-        where.append("c.detected_at >= ?")
-        params.append(filters.since)
-    if filters.until is not None:
-        where.append("c.detected_at < ?")
-        params.append(filters.until)
-    rows = db.execute(
-        f"SELECT {_CHANGE_COLUMNS} FROM {_CHANGE_FROM} WHERE {' AND '.join(where)} "
-        "ORDER BY c.significance DESC, c.id DESC LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    ).fetchall()
-    return [ChangeRow(*row) for row in rows]
+    for condition, value in (
+        ("+d.source = ?", filters.source),
+        ("+c.series = ?", filters.series),
+        (f"{detected} >= ?", filters.since),
+        (f"{detected} < ?", filters.until),
+    ):
+        if value is not None:
+            where.append(condition)
+            params.append(value)
+    cursor = db.execute(
+        f"SELECT {_CHANGE_COLUMNS} FROM {source} WHERE {' AND '.join(where) or '1 = 1'} "
+        f"ORDER BY {order}",
+        params,
+    )
+    rows: list[ChangeRow] = []
+    seen: set[int] = set()
+    try:
+        for row in cursor:
+            if row[0] in seen:
+                continue
+            seen.add(row[0])
+            if len(seen) > offset:
+                rows.append(ChangeRow(*row))
+                if len(rows) == limit:
+                    break
+    finally:
+        cursor.close()
+    return rows
 
 
 def change_sources(db: Database) -> list[str]:
-    """The sources of the documents that have changes, for the filter's choices."""
+    """The sources that have documents, for the filter's choices: one step of the source
+    index per source (a DISTINCT over the documents' sources would read every one of them)."""
     rows = db.execute(
-        "SELECT DISTINCT d.source FROM changes c JOIN documents d ON d.id = c.document_id "
-        "ORDER BY d.source"
+        "WITH RECURSIVE s(name) AS (SELECT MIN(source) FROM documents UNION ALL "
+        "SELECT (SELECT MIN(source) FROM documents WHERE source > s.name) FROM s "
+        "WHERE s.name IS NOT NULL) SELECT name FROM s WHERE name IS NOT NULL"
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -229,9 +262,14 @@ def document_changes(db: Database, document_id: int) -> list[ChangeRow]:
     return [ChangeRow(*row) for row in rows]
 
 
-def series_neighbours(db: Database, document_id: int) -> tuple[Neighbour | None, Neighbour | None]:
-    """The editions before and after a document in its series: the other sides of its current
-    successions."""
+def series_neighbours(
+    db: Database, document_id: int, series: str | None
+) -> tuple[Neighbour | None, Neighbour | None]:
+    """The editions before and after a document of `series`: the other sides of its current
+    successions. The edition after is looked for among the series' members only (by the
+    series index): changes have no index by their old side."""
+    if series is None:  # not a series member: no succession has it on either side
+        return None, None
     before = db.execute(
         "SELECT d.id, d.title, d.url FROM changes c JOIN versions v ON v.id = c.old_version_id "
         "JOIN documents d ON d.id = v.document_id WHERE c.kind = 'succession' "
@@ -239,10 +277,11 @@ def series_neighbours(db: Database, document_id: int) -> tuple[Neighbour | None,
         [document_id],
     ).fetchone()
     after = db.execute(
-        "SELECT d.id, d.title, d.url FROM changes c JOIN versions v ON v.id = c.old_version_id "
-        "JOIN documents d ON d.id = c.document_id WHERE c.kind = 'succession' "
-        "AND c.superseded_at IS NULL AND v.document_id = ? ORDER BY c.id DESC LIMIT 1",
-        [document_id],
+        "SELECT d.id, d.title, d.url FROM documents d JOIN changes c ON c.document_id = d.id "
+        "JOIN versions v ON v.id = c.old_version_id WHERE d.series = ? "
+        "AND c.kind = 'succession' AND c.superseded_at IS NULL AND v.document_id = ? "
+        "ORDER BY c.id DESC LIMIT 1",
+        [series, document_id],
     ).fetchone()
     return (
         Neighbour(*before) if before is not None else None,

@@ -147,7 +147,7 @@ def document(request: Request) -> Response:
             raise HTTPException(404, f"no document {document_id} is stored; search finds them")
         versions = views.document_versions(db, document_id)
         found = store.history(db, row.url, row.url)
-        before, after = views.series_neighbours(db, document_id)
+        before, after = views.series_neighbours(db, document_id, row.series)
         into = views.document_changes(db, document_id)
         ids = [v.id for v in versions]
         a = _number(request, "a", ids[-2] if len(ids) > 1 else ids[0])

@@ -97,9 +97,10 @@ def running(
     host: str = "127.0.0.1",
     port: int = 0,
     environ: Mapping[str, str] | None = None,
+    started: Callable[[str], None] | None = None,
 ) -> Iterator[Running]:
-    """The web view in a thread for a `with` block: listening when the block starts, stopped
-    and joined when it ends."""
+    """The web view in a thread for a `with` block: listening when the block starts (then
+    `started` is told its address), stopped and joined when it ends."""
     ready = threading.Event()
     found: list[int] = []
 
@@ -113,9 +114,15 @@ def running(
     thread.start()
     while not ready.wait(0.05):
         if not thread.is_alive():
-            raise MonitorError(f"the web view did not start on {host}:{port}")
+            raise MonitorError(
+                f"the web view could not listen on {host}:{port} (see the error above): free "
+                "the port or choose another ([web].port, or serve --port)"
+            )
+    url = f"http://{host}:{found[0]}"
+    if started is not None:
+        started(url)
     try:
-        yield Running(f"http://{host}:{found[0]}", found[0], thread)
+        yield Running(url, found[0], thread)
     finally:
         server.should_exit = True
         thread.join()
