@@ -228,6 +228,17 @@ def test_a_token_is_required_once_set(history: config.Settings) -> None:
         assert ok.status_code == 200
         assert http.get("/changes?token=s3cret-token").status_code == 200
         assert http.get("/feeds/changes.atom?token=nope").status_code == 401
+    # ?token= once: the client keeps the cookie it is given, and is let in without the token
+    with running(history, environ=environ) as found, httpx2.Client(base_url=found.url) as http:
+        first = http.get("/changes?token=s3cret-token")
+        assert first.status_code == 200
+        cookie = first.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        assert "s3cret-token" not in cookie  # its digest
+        again = http.get("/sources")
+        assert again.status_code == 200 and "set-cookie" not in again.headers
+        wrong = httpx2.get(found.url + "/sources", headers={"Cookie": "monitor_token=" + "0" * 64})
+        assert wrong.status_code == 401  # a cookie not made from the token
 
 
 def test_basic_auth_is_required_once_set(history: config.Settings) -> None:

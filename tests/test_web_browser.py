@@ -213,3 +213,33 @@ def test_the_feeds_parse_in_a_reader(watched: Watched, server: Running) -> None:
         assert response.headers["content-type"].startswith("application/atom+xml")
         parsed = feedparser.parse(response.body())
         assert parsed.bozo == 0 and parsed.version == "atom10"
+
+
+def test_a_token_given_once_opens_every_link_and_filter(
+    browser: object, history: config.Settings
+) -> None:
+    """Beyond loopback a reader opens the address with ?token= once; the links, the filter form
+    and the permalinks then work without it, and no address on the page carries the token."""
+    with running(history, environ={"MONITOR_WEB_TOKEN": "tok-3n-once"}) as found:
+        watched = Watched(browser, found)
+        try:
+            page = watched.page
+            assert page.goto(found.url + "/changes").status == 401  # type: ignore[union-attr]
+            assert page.goto(found.url + "/changes?token=tok-3n-once").status == 200  # type: ignore[union-attr]
+            assert "tok-3n-once" not in page.content()
+            with page.expect_navigation():
+                page.locator("li.change a").first.click()
+            assert "token" not in page.url and page.locator("h1.verdict").count() == 1
+            page.goto(found.url + "/changes")
+            page.select_option("select[name=series]", "hostile")
+            with page.expect_navigation():
+                page.click("form.filters button")
+            assert page.locator("li.change").count() == 1
+            cookies = watched.context.cookies()  # type: ignore[attr-defined]
+            assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
+                ("monitor_token", True, "Strict")
+            ]
+            assert cookies[0]["value"] != "tok-3n-once"  # a digest, not the token
+            assert watched.errors == [] or all("401" in e for e in watched.errors)
+        finally:
+            watched.close()

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from monitor.models import Comparison
+
 
 @dataclass(frozen=True)
 class ChangeFilters:
@@ -58,7 +60,7 @@ class VersionSide:
 @dataclass(frozen=True)
 class ChangeDetail:
     row: ChangeRow
-    comparison: str  # changes.comparison, JSON
+    comparison: Comparison  # changes.comparison, read back typed
     old: VersionSide
     new: VersionSide
 
@@ -231,7 +233,7 @@ def change_detail(db: Database, change_id: int) -> ChangeDetail | None:
     old, new = _side(db, row[12]), _side(db, row[13])
     if old is None or new is None:
         return None
-    return ChangeDetail(ChangeRow(*row[:11]), row[11], old, new)
+    return ChangeDetail(ChangeRow(*row[:11]), Comparison.from_json(json.loads(row[11])), old, new)
 
 
 def document_row(db: Database, document_id: int) -> DocumentRow | None:

@@ -3,7 +3,6 @@ what monitor watches. Each reads the history read-only and renders a template.""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import groupby
@@ -127,13 +126,11 @@ def change(request: Request) -> Response:
         found = views.change_detail(db, change_id)
     if found is None:
         raise HTTPException(404, f"no change {change_id} is stored; the changes list has them all")
-    comparison = json.loads(found.comparison)
     return site.page(
         request,
         "change.html",
         change=found,
         row=found.row,
-        evidence=comparison.get("evidence", []),
         redline=_redline(site, found.old, found.new),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import ipaddress
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ HEADERS = (
 TOKEN = "MONITOR_WEB_TOKEN"
 USER = "MONITOR_WEB_USER"
 PASSWORD = "MONITOR_WEB_PASSWORD"
+COOKIE = "monitor_token"  # the token given once as ?token=, kept by the browser (its digest)
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,38 @@ class Credentials:
             raise MonitorError(f"{missing} is not set: basic auth needs both {USER} and {PASSWORD}")
         return cls(token, user, password)
 
-    def accepts(self, authorization: str | None, query_token: str | None) -> bool:
-        """Whether a request's Authorization header or ?token= matches, compared in constant
-        time (hmac.compare_digest on bytes) so the comparison says nothing of how much matched."""
+    def is_token(self, given: str | None) -> bool:
+        """Whether `given` is the token, compared in constant time (hmac.compare_digest on
+        bytes) so the comparison says nothing of how much matched."""
+        if self.token is None or given is None:
+            return False
+        return hmac.compare_digest(given.encode(), self.token.encode())
+
+    def cookie(self) -> str:
+        """The token cookie's value: a digest of the token (hex, so any token fits a cookie,
+        and the browser's cookie store does not hold the token itself)."""
+        assert self.token is not None
+        return hashlib.sha256(b"monitor web cookie\0" + self.token.encode()).hexdigest()
+
+    def is_cookie(self, given: str | None) -> bool:
+        if self.token is None or given is None:
+            return False
+        return hmac.compare_digest(given.encode(), self.cookie().encode())
+
+    def accepts(
+        self, authorization: str | None, query_token: str | None, cookie_token: str | None = None
+    ) -> bool:
+        """Whether a request's Authorization header or ?token= matches, else (neither given)
+        its token cookie."""
         if not self.required:
             return True
         scheme, _, value = (authorization or "").partition(" ")
         if self.token is not None:
             given = value if scheme.lower() == "bearer" else query_token
-            if given is not None and hmac.compare_digest(given.encode(), self.token.encode()):
+            if self.is_token(given):
+                return True
+            # the cookie only when nothing else is given: a wrong token given is refused
+            if given is None and not authorization and self.is_cookie(cookie_token):
                 return True
         if self.user is not None and self.password is not None and scheme.lower() == "basic":
             try:
@@ -114,9 +139,27 @@ class Guard:
                 message = {**message, "headers": [*message.get("headers", []), *HEADERS]}
             await send(message)
 
-        if not self.credentials.accepts(_header(scope, b"authorization"), _query_token(scope)):
+        query = _query_token(scope)
+        cookie = _cookie_token(scope)
+        if not self.credentials.accepts(_header(scope, b"authorization"), query, cookie):
             await _unauthorized(send_with_headers, self.credentials)
             return
+        if self.credentials.is_token(query) and not self.credentials.is_cookie(cookie):
+            # Opened with ?token=: the browser keeps it as a cookie, so the page's links, its
+            # filter forms and its permalinks work without the token in them (a permalink an
+            # analyst quotes must not carry the secret). HttpOnly: no script could read it
+            # (none runs); SameSite=Strict: another site's link or form never sends it.
+            secure = "; Secure" if scope.get("scheme") == "https" else ""
+            value = self.credentials.cookie()
+            cookie_header = f"{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{secure}"
+            with_cookie = send_with_headers
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    extra = [(b"set-cookie", cookie_header.encode("latin-1"))]
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+                await with_cookie(message)
+
         await self.app(scope, receive, send_with_headers)
 
 
@@ -125,6 +168,21 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def _cookie_token(scope: Scope) -> str | None:
+    from http.cookies import CookieError, SimpleCookie
+
+    header = _header(scope, b"cookie")
+    if header is None:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return None
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel is not None else None
 
 
 def _query_token(scope: Scope) -> str | None:
