@@ -105,3 +105,16 @@ def test_the_demo_runs_offline_and_finds_the_concepts(
     # the verdict the README quotes for the demo's succession is the one the demo prints
     quoted = re.search(r"shows the succession:\n`([^`]+)`", README)
     assert quoted is not None and f"\n       {quoted[1]}\n" in out
+
+
+def test_every_picture_and_page_the_readme_links_exists() -> None:
+    """The README's images and its links to files of the repository (the web view's
+    screenshots, written by scripts/web_screenshots.py) are there."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(((?:docs|scripts|bench|config)/[^)#\s]+)\)", readme)
+    assert any(t.startswith("docs/screenshots/") for t in targets)
+    missing = [t for t in targets if not (ROOT / t).is_file()]
+    assert not missing, f"README links files that are not there: {missing}"
+    taken = {p.name for p in (ROOT / "docs" / "screenshots").glob("*.png")}
+    shown = {Path(t).name for t in targets if t.startswith("docs/screenshots/")}
+    assert taken == shown, f"screenshots the README does not link: {sorted(taken - shown)}"
