@@ -157,3 +157,26 @@ def test_every_library_monitor_imports_is_a_runtime_dependency() -> None:
                 if not dists & brought:
                     missing.add(f"{top} (monitor/{path.relative_to(ROOT)})")
     assert not missing, f"declare in pyproject.toml's dependencies: {sorted(missing)}"
+
+
+def test_tests_share_helpers_through_helper_modules() -> None:
+    """A test module imports helpers from tests/ helper modules (tests/documents.py,
+    tests/service.py, tests/web_history.py, ...), never from another test module, whose
+    fixtures and tests would come along."""
+    tests = ROOT.parent / "tests"
+    found = []
+    for path in sorted(tests.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            found += [
+                f"{path.relative_to(tests)}: {name}"
+                for name in names
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
+            ]
+    assert not found, f"move these helpers to a tests/ helper module: {found}"

@@ -23,8 +23,8 @@ from monitor import config
 from monitor.errors import MonitorError
 from monitor.web.security import CSP, Credentials, check_bind
 from monitor.web.server import Running, running
-from tests.test_web_history import HOSTILE_TITLE
-from tests.test_web_history import history as history  # the module's fixture
+from tests.web_history import HOSTILE_TITLE
+from tests.web_history import history as history  # the module's fixture
 
 PAGES = [
     "/changes",

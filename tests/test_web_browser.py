@@ -17,7 +17,7 @@ import pytest
 
 from monitor import config
 from monitor.web.server import Running, running
-from tests.test_web_history import history as history  # the module's fixture
+from tests.web_history import history as history  # the module's fixture
 
 CHROMIUM = Path("/usr/bin/chromium")
 PAGES = [

@@ -16,8 +16,8 @@ from monitor import config
 from monitor.store.views import AlertRow, ChangeRow
 from monitor.web.feeds import alerts_feed, changes_feed
 from monitor.web.server import Running, running
-from tests.test_web_history import HOSTILE_TITLE
-from tests.test_web_history import history as history  # the module's fixture
+from tests.web_history import HOSTILE_TITLE
+from tests.web_history import history as history  # the module's fixture
 
 # RFC 4287 Appendix B (normative), without its two Schematron annotations (tested below).
 ATOM_RNC = r"""
