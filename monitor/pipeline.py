@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,15 +28,13 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.analysis import prepare as worker
-from monitor.analysis.changes import prepare
-from monitor.analysis.match import Matcher
-from monitor.analysis.prepare import matcher
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
-from monitor.ingest import add_file, source_failed, source_succeeded, store_document
-from monitor.models import Arrival, Concept, Extracted, FeedEntry, Lexicon, Processed, Response
-from monitor.redact import Redactor, public_url
-from monitor.sources.engine import EntryState, Handler, Job
+from monitor.ingest import add_file
+from monitor.models import Lexicon, Processed, Response
+from monitor.poll_services import PollServices
+from monitor.redact import public_url
+from monitor.sources.engine import Handler, Job
 from monitor.sources.engine import Summary as Summary
 from monitor.sources.fetch import DnsFailures, Fetcher
 from monitor.sources.kinds import KINDS
@@ -71,8 +69,8 @@ Progress = Callable[[int, int], None]
 log = logging.getLogger("monitor.poll")
 
 
-class _Poll:
-    """The state of one poll: pools, pending work and the summary."""
+class _Poll(PollServices):
+    """The state of one poll: pools and pending work (the store and the summary: PollServices)."""
 
     def __init__(
         self,
@@ -82,16 +80,11 @@ class _Poll:
         shared: Shared | None,
         stop: threading.Event | None,
     ) -> None:
-        self.settings = settings
-        self.db = db
+        super().__init__(settings, db)
         self.progress = progress
         self.stop = stop or threading.Event()
-        self.lexicon = settings.lexicon()
         # Sent with each document; pickled once here, unpickled once per worker (see process).
         self.lexicon_blob = pickle.dumps(self.lexicon)
-        # Every error text and URL stored, logged or reported passes it; fetches use the real URL.
-        self.redactor = Redactor.from_settings(settings)
-        self.summary = Summary()
         self.pending: dict[Future[Any], Job] = {}
         self.finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self.threads = ThreadPoolExecutor(settings.fetch.concurrency, thread_name_prefix="fetch")
@@ -106,7 +99,6 @@ class _Poll:
         self.waiting: dict[str, deque[Job]] = defaultdict(deque)
         # Each kind's handling for this poll, made when its first source is polled.
         self.handlers: dict[str, Handler] = {}
-        self.keywords: dict[str, Matcher | None] = {}
         # Series members extracted this poll, stored at its end in publication order.
         self.held: list[tuple[Job, Processed]] = []
         self.known = self.done = 0
@@ -327,85 +319,6 @@ class _Poll:
         )
         self.summary.errors.append((job.source.name, error))
         log.warning(error, extra={"event": "store", "source": job.source.name})
-
-    def fail_source(self, source: Source, error: str) -> None:
-        error = self.redactor.redact(error)
-        source_failed(self.settings, self.db, source.name, self.redactor.url(source.url), error)
-        self.summary.errors.append((source.name, error))
-        self.summary.failed.append(source.name)
-        log.warning(error, extra={"event": "source", "source": source.name})
-
-    def succeeded(
-        self, source: Source, title: str | None = None, warning: str | None = None
-    ) -> None:
-        warning = self.redactor.optional(warning)
-        url = self.redactor.url(source.url)
-        source_succeeded(self.settings, self.db, source.name, url, title, warning)
-
-    def charset(self, source: Source, url: str, warning: str | None) -> None:
-        """Keep on the source, and log, a wrong charset declaration of a document it just
-        decoded; a document decoded right clears the warning that was about it."""
-        shown = self.redactor.url(url)
-        if warning is not None:
-            warning = f"{shown}: {warning}"
-            log.warning(warning, extra={"event": "charset", "source": source.name})
-        store.source_warning(self.db, source.name, shown, warning)
-
-    def redact(self, text: str) -> str:
-        return self.redactor.redact(text)
-
-    def redact_url(self, url: str) -> str:
-        return self.redactor.url(url)
-
-    def public_url(self, url: str) -> str:
-        return public_url(url)
-
-    def prepared(self, extracted: Extracted) -> Processed:
-        return prepare(extracted, self.lexicon)
-
-    def store(
-        self, source: Source, arrival: Arrival, validators: dict[str, str] | None = None
-    ) -> None:
-        stored = store_document(self.settings, self.db, source, arrival, validators=validators)
-        self.summary.new_documents += stored.new_document
-        self.summary.new_versions += stored.new_version
-        self.summary.mentions += stored.mentions
-        self.summary.changes += stored.changes
-        self.summary.wording.extend(stored.wording)
-
-    def mentions(self, source: Source, text: str) -> bool:
-        if source.name not in self.keywords:  # one automaton per source and poll
-            keywords = [Concept("keyword", "keyword", source.keywords)]
-            self.keywords[source.name] = Matcher(keywords) if source.keywords else None
-        found = self.keywords[source.name]
-        concepts = matcher(self.lexicon)
-        return (
-            concepts.matches_any(text)
-            or concepts.names_target(text)
-            or (found is not None and found.matches_any(text))
-        )
-
-    def entry_states(self, urls: Iterable[str]) -> Mapping[str, EntryState]:
-        return store.entry_states(self.db, urls)
-
-    def owed_entries(self, source: Source, max_failures: int) -> list[FeedEntry]:
-        return list(store.owed_entries(self.db, source.name, max_failures))
-
-    def give_up(self, url: str, error: str, max_failures: int) -> None:
-        store.give_up_article(self.db, url, error, max_failures)
-
-    def save_validators(
-        self, source: Source, headers: dict[str, str], body_hash: str | None
-    ) -> None:
-        store.save_validators(self.db, public_url(source.url), headers, body_hash)
-
-    def page_unchanged(self, source: Source, url: str, response: Response, body_hash: str) -> None:
-        with store.transaction(self.db):  # one commit for the page and its source
-            store.page_unchanged(self.db, public_url(source.url), url, response.headers, body_hash)
-            self.succeeded(source)
-
-    def page_placement(self, url: str) -> tuple[str | None, bool] | None:
-        return store.page_placement(self.db, url)
 
     def _handler(self, source: Source) -> Handler:
         handler = self.handlers.get(source.kind)

@@ -18,6 +18,7 @@ ORDER = (
     "schedule",
     "demo_run",
     "pipeline",
+    "poll_services",
     "ingest",
     "alerts/",
     "health",
