@@ -1,4 +1,8 @@
-"""Records passed between the pipeline stages. Stages never pass dicts or library objects onward."""
+"""Records passed between the pipeline stages. Stages never pass dicts or library objects onward.
+
+Longer than most modules, and on purpose: every record the stages pass to one another, frozen
+dataclasses with no logic beyond reading a comparison back from its JSON, kept in one file so the
+data model reads in one place."""
 
 from __future__ import annotations
 

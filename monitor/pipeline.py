@@ -5,6 +5,10 @@ the network); extraction runs in a process pool on every core (it is CPU-bound);
 work happens here, on the calling thread, one transaction per document. What a response means
 is its source kind's (monitor/sources/kinds.py), which calls back through the `Engine` protocol
 (monitor/sources/engine.py) that `_Poll` implements.
+
+Longer than most modules: its scheduling (each host's turn, batched transactions, series members
+held to the end, winding down on a stop) is one state machine over one poll's pools; what the
+handlers ask of the store is monitor/poll_services.py.
 """
 
 from __future__ import annotations

@@ -181,3 +181,19 @@ def test_tests_share_helpers_through_helper_modules() -> None:
                 if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
             ]
     assert not found, f"move these helpers to a tests/ helper module: {found}"
+
+
+LONG = 400  # lines: issue 12's bar for a module without a reason to be longer
+
+
+def test_a_long_module_says_why_it_is_one_module() -> None:
+    """A module over LONG lines says in its docstring why it is one ("Longer than most
+    modules: ..."), or is split by role."""
+    unexplained = []
+    for path in sorted(ROOT.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > LONG:
+            doc = " ".join((ast.get_docstring(ast.parse(text)) or "").split())
+            if "Longer than most modules" not in doc:
+                unexplained.append(f"monitor/{path.relative_to(ROOT)} ({text.count(chr(10))})")
+    assert not unexplained, f"split these by role or say why in the docstring: {unexplained}"

@@ -34,6 +34,10 @@ gained almost none (a truncated or failed extraction, more often than a rewrite)
 next band's floor; since k >= 1 in bands 1-3 their scores fall in [0.9, 1), [0.65, 0.8) and
 [0.375, 0.5), and band 4 in [0, 0.25) (in practice below 1/6, as u is about 2W at most). Identical texts, text that differs only in boilerplate removed
 by `ignore`, and reflowed text (an empty sentence diff with equal concept counts) score exactly 0.
+
+Longer than most modules: the concept deltas, the ladder placements, the significance bands
+above and the verdict line read the same matched mentions and must agree with one another; the
+sentence diff is monitor/analysis/diff.py and rewording.py.
 """
 
 from __future__ import annotations

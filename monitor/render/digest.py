@@ -21,6 +21,9 @@ is escaped and sits in `<bdi>`; in both parts and the subject, control and bidir
 formatting characters in it are shown as `<U+XXXX>`, and titles, sentences, names and URLs are
 capped (`monitor.render.untrusted` holds the rule). Only http and https URLs of up to URL_CHARS become
 links.
+
+Longer than most modules: the plain-text and HTML parts walk the same groups in the same order,
+kept side by side so that they stay in step (its window and data: monitor/alerts/digest.py).
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ images; its colours are given in foreground/background pairs that read in light 
 
 Times are shown in the configured zone and in UTC ("2026-11-28 05:30 KST (2026-11-27 20:30 UTC)");
 naive datetimes are taken as UTC.
+
+Longer than most modules: each kind of alert (change, article, source) has its subject, text,
+HTML and payload side by side, so that the four say the same thing.
 """
 
 from __future__ import annotations

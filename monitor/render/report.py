@@ -10,6 +10,9 @@ characters (terminal escapes included) and bidirectional formatting characters a
 forbids are shown as `<U+XXXX>`, and document text sits in `<bdi>` elements, so a right-to-left
 override cannot reorder the report around it; the page has no scripts, no external resources,
 and a Content-Security-Policy that forbids both. Titles are capped at TITLE_CHARS.
+
+Longer than most modules: the text report and the HTML redline walk the same sections in the
+same order, kept side by side so that a section added to one is added to the other.
 """
 
 from __future__ import annotations
