@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from monitor import pipeline, store
+from monitor import poll_services, store
 from monitor.config import Settings
 from monitor.models import Arrival
 from monitor.pipeline import Shared, Summary, poll
@@ -150,13 +150,13 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The URLs of the documents the poll stores (the real store, counted)."""
     urls: list[str] = []
-    real = pipeline.store_document
+    real = poll_services.store_document
 
     def counting(settings: Any, db: Any, source: Any, arrival: Arrival, **kwargs: Any) -> Any:
         urls.append(arrival.url)
         return real(settings, db, source, arrival, **kwargs)
 
-    monkeypatch.setattr(pipeline, "store_document", counting)
+    monkeypatch.setattr(poll_services, "store_document", counting)
     return urls
 
 
