@@ -643,13 +643,27 @@ class DigestData:
     order: tuple[str, ...]
 
 
+# What an outbox row tells of, kept as JSON until delivery renders it (monitor/store/events.py).
+QueuedEvent = Change | ArticleEvent | SourceEvent | DigestData
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What to send, as the outbox keeps it until delivery renders it: the event and its dedup
+    key (the mail's Message-ID, the webhook's Idempotency-Key)."""
+
+    dedup_key: str
+    event: QueuedEvent
+
+
 @dataclass(frozen=True)
 class OutboxItem:
-    """A message for one channel ("email" or a webhook's name), to write to the outbox."""
+    """What to send on one channel ("email" or a webhook's name), to write to the outbox: an
+    event that delivery renders (Queued), or a message rendered already (written as it is)."""
 
     channel: str
     recipients: tuple[str, ...]
-    message: Message
+    message: Queued | Message
     # The change it tells of, as its position among the changes stored with it (their ids are
     # not known before they are stored): a superseded change withdraws its pending alerts.
     change: int | None = None
@@ -657,10 +671,12 @@ class OutboxItem:
 
 @dataclass(frozen=True)
 class PendingAlert:
-    """An outbox row due for delivery."""
+    """An outbox row due for delivery. `event_json` is set while the row waits to be rendered
+    (its `message` then holds only its dedup key); once rendered, `message` is what is sent."""
 
     id: int
     channel: str
     recipients: tuple[str, ...]
     message: Message
     attempts: int
+    event_json: str | None = None

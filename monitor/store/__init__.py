@@ -23,6 +23,7 @@ from monitor.store.documents import (
     series_members,
     series_of_document,
 )
+from monitor.store.events import read_event
 from monitor.store.faults import describe
 from monitor.store.fulltext import fts_query, search
 from monitor.store.outbox import (
@@ -30,6 +31,7 @@ from monitor.store.outbox import (
     defer,
     due,
     enqueue,
+    freeze,
     has_message,
     mark_failed,
     mark_sent,
@@ -84,6 +86,7 @@ __all__ = [
     "enqueue",
     "entry_states",
     "fetch_state",
+    "freeze",
     "fts_query",
     "give_up_article",
     "has_message",
@@ -110,6 +113,7 @@ __all__ = [
     "page_placement",
     "page_unchanged",
     "raw_body",
+    "read_event",
     "recent_versions",
     "record_attempts",
     "save_document",

@@ -570,3 +570,20 @@ def m011_aggregates(db: Database) -> None:
     )
     fill_change_topics(db)
     fill_latest_mentions(db)
+
+
+@migrations()
+def m012_outbox_events(db: Database) -> None:
+    """The outbox holds what to send, and delivery renders it (monitor/alerts/delivery.py)."""
+    db.executescript(
+        """
+        -- the event a row tells of, as versioned JSON (monitor/store/events.py); NULL for rows
+        -- queued rendered (all rows before this migration). Until rendered_at is set, subject,
+        -- text and payload hold '' and html NULL
+        ALTER TABLE alerts ADD COLUMN event_json TEXT;
+        -- when delivery first rendered the row (it claimed it); from then on its subject,
+        -- text, html and payload stay as they are, so every attempt sends the same message
+        ALTER TABLE alerts ADD COLUMN rendered_at TEXT;
+        UPDATE alerts SET rendered_at = created_at;
+        """
+    )
