@@ -1,7 +1,11 @@
-"""Delivery of what is due in the outbox: claimed, sent by its channel, retried with backoff.
+"""Delivery of what is due in the outbox: claimed, rendered, sent by its channel, retried with
+backoff.
 
 A message is claimed before it is sent, so overlapping runs never send one twice; a channel that
 fails once is skipped for the rest of the run (one timeout per outage, not one per message).
+The outbox holds what to send (the event); the first run that claims a row renders it with its
+own settings (concept labels, time zone) and freezes the result in the row, so every attempt
+sends the same message and the table shows what was sent.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
@@ -20,6 +24,7 @@ from monitor.config import Settings
 from monitor.errors import NotifyError
 from monitor.models import PendingAlert
 from monitor.redact import Redactor
+from monitor.render.queued import render
 
 log = logging.getLogger("monitor.alerts")
 MAX_RETRY = timedelta(hours=6)
@@ -41,6 +46,15 @@ def _send(settings: Settings, alert: PendingAlert) -> None:
     if channel is None or channel.settings is None:
         raise NotifyError(notify.missing(channel, alert.channel))
     channel.kind.send(channel.settings, alert.recipients, alert.message)
+
+
+def _rendered(settings: Settings, db: Database, alert: PendingAlert, run: str) -> PendingAlert:
+    """The claimed alert with the message to send: the row's, once rendered (and frozen)."""
+    if alert.event_json is None:
+        return alert  # rendered already, or queued rendered before the outbox held events
+    dedup_key = alert.message.dedup_key
+    message = render(settings, store.read_event(alert.event_json), dedup_key)
+    return replace(alert, message=store.freeze(db, alert.id, run, message), event_json=None)
 
 
 def deliver_due(settings: Settings, db: Database, at: datetime | None = None) -> Delivery:
@@ -67,13 +81,17 @@ def deliver_due(settings: Settings, db: Database, at: datetime | None = None) ->
                 done.retrying += 1
             continue
         fields = {"event": "alert", "channel": alert.channel, "dedup_key": alert.message.dedup_key}
+        sending = False
         try:
+            alert = _rendered(settings, db, alert, run)
+            sending = True
             _send(settings, alert)
         except Exception as exc:  # a channel's refusal, or a bug: recorded, never blocking the rest
             error = str(exc) if isinstance(exc, NotifyError) else f"{type(exc).__name__}: {exc}"
             error = redactor.redact(error)  # a server's text is kept only once redacted
             log.warning("alert not delivered", extra={**fields, "error": error})
-            down[alert.channel] = error
+            if sending:  # a message that could not be rendered says nothing of its channel
+                down[alert.channel] = error
             attempts = alert.attempts + 1
             if attempts >= settings.alerts.max_attempts:
                 if store.mark_failed(db, alert.id, run, error, None):

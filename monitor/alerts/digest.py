@@ -1,5 +1,5 @@
 """The digest's day: the window a digest covers, which day is due, whether it is sent, its data,
-and queueing it (rendering it is monitor/render/digest.py)."""
+and queueing it (delivery renders it, with monitor/render/digest.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.config import Settings
-from monitor.models import DigestData, OutboxItem
-from monitor.render.digest import render_digest
+from monitor.models import DigestData, OutboxItem, Queued
+from monitor.render.queued import concept_order
 from monitor.store.timeline import daily_counts
 
 log = logging.getLogger("monitor.alerts")
@@ -76,12 +76,6 @@ def withheld(settings: Settings, db: Database, data: DigestData) -> str | None:
     return None
 
 
-def concept_order(settings: Settings) -> tuple[str, ...]:
-    """Ladder concepts first, strongest first, then the others in config order."""
-    laddered = [cid for steps in settings.ladders.values() for cid in steps]
-    return tuple(dict.fromkeys([*laddered, *settings.concepts]))
-
-
 def digest_data(settings: Settings, db: Database, day: date) -> DigestData:
     """Everything the digest for local `day` shows."""
     tz = settings.schedule.timezone
@@ -113,11 +107,11 @@ def queue_digest(settings: Settings, db: Database, day: date) -> int:
         return 0
     recipients = settings.digest.recipients or (settings.email.to if settings.email else ())
     items = [
-        OutboxItem("email", (to,), render_digest(data, dedup_key=f"digest:{day}:email:{to}"))
+        OutboxItem("email", (to,), Queued(f"digest:{day}:email:{to}", data))
         for to in (recipients if settings.email else ())
     ]
     items += [
-        OutboxItem(hook.name, (), render_digest(data, dedup_key=f"digest:{day}:{hook.name}"))
+        OutboxItem(hook.name, (), Queued(f"digest:{day}:{hook.name}", data))
         for hook in settings.webhooks
     ]
     with store.transaction(db):

@@ -1,7 +1,8 @@
 """Alert rules: which outbox items an event produces (delivery is monitor/alerts/delivery.py).
 
 Rules are read in order and the first that matches an event decides: `deliver = "now"` writes
-an alert to the outbox (in the transaction that stores the event), `deliver = "digest"` lets the
+the event to the outbox (in the transaction that stores it; monitor/alerts/delivery.py renders
+it when it sends it, so rules never render), `deliver = "digest"` lets the
 event wait for the daily digest (which shows every change and article anyway). An event no rule
 matches waits for the digest too. Dedup keys are built from the event itself (URL and content
 hashes, source and the start of its run of failures, the digest's day), so the same event can
@@ -11,31 +12,52 @@ never be queued twice, and the key travels with the message (Message-ID, Idempot
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 
 from monitor.alerts import channels as notify
 from monitor.config import AlertRule, Settings
 from monitor.models import (
     ArticleEvent,
     Change,
-    Message,
     OutboxItem,
+    Queued,
+    QueuedEvent,
     SourceEvent,
 )
-from monitor.render import messages
+
+# Mentions the outbox keeps per concept of an article (besides the first of each sentence):
+# as many as its message lists (render.untrusted.PAYLOAD_ITEMS; a test holds the two equal).
+ALERT_MENTIONS = 100
 
 
 def _short(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
-def _labels(settings: Settings) -> dict[str, str]:
-    return {cid: c.label for cid, c in settings.concepts.items()}
+def shown(event: ArticleEvent) -> ArticleEvent:
+    """The article as its alert tells it: per concept the first ALERT_MENTIONS mentions and the
+    first mention in each other sentence, with the true counts. One sentence may carry 12,000
+    mentions; the alert quotes it once and counts them all, so the outbox need not keep them."""
+    counts = event.counts or tuple(Counter(m.concept for m in event.mentions).items())
+    seen: Counter[str] = Counter()
+    sentences: set[tuple[str, str]] = set()
+    kept = []
+    for m in event.mentions:
+        seen[m.concept] += 1
+        if seen[m.concept] <= ALERT_MENTIONS or (m.concept, m.sentence) not in sentences:
+            kept.append(m)
+        sentences.add((m.concept, m.sentence))
+    return replace(event, mentions=tuple(kept), counts=counts)
 
 
 def _items(
-    settings: Settings, channels: Sequence[str], key: str, render: Any, recipients: Sequence[str]
+    settings: Settings,
+    channels: Sequence[str],
+    key: str,
+    event: QueuedEvent,
+    recipients: Sequence[str],
 ) -> list[OutboxItem]:
     """One outbox item per channel the config enables; a kind that needs recipients
     (email) needs somewhere to send to."""
@@ -47,7 +69,7 @@ def _items(
         if channel.kind.needs_recipients and not recipients:
             continue
         to = tuple(recipients) if channel.kind.needs_recipients else ()
-        items.append(OutboxItem(name, to, render(f"{key}:{name}")))
+        items.append(OutboxItem(name, to, Queued(f"{key}:{name}", event)))
     return items
 
 
@@ -85,27 +107,19 @@ def _article_matches(rule: AlertRule, event: ArticleEvent, settings: Settings) -
 
 
 def _to_rule(
-    settings: Settings, rule: AlertRule | None, key: str, render: Callable[[str], Message]
+    settings: Settings, rule: AlertRule | None, key: str, event: QueuedEvent
 ) -> list[OutboxItem]:
     """The outbox items of the rule that matched an event (none when it waits for the digest)."""
     if rule is None or rule.deliver != "now":
         return []
-    return _items(settings, rule.channels, key, render, settings.email.to if settings.email else ())
+    return _items(settings, rule.channels, key, event, settings.email.to if settings.email else ())
 
 
 def for_change(settings: Settings, event: Change, *, watched: bool) -> list[OutboxItem]:
     """Alerts for a wording change, by the first rule that matches it."""
     rule = next((r for r in settings.alerts.rules if _change_matches(r, event, watched)), None)
     key = f"change:{event.kind}:{_short(event.url)}:{event.old_hash[:12]}:{event.new_hash[:12]}"
-    labels, zone = _labels(settings), settings.schedule.timezone
-    return _to_rule(
-        settings,
-        rule,
-        key,
-        lambda dedup_key: messages.change_message(
-            event, dedup_key=dedup_key, timezone=zone, labels=labels
-        ),
-    )
+    return _to_rule(settings, rule, key, event)
 
 
 def for_article(settings: Settings, event: ArticleEvent) -> list[OutboxItem]:
@@ -113,15 +127,7 @@ def for_article(settings: Settings, event: ArticleEvent) -> list[OutboxItem]:
     if not event.mentions:
         return []
     rule = next((r for r in settings.alerts.rules if _article_matches(r, event, settings)), None)
-    labels, zone = _labels(settings), settings.schedule.timezone
-    return _to_rule(
-        settings,
-        rule,
-        f"article:{_short(event.url)}",
-        lambda dedup_key: messages.article_message(
-            event, dedup_key=dedup_key, timezone=zone, labels=labels
-        ),
-    )
+    return _to_rule(settings, rule, f"article:{_short(event.url)}", shown(event))
 
 
 def for_source(settings: Settings, event: SourceEvent, since: str) -> list[OutboxItem]:
@@ -133,11 +139,5 @@ def for_source(settings: Settings, event: SourceEvent, since: str) -> list[Outbo
     if not event.failing and event.consecutive_failures < threshold:
         return []
     key = f"source:{event.name}:{'down' if event.failing else 'up'}:{since}"
-
-    def render(dedup_key: str) -> Message:
-        return messages.source_message(
-            event, dedup_key=dedup_key, timezone=settings.schedule.timezone
-        )
-
     to = settings.alerts.failure_recipients or (settings.email.to if settings.email else ())
-    return _items(settings, settings.alerts.failure_channels, key, render, to)
+    return _items(settings, settings.alerts.failure_channels, key, event, to)

@@ -523,7 +523,8 @@ def article_message(
                 for m in _first_per_concept(event.mentions, PAYLOAD_ITEMS)
             ]
         ),
-        "counts": dict(Counter(m.concept for m in event.mentions)),  # true, however many listed
+        # true, however many are listed or kept (alerts.rules.shown)
+        "counts": {c: event.count(c) for c in dict.fromkeys(m.concept for m in event.mentions)},
     }
     return body.message(dedup_key, subject, payload)
 
