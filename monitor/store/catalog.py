@@ -331,10 +331,10 @@ TABLES: tuple[Table, ...] = (
             C("event", "`change`, `article`, `source` or `digest`"),
             C("channel", "`email` or a webhook's name"),
             C("recipients", "JSON list"),
-            C("subject"),
-            C("text"),
-            C("html"),
-            C("payload", "the webhook's JSON body"),
+            C("subject", "as sent; '' until delivery first renders the row (`rendered_at`)"),
+            C("text", "the plain-text body; '' until rendered"),
+            C("html", "the HTML body; NULL until rendered"),
+            C("payload", "the webhook's JSON body; '' until rendered"),
             C("created_at"),
             C(
                 "status",
@@ -351,6 +351,8 @@ TABLES: tuple[Table, ...] = (
                 "claimed_by",
                 "the token of the delivery run holding it while `sending`, else NULL",
             ),
+            C("event_json", "the event as JSON, rendered at delivery; NULL: queued rendered"),
+            C("rendered_at", "when first rendered; the message is frozen from then on"),
         ),
     ),
     Table(

@@ -116,6 +116,7 @@ class AlertRow:
     text: str
     created_at: str
     change_id: int | None
+    event_json: str | None = None  # set while no row of the event is rendered yet
 
 
 _CHANGE_COLUMNS = (
@@ -343,10 +344,15 @@ def recent_alerts(
     if series is not None:
         where.append("a.change_id IN (SELECT id FROM changes WHERE series = ?)")
         params.append(series)
+    # One event's rows differ by channel only: their dedup keys are the event's key, a colon
+    # and the channel's name. A row delivery has not rendered yet holds '' as its subject and
+    # text and carries its event_json, for the caller to render as delivery would.
     rows = db.execute(
-        "SELECT MIN(a.id), a.event, a.subject, MIN(a.text), MIN(a.created_at), a.change_id "
+        "SELECT MIN(a.id), a.event, MAX(a.subject), MAX(a.text), MIN(a.created_at), a.change_id, "
+        "CASE WHEN MAX(a.rendered_at) IS NULL THEN MIN(a.event_json) END "
         f"FROM alerts a WHERE {' AND '.join(where)} AND a.event != 'digest' "
-        "GROUP BY a.event, a.subject, a.change_id ORDER BY MIN(a.id) DESC LIMIT ?",
+        "GROUP BY substr(a.dedup_key, 1, length(a.dedup_key) - length(a.channel) - 1) "
+        "ORDER BY MIN(a.id) DESC LIMIT ?",
         [*params, limit],
     ).fetchall()
     return [AlertRow(*row) for row in rows]

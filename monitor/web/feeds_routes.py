@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from monitor import store
+from monitor.config import Settings
+from monitor.render.queued import render
 from monitor.store import views
 from monitor.web.app import Site
 from monitor.web.feeds import alerts_feed, changes_feed
@@ -49,11 +54,21 @@ def changes_atom(request: Request) -> Response:
     return Response(body, media_type=ATOM)
 
 
+def shown(settings: Settings, row: views.AlertRow) -> views.AlertRow:
+    """An alert as its message tells it: one delivery has not rendered yet is rendered here as
+    delivery would now (with this process's settings), so the feed lists it before it is sent."""
+    if row.event_json is None:
+        return row
+    message = render(settings, store.read_event(row.event_json), f"{row.event}:{row.id}")
+    return replace(row, subject=message.subject, text=message.text, event_json=None)
+
+
 def alerts_atom(request: Request) -> Response:
     site: Site = request.app.state.site
     concept, series = _scope(request, site)
     with site.db() as db:
         rows = views.recent_alerts(db, ENTRIES, concept=concept, series=series)
+    rows = [shown(site.settings, row) for row in rows]
     body = alerts_feed(
         rows,
         base=_base(request),
