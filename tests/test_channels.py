@@ -14,7 +14,8 @@ from monitor import store
 from monitor.alerts import channels, delivery, rules
 from monitor.config import Settings
 from monitor.errors import NotifyError
-from monitor.models import Message, SourceEvent
+from monitor.models import Message, Queued, SourceEvent
+from monitor.render.queued import render
 from tests.conftest import MakeSettings
 
 
@@ -57,9 +58,11 @@ def test_a_kind_registered_alone_gets_items_and_delivers_them(
         done = delivery.deliver_due(settings, db)
     assert (done.sent, done.retrying, done.given_up) == (1, 0, 0)
     lines = [json.loads(line) for line in archive.read_text(encoding="utf-8").splitlines()]
-    assert lines == [
-        {"to": [], "subject": items[0].message.subject, "key": items[0].message.dedup_key}
-    ]
+    [item] = items
+    assert isinstance(item.message, Queued), "the outbox holds the event; delivery renders it"
+    message = render(settings, item.message.event, item.message.dedup_key)
+    assert message.subject.startswith("Source failing: ")
+    assert lines == [{"to": [], "subject": message.subject, "key": item.message.dedup_key}]
 
 
 def test_its_refusal_waits_in_the_outbox_like_any_channel(

@@ -53,6 +53,7 @@ def test_database_is_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
         "m009_change_index",
         "m010_bodies",
         "m011_aggregates",
+        "m012_outbox_events",
     ]
     assert store.migrations.pending(again) == []
     assert {"sources", "fetches", "documents", "versions", "mentions", "http_cache"} <= set(
