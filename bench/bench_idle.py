@@ -24,16 +24,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_ingest import real_pages, run_once, write_config  # noqa: E402
+from bench.local_sites import Quiet, feed_xml, number, serve_hosts  # noqa: E402
 
 PER_HOST = 10
 
@@ -63,65 +61,25 @@ print(json.dumps(out))
 """
 
 
-def feed_xml(host: str, count: int, offset: int) -> bytes:
-    items = "".join(
-        f"<item><title>Article {offset + i}"
-        f"{' on complete denuclearization' if i % 4 == 0 else ''}</title>"
-        f"<link>http://{host}/articles/{offset + i}.html</link>"
-        f"<description>Story {offset + i}</description>"
-        f"<pubDate>Mon, 03 Mar 2025 09:{i % 60:02d}:00 +0900</pubDate></item>"
-        for i in range(count)
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>bench</title>'
-        f"<link>http://{host}/</link><description>bench feed</description>{items}</channel></rss>"
-    ).encode()
-
-
 def handler_for(host: str, pages: list[bytes], per_feed: int, first: int) -> type:
     """Pages at /page/N.html, a feed at /feed.xml, articles at /articles/N.html; no validators."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(Quiet):
         def do_GET(self) -> None:
             if self.path == "/feed.xml":
-                self._send(feed_xml(host, per_feed, first * per_feed), "application/rss+xml")
+                feed = feed_xml(host, per_feed, first * per_feed, concept_every=4)
+                self.send(200, feed, "application/rss+xml")
             elif self.path.startswith(("/page/", "/articles/")):
-                number = int(self.path.rsplit("/", 1)[1].split(".")[0])
-                self._send(pages[number % len(pages)], "text/html; charset=utf-8")
+                self.send(200, pages[number(self.path) % len(pages)], "text/html; charset=utf-8")
             else:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        def _send(self, body: bytes, kind: str) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+                self.send(404, b"", "text/plain")
 
     return Handler
 
 
-@contextmanager
-def serve(hosts: int, pages: list[bytes], per_feed: int) -> Iterator[list[str]]:
+def serve(hosts: int, pages: list[bytes], per_feed: int) -> AbstractContextManager[list[str]]:
     """`hosts` servers on their own loopback addresses; yields their base URLs."""
-    with ExitStack() as stack:
-        bases = []
-        for n in range(hosts):
-            server = ThreadingHTTPServer((f"127.0.0.{n + 2}", 0), BaseHTTPRequestHandler)
-            host = f"127.0.0.{n + 2}:{server.server_address[1]}"
-            server.RequestHandlerClass = handler_for(host, pages, per_feed, n)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            stack.callback(server.server_close)
-            stack.callback(server.shutdown)
-            bases.append(f"http://{host}")
-        yield bases
+    return serve_hosts(hosts, lambda n, host: handler_for(host, pages, per_feed, n))
 
 
 def config_for(directory: Path, sources: list[dict[str, str]]) -> Path:
@@ -203,9 +161,7 @@ def main(argv: list[str] | None = None) -> None:
                 with tempfile.TemporaryDirectory() as tmp, serve(hosts, pages, 1) as b:
                     path = config_for(Path(tmp), sources(b))
                     if args.code is None:
-                        _, cpu1, _ = run_once(path)
-                        _, cpu2, _ = run_once(path)
-                        whole.append((cpu1, cpu2))
+                        whole.append((run_once(path).cpu, run_once(path).cpu))
         print(
             f"    {label}: idle poll CPU {statistics.median(idles):.3f} s = "
             f"{100 * statistics.median(shares):.1f}% of the cold poll's {statistics.median(colds):.2f} s "

@@ -24,16 +24,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.local_sites import Quiet, feed_xml, number, serve_hosts  # noqa: E402
+
 CORPUS = ROOT.parent / "shared" / "corpus" / "html"
 
 
@@ -44,63 +47,31 @@ def real_pages() -> list[bytes]:
     return [p.read_bytes() for p in pages]
 
 
-def feed_xml(host: str, count: int, offset: int) -> bytes:
-    items = "".join(
-        f"<item><title>Article {offset + i}</title><link>http://{host}/articles/{offset + i}.html</link>"
-        f"<description>Story {offset + i}</description>"
-        f"<pubDate>Mon, 03 Mar 2025 09:{i % 60:02d}:00 +0900</pubDate></item>"
-        for i in range(count)
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>bench</title>'
-        f"<link>http://{host}/</link><description>bench feed</description>{items}</channel></rss>"
-    ).encode()
-
-
 def handler_for(feed: bytes, pages: list[bytes]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(Quiet):
         def do_GET(self) -> None:
+            etag = [("ETag", '"feed"')]
             if self.path == "/feed.xml":
                 if self.headers.get("If-None-Match") == '"feed"':
-                    self._send(304, b"", "application/rss+xml")
+                    self.send(304, b"", "application/rss+xml", etag)
                 else:
-                    self._send(200, feed, "application/rss+xml")
+                    self.send(200, feed, "application/rss+xml", etag)
             elif self.path.startswith("/articles/"):
-                number = int(self.path.rsplit("/", 1)[1].split(".")[0])
-                self._send(200, pages[number % len(pages)], "text/html; charset=utf-8")
+                page = pages[number(self.path) % len(pages)]
+                self.send(200, page, "text/html; charset=utf-8", etag)
             else:
-                self._send(404, b"", "text/plain")
-
-        def _send(self, status: int, body: bytes, kind: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("ETag", '"feed"')
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+                self.send(404, b"", "text/plain", etag)
 
     return Handler
 
 
 @contextmanager
 def serve(feeds: int, per_feed: int, pages: list[bytes]) -> Iterator[list[str]]:
-    with ExitStack() as stack:
-        urls = []
-        for n in range(feeds):
-            address = f"127.0.0.{n + 2}"
-            server = ThreadingHTTPServer((address, 0), handler_for(b"", pages))
-            host = f"{address}:{server.server_address[1]}"
-            server.RequestHandlerClass = handler_for(feed_xml(host, per_feed, n * per_feed), pages)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            stack.callback(server.server_close)
-            stack.callback(server.shutdown)
-            urls.append(f"http://{host}/feed.xml")
-        yield urls
+    def handler(n: int, host: str) -> type[BaseHTTPRequestHandler]:
+        return handler_for(feed_xml(host, per_feed, n * per_feed), pages)
+
+    with serve_hosts(feeds, handler) as bases:
+        yield [f"{base}/feed.xml" for base in bases]
 
 
 def _toml(value: object) -> str:

@@ -25,12 +25,9 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-import threading
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +37,7 @@ import zstandard  # noqa: E402
 
 from bench.bench_idle import PER_HOST, config_for, page_sources  # noqa: E402
 from bench.bench_ingest import real_pages, run_once  # noqa: E402
+from bench.local_sites import Quiet, number, serve_hosts  # noqa: E402
 
 
 def page_body(pages: list[bytes], number: int, poll: int) -> bytes:
@@ -57,32 +55,15 @@ def page_body(pages: list[bytes], number: int, poll: int) -> bytes:
     return page[:at] + own + page[at:]
 
 
-@contextmanager
-def serve(hosts: int, pages: list[bytes], state: dict[str, int]) -> Iterator[list[str]]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+def serve(
+    hosts: int, pages: list[bytes], state: dict[str, int]
+) -> AbstractContextManager[list[str]]:
+    class Handler(Quiet):
         def do_GET(self) -> None:
-            number = int(self.path.rsplit("/", 1)[1].split(".")[0])
-            body = page_body(pages, number, state["poll"])
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            body = page_body(pages, number(self.path), state["poll"])
+            self.send(200, body, "text/html; charset=utf-8")
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    with ExitStack() as stack:
-        bases = []
-        for n in range(hosts):
-            server = ThreadingHTTPServer((f"127.0.0.{n + 2}", 0), Handler)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            stack.callback(server.server_close)
-            stack.callback(server.shutdown)
-            bases.append(f"http://127.0.0.{n + 2}:{server.server_address[1]}")
-        yield bases
+    return serve_hosts(hosts, lambda n, host: Handler)
 
 
 def vacuumed_size(path: Path) -> int:
@@ -126,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         per_poll = []
         for poll in range(args.polls):
             state["poll"] = poll
-            _, _, summary = run_once(path)
+            summary = run_once(path).summary
             assert not summary["errors"], summary["errors"]
             per_poll.append(str(summary["new_versions"]))
         database = Path(tmp) / "bench.db"
