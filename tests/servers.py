@@ -332,3 +332,15 @@ def deterrence_feed(*links: str) -> bytes:
         '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
         f"<description>d</description>{items}</channel></rss>"
     ).encode()
+
+
+def rss_feed(*items: tuple[str, str, str]) -> bytes:
+    """A minimal RSS 2.0 feed of (title, link, description) items."""
+    body = "".join(
+        f"<item><title>{title}</title><link>{link}</link><description>{summary}</description></item>"
+        for title, link, summary in items
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
+        f"<description>d</description>{body}</channel></rss>"
+    ).encode()

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.cli import main
-from monitor.config import Settings
+from monitor.config import Series, Settings
 from monitor.ingest import add_file
 from monitor.pipeline import poll
 from tests.conftest import MakeSettings
@@ -218,22 +218,28 @@ def _when(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(tzinfo=UTC)
 
 
+# The editions of the series tests: each file, its title and its publication day.
+EDITIONS = {
+    "2021": (MD_2021, "2021-05-21"),
+    "2022": (MD_2022, "2022-05-21"),
+    "2023": (DECLARATION_2023, "2023-04-26"),
+}
+
+
+def _add(settings: Settings, db: Database, series: Series, *titles: str) -> None:
+    """Add the editions of these titles to the series, in this order."""
+    for title in titles:
+        path, day = EDITIONS[title]
+        add_file(settings, db, path, series=series, title=title, published=_when(day))
+
+
 def test_a_middle_edition_arriving_last_is_placed_between_its_neighbours(
     make_settings: MakeSettings,
 ) -> None:
     settings = _series_settings(make_settings, rule={"source": "local", "title": "."})
     series = settings.series[0]
     with store.open_db(settings.database) as db:
-        add_file(settings, db, MD_2021, series=series, title="2021", published=_when("2021-05-21"))
-        add_file(
-            settings,
-            db,
-            DECLARATION_2023,
-            series=series,
-            title="2023",
-            published=_when("2023-04-26"),
-        )
-        add_file(settings, db, MD_2022, series=series, title="2022", published=_when("2022-05-21"))
+        _add(settings, db, series, "2021", "2023", "2022")
         assert _pairs(db) == [
             ("succession", "2021", "2023"),
             ("succession", "2021", "2022"),
@@ -253,8 +259,7 @@ def test_the_members_list_orders_the_series_whatever_the_dates(make_settings: Ma
     settings = _series_settings(make_settings, members=[str(MD_2022), str(MD_2021)])
     series = settings.series[0]
     with store.open_db(settings.database) as db:
-        add_file(settings, db, MD_2021, series=series, title="2021", published=_when("2021-05-21"))
-        add_file(settings, db, MD_2022, series=series, title="2022", published=_when("2022-05-21"))
+        _add(settings, db, series, "2021", "2022")
         assert _pairs(db) == [("succession", "2022", "2021")]
 
 
@@ -264,16 +269,7 @@ def test_a_baseline_is_compared_only_with_later_members(make_settings: MakeSetti
     )
     series = settings.series[0]
     with store.open_db(settings.database) as db:
-        add_file(settings, db, MD_2021, series=series, title="2021", published=_when("2021-05-21"))
-        add_file(settings, db, MD_2022, series=series, title="2022", published=_when("2022-05-21"))
-        add_file(
-            settings,
-            db,
-            DECLARATION_2023,
-            series=series,
-            title="2023",
-            published=_when("2023-04-26"),
-        )
+        _add(settings, db, series, "2021", "2022", "2023")
         assert _pairs(db) == [
             ("succession", "2021", "2022"),
             ("succession", "2022", "2023"),
@@ -284,12 +280,7 @@ def test_a_baseline_is_compared_only_with_later_members(make_settings: MakeSetti
         make_settings, rule={"source": "local", "title": "."}, baseline=str(MD_2022)
     )
     with store.open_db(late.database.with_name("late.db")) as db:
-        add_file(
-            late, db, MD_2022, series=late.series[0], title="2022", published=_when("2022-05-21")
-        )
-        add_file(
-            late, db, MD_2021, series=late.series[0], title="2021", published=_when("2021-05-21")
-        )
+        _add(late, db, late.series[0], "2022", "2021")
         assert _pairs(db) == [("succession", "2021", "2022")]
 
 

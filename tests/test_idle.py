@@ -19,7 +19,7 @@ from monitor.sources import feeds
 from monitor.sources.fetch import Fetcher
 from monitor.workers import Workers
 from tests.conftest import DEMO, MakeSettings
-from tests.servers import Handler, LocalServer, respond, sequence
+from tests.servers import Handler, LocalServer, respond, rss_feed, sequence
 
 PAGE = (
     DEMO / "pages" / "whitehouse" / "2021-05-21-u-s-rok-leaders-joint-statement.html"
@@ -121,17 +121,6 @@ def test_a_page_that_failed_extraction_is_extracted_again_though_unchanged(
             assert second.unchanged == 0
 
 
-def _feed(*items: tuple[str, str, str]) -> bytes:
-    body = "".join(
-        f"<item><title>{title}</title><link>{link}</link><description>{summary}</description></item>"
-        for title, link, summary in items
-    )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
-        f"<description>d</description>{body}</channel></rss>"
-    ).encode()
-
-
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How often a feed is parsed (the real parser, counted)."""
@@ -166,7 +155,7 @@ def test_a_byte_identical_feed_is_not_parsed_and_unchanged_entries_are_not_writt
     one = ("Talks", "/a.html", "The allies seek North Korea's complete denuclearization.")
     two = ("Summit", "/b.html", "Leaders meet.")
     edited = ("Summit", "/b.html", "Leaders met.")
-    first, third = _feed(one, two), _feed(one, edited)
+    first, third = rss_feed(one, two), rss_feed(one, edited)
     with LocalServer() as server:
         server.route(
             "/feed",
@@ -188,7 +177,7 @@ def test_a_byte_identical_feed_is_not_parsed_and_unchanged_entries_are_not_writt
 def test_an_unchanged_feed_still_retries_the_articles_it_owes(
     make_settings: MakeSettings, parses: list[int]
 ) -> None:
-    feed = _feed(("Extended deterrence talks", "/a.html", "NCG meets"))
+    feed = rss_feed(("Extended deterrence talks", "/a.html", "NCG meets"))
     with LocalServer() as server:
         server.route("/feed", respond(200, feed, RSS))
         server.route("/a.html", sequence(respond(503, b"busy"), respond(200, PAGE, HTML)))

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 from monitor import store
 from monitor.pipeline import poll
 from tests.conftest import DEMO, MakeSettings
-from tests.servers import LocalServer, hang, respond, sequence, serve_demo_site, static
+from tests.servers import LocalServer, hang, respond, rss_feed, sequence, serve_demo_site, static
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 PDF = Path(__file__).parent / "data" / "pdf" / "us-rok-joint-statement-2022.pdf"
@@ -248,21 +248,10 @@ def test_a_failed_article_is_retried_at_the_next_poll(make_settings: MakeSetting
             assert db.execute("SELECT kind, failures FROM documents").fetchone() == ("article", 0)
 
 
-def _feed(*items: tuple[str, str, str]) -> bytes:
-    body = "".join(
-        f"<item><title>{title}</title><link>{link}</link><description>{summary}</description></item>"
-        for title, link, summary in items
-    )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
-        f"<description>d</description>{body}</channel></rss>"
-    ).encode()
-
-
 def test_a_failed_article_is_retried_while_the_feed_is_unchanged_then_given_up(
     make_settings: MakeSettings,
 ) -> None:
-    feed = _feed(("Extended deterrence talks", "/a.html", "NCG meets"))
+    feed = rss_feed(("Extended deterrence talks", "/a.html", "NCG meets"))
     with LocalServer() as server:
         server.route("/feed", static(feed, "application/rss+xml"))
         server.route("/a.html", respond(503, b"busy"))
@@ -282,7 +271,7 @@ def test_a_failed_article_is_retried_while_the_feed_is_unchanged_then_given_up(
 
 def test_validators_are_kept_only_once_every_article_is_stored(make_settings: MakeSettings) -> None:
     article = (DEMO / "pages" / "analysis" / "denuclearization-wording.html").read_bytes()
-    feed = _feed(*[(f"Story {n}", f"/{n}.html", "denuclearization") for n in range(3)])
+    feed = rss_feed(*[(f"Story {n}", f"/{n}.html", "denuclearization") for n in range(3)])
     with LocalServer() as server:
         server.route("/feed", static(feed, "application/rss+xml"))
         for n in range(3):
@@ -316,8 +305,10 @@ def test_a_page_that_fails_extraction_is_fetched_again_not_answered_304(
 
 
 def test_an_entry_whose_summary_changes_gets_a_new_version(make_settings: MakeSettings) -> None:
-    before = _feed(("Talks", "/a.html", "The allies seek North Korea's complete denuclearization."))
-    after = _feed(("Talks", "/a.html", "The allies seek North Korea's denuclearization."))
+    before = rss_feed(
+        ("Talks", "/a.html", "The allies seek North Korea's complete denuclearization.")
+    )
+    after = rss_feed(("Talks", "/a.html", "The allies seek North Korea's denuclearization."))
     with LocalServer() as server:
         server.route(
             "/feed",
@@ -345,7 +336,7 @@ def test_follow_matching_fetches_articles_whose_headline_names_only_north_korea(
     # Korean headlines often say only 北 or 북핵: no concept, but the target, so the article
     # is fetched; a headline about the Arctic (북극) is not.
     page = "<html><body><article><p>北은 이날 동해상으로 탄도미사일을 발사했다.</p></article></body></html>"
-    feed = _feed(
+    feed = rss_feed(
         ("北, 동해상으로 탄도미사일 발사", "/nk.html", "합참 발표"),
         ("북핵 협상 재개 가능성", "/talks.html", "전문가 분석"),
         ("북극 항로 개척 본격화", "/arctic.html", "해운업계"),
