@@ -30,14 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import shipped_concepts  # noqa: E402
+from tests.hostile.helpers import AMPLIFY, HITS  # noqa: E402
 from tests.servers import LocalServer, respond  # noqa: E402
-
-SENTENCE = "North Korea must accept " + "CVID " * 12_000 + "now."
-AMPLIFY = (
-    "<html><head><title>Amplification</title></head><body><article><h1>Amplification</h1>"
-    f"<p>The statement follows.</p><p>{SENTENCE}</p></article></body></html>"
-).encode()
-HITS = ("Summit notes\n\n" + "summit " * 105_000).encode()
 
 
 def config(directory: Path, server: LocalServer, page: str) -> Path:

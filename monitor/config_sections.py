@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from monitor import __version__
@@ -112,11 +112,28 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _zone_name(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as Asia/Seoul"
+        ) from exc
+    return value
+
+
+# The checks that [fetch], [schedule] and [[sources]] share, as the types of their keys.
+AllowList = Annotated[tuple[str, ...], AfterValidator(_allow_list)]
+UserAgent = Annotated[str, AfterValidator(_user_agent)]
+Headers = Annotated[dict[str, str], AfterValidator(_headers)]
+ZoneName = Annotated[str, AfterValidator(_zone_name)]
+
+
 class FetchSection(Section):
     """[fetch]: validated here, handed to the HTTP client as its own record (`for_fetcher`;
     tests/test_config.py checks that the two name the same fields with the same defaults)."""
 
-    user_agent: str = Field(
+    user_agent: UserAgent = Field(
         f"monitor/{__version__} (Korea-policy wording monitor; +https://github.com/monitor-korea/monitor)",
         description="User-Agent sent with every request",
     )
@@ -128,19 +145,9 @@ class FetchSection(Section):
     max_retry_after: Annotated[float, Field(ge=0, le=DAY)] = 120.0
     concurrency: Annotated[int, Field(ge=1, le=256)] = 8
     delay: Annotated[float, Field(ge=0, le=HOUR)] = 1.0
-    allow_internal: tuple[str, ...] = Field(
+    allow_internal: AllowList = Field(
         (), description="non-public addresses, networks (CIDR) or host names any source may reach"
     )
-
-    @field_validator("allow_internal")
-    @classmethod
-    def _allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _allow_list(value)
-
-    @field_validator("user_agent")
-    @classmethod
-    def _agent(cls, value: str) -> str:
-        return _user_agent(value)
 
     def for_fetcher(self) -> FetcherSettings:
         """The HTTP client's settings (monitor.sources.fetch, imported here: it loads httpx)."""
@@ -149,24 +156,9 @@ class FetchSection(Section):
         return FetchSettings(**self.model_dump())
 
 
-def _zone_name(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"unknown time zone {value!r}; use an IANA name such as Asia/Seoul"
-        ) from exc
-    return value
-
-
 class ScheduleSettings(Section):
-    timezone: str = "Asia/Seoul"
+    timezone: ZoneName = "Asia/Seoul"
     interval_minutes: Annotated[float, Field(gt=0, le=YEAR_MINUTES)] = 30
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        return _zone_name(value)
 
 
 class ServiceSettings(Section):
@@ -224,16 +216,16 @@ class Source(Section):
     max_articles: Annotated[int, Field(ge=0, le=100_000)] = Field(
         100, description="articles fetched per poll; the rest wait for the next poll"
     )
-    allow_internal: tuple[str, ...] = Field(
+    allow_internal: AllowList = Field(
         (), description="non-public addresses, networks (CIDR) or host names this source may reach"
     )
-    user_agent: str | None = Field(
+    user_agent: UserAgent | None = Field(
         None, description="replaces [fetch].user_agent for every request made for this source"
     )
-    headers: dict[str, str] = Field(
+    headers: Headers = Field(
         {}, description="extra request headers, sent to the host of url only"
     )
-    timezone: str | None = Field(
+    timezone: ZoneName | None = Field(
         None, description="zone of the feed's dates that name none (default: schedule.timezone)"
     )
 
@@ -246,26 +238,6 @@ class Source(Section):
                 "literal_error", "Input should be {expected}", {"expected": kinds.names()}
             )
         return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        return None if value is None else _zone_name(value)
-
-    @field_validator("allow_internal")
-    @classmethod
-    def _allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _allow_list(value)
-
-    @field_validator("user_agent")
-    @classmethod
-    def _agent(cls, value: str | None) -> str | None:
-        return None if value is None else _user_agent(value)
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
-        return _headers(value)
 
     @field_validator("ignore")
     @classmethod

@@ -20,6 +20,15 @@ from tests import processes
 from tests.conftest import shipped_concepts
 
 ROOT = Path(__file__).parent.parent.parent
+# One 60 KB sentence that repeats a concept 12,000 times: stored once per mention, it made a
+# 738 MB database.
+SENTENCE = "North Korea must accept " + "CVID " * 12_000 + "now."
+AMPLIFY = (
+    "<html><head><title>Amplification</title></head><body><article><h1>Amplification</h1>"
+    f"<p>The statement follows.</p><p>{SENTENCE}</p></article></body></html>"
+).encode()
+# 105,000 hits of one word in one document: the search ran past 120 s.
+HITS = ("Summit notes\n\n" + "summit " * 105_000).encode()
 # A ceiling on the peak resident memory of each process of `monitor once` (the poll process and,
 # apart, each extraction worker): the poll process measured 75 MB polling a small feed and 110 MB
 # with pages (CPython 3.11, lxml, trafilatura, PDFium), a 10 MB capped body included; a 2 GB body

@@ -17,18 +17,10 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import config_head, shipped_concepts
+from tests.hostile.helpers import AMPLIFY, HITS
 from tests.servers import LocalServer, respond
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-# One 60 KB sentence that repeats a concept 12,000 times: stored once per mention, it made a
-# 738 MB database.
-SENTENCE = "North Korea must accept " + "CVID " * 12_000 + "now."
-AMPLIFY = (
-    "<html><head><title>Amplification</title></head><body><article><h1>Amplification</h1>"
-    f"<p>The statement follows.</p><p>{SENTENCE}</p></article></body></html>"
-).encode()
-# 105,000 hits of one word in one document: the search ran past 120 s.
-HITS = ("Summit notes\n\n" + "summit " * 105_000).encode()
 DEADLINE = 120.0  # generous: what is asserted is that it ends, not how fast
 
 
