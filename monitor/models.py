@@ -297,6 +297,15 @@ class SourceHealth:
     documents: int
     warning: str | None = None  # the last wrong charset declaration found (sources.warning)
 
+    def state(self, enabled: bool, failing: str = "failing ×{}") -> str:
+        """How the source stands: disabled, failing (`failing` with the count of failures in a
+        row), never polled, or ok."""
+        if not enabled:
+            return "disabled"
+        if self.consecutive_failures:
+            return failing.format(self.consecutive_failures)
+        return "never polled" if self.last_success is None and self.last_error is None else "ok"
+
 
 @dataclass(frozen=True)
 class ConceptSummary:

@@ -364,34 +364,51 @@ def _union_list_changes(
     superseded: bool,
     status: str | None,
 ) -> list[int]:
-    """The ids list_changes chose before m011: the union of the change index's rows."""
-    where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
-    if since is not None:
-        where.append("c.detected_at >= ?")
-        params.append(since)
+    """The ids list_changes chose before m011: the union of the change index's rows, filtered
+    and ranked here in Python (an oracle that shares no query with the store)."""
+
+    def ids(sql: str, *args: str) -> set[int]:
+        return {row[0] for row in db.execute(sql, args)}
+
+    about: set[int] = set()
     if concept is not None:
-        where.append(
-            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? "
-            "AND status != 'unchanged' "
-            "UNION SELECT change_id FROM change_qualifiers WHERE concept = ? AND status != 'kept' "
-            "UNION SELECT change_id FROM change_moves WHERE old = ? AND move != 'same' "
-            "UNION SELECT change_id FROM change_moves WHERE new = ? AND move != 'same')"
+        about = (
+            ids(
+                "SELECT change_id FROM change_concepts WHERE concept = ? AND status != 'unchanged'",
+                concept,
+            )
+            | ids(
+                "SELECT change_id FROM change_qualifiers WHERE concept = ? AND status != 'kept'",
+                concept,
+            )
+            | ids(
+                "SELECT change_id FROM change_moves WHERE (old = ? OR new = ?) AND move != 'same'",
+                concept,
+                concept,
+            )
         )
-        params += [concept] * 4
-    if status is not None and concept is not None:
-        where.append(
-            "c.id IN (SELECT change_id FROM change_concepts WHERE concept = ? AND status = ?)"
+    having: set[int] = set()
+    if status is not None:
+        having = (
+            ids("SELECT change_id FROM change_concepts WHERE status = ?", status)
+            if concept is None
+            else ids(
+                "SELECT change_id FROM change_concepts WHERE concept = ? AND status = ?",
+                concept,
+                status,
+            )
         )
-        params += [concept, status]
-    elif status is not None:
-        where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
-        params.append(status)
-    rows = db.execute(
-        f"SELECT c.id FROM changes c WHERE {' AND '.join(where)} "
-        "ORDER BY c.significance DESC, c.id DESC LIMIT ?",
-        [*params, limit],
-    ).fetchall()
-    return [r[0] for r in rows]
+    chosen = [
+        (significance, change_id)
+        for change_id, significance, detected_at, superseded_at in db.execute(
+            "SELECT id, significance, detected_at, superseded_at FROM changes"
+        )
+        if (superseded or superseded_at is None)
+        and (since is None or detected_at >= since)
+        and (concept is None or change_id in about)
+        and (status is None or change_id in having)
+    ]
+    return [change_id for _, change_id in sorted(chosen, reverse=True)[:limit]]
 
 
 @pytest.mark.parametrize("seed", [1, 2])

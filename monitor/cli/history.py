@@ -168,14 +168,7 @@ def sources(config_path: Path | None, as_json: bool) -> None:
     names = [terminal(h.name, NAME_CHARS) for h in health]
     width = max([24, *map(len, names)])  # long names keep the columns in line
     for h, name in zip(health, names, strict=True):
-        if not enabled.get(h.name, True):
-            state = "disabled"
-        elif h.consecutive_failures:
-            state = f"FAILING x{h.consecutive_failures}"
-        elif h.last_success is None and h.last_error is None:
-            state = "never polled"
-        else:
-            state = "ok"
+        state = h.state(enabled.get(h.name, True), failing="FAILING x{}")
         click.echo(
             f"{name:{width}} {terminal(h.kind):5} {state:12} "
             f"last ok {local_time(h.last_success, settings.schedule.timezone):22} {h.documents:5} docs  {url_text(h.url)}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -221,40 +222,16 @@ def changes_between(db: Database, start: datetime, end: datetime) -> list[Change
         "ORDER BY c.significance DESC, c.id",
         [iso(start), iso(end)],
     ).fetchall()
-    return [
-        Change(
-            kind,
-            url,
-            title,
-            old_title,
-            source,
-            series,
-            datetime.fromisoformat(at),
-            old_hash,
-            new_hash,
-            significance,
-            verdict,
-            Comparison.from_json(json.loads(comparison)),
-            old_version,
-            new_version,
-        )
-        for (
-            kind,
-            url,
-            title,
-            old_title,
-            source,
-            series,
-            at,
-            old_hash,
-            new_hash,
-            significance,
-            verdict,
-            comparison,
-            old_version,
-            new_version,
-        ) in rows
-    ]
+    return [_change(row) for row in rows]
+
+
+def _change(row: tuple[Any, ...]) -> Change:
+    """A Change from changes_between's row, whose columns are in Change's order: the detection
+    time (column 6) and the comparison (column 11) parsed."""
+    fields = list(row)
+    fields[6] = datetime.fromisoformat(fields[6])
+    fields[11] = Comparison.from_json(json.loads(fields[11]))
+    return Change(*fields)
 
 
 def articles_between(db: Database, start: datetime, end: datetime) -> list[ArticleEvent]:

@@ -316,15 +316,7 @@ def sources(request: Request) -> Response:
         h = replace(
             h, url=redactor.url(s.url), kind=s.kind, last_error=redactor.optional(h.last_error)
         )
-        if not s.enabled:
-            state = "disabled"
-        elif h.consecutive_failures:
-            state = f"failing ×{h.consecutive_failures}"
-        elif h.last_success is None and h.last_error is None:
-            state = "never polled"
-        else:
-            state = "ok"
-        rows.append((h, state))
+        rows.append((h, h.state(s.enabled)))
     return site.page(request, "sources.html", rows=rows)
 
 
