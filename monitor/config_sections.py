@@ -222,9 +222,7 @@ class Source(Section):
     user_agent: UserAgent | None = Field(
         None, description="replaces [fetch].user_agent for every request made for this source"
     )
-    headers: Headers = Field(
-        {}, description="extra request headers, sent to the host of url only"
-    )
+    headers: Headers = Field({}, description="extra request headers, sent to the host of url only")
     timezone: ZoneName | None = Field(
         None, description="zone of the feed's dates that name none (default: schedule.timezone)"
     )

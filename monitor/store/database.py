@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,13 @@ def now() -> str:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def given(first: str, filters: Mapping[str, object | None]) -> tuple[str, list[object]]:
+    """A WHERE clause: `first`, then each filter's condition (one `?` each) whose value is given,
+    and the values for them."""
+    chosen = {condition: value for condition, value in filters.items() if value is not None}
+    return " AND ".join([first, *chosen]), list(chosen.values())
 
 
 def open_db(path: Path, busy_timeout: float = 10.0, *, migrate: bool = True) -> Database:

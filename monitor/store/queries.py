@@ -22,7 +22,7 @@ from monitor.models import (
     SourceHealth,
     VersionView,
 )
-from monitor.store.database import iso
+from monitor.store.database import given, iso
 
 
 def history(db: Database, url: str, canonical: str) -> DocumentHistory | None:
@@ -161,16 +161,15 @@ def _ranked_changes(
 ) -> list[int]:
     """The ids of the `limit` most significant changes (then newest), by changes' own index;
     with `status`, those where some concept has it."""
-    where, params = ["1 = 1" if superseded else "c.superseded_at IS NULL"], []
-    if since is not None:
-        where.append("c.detected_at >= ?")
-        params.append(since)
-    if status is not None:
-        where.append("c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)")
-        params.append(status)
+    where, params = given(
+        "1 = 1" if superseded else "c.superseded_at IS NULL",
+        {
+            "c.detected_at >= ?": since,
+            "c.id IN (SELECT change_id FROM change_concepts WHERE status = ?)": status,
+        },
+    )
     rows = db.execute(
-        f"SELECT c.id FROM changes c WHERE {' AND '.join(where)} "
-        "ORDER BY c.significance DESC, c.id DESC LIMIT ?",
+        f"SELECT c.id FROM changes c WHERE {where} ORDER BY c.significance DESC, c.id DESC LIMIT ?",
         [*params, limit],
     ).fetchall()
     return [r[0] for r in rows]

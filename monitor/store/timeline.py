@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from monitor.analysis.timeline import Period, chart_start, daily, period_of, periods
-from monitor.store.database import iso
+from monitor.store.database import given, iso
 
 
 def timeline(
@@ -67,12 +67,11 @@ def mention_dates(
         "d.source = ?": source,
         f"{when} >= ?": iso(since) if since else None,
     }
-    where = ["m.counted", *(cond for cond, value in filters.items() if value is not None)]
-    params = [value for value in filters.values() if value is not None]
+    where, params = given("m.counted", filters)
     if concept is not None:  # read by concept (index), each row kept if its version is latest
         join = "mention_counts m JOIN documents d ON d.id = m.document_id"
-        where.append(
-            "NOT EXISTS (SELECT 1 FROM versions w WHERE w.document_id = m.document_id "
+        where += (
+            " AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.document_id = m.document_id "
             "AND w.id > m.version_id)"
         )
     else:  # read by source or date (index), each document's latest version
@@ -82,7 +81,7 @@ def mention_dates(
         )
     rows = db.execute(
         f"SELECT {when}, d.source, m.concept, SUM(m.mentions) FROM {join} "
-        f"WHERE {' AND '.join(where)} GROUP BY d.id, m.concept",
+        f"WHERE {where} GROUP BY d.id, m.concept",
         params,
     ).fetchall()
     return [(datetime.fromisoformat(at), src, cid, n) for at, src, cid, n in rows]

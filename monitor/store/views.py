@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from monitor.models import Comparison
+from monitor.store.database import given
 
 
 @dataclass(frozen=True)
@@ -337,20 +338,20 @@ def recent_alerts(
 ) -> list[AlertRow]:
     """The latest alerts, newest first, one per event (an alert is queued once per channel);
     with `concept` or `series` only alerts of changes involving it."""
-    where, params = ["1 = 1"], []
-    if concept is not None:
-        where.append("a.change_id IN (SELECT change_id FROM change_topics WHERE concept = ?)")
-        params.append(concept)
-    if series is not None:
-        where.append("a.change_id IN (SELECT id FROM changes WHERE series = ?)")
-        params.append(series)
+    where, params = given(
+        "a.event != 'digest'",
+        {
+            "a.change_id IN (SELECT change_id FROM change_topics WHERE concept = ?)": concept,
+            "a.change_id IN (SELECT id FROM changes WHERE series = ?)": series,
+        },
+    )
     # One event's rows differ by channel only: their dedup keys are the event's key, a colon
     # and the channel's name. A row delivery has not rendered yet holds '' as its subject and
     # text and carries its event_json, for the caller to render as delivery would.
     rows = db.execute(
         "SELECT MIN(a.id), a.event, MAX(a.subject), MAX(a.text), MIN(a.created_at), a.change_id, "
         "CASE WHEN MAX(a.rendered_at) IS NULL THEN MIN(a.event_json) END "
-        f"FROM alerts a WHERE {' AND '.join(where)} AND a.event != 'digest' "
+        f"FROM alerts a WHERE {where} "
         "GROUP BY substr(a.dedup_key, 1, length(a.dedup_key) - length(a.channel) - 1) "
         "ORDER BY MIN(a.id) DESC LIMIT ?",
         [*params, limit],
@@ -380,16 +381,15 @@ def recent_changes(
 ) -> list[ChangeRow]:
     """The latest current changes, newest first (a feed's order), optionally of a concept or
     series."""
-    where, params = ["c.superseded_at IS NULL"], []
-    if concept is not None:
-        where.append("c.id IN (SELECT change_id FROM change_topics WHERE concept = ?)")
-        params.append(concept)
-    if series is not None:
-        where.append("c.series = ?")
-        params.append(series)
+    where, params = given(
+        "c.superseded_at IS NULL",
+        {
+            "c.id IN (SELECT change_id FROM change_topics WHERE concept = ?)": concept,
+            "c.series = ?": series,
+        },
+    )
     rows = db.execute(
-        f"SELECT {_CHANGE_COLUMNS} FROM {_CHANGE_FROM} WHERE {' AND '.join(where)} "
-        "ORDER BY c.id DESC LIMIT ?",
+        f"SELECT {_CHANGE_COLUMNS} FROM {_CHANGE_FROM} WHERE {where} ORDER BY c.id DESC LIMIT ?",
         [*params, limit],
     ).fetchall()
     return [ChangeRow(*row) for row in rows]
