@@ -17,7 +17,7 @@ same order, kept side by side so that a section added to one is added to the oth
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from monitor.analysis.compare import LANGUAGES, divergences, value_labels, verdict
 from monitor.analysis.diff import sentence_key
@@ -175,14 +175,13 @@ def render_text(
                 f"{terminal(d.id):<{width}} {d.old:>5} {d.new:>5}  {d.status:<12} "
                 f"{_variants_text(d)}" + (f"  ({aside})" if aside else "")
             )
-    if c.qualifiers:
-        lines += ["", "facets:"]
-        lines += [
-            f"  {terminal(q.concept)} {terminal(q.facet_label or q.facet)}: "
+    lines += _facets(
+        c,
+        lambda q: (
             f"{terminal(value_labels(q.old_labels))} → "
             f"{terminal(value_labels(q.new_labels))} ({q.status})"
-            for q in c.qualifiers
-        ]
+        ),
+    )
     if c.stance:
         lines += ["", "stance:"]
         lines += [
@@ -215,6 +214,17 @@ def render_text(
     return "\n".join(lines) + "\n"
 
 
+def _facets(c: Comparison, values: Callable[[Qualifier], str]) -> list[str]:
+    """The facets section of the text report: each facet's concept and label, then what
+    `values` says of the facet's values."""
+    if not c.qualifiers:
+        return []
+    heads = [
+        f"  {terminal(q.concept)} {terminal(q.facet_label or q.facet)}: " for q in c.qualifiers
+    ]
+    return ["", "facets:", *(head + values(q) for head, q in zip(heads, c.qualifiers, strict=True))]
+
+
 def _bilingual_text(c: Comparison) -> list[str]:
     """Texts in two languages: one table of concepts and facets per language, the divergences."""
     old_lang, new_lang = (LANGUAGES.get(x, x) for x in c.languages or ("old", "new"))
@@ -226,14 +236,13 @@ def _bilingual_text(c: Comparison) -> list[str]:
         width = max(len("concept"), *(len(d.id) for d in c.concepts))
         lines += ["", f"{'concept':<{width}}  {old_lang:>8}  {new_lang:>8}"]
         lines += [f"{terminal(d.id):<{width}}  {d.old:>8}  {d.new:>8}" for d in c.concepts]
-    if c.qualifiers:
-        lines += ["", "facets:"]
-        lines += [
-            f"  {terminal(q.concept)} {terminal(q.facet_label or q.facet)}: "
+    lines += _facets(
+        c,
+        lambda q: (
             f"{old_lang} text: {terminal(value_labels(q.old_labels))}; "
             f"{new_lang} text: {terminal(value_labels(q.new_labels))}"
-            for q in c.qualifiers
-        ]
+        ),
+    )
     found = divergences(c)
     lines += ["", "divergences:" if found else "no divergences: the concepts and facets agree"]
     lines += [f"  {terminal(x)}" for x in found]

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from monitor.body import body_hash
 from monitor.errors import FeedError, FetchError
-from monitor.models import Arrival, Extracted, FeedEntry, Processed, Response
+from monitor.models import Arrival, DocumentKind, Extracted, FeedEntry, Processed, Response
 from monitor.sources.engine import Engine, Job, SourceKind, fetched_response
 
 if TYPE_CHECKING:
@@ -152,15 +152,7 @@ class FeedHandler:
         ready = self.engine.prepared(
             Extracted(_entry_text(entry), entry.title, entry.published, "feed")
         )
-        arrival = Arrival(
-            url=entry.url,
-            link=entry.link,
-            kind="entry",
-            processed=ready,
-            entry=entry,
-            failure=failure,
-        )
-        self.engine.store(source, arrival)
+        self.engine.store(source, replace(_arrival(entry, "entry", ready), failure=failure))
 
     def _article_failed(self, source: Source, entry: FeedEntry, error: Exception) -> None:
         """Keep the entry's own text and count the failure; later polls retry the article."""
@@ -191,17 +183,18 @@ class FeedHandler:
         if isinstance(result, Exception):
             self._article_failed(job.source, entry, result)
             return
-        arrival = Arrival(
-            url=entry.url,
-            link=entry.link,
-            kind="article",
-            processed=result,
-            entry=entry,
+        arrival = replace(
+            _arrival(entry, "article", result),
             content_type=response.content_type,
             final_url=response.final_url,
         )
         self.engine.store(job.source, arrival)
         self.engine.charset(job.source, job.url, result.extracted.charset_warning)
+
+
+def _arrival(entry: FeedEntry, kind: DocumentKind, processed: Processed) -> Arrival:
+    """The entry (its own text) or the article behind it, keyed by the entry's URL."""
+    return Arrival(entry.url, entry.link, kind, processed, entry)
 
 
 KIND = SourceKind("feed", FeedHandler)

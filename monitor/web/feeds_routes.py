@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from starlette.exceptions import HTTPException
@@ -30,13 +31,22 @@ def _scope(request: Request, site: Site) -> tuple[str | None, str | None]:
     return concept, series
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
-def _title(kind: str, concept: str | None, series: str | None) -> str:
-    scope = "".join(f" ({w})" for w in (concept, series) if w)
-    return f"monitor: {kind}{scope}"
+def _atom(
+    request: Request,
+    feed: Callable[..., bytes],
+    rows: Sequence[object],
+    kind: str,
+    scope: tuple[str | None, str | None],
+) -> Response:
+    """The Atom document `feed` makes of the rows, titled by their kind and scope (concept,
+    series), linking to itself without the access token."""
+    body = feed(
+        rows,
+        base=str(request.base_url).rstrip("/"),
+        self_url=str(request.url.remove_query_params("token")),
+        title="monitor: " + kind + "".join(f" ({w})" for w in scope if w),
+    )
+    return Response(body, media_type=ATOM)
 
 
 def changes_atom(request: Request) -> Response:
@@ -45,13 +55,7 @@ def changes_atom(request: Request) -> Response:
     with site.db() as db:
         # the latest changes, not the most significant: a reader wants what is new
         rows = views.recent_changes(db, ENTRIES, concept=concept, series=series)
-    body = changes_feed(
-        rows,
-        base=_base(request),
-        self_url=str(request.url.remove_query_params("token")),
-        title=_title("wording changes", concept, series),
-    )
-    return Response(body, media_type=ATOM)
+    return _atom(request, changes_feed, rows, "wording changes", (concept, series))
 
 
 def shown(settings: Settings, row: views.AlertRow) -> views.AlertRow:
@@ -69,10 +73,4 @@ def alerts_atom(request: Request) -> Response:
     with site.db() as db:
         rows = views.recent_alerts(db, ENTRIES, concept=concept, series=series)
     rows = [shown(site.settings, row) for row in rows]
-    body = alerts_feed(
-        rows,
-        base=_base(request),
-        self_url=str(request.url.remove_query_params("token")),
-        title=_title("alerts", concept, series),
-    )
-    return Response(body, media_type=ATOM)
+    return _atom(request, alerts_feed, rows, "alerts", (concept, series))
