@@ -45,9 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor import store  # noqa: E402
-from monitor.analysis.changes import prepare  # noqa: E402
 from monitor.analysis.compare import as_json, compare  # noqa: E402
-from monitor.analysis.prepare import matcher  # noqa: E402
+from monitor.analysis.prepare import matcher, prepared  # noqa: E402
 from monitor.analysis.text import excerpt, normalise  # noqa: E402
 from monitor.config import load_shipped  # noqa: E402
 from monitor.models import Arrival, Extracted  # noqa: E402
@@ -477,7 +476,7 @@ def store_time(path: Path, count: int = 20) -> float:
     with store.opened(path) as db:
         for n in range(count):
             text = "\n\n".join(rng.sample(english, 14))
-            ready = prepare(Extracted(text, title=f"bench {n}"), lexicon)
+            ready = prepared(Extracted(text, title=f"bench {n}"), matcher(lexicon))
             url = f"https://bench.example/new/{n}"
             t = CLOCK[0]()
             store.save_document(

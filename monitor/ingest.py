@@ -19,9 +19,10 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.alerts import rules as alerts
-from monitor.analysis.changes import compared, prepare, series_comparisons
+from monitor.analysis.changes import compared, series_comparisons
 from monitor.analysis.diff import strip_ignored
 from monitor.analysis.extract import extract_file
+from monitor.analysis.prepare import matcher, prepared
 from monitor.analysis.text import content_hash
 from monitor.config import Series, Settings, Source
 from monitor.models import (
@@ -58,9 +59,8 @@ def add_file(
     if title:
         extracted = replace(extracted, title=title)
     body = path.read_bytes()
-    ready = prepare(
-        extracted, settings.lexicon(), store.pack(body), len(body), store.body_hash(body)
-    )
+    found = matcher(settings.lexicon())
+    ready = prepared(extracted, found, store.pack(body), len(body), store.body_hash(body))
     return store_document(
         settings,
         db,

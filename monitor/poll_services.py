@@ -13,9 +13,8 @@ from collections.abc import Iterable, Mapping
 from sqlite_utils import Database
 
 from monitor import store
-from monitor.analysis.changes import prepare
 from monitor.analysis.match import Matcher
-from monitor.analysis.prepare import matcher
+from monitor.analysis.prepare import matcher, prepared
 from monitor.config import Settings, Source
 from monitor.ingest import source_failed, source_succeeded, store_document
 from monitor.models import Arrival, Concept, Extracted, FeedEntry, Processed, Response
@@ -70,7 +69,7 @@ class PollServices:
         return public_url(url)
 
     def prepared(self, extracted: Extracted) -> Processed:
-        return prepare(extracted, self.lexicon)
+        return prepared(extracted, matcher(self.lexicon))
 
     def store(
         self, source: Source, arrival: Arrival, validators: dict[str, str] | None = None

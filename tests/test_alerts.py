@@ -260,7 +260,7 @@ def test_timeline_json_shape(tmp_path: Path) -> None:
 def test_a_0700_seoul_digest_covers_the_right_24_hours_across_the_utc_date_line(
     make_settings: MakeSettings,
 ) -> None:
-    from monitor.analysis.changes import prepare
+    from monitor.analysis.prepare import matcher, prepared
     from monitor.models import Arrival, Extracted
     from tests.events import feed_entry
 
@@ -275,7 +275,7 @@ def test_a_0700_seoul_digest_covers_the_right_24_hours_across_the_utc_date_line(
     with store.open_db(settings.database) as db:
         for name, stamp in stamps.items():
             url = f"http://x/{name}"
-            ready = prepare(Extracted(mention, name), settings.lexicon())
+            ready = prepared(Extracted(mention, name), matcher(settings.lexicon()))
             store.save_document(
                 db,
                 "s",

@@ -17,9 +17,8 @@ import pytest
 from monitor import config
 from monitor.analysis import prepare as worker
 from monitor.analysis import text
-from monitor.analysis.changes import prepare
 from monitor.analysis.extract import extract
-from monitor.analysis.prepare import matcher
+from monitor.analysis.prepare import matcher, prepared
 from monitor.analysis.text import content_hash
 from monitor.pipeline import poll, process
 from monitor.store import open_db
@@ -42,7 +41,7 @@ def test_hash_and_mentions_are_those_of_the_old_way(page: Path) -> None:
     old_hash = content_hash(extracted.text)
     old_mentions = tuple(matcher(LEXICON).find(extracted.text))
     for processed in (
-        prepare(extracted, LEXICON),
+        prepared(extracted, matcher(LEXICON)),
         process(body, url, HTML_TYPE, LEXICON, False),
         process(body, url, HTML_TYPE, pickle.dumps(LEXICON), False),
     ):

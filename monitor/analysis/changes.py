@@ -14,29 +14,17 @@ from datetime import UTC, datetime
 from functools import cmp_to_key
 
 from monitor.analysis.compare import compare, language, verdict
-from monitor.analysis.prepare import matcher, prepared
+from monitor.analysis.prepare import matcher
 from monitor.models import (
     Change,
     ChangeKind,
     Extracted,
     Lexicon,
-    Processed,
     StoredVersion,
 )
 from monitor.sources.urls import document_key
 
 FEED_TEXT_CAP = 0.24
-
-
-def prepare(
-    extracted: Extracted,
-    lexicon: Lexicon,
-    raw: bytes | None = None,
-    raw_bytes: int | None = None,
-    body_hash: str | None = None,
-) -> Processed:
-    """Extracted text with its mentions and content hash, ready to store."""
-    return prepared(extracted, matcher(lexicon), raw, raw_bytes, body_hash)
 
 
 def compared(
