@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationError
 
 from monitor import config_stamp
-from monitor.alerts.channels import named_by_config
-from monitor.alerts.channels import names as channel_names
 
 # Finding and reading the file live in monitor/config_file.py; their callers still find them here.
 from monitor.config_file import DEFAULT_CONFIG as DEFAULT_CONFIG
@@ -56,6 +54,9 @@ from monitor.config_stamp import Basics
 from monitor.errors import ConfigError
 from monitor.models import Concept, Facet, FacetValue, Lexicon, Relevance
 from monitor.sources.kinds import KINDS
+
+if TYPE_CHECKING:
+    pass
 
 
 class Settings(Section):
@@ -268,13 +269,13 @@ def _cross_check(settings: Settings) -> list[str]:
             problems.append(f"{key}.rule.source: no source named {series.rule.source!r}")
         if series.baseline is not None and series.members and series.baseline not in series.members:
             problems.append(f"{key}.baseline: not one of the members; list it in members")
-    channels = channel_names(settings)
+    channels = {"email"} | {w.name for w in settings.webhooks}
     for i, rule in enumerate(settings.alerts.rules):
         key = f"alerts.rules[{i}] ({rule.name})"
         for channel in rule.channels:
             if channel not in channels:
                 problems.append(
-                    f"{key}.channels: no channel {channel!r}; define {named_by_config()} with that name"
+                    f"{key}.channels: no channel {channel!r}; define [[webhooks]] with that name"
                 )
         for concept in rule.concepts:
             if concept not in settings.concepts:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor import config, store
+from monitor import store
 from monitor.alerts import channels, delivery, rules
 from monitor.config import Settings
-from monitor.errors import ConfigError, NotifyError
+from monitor.errors import NotifyError
 from monitor.models import Message, Queued, SourceEvent
 from monitor.render.queued import render
 from tests.conftest import MakeSettings
@@ -94,28 +94,3 @@ def test_email_stays_reserved_without_its_section(make_settings: MakeSettings) -
         "no [email] section in the config; add one to send mail"
     )
     assert rules.for_source(settings, _down(), since="2026-12-03T00:00:00Z") == []
-
-
-def _raw(failure_channels: list[str], rule_channels: list[str]) -> dict[str, object]:
-    raw = config.loads(config.shipped_config_text())
-    raw["alerts"] = {
-        "failure_channels": failure_channels,
-        "rules": [{"name": "all", "event": "change", "channels": rule_channels}],
-    }
-    return raw
-
-
-def test_the_config_checks_channel_names_through_the_registry(archive: Path) -> None:
-    """The config's cross-check knows no kind by name: the registered kind's channels pass it."""
-    settings = config.parse(_raw(["archive"], ["refusing"]), environment=False)
-    assert list(settings.alerts.failure_channels) == ["archive"]
-    assert channels.names(settings) >= {"email", "archive", "refusing"}
-
-
-def test_an_unregistered_channel_name_is_a_config_error_naming_the_fix() -> None:
-    with pytest.raises(ConfigError) as caught:
-        config.parse(_raw(["archive"], ["archive"]), origin="monitor.toml", environment=False)
-    assert caught.value.problems == (
-        "alerts.rules[0] (all).channels: no channel 'archive'; define [[webhooks]] with that name",
-        "alerts.failure_channels: no channel 'archive'",
-    )

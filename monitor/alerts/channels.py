@@ -3,8 +3,7 @@ takes: the config section that enables it, the channels that section defines (by
 `failure_channels` and outbox rows use), whether it needs recipients, and how it sends a Message.
 
 A new kind is one module (its sender: monitor/alerts/mail.py, monitor/alerts/webhooks.py) and one
-entry here; the config's cross-checks, monitor/alerts/rules.py and monitor/alerts/delivery.py
-look channels up here only.
+entry here; monitor/alerts/rules.py and monitor/alerts/delivery.py look channels up here only.
 Each sender returns (the channel accepted the message) or raises `NotifyError` naming the server
 or webhook and what to check; the message then stays in the outbox.
 """
@@ -13,12 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from monitor.alerts import mail, webhooks
+
+# The senders live in their kinds' modules; their users find them here.
+from monitor.alerts.mail import build_email as build_email
+from monitor.alerts.mail import message_id as message_id
+from monitor.alerts.mail import send_email as send_email
+from monitor.alerts.webhooks import idempotency_key as idempotency_key
+from monitor.alerts.webhooks import send_webhook as send_webhook
+from monitor.alerts.webhooks import slack_body as slack_body
+from monitor.config import Settings, WebhookSettings
 from monitor.models import Message
-
-if TYPE_CHECKING:  # the config checks its channel names here: it is imported before this is
-    from monitor.config import EmailSettings, Settings, WebhookSettings
 
 
 @dataclass(frozen=True)
@@ -54,17 +60,7 @@ def _webhooks(settings: Settings) -> Mapping[str, Any]:
     return {hook.name: hook for hook in settings.webhooks}
 
 
-# The senders load when a message goes out: the config imports this module to check its channel
-# names, and `monitor --help` should not wait for an SMTP or HTTP stack.
-def _mail(email: EmailSettings, recipients: Sequence[str], message: Message) -> None:
-    from monitor.alerts import mail
-
-    mail.send_email(email, recipients, message)
-
-
 def _post(hook: WebhookSettings, recipients: Sequence[str], message: Message) -> None:
-    from monitor.alerts import webhooks
-
     webhooks.send_webhook(hook, message)  # its URL is where it goes: no recipients
 
 
@@ -72,25 +68,13 @@ CHANNELS: dict[str, ChannelKind] = {
     "email": ChannelKind(
         "[email]",
         _email,
-        _mail,
+        mail.send_email,
         needs_recipients=True,
         reserved=("email",),
         absent="no [email] section in the config; add one to send mail",
     ),
     "webhook": ChannelKind("[[webhooks]]", _webhooks, _post),
 }
-
-
-def names(settings: Settings) -> set[str]:
-    """Every channel name a rule or `failure_channels` may use under this config."""
-    return {
-        name for kind in CHANNELS.values() for name in (*kind.reserved, *kind.channels(settings))
-    }
-
-
-def named_by_config() -> str:
-    """The sections that define channels by name, as a fix for an unknown one: '[[webhooks]]'."""
-    return " or ".join(kind.section for kind in CHANNELS.values() if not kind.reserved)
 
 
 def find(settings: Settings, name: str) -> Channel | None:
