@@ -443,8 +443,9 @@ def test_changes_by_topic_are_those_the_union_of_the_change_index_found(
                         asked += 1
     # Most of the 432 questions find changes (the unknown concept's 72 never do; how many of
     # the rest do depends on the generated history and on where `middle` falls among the
-    # detection times, which the run's clock sets: one CI run found exactly 300).
-    assert checked > asked // 2
+    # detection times, which the run's clock sets: one CI run found exactly 300, a run on a
+    # loaded machine 198). A quarter is the bar: enough that the comparison is not vacuous.
+    assert checked > asked // 4
 
 
 def _table(db: Database, table: str) -> list[tuple[object, ...]]:
