@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationError
 
-from monitor import config_stamp
+from monitor import channel_kinds, config_stamp
 
 # Finding and reading the file live in monitor/config_file.py; their callers still find them here.
 from monitor.config_file import DEFAULT_CONFIG as DEFAULT_CONFIG
@@ -269,14 +269,12 @@ def _cross_check(settings: Settings) -> list[str]:
             problems.append(f"{key}.rule.source: no source named {series.rule.source!r}")
         if series.baseline is not None and series.members and series.baseline not in series.members:
             problems.append(f"{key}.baseline: not one of the members; list it in members")
-    channels = {"email"} | {w.name for w in settings.webhooks}
+    channels = channel_kinds.defined(settings)
     for i, rule in enumerate(settings.alerts.rules):
         key = f"alerts.rules[{i}] ({rule.name})"
         for channel in rule.channels:
             if channel not in channels:
-                problems.append(
-                    f"{key}.channels: no channel {channel!r}; define [[webhooks]] with that name"
-                )
+                problems.append(f"{key}.channels: no channel {channel!r}; {channel_kinds.hint()}")
         for concept in rule.concepts:
             if concept not in settings.concepts:
                 problems.append(f"{key}.concepts: unknown concept {concept!r}")

@@ -49,6 +49,8 @@ VALIDATORS = (
     "sources/feed_kind.py",
     "sources/page_kind.py",
     "body.py",
+    # the channel kinds' registry: the channel names rules may use
+    "channel_kinds.py",
     "config_stamp.py",
 )
 KEEP = 32  # stamps kept; the oldest beyond are removed when one is written

@@ -1,5 +1,6 @@
-"""A channel kind is one module and one entry in monitor/alerts/channels.py: a kind registered
-here, in the test alone, gets outbox items from the rules and its messages from delivery."""
+"""A channel kind is one module and one entry in monitor/channel_kinds.py: a kind registered
+here, in the test alone, passes the config's checks, gets outbox items from the rules and its
+messages from delivery."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor import store
+from monitor import channel_kinds, config, store
 from monitor.alerts import channels, delivery, rules
 from monitor.config import Settings
-from monitor.errors import NotifyError
+from monitor.errors import ConfigError, NotifyError
 from monitor.models import Message, Queued, SourceEvent
 from monitor.render.queued import render
 from tests.conftest import MakeSettings
@@ -28,10 +29,14 @@ def _append(path: Path, recipients: Sequence[str], message: Message) -> None:
         out.write(json.dumps(line) + "\n")
 
 
-def _settings(make_settings: MakeSettings, *failure_channels: str) -> Settings:
-    data = make_settings([]).model_dump(mode="python")
+def _raw(make_settings: MakeSettings, *failure_channels: str) -> dict[str, object]:
+    data = make_settings([]).model_dump(mode="json", exclude_defaults=True)
     data["alerts"] = {"failure_threshold": 1, "failure_channels": list(failure_channels)}
-    return Settings.model_validate(data)
+    return data
+
+
+def _settings(make_settings: MakeSettings, *failure_channels: str) -> Settings:
+    return Settings.model_validate(_raw(make_settings, *failure_channels))
 
 
 def _down(name: str = "s") -> SourceEvent:
@@ -42,9 +47,20 @@ def _down(name: str = "s") -> SourceEvent:
 def archive(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     path = tmp_path / "archive.jsonl"
     files = {"archive": path, "refusing": tmp_path / "refuse.jsonl"}
-    kind = channels.ChannelKind("[archive]", lambda settings: files, _append)
-    monkeypatch.setitem(channels.CHANNELS, "archive", kind)
+    kind = channel_kinds.ChannelKind("[archive]", lambda settings: files, f"{__name__}:_append")
+    monkeypatch.setitem(channel_kinds.CHANNELS, "archive", kind)
     return path
+
+
+def test_the_config_takes_its_channels_from_the_registry(
+    make_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"alerts.failure_channels: no channel 'archive'"):
+        config.parse(_raw(make_settings, "archive"), environment=False)
+    kind = channel_kinds.ChannelKind("[archive]", lambda settings: {"archive": tmp_path}, "x:y")
+    monkeypatch.setitem(channel_kinds.CHANNELS, "archive", kind)
+    parsed = config.parse(_raw(make_settings, "archive"), environment=False)
+    assert parsed.alerts.failure_channels == ("archive",)
 
 
 def test_a_kind_registered_alone_gets_items_and_delivers_them(

@@ -28,6 +28,7 @@ ORDER = (
     "store/",
     "config",
     "config_sections",
+    "channel_kinds",
     "redact",
     "config_stamp",
     "config_file",

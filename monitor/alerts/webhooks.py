@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,6 +68,12 @@ def slack_body(message: Message) -> dict[str, Any]:
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{link}|Open>"}]}
         )
     return {"text": f"{subject}\n{lead}", "blocks": blocks}
+
+
+def post(hook: WebhookSettings, recipients: Sequence[str], message: Message) -> None:
+    """The sender monitor/channel_kinds.py names: a webhook's URL is its address, so it takes
+    no recipients."""
+    send_webhook(hook, message)
 
 
 def send_webhook(hook: WebhookSettings, message: Message) -> None:

@@ -55,8 +55,7 @@ def digest(
     """
     from datetime import date as date_type
 
-    from monitor.alerts import channels as notify
-    from monitor.alerts import delivery, digest
+    from monitor.alerts import delivery, digest, mail
     from monitor.config import EmailSettings
     from monitor.render.digest import render_digest
 
@@ -116,7 +115,7 @@ def digest(
     if out is not None and out.suffix.lower() == ".eml":
         email = settings.email or EmailSettings()
         recipients = settings.digest.recipients or email.to or ("reader@localhost",)
-        out.write_bytes(bytes(notify.build_email(email.sender, recipients, message)))
+        out.write_bytes(bytes(mail.build_email(email.sender, recipients, message)))
     elif out is not None:
         out.write_text(message.html or message.text, encoding="utf-8")
     if as_json:

@@ -358,7 +358,7 @@ def test_a_webhook_reply_that_echoes_the_token_across_a_cut_leaks_no_part_of_it(
 ) -> None:
     """A reply read in part must be redacted before it is cut: a token straddling the cut
     would otherwise survive in part, where no redactor can recognise it."""
-    from monitor.alerts import channels as notify
+    from monitor.alerts import webhooks
     from monitor.config import WebhookSettings
     from monitor.errors import NotifyError
     from monitor.models import Message
@@ -373,7 +373,7 @@ def test_a_webhook_reply_that_echoes_the_token_across_a_cut_leaks_no_part_of_it(
     httpserver.expect_request("/hook").respond_with_handler(echo)
     hook = WebhookSettings(name="desk", url=httpserver.url_for("/hook"), token_env="CUT_TOKEN")
     with pytest.raises(NotifyError) as caught:
-        notify.send_webhook(hook, Message("k", "s", "t", None, {"event": "test"}))
+        webhooks.send_webhook(hook, Message("k", "s", "t", None, {"event": "test"}))
     said = str(caught.value)
     assert "HTTP 500" in said
     assert not any(token[:n] in said for n in range(6, len(token) + 1)), said
