@@ -1,5 +1,5 @@
-"""monitor.alerts.channels: mail through a real SMTP server on loopback (aiosmtpd: plain, STARTTLS,
-implicit TLS, AUTH) and webhooks to a real HTTP server (pytest-httpserver)."""
+"""monitor.alerts.mail and webhooks: mail through a real SMTP server on loopback (aiosmtpd:
+plain, STARTTLS, implicit TLS, AUTH) and webhooks to a real HTTP server (pytest-httpserver)."""
 
 from __future__ import annotations
 
@@ -22,14 +22,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from pytest_httpserver import HTTPServer
 
-from monitor.alerts.channels import (
-    build_email,
-    idempotency_key,
-    message_id,
-    send_email,
-    send_webhook,
-    slack_body,
-)
+from monitor.alerts.mail import build_email, message_id, send_email
+from monitor.alerts.webhooks import idempotency_key, send_webhook, slack_body
 from monitor.config import EmailSettings, WebhookSettings
 from monitor.errors import NotifyError
 from monitor.models import Message
