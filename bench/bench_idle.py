@@ -17,7 +17,6 @@ Usage: python bench/bench_idle.py [--pages 200] [--feeds 20] [--per-feed 50] [--
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_ingest import real_pages, run_once, write_config  # noqa: E402
-from bench.local_sites import Quiet, feed_xml, number, serve_hosts  # noqa: E402
+from bench.local_sites import Quiet, feed_xml, feeds_parser, number, serve_hosts  # noqa: E402
 
 PER_HOST = 10
 
@@ -123,12 +122,8 @@ def two_polls(path: Path, code: Path | None) -> list[dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = feeds_parser(__doc__)
     parser.add_argument("--pages", type=int, default=200)
-    parser.add_argument("--feeds", type=int, default=20)
-    parser.add_argument("--per-feed", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--code", type=Path, help="run another checkout's monitor package")
     args = parser.parse_args(argv)

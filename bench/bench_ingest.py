@@ -16,7 +16,6 @@ Usage: python bench/bench_ingest.py [--feeds 20] [--per-feed 50] [--rounds 3] [-
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -35,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.local_sites import Quiet, feed_xml, number, serve_hosts  # noqa: E402
+from bench.local_sites import Quiet, feed_xml, feeds_parser, number, serve_hosts  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "html"
 
@@ -235,11 +234,7 @@ def _pool_cpu(pool: Any) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--feeds", type=int, default=20)
-    parser.add_argument("--per-feed", type=int, default=50)
+    parser = feeds_parser(__doc__)
     parser.add_argument(
         "--rounds", type=int, default=1, help="repeat the measurement; medians are shown"
     )

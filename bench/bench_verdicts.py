@@ -206,14 +206,9 @@ def run(command: Sequence[str], old: Path, new: Path) -> tuple[dict[str, Any], f
     """`monitor compare OLD NEW --json` from the project root with its shipped config."""
     env = {k: v for k, v in os.environ.items() if k != "MONITOR_CONFIG"}
     started = time.perf_counter()
+    argv = [*command, "compare", str(old), str(new), "--json"]
     done = subprocess.run(
-        [*command, "compare", str(old), str(new), "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:

@@ -4,10 +4,21 @@ they list."""
 
 from __future__ import annotations
 
+import argparse
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def feeds_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command line of a bench that serves local feeds: how many, and how many entries."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--feeds", type=int, default=20)
+    parser.add_argument("--per-feed", type=int, default=50)
+    return parser
 
 
 def feed_xml(host: str, count: int, offset: int, *, concept_every: int = 0) -> bytes:

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from monitor import store
 from monitor.alerts import rules as alerts
-from monitor.analysis.changes import compared, series_comparisons
+from monitor.analysis.changes import Incoming, compared, series_comparisons
 from monitor.analysis.diff import strip_ignored
 from monitor.analysis.extract import extract_file
 from monitor.analysis.prepare import matcher, prepared
@@ -60,7 +60,7 @@ def add_file(
         extracted = replace(extracted, title=title)
     body = path.read_bytes()
     found = matcher(settings.lexicon())
-    ready = prepared(extracted, found, store.pack(body), len(body), store.body_hash(body))
+    ready = prepared(extracted, found, body)
     return store_document(
         settings,
         db,
@@ -106,26 +106,13 @@ def store_document(
     # The side being stored: the stored latest version when the text did not change.
     current: StoredVersion | Extracted = recent[0] if unchanged else extracted
     feed_text = extracted.method == "feed"
+    incoming = Incoming(url, name, series_id, new_hash, ignore, feed_text)
     found: list[Change | None] = []
 
     def compare(
         kind: ChangeKind, old: StoredVersion | Extracted, new: StoredVersion | Extracted
     ) -> None:
-        found.append(
-            compared(
-                settings.lexicon(),
-                settings.ladders,
-                kind,
-                old,
-                new,
-                ignore=ignore,
-                series=series_id,
-                stored_hash=new_hash,
-                url=url,
-                source=name,
-                feed_text=feed_text,
-            )
-        )
+        found.append(compared(settings.lexicon(), settings.ladders, kind, old, new, incoming))
 
     if recent and not unchanged:
         # A return to an earlier state (A, B, A) is a flip, not news, also when the boilerplate

@@ -210,12 +210,12 @@ class Arrival:
     and what extraction made of it.
 
     `kind` is entry (a feed entry's own text), article (the page behind an entry), page (a
-    watched URL) or file (`monitor add`); `link` the address as found, `url` its canonical key;
-    `published` the caller's date if it has one (else the entry's, else the page's); `failure`
-    why the article behind an entry could not be had (its entry's text is stored meanwhile)."""
+    watched URL) or file (`monitor add`); `published` the caller's date if it has one (else the
+    entry's, else the page's); `failure` why the article behind an entry could not be had (its
+    entry's text is stored meanwhile)."""
 
-    url: str
-    link: str
+    url: str  # its canonical key (monitor/sources/urls.py)
+    link: str  # the address as found
     kind: DocumentKind
     processed: Processed
     entry: FeedEntry | None = None
@@ -330,7 +330,8 @@ class WordOp:
 
 @dataclass(frozen=True)
 class ChangedSentence:
-    """A sentence reworded in place, with word-level highlights."""
+    """A sentence reworded in place, with word-level highlights: `ops` walk both sides in
+    order, so the kept and removed runs spell `old` and the kept and added runs spell `new`."""
 
     old: str
     new: str
@@ -639,12 +640,12 @@ class SourceEvent:
 
 @dataclass(frozen=True)
 class DigestData:
-    """Everything one day's digest shows; times are UTC, `timezone` is for display."""
+    """Everything one day's digest shows; its times are UTC."""
 
     day: date
     start: datetime
     end: datetime
-    timezone: str
+    timezone: str  # for display only
     changes: tuple[Change, ...]
     articles: tuple[ArticleEvent, ...]
     daily_counts: dict[str, tuple[tuple[date, int], ...]]

@@ -28,8 +28,7 @@ class PollServices:
     """One poll's store, redaction and summary, as the source kinds' handlers use them."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
-        self.settings = settings
-        self.db = db
+        self.settings, self.db = settings, db
         self.lexicon = settings.lexicon()
         # Every error text and URL stored, logged or reported passes it; fetches use the real URL.
         self.redactor = Redactor.from_settings(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cmp_to_key
 
@@ -27,22 +28,31 @@ from monitor.sources.urls import document_key
 FEED_TEXT_CAP = 0.24
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """The document being stored, as its comparisons name it: its URL, source and series, the
+    content hash of its new text, the source's boilerplate patterns, and whether the text is a
+    feed's own (an entry's summary, not its article)."""
+
+    url: str
+    source: str
+    series: str | None
+    stored_hash: str
+    ignore: Sequence[re.Pattern[str]]
+    feed_text: bool = False
+
+
 def compared(
     lexicon: Lexicon,
     ladders: Mapping[str, Sequence[str]],
     kind: ChangeKind,
     old: StoredVersion | Extracted,
     new: StoredVersion | Extracted,
-    *,
-    ignore: Sequence[re.Pattern[str]],
-    series: str | None,
-    stored_hash: str,
-    url: str,
-    source: str,
-    feed_text: bool = False,
+    incoming: Incoming,
 ) -> Change | None:
-    """Compare two versions; a StoredVersion side is named by its id, the other (an Extracted,
-    with `stored_hash` and `url`) is the one being stored."""
+    """Compare two versions; a StoredVersion side is named by its id, the other (an Extracted)
+    is the `incoming` document."""
+    url, stored_hash = incoming.url, incoming.stored_hash
     result = compare(
         old.text,
         new.text,
@@ -50,12 +60,12 @@ def compared(
         ladders=ladders,
         old_title=old.title,
         new_title=new.title,
-        ignore=ignore,
+        ignore=incoming.ignore,
     )
     if result.significance == 0:
         return None  # reflow, quote styles, boilerplate: no change a reader would see
     significance, line = result.significance, verdict(result)
-    if feed_text:
+    if incoming.feed_text:
         # A feed's blurb (a search result's snippet) is not the document: keep its rewording
         # in the history and the digest, in the lowest band, never as a downgrade alert.
         significance, line = min(significance, FEED_TEXT_CAP), f"feed summary: {line}"
@@ -64,8 +74,8 @@ def compared(
         url=new.url if isinstance(new, StoredVersion) else url,
         title=new.title,
         old_title=old.title,
-        source=source,
-        series=series,
+        source=incoming.source,
+        series=incoming.series,
         detected_at=datetime.now(UTC),
         old_hash=old.content_hash if isinstance(old, StoredVersion) else stored_hash,
         new_hash=new.content_hash if isinstance(new, StoredVersion) else stored_hash,

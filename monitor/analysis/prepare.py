@@ -26,18 +26,16 @@ def matcher(lexicon: Lexicon) -> Matcher:
     return Matcher(lexicon.concepts, lexicon.relevance, lexicon.facets)
 
 
-def prepared(
-    extracted: Extracted,
-    found: Matcher,
-    raw: bytes | None = None,
-    raw_bytes: int | None = None,
-    body_hash: str | None = None,
-) -> Processed:
+def prepared(extracted: Extracted, found: Matcher, body: bytes | None = None) -> Processed:
     """Extracted text with its mentions and content hash, ready to store; the text is
-    normalised once, for the matching and the content hash."""
+    normalised once, for the matching and the content hash. The raw `body` it came from, when
+    there is one to keep, is compressed and hashed here too."""
     norm = normalise(extracted.text)
     mentions = tuple(found.find(extracted.text, norm))
-    return Processed(extracted, normalised_hash(norm), mentions, raw, raw_bytes, body_hash)
+    text_hash = normalised_hash(norm)
+    if body is None:
+        return Processed(extracted, text_hash, mentions, None, None, None)
+    return Processed(extracted, text_hash, mentions, pack(body), len(body), body_hash(body))
 
 
 def process(
@@ -50,7 +48,7 @@ def process(
     found = _worker_matcher(lexicon) if isinstance(lexicon, bytes) else matcher(lexicon)
     extracted = extract(body, url, content_type, metadata=metadata)
     # Compressing and hashing here, in the worker, keeps the storing thread free.
-    return prepared(extracted, found, pack(body), len(body), body_hash(body))
+    return prepared(extracted, found, body)
 
 
 @lru_cache(maxsize=4)

@@ -110,6 +110,11 @@ def evidence_sections(c: Comparison) -> list[tuple[ConceptDelta, list[Evidence],
     return out
 
 
+def _html_list(heading: str, items: list[str]) -> list[str]:
+    """A section of the redline as a list under its heading; no section without items."""
+    return [f"<h2>{heading}</h2>", "<ul>", *items, "</ul>"] if items else []
+
+
 def _others(c: Comparison) -> tuple[list[ChangedSentence], list[str], list[str]]:
     """The sentence changes not already shown as evidence."""
     shown = {
@@ -184,11 +189,9 @@ def render_text(
     )
     if c.stance:
         lines += ["", "stance:"]
-        lines += [
-            f"  {terminal(m.ladder)}: {terminal(m.old or 'none')} → {terminal(m.new or 'none')}"
-            f" ({m.move})"
-            for m in c.stance
-        ]
+        for m in c.stance:
+            old, new = terminal(m.old or "none"), terminal(m.new or "none")
+            lines.append(f"  {terminal(m.ladder)}: {old} → {new} ({m.move})")
     changed, removed, added = _others(c)
     heading = "other " if with_evidence else ""
     if changed:
@@ -403,24 +406,24 @@ def render_html(c: Comparison, *, old_label: str, new_label: str, limit: int | N
                 f"<td>{variants}</td><td>{html_text(aside)}</td></tr>"
             )
         parts.append("</tbody></table></div>")
-    if c.qualifiers:
-        parts += ["<h2>Facets</h2>", "<ul>"]
-        parts += [
+    parts += _html_list(
+        "Facets",
+        [
             f"<li>{html_text(q.concept)} {html_text(q.facet_label or q.facet)}: "
             f"{html_text(value_labels(q.old_labels))} → "
             f"{html_text(value_labels(q.new_labels))} "
             f'<span class="{"changed" if q.status != "kept" else ""}">({html_text(q.status)})</span></li>'
             for q in c.qualifiers
-        ]
-        parts.append("</ul>")
-    if c.stance:
-        parts += ["<h2>Stance</h2>", "<ul>"]
-        parts += [
+        ],
+    )
+    parts += _html_list(
+        "Stance",
+        [
             f"<li>{html_text(m.ladder)}: {html_text(m.old or 'none')} → {html_text(m.new or 'none')} "
             f'<span class="{html_text(m.move)}">({html_text(m.move)})</span></li>'
             for m in c.stance
-        ]
-        parts.append("</ul>")
+        ],
+    )
     changed, removed, added = _others(c)
     other = "Other c" if with_evidence else "C"
     if changed:

@@ -22,40 +22,36 @@ CLOUD_METADATA = frozenset(
     for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "192.0.0.192")
 )
 
-_V4 = tuple(
-    (ipaddress.IPv4Network(net), kind)
-    for net, kind in (
-        ("0.0.0.0/8", "unspecified"),
-        ("127.0.0.0/8", "loopback"),
-        ("169.254.0.0/16", "link-local"),
-        ("10.0.0.0/8", "private"),
-        ("172.16.0.0/12", "private"),
-        ("192.168.0.0/16", "private"),
-        ("100.64.0.0/10", "shared (carrier-grade NAT)"),
-        ("192.0.0.0/24", "reserved (IETF protocol assignments)"),
-        ("192.0.2.0/24", "reserved (documentation)"),
-        ("198.51.100.0/24", "reserved (documentation)"),
-        ("203.0.113.0/24", "reserved (documentation)"),
-        ("198.18.0.0/15", "reserved (benchmarking)"),
-        ("192.88.99.0/24", "reserved (6to4 relay)"),
-        ("224.0.0.0/4", "multicast"),
-        ("240.0.0.0/4", "reserved"),
-    )
-)
-
-_V6 = tuple(
-    (ipaddress.IPv6Network(net), kind)
-    for net, kind in (
-        ("::/128", "unspecified"),
-        ("::1/128", "loopback"),
-        ("fe80::/10", "link-local"),
-        ("fec0::/10", "site-local"),
-        ("fc00::/7", "unique-local"),
-        ("ff00::/8", "multicast"),
-        ("100::/64", "reserved (discard)"),
-        ("2001:db8::/32", "reserved (documentation)"),
-    )
-)
+# The networks that are not public, and why: an address is looked up, in this order, among those
+# of its version (a network's test of an address of the other version is meaningless).
+_NOT_PUBLIC = {
+    "0.0.0.0/8": "unspecified",
+    "127.0.0.0/8": "loopback",
+    "169.254.0.0/16": "link-local",
+    "10.0.0.0/8": "private",
+    "172.16.0.0/12": "private",
+    "192.168.0.0/16": "private",
+    "100.64.0.0/10": "shared (carrier-grade NAT)",
+    "192.0.0.0/24": "reserved (IETF protocol assignments)",
+    "192.0.2.0/24": "reserved (documentation)",
+    "198.51.100.0/24": "reserved (documentation)",
+    "203.0.113.0/24": "reserved (documentation)",
+    "198.18.0.0/15": "reserved (benchmarking)",
+    "192.88.99.0/24": "reserved (6to4 relay)",
+    "224.0.0.0/4": "multicast",
+    "240.0.0.0/4": "reserved",
+    "::/128": "unspecified",
+    "::1/128": "loopback",
+    "fe80::/10": "link-local",
+    "fec0::/10": "site-local",
+    "fc00::/7": "unique-local",
+    "ff00::/8": "multicast",
+    "100::/64": "reserved (discard)",
+    "2001:db8::/32": "reserved (documentation)",
+}
+_NETWORKS = [(ipaddress.ip_network(net), kind) for net, kind in _NOT_PUBLIC.items()]
+_V4 = tuple((net, kind) for net, kind in _NETWORKS if net.version == 4)
+_V6 = tuple((net, kind) for net, kind in _NETWORKS if net.version == 6)
 
 # IPv6 forms that carry an IPv4 address in their low 32 bits.
 _EMBEDDING = tuple(

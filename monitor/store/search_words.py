@@ -58,19 +58,17 @@ class Tokens:
     after: str  # not followed by one
 
 
-PLAIN = Tokens(
-    re.compile(r"[^\W_]+"),
-    re.compile(r"([^\W_]+)"),
-    r"[^\W_]",
-    r"[\W_]+",
-    r"(?<![^\W_])",
-    r"(?![^\W_])",
-)
-MARKED = Tokens(
-    re.compile(rf"(?:[^\W_]|[{MARKS}])+"),
-    re.compile(rf"((?:[^\W_]|[{MARKS}])+)"),
+def _tokens(char: str, other: str, before: str, after: str) -> Tokens:
+    """Tokens of `char` characters, separated by runs of `other` ones."""
+    return Tokens(
+        re.compile(f"{char}+"), re.compile(f"({char}+)"), char, f"{other}+", before, after
+    )
+
+
+PLAIN = _tokens(r"[^\W_]", r"[\W_]", r"(?<![^\W_])", r"(?![^\W_])")
+MARKED = _tokens(
     rf"(?:[^\W_]|[{MARKS}])",
-    rf"(?:(?![{MARKS}])[\W_])+",
+    rf"(?:(?![{MARKS}])[\W_])",
     rf"(?<![^\W_])(?<![{MARKS}])",
     rf"(?![^\W_])(?![{MARKS}])",
 )

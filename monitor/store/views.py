@@ -239,11 +239,9 @@ def change_detail(db: Database, change_id: int) -> ChangeDetail | None:
 
 
 def document_row(db: Database, document_id: int) -> DocumentRow | None:
-    row = db.execute(
-        "SELECT id, url, link, source, kind, title, published_at, first_seen_at, series "
-        "FROM documents WHERE id = ?",
-        [document_id],
-    ).fetchone()
+    """A stored document by its id; None when there is none."""
+    columns = "id, url, link, source, kind, title, published_at, first_seen_at, series"
+    row = db.execute(f"SELECT {columns} FROM documents WHERE id = ?", [document_id]).fetchone()
     return DocumentRow(*row) if row is not None else None
 
 
@@ -296,15 +294,16 @@ def series_neighbours(
 def concept_documents(
     db: Database,
     concept: str,
-    start: int,
-    end: int,
+    period: tuple[int, int],
     *,
     source: str | None = None,
     series: str | None = None,
     limit: int = 200,
 ) -> list[MentionedDocument]:
-    """The documents behind a bar of a concept's timeline: those dated in [start, end) (seconds
-    since 1970 UTC) whose latest version counts mentions of it, most mentions first."""
+    """The documents behind a bar of a concept's timeline: those dated in the period [start,
+    end) (seconds since 1970 UTC) whose latest version counts mentions of it, most mentions
+    first."""
+    start, end = period
     where, params = "m.concept = ? AND m.date >= ? AND m.date < ?", [concept, start, end]
     if source is not None:
         where += " AND m.source = ?"

@@ -120,8 +120,7 @@ def _redline(site: Site, old: views.VersionSide, new: views.VersionSide) -> Mark
 
 
 def change(request: Request) -> Response:
-    site = _site(request)
-    change_id = request.path_params["change_id"]
+    site, change_id = _site(request), request.path_params["change_id"]
     with site.db() as db:
         found = views.change_detail(db, change_id)
     if found is None:
@@ -211,10 +210,14 @@ def _concept_id(request: Request, site: Site) -> str:
     return concept
 
 
-def concept(request: Request) -> Response:
+def _concept_page(request: Request) -> tuple[Site, str, str]:
+    """The site, the concept the path names and the unit of its periods (?by=, month if none)."""
     site = _site(request)
-    concept_id = _concept_id(request, site)
-    by = _choice(request, "by", PERIODS) or "month"
+    return site, _concept_id(request, site), _choice(request, "by", PERIODS) or "month"
+
+
+def concept(request: Request) -> Response:
+    site, concept_id, by = _concept_page(request)
     split = _choice(request, "split", SPLITS) or "none"
     zone = site.zone
     with site.db() as db:
@@ -250,27 +253,25 @@ def concept(request: Request) -> Response:
         concept=site.settings.concepts[concept_id],
         by=by,
         split=split,
-        periods=PERIODS,
+        periods=PERIODS,  # the choices the page offers
         splits=SPLITS,
         charts=charts,
     )
 
 
 def mentions(request: Request) -> Response:
-    site = _site(request)
-    concept_id = _concept_id(request, site)
-    by = _choice(request, "by", PERIODS) or "month"
+    site, concept_id, by = _concept_page(request)
     label = request.query_params.get("period") or ""
-    start, end = _period_range(label, by, site.zone)
+    period = _period_range(label, by, site.zone)
     source = request.query_params.get("source") or None
     series = request.query_params.get("series") or None
     with site.db() as db:
-        rows = views.concept_documents(db, concept_id, start, end, source=source, series=series)
+        rows = views.concept_documents(db, concept_id, period, source=source, series=series)
     return site.page(
         request,
         "mentions.html",
         concept_id=concept_id,
-        period=label,
+        period=label,  # the bar's: 2026-11-27, 2026-W48 or 2026-11
         by=by,
         source=source,
         series=series,
