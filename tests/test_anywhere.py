@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from sqlite_utils import Database
 
 from monitor import store
@@ -78,6 +78,25 @@ def _reader(name: str, url: str, out: Path) -> list[str]:
     return [a.format(url=url, out=out) for a in READERS[name]]
 
 
+def _read(name: str, seeded: Seeded, db: Path, out: Path, config: Path | None = None) -> Result:
+    """Run the reader `name` on the database `db` with `config` (else the seeded one's)."""
+    args = [*_reader(name, seeded.url, out), "--config", str(config or seeded.config)]
+    return CliRunner(env={"MONITOR_DB": str(db)}).invoke(main, args)
+
+
+def _folder_and_db(folder: Path, *below: str) -> tuple[Path, Path]:
+    """The folder, made, and the path of a monitor.db in it (or in the subfolders `below`)."""
+    folder.mkdir()
+    return folder, folder.joinpath(*below, "monitor.db")
+
+
+def _one_line(stderr: str) -> str:
+    """The only line of `stderr` (failing the test if there are more or none)."""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
 def _state(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Every file of the folder that is not SQLite's WAL or index: its bytes and mtime."""
     return {
@@ -91,18 +110,12 @@ def _state(folder: Path) -> dict[str, tuple[bytes, int]]:
 def test_a_reader_on_a_missing_database_creates_nothing_and_says_so(
     name: str, seeded: Seeded, tmp_path: Path
 ) -> None:
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    db = empty / "sub" / "monitor.db"
-    args = _reader(name, seeded.url, tmp_path / "digest.html")
-    result = CliRunner(env={"MONITOR_DB": str(db)}).invoke(
-        main, [*args, "--config", str(seeded.config)]
-    )
+    empty, db = _folder_and_db(tmp_path / "empty", "sub")
+    result = _read(name, seeded, db, tmp_path / "digest.html")
     assert result.exit_code == 1, result.output
     assert list(empty.iterdir()) == []  # no database, no folder, no -wal
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert str(db) in lines[0] and "monitor once" in lines[0] and "--db" in lines[0]
+    line = _one_line(result.stderr)
+    assert str(db) in line and "monitor once" in line and "--db" in line
     assert not (tmp_path / "digest.html").exists()
 
 
@@ -113,9 +126,7 @@ def test_a_reader_changes_no_byte_of_a_real_database(
     """The config names a source the database has not seen: a reader does not add it. The copy
     is in rollback-journal mode, as a backup (`sqlite3 .backup`) leaves it: a reader must not
     turn it to WAL either."""
-    copy = tmp_path / "db"
-    copy.mkdir()
-    db = copy / "monitor.db"
+    copy, db = _folder_and_db(tmp_path / "db")
     source, target = sqlite3.connect(seeded.db), sqlite3.connect(db)
     source.backup(target)
     target.execute("PRAGMA journal_mode=delete")
@@ -124,10 +135,7 @@ def test_a_reader_changes_no_byte_of_a_real_database(
     os.utime(db, ns=(1_000_000_000, 1_000_000_000))
     before = _state(copy)
     config = _config(tmp_path, seeded.server, extra=True)
-    out = tmp_path / "digest.html"
-    result = CliRunner(env={"MONITOR_DB": str(db)}).invoke(
-        main, [*_reader(name, seeded.url, out), "--config", str(config)]
-    )
+    result = _read(name, seeded, db, tmp_path / "digest.html", config)
     assert result.exit_code == 0, result.output
     assert _state(copy) == before
     with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as conn:
@@ -150,21 +158,15 @@ def _old_database(path: Path) -> None:
 def test_a_reader_on_an_older_database_runs_no_migration(
     name: str, seeded: Seeded, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "old"
-    folder.mkdir()
-    db = folder / "monitor.db"
+    folder, db = _folder_and_db(tmp_path / "old")
     _old_database(db)
     os.utime(db, ns=(1_000_000_000, 1_000_000_000))
     before = _state(folder)
-    args = _reader(name, seeded.url, tmp_path / "digest.html")
-    result = CliRunner(env={"MONITOR_DB": str(db)}).invoke(
-        main, [*args, "--config", str(seeded.config)]
-    )
+    result = _read(name, seeded, db, tmp_path / "digest.html")
     assert result.exit_code == 1, result.output
     assert _state(folder) == before
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert str(db) in lines[0] and "older" in lines[0] and "writing command" in lines[0]
+    line = _one_line(result.stderr)
+    assert str(db) in line and "older" in line and "writing command" in line
     with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as conn:
         applied = conn.execute("SELECT COUNT(*) FROM _sqlite_migrations").fetchone()[0]
     assert applied == len(ALL_MIGRATIONS) - 1

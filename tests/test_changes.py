@@ -233,6 +233,13 @@ def _add(settings: Settings, db: Database, series: Series, *titles: str) -> None
         add_file(settings, db, path, series=series, title=title, published=_when(day))
 
 
+def _pairs_of(settings: Settings, *titles: str) -> list[tuple[str, str, str]]:
+    """The stored changes (as _pairs gives them) once these editions are added to the series."""
+    with store.open_db(settings.database) as db:
+        _add(settings, db, settings.series[0], *titles)
+        return _pairs(db)
+
+
 def test_a_middle_edition_arriving_last_is_placed_between_its_neighbours(
     make_settings: MakeSettings,
 ) -> None:
@@ -257,24 +264,18 @@ def test_a_middle_edition_arriving_last_is_placed_between_its_neighbours(
 def test_the_members_list_orders_the_series_whatever_the_dates(make_settings: MakeSettings) -> None:
     # Listed 2022 before 2021 on purpose: the list is the order, so 2021 follows 2022.
     settings = _series_settings(make_settings, members=[str(MD_2022), str(MD_2021)])
-    series = settings.series[0]
-    with store.open_db(settings.database) as db:
-        _add(settings, db, series, "2021", "2022")
-        assert _pairs(db) == [("succession", "2022", "2021")]
+    assert _pairs_of(settings, "2021", "2022") == [("succession", "2022", "2021")]
 
 
 def test_a_baseline_is_compared_only_with_later_members(make_settings: MakeSettings) -> None:
     settings = _series_settings(
         make_settings, rule={"source": "local", "title": "."}, baseline=str(MD_2021)
     )
-    series = settings.series[0]
-    with store.open_db(settings.database) as db:
-        _add(settings, db, series, "2021", "2022", "2023")
-        assert _pairs(db) == [
-            ("succession", "2021", "2022"),
-            ("succession", "2022", "2023"),
-            ("baseline", "2021", "2023"),
-        ]
+    assert _pairs_of(settings, "2021", "2022", "2023") == [
+        ("succession", "2021", "2022"),
+        ("succession", "2022", "2023"),
+        ("baseline", "2021", "2023"),
+    ]
     # Seeding an older edition after the baseline never compares the baseline backwards.
     late = _series_settings(
         make_settings, rule={"source": "local", "title": "."}, baseline=str(MD_2022)

@@ -274,14 +274,17 @@ def test_bad_patterns_and_keywords_are_reported_with_their_keys() -> None:
     assert "sources[0] (yonhap-en-nk).keywords[1]: pattern '  '" in message
 
 
-def test_series_and_ignore_rules_are_validated() -> None:
-    message = _problems(
-        """
+def _series_problems(ignore: str, rule_title: str) -> str:
+    """The problems of a feed (with these `ignore` lines) and two series: one with neither
+    members nor a rule, one whose rule (of this title) names no source and whose baseline is
+    not a member."""
+    return _problems(
+        f"""
         [[sources]]
         name = "wh"
         kind = "feed"
         url = "https://example.org/feed"
-        ignore = ["(unclosed"]
+        {ignore}
         [[series]]
         id = "nss"
         title = "NSS"
@@ -292,9 +295,13 @@ def test_series_and_ignore_rules_are_validated() -> None:
         baseline = "https://example.org/b"
         [series.rule]
         source = "nowhere"
-        title = "Joint ["
+        title = "{rule_title}"
         """
     )
+
+
+def test_series_and_ignore_rules_are_validated() -> None:
+    message = _series_problems('ignore = ["(unclosed"]', "Joint [")
     assert "sources[0] (wh).ignore: Value error" not in message
     assert "sources[0] (wh).ignore: '(unclosed' is not a valid regular expression" in message
     assert (
@@ -303,25 +310,7 @@ def test_series_and_ignore_rules_are_validated() -> None:
 
 
 def test_series_cross_checks() -> None:
-    message = _problems(
-        """
-        [[sources]]
-        name = "wh"
-        kind = "feed"
-        url = "https://example.org/feed"
-        [[series]]
-        id = "nss"
-        title = "NSS"
-        [[series]]
-        id = "statements"
-        title = "Statements"
-        members = ["https://example.org/a"]
-        baseline = "https://example.org/b"
-        [series.rule]
-        source = "nowhere"
-        title = "Joint"
-        """
-    )
+    message = _series_problems("", "Joint")
     assert "series[0] (nss): give members = [...] or a [series.rule], or both" in message
     assert "series[1] (statements).rule.source: no source named 'nowhere'" in message
     assert "series[1] (statements).baseline: not one of the members" in message

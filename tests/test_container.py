@@ -98,13 +98,8 @@ def image() -> Iterator[Built]:
     _needs_podman()
     base = os.environ[BASE_ENV]
     started = time.monotonic()
-    result = subprocess.run(
-        ["podman", "build", "--format", "docker", "--build-arg", f"BASE={base}", "-t", IMAGE, ROOT],
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT,
-        check=False,
-    )
+    build = ["build", "--format", "docker", "--build-arg", f"BASE={base}", "-t", IMAGE, str(ROOT)]
+    result = podman(*build, timeout=BUILD_TIMEOUT, check=False)
     seconds = time.monotonic() - started
     if result.returncode != 0:
         pytest.fail(

@@ -61,6 +61,16 @@ def changes(result: SentenceDiff) -> list[tuple[str, str]]:
     return [(op.kind, op.text) for c in result.changed for op in c.ops if op.kind != "same"]
 
 
+def one_change(path: Path, old: str, new: str) -> list[tuple[str, str]]:
+    """Replace `old` by `new` in the text of `path`: the diff changes one sentence, whose ops
+    check_ops checks; its changed words, as `changes` gives them."""
+    text = body(path)
+    result = diff(text, edit(text, old, new))
+    [change] = result.changed
+    check_ops(change)
+    return changes(result)
+
+
 # ---- word ops ---------------------------------------------------------------------------------
 
 
@@ -97,15 +107,11 @@ def test_swapped_words_are_exactly_the_ops() -> None:
 
 
 def test_a_sentence_final_word_keeps_its_stop() -> None:
-    text = body(SINGAPORE)
-    new = edit(
-        text,
+    old, new = (
         "complete denuclearization of the Korean Peninsula.",
         "complete denuclearization of the DPRK.",
     )
-    [change] = diff(text, new).changed
-    assert changes(diff(text, new)) == [("removed", "Korean Peninsula."), ("added", "DPRK.")]
-    check_ops(change)
+    assert one_change(SINGAPORE, old, new) == [("removed", "Korean Peninsula."), ("added", "DPRK.")]
 
 
 def test_korean_statement_dropping_complete() -> None:
@@ -135,19 +141,15 @@ def test_korean_spacing_and_a_reworded_korean_sentence() -> None:
 
 
 def test_words_differing_only_in_punctuation_are_replaced_to_keep_ops_exact() -> None:
-    text = body(ROK_2021)
-    new = edit(
-        text,
+    old, new = (
         "the U.S. commitment to provide extended deterrence",
         "the US commitment to provide deterrence",
     )
-    [change] = diff(text, new).changed
-    assert changes(diff(text, new)) == [
+    assert one_change(ROK_2021, old, new) == [
         ("removed", "U.S."),
         ("added", "US"),
         ("removed", "extended"),
     ]
-    check_ops(change)
 
 
 # ---- real documents ---------------------------------------------------------------------------

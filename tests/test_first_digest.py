@@ -9,11 +9,13 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlite_utils import Database
 
 from monitor import store
 from monitor.alerts import delivery, digest
@@ -164,18 +166,34 @@ send_empty = true
         assert db.execute("SELECT COUNT(*) FROM fetches").fetchone()[0] > 0, "it did poll"
 
 
-def _quiet_settings(make_settings: MakeSettings, server: LocalServer, mail: MailServer) -> Settings:
-    settings = make_settings([{"name": "weather", "kind": "feed", "url": server.url("/feed")}])
-    data = settings.model_dump(mode="python")
-    data["email"] = {
-        "host": "127.0.0.1",
-        "port": mail.port,
-        "security": "none",
-        "to": ["analyst@example.org"],
-        "timeout": 5,
-    }
-    data["digest"] = {**data["digest"], "send_empty": True}
-    return Settings.model_validate(data)
+@contextmanager
+def _quiet(make_settings: MakeSettings, mail: MailServer) -> Iterator[Settings]:
+    """While QUIET_FEED is served on loopback: settings polling it that mail their digests to
+    `mail`, empty ones included."""
+    with LocalServer() as server:
+        server.route("/feed", respond(200, QUIET_FEED, {"Content-Type": "application/rss+xml"}))
+        settings = make_settings([{"name": "weather", "kind": "feed", "url": server.url("/feed")}])
+        data = settings.model_dump(mode="python")
+        data["email"] = {
+            "host": "127.0.0.1",
+            "port": mail.port,
+            "security": "none",
+            "to": ["analyst@example.org"],
+            "timeout": 5,
+        }
+        data["digest"] = {**data["digest"], "send_empty": True}
+        yield Settings.model_validate(data)
+
+
+def _after_the_window(
+    settings: Settings, db: Database, day: date
+) -> tuple[datetime, datetime, int, int]:
+    """The digest window of `day`, and what was done 5 s after its end: the digests queued,
+    then the messages delivered."""
+    start, end = digest.window(day, settings.digest.time, settings.schedule.timezone)
+    closed = end + timedelta(seconds=5)
+    queued = digest.queue_due_digest(settings, db, closed)
+    return start, end, queued, delivery.deliver_due(settings, db, closed).sent
 
 
 def test_an_empty_day_is_mailed_only_when_it_was_monitored_throughout(
@@ -183,30 +201,22 @@ def test_an_empty_day_is_mailed_only_when_it_was_monitored_throughout(
 ) -> None:
     from monitor.pipeline import poll
 
-    with LocalServer() as server:
-        server.route("/feed", respond(200, QUIET_FEED, {"Content-Type": "application/rss+xml"}))
-        settings = _quiet_settings(make_settings, server, mail)
-        tz, at = settings.schedule.timezone, settings.digest.time
-        with store.opened(settings.database) as db:
-            assert poll(settings, db).errors == []
-            [(first,)] = db.execute("SELECT MIN(started_at) FROM fetches").fetchall()
-            began = datetime.fromisoformat(first)
-            # The window that holds the first poll is only partly monitored, and nothing in it
-            # mentions a concept: no empty digest, though send_empty is on.
-            partly = digest.digest_day(settings, began) + timedelta(days=1)
-            start, end = digest.window(partly, at, tz)
-            assert start < began < end
-            closed = end + timedelta(seconds=5)
-            assert digest.queue_due_digest(settings, db, closed) == 0
-            assert delivery.deliver_due(settings, db, closed).sent == 0
-            assert _digests(mail) == []
-            # The next day was watched from its first moment: its empty digest is mailed.
-            throughout = partly + timedelta(days=1)
-            start, end = digest.window(throughout, at, tz)
-            assert began <= start
-            closed = end + timedelta(seconds=5)
-            assert digest.queue_due_digest(settings, db, closed) == 1
-            assert delivery.deliver_due(settings, db, closed).sent == 1
+    with _quiet(make_settings, mail) as settings, store.opened(settings.database) as db:
+        assert poll(settings, db).errors == []
+        [(first,)] = db.execute("SELECT MIN(started_at) FROM fetches").fetchall()
+        began = datetime.fromisoformat(first)
+        # The window that holds the first poll is only partly monitored, and nothing in it
+        # mentions a concept: no empty digest, though send_empty is on.
+        partly = digest.digest_day(settings, began) + timedelta(days=1)
+        start, end, queued, sent = _after_the_window(settings, db, partly)
+        assert start < began < end
+        assert (queued, sent) == (0, 0)
+        assert _digests(mail) == []
+        # The next day was watched from its first moment: its empty digest is mailed.
+        throughout = partly + timedelta(days=1)
+        start, _, queued, sent = _after_the_window(settings, db, throughout)
+        assert began <= start
+        assert (queued, sent) == (1, 1)
     assert _digests(mail) == [f"digest:{throughout}:email:analyst@example.org"]
     [message] = mail.inbox.messages
     body = message.get_body(preferencelist=("plain",))
@@ -218,9 +228,7 @@ def test_the_services_digest_job_at_start_mails_nothing_for_a_day_before_the_dat
 ) -> None:
     from monitor.schedule import Service
 
-    with LocalServer() as server:
-        server.route("/feed", respond(200, QUIET_FEED, {"Content-Type": "application/rss+xml"}))
-        settings = _quiet_settings(make_settings, server, mail)
+    with _quiet(make_settings, mail) as settings:
         service = Service(settings, settings.database)
         try:
             service.poll_source(settings.sources[0])  # the jobs a first start runs at once

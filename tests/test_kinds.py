@@ -17,6 +17,8 @@ from tests.servers import LocalServer, respond
 
 BODY = "The allies reaffirmed the complete denuclearization of North Korea.\n\nNothing else."
 
+Validators = tuple[str | None, str | None]  # a Job's: the stored ETag and Last-Modified
+
 
 class TextHandler:
     """A "text" kind: the body is the document, stored as is (no worker, no extraction)."""
@@ -24,9 +26,7 @@ class TextHandler:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def start(
-        self, source: config.Source, validators: tuple[str | None, str | None], last: str | None
-    ) -> None:
+    def start(self, source: config.Source, validators: Validators, last: str | None) -> None:
         self.engine.fetch(Job("text", source, source.url, validators=validators, body_hash=last))
 
     def fetched(self, job: Job, result: Response | Exception) -> None:

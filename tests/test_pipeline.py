@@ -147,6 +147,11 @@ def test_second_poll_gets_304_and_stores_nothing(make_settings: MakeSettings) ->
             assert sent == [None, '"v1"']
 
 
+def _matching(name: str, url: str) -> dict[str, str]:
+    """A feed source that follows the links of its matching entries."""
+    return {"name": name, "kind": "feed", "url": url, "follow": "matching"}
+
+
 def test_follow_matching_skips_unrelated_entries_and_honours_robots(
     make_settings: MakeSettings,
 ) -> None:
@@ -156,16 +161,7 @@ def test_follow_matching_skips_unrelated_entries_and_honours_robots(
             "/robots.txt",
             respond(200, b"User-agent: *\nDisallow: /pages/ko/\n", {"Content-Type": "text/plain"}),
         )
-        settings = make_settings(
-            [
-                {
-                    "name": "korean",
-                    "kind": "feed",
-                    "url": server.url("/feeds/korean-policy.xml"),
-                    "follow": "matching",
-                }
-            ]
-        )
+        settings = make_settings([_matching("korean", server.url("/feeds/korean-policy.xml"))])
         with store.open_db(settings.database) as db:
             summary = poll(settings, db)
             assert summary.errors and all("robots.txt" in e for _, e in summary.errors)
@@ -345,16 +341,7 @@ def test_follow_matching_fetches_articles_whose_headline_names_only_north_korea(
         server.route("/feed.xml", static(feed, RSS["Content-Type"], '"1"'))
         for path in ("/nk.html", "/talks.html", "/arctic.html"):
             server.route(path, static(page.encode(), "text/html; charset=utf-8", '"p"'))
-        settings = make_settings(
-            [
-                {
-                    "name": "yonhap-ko",
-                    "kind": "feed",
-                    "url": server.url("/feed.xml"),
-                    "follow": "matching",
-                }
-            ]
-        )
+        settings = make_settings([_matching("yonhap-ko", server.url("/feed.xml"))])
         with store.open_db(settings.database) as db:
             summary = poll(settings, db)
             assert not summary.errors

@@ -238,13 +238,18 @@ def test_sigterm_stops_cleanly_and_a_second_signal_at_once(tmp_path: Path) -> No
         assert integrity(tmp_path / "m.db") == "ok"
 
 
+def _with_web(tmp_path: Path, server: LocalServer, web: str) -> Path:
+    """The service's config (service_config) with this [web] section."""
+    config = service_config(tmp_path, server)
+    with config.open("a", encoding="utf-8") as file:
+        file.write(f"\n[web]\n{web}")
+    return config
+
+
 def test_the_web_view_runs_inside_the_service_when_enabled(tmp_path: Path) -> None:
     with LocalServer() as server:
         serve_demo_site(server)
-        config = service_config(tmp_path, server)
-        with config.open("a", encoding="utf-8") as file:
-            file.write("\n[web]\nenabled = true\nport = 0\n")
-        process = start_service(config)
+        process = start_service(_with_web(tmp_path, server, "enabled = true\nport = 0\n"))
         try:
             log = _Log(process)
             log.wait_for('"message": "polled"')
@@ -267,9 +272,7 @@ def test_the_web_view_runs_inside_the_service_when_enabled(tmp_path: Path) -> No
 def test_a_public_web_bind_without_credentials_stops_the_start(tmp_path: Path) -> None:
     with LocalServer() as server:
         serve_demo_site(server)
-        config = service_config(tmp_path, server)
-        with config.open("a", encoding="utf-8") as file:
-            file.write('\n[web]\nenabled = true\nhost = "0.0.0.0"\nport = 0\n')
+        config = _with_web(tmp_path, server, 'enabled = true\nhost = "0.0.0.0"\nport = 0\n')
         args, env = monitor_child("run", config, None)
         done = subprocess.run(
             args, env=env, capture_output=True, text=True, timeout=120, check=False

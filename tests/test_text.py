@@ -80,20 +80,21 @@ def test_ascii_text_is_lowercased_only() -> None:
 # ---- normalise: offsets back to the original -------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("original", "word", "expected"),
-    [
-        ("the denuclear-\nization of", "denuclearization", "denuclear-\nization"),
-        ("a “complete” one", '"complete"', "“complete”"),
-        ("freeze–for–freeze now", "freeze-for-freeze", "freeze–for–freeze"),
-        ("ex\u200btended deterrence", "extended", "ex\u200btended"),
-        ("nuclear\u00a0umbrella", "nuclear umbrella", "nuclear\u00a0umbrella"),
-        ("x ＣＶＩＤ y", "cvid", "ＣＶＩＤ"),
-        ("the ﬁnal word", "final", "ﬁnal"),
-        ("Straße", "ss", "ß"),
-        ("U.S.-\nROK", "u.s.-rok", "U.S.-\nROK"),
-    ],
-)
+# (the original, a word as its view reads, and what quoting the word's span gives)
+QUOTED_SPANS = [
+    ("the denuclear-\nization of", "denuclearization", "denuclear-\nization"),
+    ("a “complete” one", '"complete"', "“complete”"),
+    ("freeze–for–freeze now", "freeze-for-freeze", "freeze–for–freeze"),
+    ("ex\u200btended deterrence", "extended", "ex\u200btended"),
+    ("nuclear\u00a0umbrella", "nuclear umbrella", "nuclear\u00a0umbrella"),
+    ("x ＣＶＩＤ y", "cvid", "ＣＶＩＤ"),
+    ("the ﬁnal word", "final", "ﬁnal"),
+    ("Straße", "ss", "ß"),
+    ("U.S.-\nROK", "u.s.-rok", "U.S.-\nROK"),
+]
+
+
+@pytest.mark.parametrize(("original", "word", "expected"), QUOTED_SPANS)
 def test_span_quotes_the_original(original: str, word: str, expected: str) -> None:
     view = normalise(original).text
     start = view.index(word)

@@ -62,14 +62,23 @@ def _monitor(tmp_path: Path, *args: str) -> tuple[int, str, str, float]:
     return code, out.read_text(), err.read_text(), usage.ru_maxrss / 1024
 
 
+def _poll_once(
+    tmp_path: Path, server: LocalServer, path: str, body: bytes, content_type: str
+) -> tuple[Path, str, str, float]:
+    """`monitor once`, which must succeed, on a config of one page: `body`, served at `path`.
+    The config, and the child's stdout, stderr and peak RSS in MB."""
+    server.route(path, respond(200, body, {"Content-Type": content_type}))
+    config = _config(tmp_path, server.url(path))
+    code, out, err, peak = _monitor(tmp_path, "once", "--config", str(config))
+    assert code == 0, err
+    return config, out, err, peak
+
+
 def test_a_sentence_repeating_a_concept_is_stored_once_capped_and_the_cap_recorded(
     tmp_path: Path,
 ) -> None:
     with LocalServer() as server:
-        server.route("/amplify.html", respond(200, AMPLIFY, {"Content-Type": "text/html"}))
-        config = _config(tmp_path, server.url("/amplify.html"))
-        code, out, err, peak = _monitor(tmp_path, "once", "--config", str(config))
-        assert code == 0, err
+        config, out, err, peak = _poll_once(tmp_path, server, "/amplify.html", AMPLIFY, "text/html")
         shown = _monitor(tmp_path, "show", server.url("/amplify.html"), "--config", str(config))
     size = sum(p.stat().st_size for p in tmp_path.glob("m.db*"))
     assert size < 5_000_000, f"database of {size:,} bytes from one 60 KB page"
@@ -97,10 +106,7 @@ def test_a_search_over_105000_hits_in_one_document_finishes_with_a_bounded_answe
     tmp_path: Path,
 ) -> None:
     with LocalServer() as server:
-        server.route("/hits.txt", respond(200, HITS, {"Content-Type": "text/plain"}))
-        config = _config(tmp_path, server.url("/hits.txt"))
-        code, _, err, _ = _monitor(tmp_path, "once", "--config", str(config))
-        assert code == 0, err
+        config, *_ = _poll_once(tmp_path, server, "/hits.txt", HITS, "text/plain")
     # It ends (within DEADLINE, or _monitor fails the test) with one hit and a short snippet.
     code, out, err, peak = _monitor(tmp_path, "search", "summit", "--config", str(config))
     assert code == 0, err

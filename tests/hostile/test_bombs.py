@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.helpers import BASELINE_MB, count, run_once, stored_text, write_config
+from tests.hostile.helpers import BASELINE_MB, Ran, count, run_once, stored_text, write_config
 from tests.servers import LocalServer, respond, stream
 
 RSS = {"Content-Type": "application/rss+xml"}
@@ -30,6 +30,16 @@ def _feed(doctype: str, title: str, link: str = "http://127.0.0.1/a") -> bytes:
         "<description>North Korea complete denuclearization</description></item>"
         "</channel></rss>"
     ).encode()
+
+
+def _poll_feed(tmp_path: Path, name: str, body: bytes) -> tuple[Path, Ran]:
+    """`monitor once` on a config of one feed, `name`, served `body` on loopback."""
+    with LocalServer() as server:
+        server.route("/feed", respond(200, body, RSS))
+        config = write_config(
+            tmp_path, [{"name": name, "kind": "feed", "url": server.url("/feed")}]
+        )
+        return config, run_once(config)
 
 
 def billion_laughs(levels: int = 10) -> bytes:
@@ -49,12 +59,7 @@ def quadratic_blowup() -> bytes:
 def test_an_entity_bomb_in_a_feed_is_not_expanded(tmp_path: Path, bomb: object) -> None:
     assert callable(bomb)
     body: bytes = bomb()
-    with LocalServer() as server:
-        server.route("/feed", respond(200, body, RSS))
-        config = write_config(
-            tmp_path, [{"name": "bomb", "kind": "feed", "url": server.url("/feed")}]
-        )
-        ran = run_once(config)
+    config, ran = _poll_feed(tmp_path, "bomb", body)
     assert ran.returncode == 0, ran.output
     assert ran.peak_mb < BASELINE_MB, (
         f"peak {ran.peak_mb:.0f} MB ({ran.any_peak_mb:.0f} MB with workers)"
@@ -76,12 +81,7 @@ def test_an_external_entity_to_a_local_file_is_not_read(tmp_path: Path) -> None:
         f'<!ENTITY own SYSTEM "{secret.as_uri()}">]>',
         "before &xxe; &own; after",
     )
-    with LocalServer() as server:
-        server.route("/feed", respond(200, feed, RSS))
-        config = write_config(
-            tmp_path, [{"name": "xxe", "kind": "feed", "url": server.url("/feed")}]
-        )
-        ran = run_once(config)
+    config, ran = _poll_feed(tmp_path, "xxe", feed)
     assert ran.returncode == 0, ran.output
     text = stored_text(config)
     assert count(config, "SELECT COUNT(*) FROM documents") == 1, "the entry itself is kept"

@@ -284,6 +284,11 @@ def _check(
             assert text in lines[0], where
 
 
+def _all_fail(results: list[dict[str, Any]], commands: list[list[str]], *says: str) -> None:
+    """_check with every command failing, its line holding every string of `says`."""
+    _check(results, commands, must_fail=set(ARGS), may_succeed=set(), says=says)
+
+
 def test_every_command_on_a_healthy_database_succeeds_or_says_why(world: World) -> None:
     """The baseline the faults are measured against (health: no service ever ran)."""
     db = _case(world, "healthy")
@@ -438,19 +443,14 @@ def test_a_database_on_a_read_only_file_system(world: World) -> None:
 
 
 DEEP = "[" * 3000 + "]" * 3000
+INTERVAL = "schedule__interval_minutes"
 CONFIG_FAULTS = {
     "timeout-inf": ({"fetch__timeout": "inf"}, ("fetch.timeout", "finite number")),
-    "interval-inf": (
-        {"schedule__interval_minutes": "inf"},
-        ("schedule.interval_minutes", "finite number"),
-    ),
+    "interval-inf": ({INTERVAL: "inf"}, ("schedule.interval_minutes", "finite number")),
     "heartbeat-nan": ({"service__heartbeat_seconds": "nan"}, ("heartbeat_seconds", "finite")),
     "retries-negative": ({"fetch__retries": "-1"}, ("fetch.retries", "use a larger number")),
     "deliver-zero": ({"service__deliver_seconds": "0"}, ("deliver_seconds", "larger number")),
-    "interval-huge": (
-        {"schedule__interval_minutes": "1e300"},
-        ("schedule.interval_minutes", "use a smaller number"),
-    ),
+    "interval-huge": ({INTERVAL: "1e300"}, ("schedule.interval_minutes", "use a smaller number")),
     "max-bytes-huge": ({"fetch__max_bytes": "9223372036854775807"}, ("max_bytes", "smaller")),
     "busy-timeout-negative": ({"storage__busy_timeout": "-0.5"}, ("busy_timeout", "larger")),
     "deep-toml": ({"extract__deep": DEEP}, ("nested too deeply", "flatten them")),
@@ -467,7 +467,7 @@ def test_a_config_value_out_of_range_or_not_finite(world: World, fault: str) -> 
     db = _case(world, fault)
     commands = _commands(world, db, bad)
     results = [_invoke(args, {"MONITOR_DB": str(db)}) for args in commands]
-    _check(results, commands, must_fail=set(ARGS), may_succeed=set(), says=(str(bad), *says))
+    _all_fail(results, commands, str(bad), *says)
 
 
 def test_a_missing_or_unreadable_config(world: World) -> None:
@@ -475,26 +475,14 @@ def test_a_missing_or_unreadable_config(world: World) -> None:
     missing = db.parent / "nowhere.toml"
     commands = [c for c in _commands(world, db, missing) if c[0] != "init"]  # init writes it
     results = [_invoke(args, {"MONITOR_DB": str(db)}) for args in commands]
-    _check(
-        results,
-        commands,
-        must_fail=set(ARGS),
-        may_succeed=set(),
-        says=(str(missing), "not found", "monitor init"),
-    )
+    _all_fail(results, commands, str(missing), "not found", "monitor init")
     unreadable = db.parent / "secret.toml"
     shutil.copy(world.config, unreadable)
     unreadable.chmod(0)
     db.parent.chmod(0o777)
     commands = _commands(world, db, unreadable)
     results = _in_child(commands, {"MONITOR_DB": str(db)}, _as_nobody())
-    _check(
-        results,
-        commands,
-        must_fail=set(ARGS),
-        may_succeed=set(),
-        says=(str(unreadable), "permission denied", "readable"),
-    )
+    _all_fail(results, commands, str(unreadable), "permission denied", "readable")
 
 
 @pytest.mark.parametrize(
