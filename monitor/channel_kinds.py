@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from monitor.config import Settings
@@ -37,9 +37,16 @@ class ChannelKind:
     reserved: tuple[str, ...] = ()
     absent: str = ""  # why a reserved channel cannot send when its section is missing
 
-    def send(self, settings: Any, recipients: Sequence[str], message: Message) -> None:
+    def sender_function(self) -> Callable[[Any, Sequence[str], Message], None]:
+        """The sender, imported; a name that does not resolve is this registry's bug."""
         module, _, function = self.sender.partition(":")
-        getattr(importlib.import_module(module), function)(settings, recipients, message)
+        found = getattr(importlib.import_module(module), function, None)
+        if not callable(found):
+            raise TypeError(f"channel kind {self.section}: no sender {self.sender!r}")
+        return cast("Callable[[Any, Sequence[str], Message], None]", found)
+
+    def send(self, settings: Any, recipients: Sequence[str], message: Message) -> None:
+        self.sender_function()(settings, recipients, message)
 
 
 def _email(settings: Settings) -> Mapping[str, Any]:

@@ -4,6 +4,7 @@ messages from delivery."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -61,6 +62,26 @@ def test_the_config_takes_its_channels_from_the_registry(
     monkeypatch.setitem(channel_kinds.CHANNELS, "archive", kind)
     parsed = config.parse(_raw(make_settings, "archive"), environment=False)
     assert parsed.alerts.failure_channels == ("archive",)
+
+
+def test_every_sender_resolves_to_a_function_of_settings_recipients_and_message() -> None:
+    for name, kind in channel_kinds.CHANNELS.items():
+        parameters = inspect.signature(kind.sender_function()).parameters
+        assert len(parameters) == 3, (name, kind.sender, list(parameters))
+    broken = channel_kinds.ChannelKind("[x]", lambda settings: {}, "monitor.alerts.mail:nothing")
+    with pytest.raises(TypeError, match=r"channel kind \[x\]: no sender"):
+        broken.sender_function()
+
+
+def test_a_rule_naming_an_unknown_channel_says_how_to_define_one(
+    make_settings: MakeSettings,
+) -> None:
+    raw = _raw(make_settings)
+    raw["alerts"] = {"rules": [{"name": "r", "event": "change", "channels": ["nope"]}]}
+    with pytest.raises(ConfigError) as caught:
+        config.parse(raw, environment=False)
+    said = "alerts.rules[0] (r).channels: no channel 'nope'; define [[webhooks]] with that name"
+    assert said in str(caught.value)
 
 
 def test_a_kind_registered_alone_gets_items_and_delivers_them(
