@@ -1,1 +1,2 @@
-"""Comparing and reading text: normalisation, extraction, concept matching, relevance, sentence diff, comparison, the comparisons to make, timelines."""
+"""Comparing and reading text: normalisation, extraction, concept matching, relevance, sentence
+diff, comparison, the comparisons to make, timelines."""

@@ -11,29 +11,32 @@ style or white space count as one, and the first one seen is kept.
 
 Significance, a number in [0, 1]. With sat(k) = k / (k + 1), which grows from 0 towards 1:
 
-1. Weakening, 0.8 + 0.2 * sat(kA), when kA > 0. kA is the sum, over the ladders that moved down,
-   of the rungs fallen, plus the number of dropped concepts that are on a ladder that did not move
-   up and stood above the new side's strongest concept of it. A rung is a concept's position on its ladder; a side with none of the ladder's concepts
-   sits one rung below the last. (A ladder that moved up replaced its lower rungs: the concepts it
-   dropped on the way count in band 2, with the upgrade.)
-2. Other concept changes, 0.5 + 0.3 * sat(kB), when kB > 0: kB is the sum over all concepts of
-   |new count - old count|, plus the rungs risen on ladders that moved up. A facet that changed
-   on a concept's own mentions lifts the score to at least FACET_FLOOR (0.65).
-3. Wording around concepts, 0.25 + 0.25 * sat(kC), when kC > 0: kC is the number of added,
-   removed and changed sentences that carry a mention that counts (either side of a changed one).
+1. Weakening, 0.8 + 0.2 * sat(kA), when kA > 0. kA is the sum, over the ladders that moved down, of
+   the rungs fallen, plus the number of dropped concepts that are on a ladder that did not move up
+   and stood above the new side's strongest concept of it. A rung is a concept's position on its
+   ladder; a side with none of the ladder's concepts sits one rung below the last. (A ladder that
+   moved up replaced its lower rungs: the concepts it dropped on the way count in band 2, with the
+   upgrade.)
+2. Other concept changes, 0.5 + 0.3 * sat(kB), when kB > 0: kB is the sum over all concepts
+   of |new count - old count|, plus the rungs risen on ladders that moved up. A facet that
+   changed on a concept's own mentions lifts the score to at least FACET_FLOOR (0.65).
+3. Wording around concepts, 0.25 + 0.25 * sat(kC), when kC > 0: kC is the number of added, removed
+   and changed sentences that carry a mention that counts (either side of a changed one).
 4. Other wording, 0.25 * sat(u / W) = 0.25 * u / (u + W): u is the number of words touched (the
    words of added, removed and moved sentences, and of the removed and added runs of changed
    sentences, at least 1 per changed sentence), W the word count of the longer side.
 
-Counts are of the mentions that count (`Mention.counted`, see monitor/analysis/relevance.py): a mention
-set aside by the relevance rules changes no count, ladder or band; `set_aside_*` report them.
+Counts are of the mentions that count (`Mention.counted`, see monitor/analysis/relevance.py): a
+mention set aside by the relevance rules changes no count, ladder or band; `set_aside_*` report
+them.
 
-Only the first band that applies counts. A new side that lost half or more of its words and
-gained almost none (a truncated or failed extraction, more often than a rewrite) is capped at
-0.79, below band 1, and its verdict starts with "text shrank N%". Each band is increasing in its k and stays below the
-next band's floor; since k >= 1 in bands 1-3 their scores fall in [0.9, 1), [0.65, 0.8) and
-[0.375, 0.5), and band 4 in [0, 0.25) (in practice below 1/6, as u is about 2W at most). Identical texts, text that differs only in boilerplate removed
-by `ignore`, and reflowed text (an empty sentence diff with equal concept counts) score exactly 0.
+Only the first band that applies counts. A new side that lost half or more of its words and gained
+almost none (a truncated or failed extraction, more often than a rewrite) is capped at 0.79, below
+band 1, and its verdict starts with "text shrank N%". Each band is increasing in its k and stays
+below the next band's floor; since k >= 1 in bands 1-3 their scores fall in [0.9, 1), [0.65, 0.8)
+and [0.375, 0.5), and band 4 in [0, 0.25) (in practice below 1/6, as u is about 2W at most).
+Identical texts, text that differs only in boilerplate removed by `ignore`, and reflowed text (an
+empty sentence diff with equal concept counts) score exactly 0.
 
 Longer than most modules: the concept deltas, the ladder placements, the significance bands
 above and the verdict line read the same matched mentions and must agree with one another; the

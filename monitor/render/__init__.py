@@ -1,1 +1,2 @@
-"""What people read: one policy for untrusted text; alert messages, the digest, the comparison report."""
+"""What people read: one policy for untrusted text; alert messages, the digest, the comparison
+report."""

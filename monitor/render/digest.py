@@ -14,12 +14,12 @@ touch none go last, under "Other". A change quotes the sentences that name its g
 also the new side of a wording change in the digest is told once, as the change. Concepts without
 a group of their own close the digest with their charts and how many items above touch them.
 
-The HTML is for mail clients: inline styles only (clients drop `<style>`), a fluid container with
-a maximum width, text in the reader's own colour with tinted highlights that read on light and
-dark backgrounds, the chart as table cells of set heights (no SVG, no images). Feed and page text
-is escaped and sits in `<bdi>`; in both parts and the subject, control and bidirectional
-formatting characters in it are shown as `<U+XXXX>`, and titles, sentences, names and URLs are
-capped (`monitor.render.untrusted` holds the rule). Only http and https URLs of up to URL_CHARS become
+The HTML is for mail clients: inline styles only (clients drop `<style>`), a fluid container with a
+maximum width, text in the reader's own colour with tinted highlights that read on light and dark
+backgrounds, the chart as table cells of set heights (no SVG, no images). Feed and page text is
+escaped and sits in `<bdi>`; in both parts and the subject, control and bidirectional formatting
+characters in it are shown as `<U+XXXX>`, and titles, sentences, names and URLs are capped
+(`monitor.render.untrusted` holds the rule). Only http and https URLs of up to URL_CHARS become
 links.
 
 Longer than most modules: the plain-text and HTML parts walk the same groups in the same order,

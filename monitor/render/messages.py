@@ -5,8 +5,9 @@ trusted; `monitor.render.untrusted` holds the rule. Everywhere, control characte
 formatting characters (embeddings, overrides, isolates, marks) are shown as `<U+XXXX>`, so a
 right-to-left override cannot reorder a subject line or a quoted sentence, each piece is one line
 and capped (titles, sentences, subjects, and the strings of the JSON payload); in the HTML every
-piece of it is escaped and sits in a `<bdi>`. The HTML has inline styles only (mail clients drop style sheets), no scripts and no
-images; its colours are given in foreground/background pairs that read in light and dark mode.
+piece of it is escaped and sits in a `<bdi>`. The HTML has inline styles only (mail clients drop
+style sheets), no scripts and no images; its colours are given in foreground/background pairs that
+read in light and dark mode.
 
 Times are shown in the configured zone and in UTC ("2026-11-28 05:30 KST (2026-11-27 20:30 UTC)");
 naive datetimes are taken as UTC.

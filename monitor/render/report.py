@@ -4,12 +4,12 @@ Both put the verdict first, then the concept table, the stance moves, the change
 word-level highlights, the removed and added sentences and the number of moved ones. Empty
 sections are left out.
 
-Document text is never trusted; `monitor.render.untrusted` holds the rule. In the text report, control
-characters (terminal escapes included) and bidirectional formatting characters are shown as
-`<U+XXXX>`. In the HTML report every piece of text is escaped, controls and characters HTML
-forbids are shown as `<U+XXXX>`, and document text sits in `<bdi>` elements, so a right-to-left
-override cannot reorder the report around it; the page has no scripts, no external resources,
-and a Content-Security-Policy that forbids both. Titles are capped at TITLE_CHARS.
+Document text is never trusted; `monitor.render.untrusted` holds the rule. In the text report,
+control characters (terminal escapes included) and bidirectional formatting characters are shown as
+`<U+XXXX>`. In the HTML report every piece of text is escaped, controls and characters HTML forbids
+are shown as `<U+XXXX>`, and document text sits in `<bdi>` elements, so a right-to-left override
+cannot reorder the report around it; the page has no scripts, no external resources, and a
+Content-Security-Policy that forbids both. Titles are capped at TITLE_CHARS.
 
 Longer than most modules: the text report and the HTML redline walk the same sections in the
 same order, kept side by side so that a section added to one is added to the other.

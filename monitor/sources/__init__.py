@@ -1,1 +1,2 @@
-"""Where documents come from: the HTTP client, charsets, reachable addresses, feeds, canonical URLs."""
+"""Where documents come from: the source kinds, the HTTP client, charsets, reachable addresses,
+feeds, canonical URLs."""
