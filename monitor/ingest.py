@@ -21,7 +21,6 @@ from monitor import store
 from monitor.alerts import rules as alerts
 from monitor.analysis.changes import Incoming, compared, series_comparisons
 from monitor.analysis.diff import strip_ignored
-from monitor.analysis.extract import extract_file
 from monitor.analysis.prepare import matcher, prepared
 from monitor.analysis.text import content_hash
 from monitor.config import Series, Settings, Source
@@ -54,7 +53,11 @@ def add_file(
     title: str | None = None,
     published: datetime | None = None,
 ) -> Stored:
-    """Store a local document (PDF, HTML, Markdown or text), e.g. an edition no longer online."""
+    """Store a local document (PDF, HTML, Markdown or text), e.g. an edition no longer online.
+    It is extracted here, in this process (the extraction stack is imported only then: a poll
+    of web sources leaves it to the workers)."""
+    from monitor.analysis.extract import extract_file
+
     extracted = extract_file(path)
     if title:
         extracted = replace(extracted, title=title)

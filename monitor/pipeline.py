@@ -385,7 +385,7 @@ class Shared:
 
 def _workers(settings: Settings) -> Workers:
     count = settings.extract.workers or os.cpu_count() or 1
-    return Workers(count, settings.extract.deadline)
+    return Workers(count, settings.extract.deadline, preload=(worker.EXTRACTION,))
 
 
 def poll(

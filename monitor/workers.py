@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import multiprocessing
 import os
 import signal
@@ -19,7 +20,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -49,10 +50,13 @@ def _watch(parent: int) -> None:
     os._exit(1)  # orphaned: the parent is gone, and its work with it
 
 
-def _worker(parent: int, then: Callable[[int], None] | None = None) -> None:
+def _worker(
+    parent: int, then: Callable[[int], None] | None = None, preload: Sequence[str] = ()
+) -> None:
     """Start an extraction worker: tied to its parent however the parent ends (a second
     signal's os._exit, SIGKILL, a crash), and off the parent's stdout and stderr, which a
-    lingering worker would otherwise hold open for whoever reads the service's output.
+    lingering worker would otherwise hold open for whoever reads the service's output; then
+    import the modules in `preload` (the extraction stack), so that the poll process need not.
 
     The tie is the kernel's parent-death signal where there is one (Linux): it needs no help
     from this process, which may be deep in one C call (PDFium, a regular expression) that
@@ -71,6 +75,10 @@ def _worker(parent: int, then: Callable[[int], None] | None = None) -> None:
     os.close(devnull)
     if then is not None:
         then(parent)
+    for name in preload:
+        # A module that fails to import fails each document with the reason instead.
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 STARTUP = 120.0  # seconds documents may wait for a worker that never takes any
@@ -98,7 +106,8 @@ class Stopped(Exception):
 
 class Workers:
     """A pool of `count` extraction processes, each document given `deadline` seconds from the
-    moment a worker takes it. Thread-safe: the service's poll jobs share one."""
+    moment a worker takes it, each process importing the modules `preload` names as it starts.
+    Thread-safe: the service's poll jobs share one."""
 
     def __init__(
         self,
@@ -107,11 +116,13 @@ class Workers:
         *,
         startup: float = STARTUP,
         initializer: Callable[[int], None] | None = None,
+        preload: Sequence[str] = (),
     ) -> None:
         self.count = count
         self.deadline = deadline
         self.startup = startup  # seconds documents may wait while no worker runs any
         self._initializer = initializer  # run in each worker after _worker (tests use it)
+        self._preload = tuple(preload)
         self._lock = threading.Lock()
         self._pool: ProcessPool | None = None
         self._launcher: ThreadPoolExecutor | None = None
@@ -148,7 +159,7 @@ class Workers:
         pool = ProcessPool(
             self.count,
             initializer=_worker,
-            initargs=(os.getpid(), self._initializer),
+            initargs=(os.getpid(), self._initializer, self._preload),
             context=multiprocessing.get_context("spawn"),
         )
         if self._launcher is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from monitor import store
+from tests.conftest import config_head, shipped_concepts
 from tests.processes import cli_probe
+from tests.servers import LocalServer, feed_toml, serve_demo_site
 
 # The extraction stack, the HTTP client and the scheduler: only commands that fetch, extract or
 # run the service need them.
@@ -84,3 +87,23 @@ def test_the_probe_sees_what_a_command_imports(tmp_path: Path) -> None:
     code, modules = _run(["compare", "a.txt", "b.txt", "--json"], tmp_path)
     assert code == 0
     assert "trafilatura" in modules
+
+
+def test_a_poll_leaves_the_extraction_stack_to_its_workers(tmp_path: Path) -> None:
+    """`monitor once` extracts every article it follows in its worker processes, which import
+    trafilatura and PDFium as they start: the poll process itself (fetching, parsing feeds,
+    storing) never loads them."""
+    db = tmp_path / "monitor.db"
+    with LocalServer() as server:
+        serve_demo_site(server)
+        config = tmp_path / "monitor.toml"
+        feed = server.url("/feeds/korean-policy.xml")
+        config.write_text(
+            f"{config_head(db)}{feed_toml('korean', feed)}\n{shipped_concepts()}", encoding="utf-8"
+        )
+        code, modules = _run(["once", "--config", str(config)], tmp_path)
+    assert code == 0
+    assert not modules & {"trafilatura", "pypdfium2", "justext", "htmldate"}
+    with sqlite3.connect(db) as conn:
+        methods = {m for (m,) in conn.execute("SELECT method FROM versions")}
+    assert methods and "trafilatura" in methods  # the articles were extracted, by the workers

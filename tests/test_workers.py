@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -148,3 +149,24 @@ def test_documents_no_worker_takes_fail_after_the_startup_allowance() -> None:
         assert done.result(timeout=60) > 0  # it ran to its end, in a worker (its pid)
     finally:
         healthy.close()
+
+
+def _loaded(name: str) -> bool:
+    return name in sys.modules
+
+
+def test_workers_import_what_they_are_told_to_preload_before_their_first_task() -> None:
+    """The poll process sends `prepare.process` without importing the extraction stack: each
+    worker imports it as it starts. A module that cannot be imported does not stop the worker
+    (its documents then fail with the reason, as they would without the preload)."""
+    workers = Workers(1, 30.0, preload=("tests.data.no_such_module", "colorsys"))
+    try:
+        assert workers.submit(_loaded, "colorsys").result(timeout=60)
+        assert not workers.submit(_loaded, "tests.data.no_such_module").result(timeout=60)
+    finally:
+        workers.close()
+    plain = Workers(1, 30.0)  # nothing the task's module imports loads it: only the preload
+    try:
+        assert not plain.submit(_loaded, "colorsys").result(timeout=60)
+    finally:
+        plain.close()

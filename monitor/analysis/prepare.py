@@ -5,7 +5,9 @@ The workers are spawned interpreters, and the function they are sent is imported
 this one imports only what the work needs (extraction, matching, the body's compression), not
 the pipeline with its HTTP client, configuration models, alerts and comparisons, so that each
 worker starts on its first document sooner and with less CPU (about 0.4 s instead of 0.65 s
-here, paid by every cold `monitor once`).
+here, paid by every cold `monitor once`). The extraction stack itself (trafilatura, its date
+search, PDFium: `EXTRACTION`) is imported by the workers as they start, not by the poll process
+that sends them documents and imports this module for `prepared` and `matcher`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from __future__ import annotations
 import pickle
 from functools import lru_cache
 
-from monitor.analysis.extract import extract
 from monitor.analysis.match import Matcher
 from monitor.analysis.text import normalise, normalised_hash
 from monitor.body import body_hash, pack
 from monitor.models import Extracted, Lexicon, Processed
+
+# What a worker imports as it starts (see monitor.workers): `process` needs it for every document.
+EXTRACTION = "monitor.analysis.extract"
 
 
 @lru_cache(maxsize=4)
@@ -45,6 +49,8 @@ def process(
 
     `lexicon` may come pickled (`pickle.dumps(lexicon)`, made once per poll): the worker then
     unpickles it and compiles its matcher once, not once per document."""
+    from monitor.analysis.extract import extract  # EXTRACTION, loaded as the worker started
+
     found = _worker_matcher(lexicon) if isinstance(lexicon, bytes) else matcher(lexicon)
     extracted = extract(body, url, content_type, metadata=metadata)
     # Compressing and hashing here, in the worker, keeps the storing thread free.
