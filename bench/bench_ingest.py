@@ -5,7 +5,9 @@ articles made of real pages (the bundled demo pages, plus ../shared/corpus/html 
 Then, in one run:
   (b) `monitor once` over all of it, in articles per second, beside the physical limit: monitor's
       own extraction (monitor.analysis.extract, its settings) of the same articles in os.cpu_count()
-      processes with no I/O, measured in the same round, and their ratio (target >= 0.8);
+      processes with no I/O, measured in the same round, and their ratio (target >= 0.8); also
+      its sustained rate, from the 10th to the 90th percent of the articles stored, once the
+      poll's imports, feeds and worker start-up are behind it (as a running service's are);
   (c) the CPU time of an immediate second `monitor once` (nothing changed) as a share of the first;
   (d) the cost of relevance, facets and negation: the first `monitor once` with the shipped
       [relevance] and [facets] beside the same run with plain matching (concept patterns only),
@@ -16,9 +18,11 @@ Usage: python bench/bench_ingest.py [--feeds 20] [--per-feed 50] [--rounds 3] [-
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -148,33 +152,70 @@ _MONITOR = (
 
 @dataclass(frozen=True)
 class Run:
-    """One `monitor once`: wall seconds, CPU seconds of it and its workers, of it alone, and
-    its JSON summary."""
+    """One `monitor once`: wall seconds, CPU seconds of it and its workers, of it alone, its JSON
+    summary, and its sustained rate (articles stored per second from the 10th to the 90th
+    percent of them: what the poll keeps up once its imports, feeds and workers are behind it,
+    as a running service's are; None when too few were stored to tell)."""
 
     wall: float
     cpu: float
     parent_cpu: float
     summary: dict[str, Any]
+    sustained: float | None = None
 
 
-def run_once(config_path: Path, root: Path = ROOT) -> Run:
-    """`monitor once` with the code in `root` (another checkout, to compare before and after)."""
+def run_once(config_path: Path, root: Path = ROOT, expected: int = 0) -> Run:
+    """`monitor once` with the code in `root` (another checkout, to compare before and after).
+    With `expected` articles to store, its database is read as it runs (WAL: readers do not
+    hold it up) to time its sustained rate."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", _MONITOR, "once", "--config", str(config_path), "--json"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env={**os.environ, "MONITOR_DB": "", "PYTHONPATH": str(root)},
-    )
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _MONITOR, "once", "--config", str(config_path), "--json"],
+            stdout=out,
+            stderr=err,
+            text=True,
+            cwd=root,
+            env={**os.environ, "MONITOR_DB": "", "PYTHONPATH": str(root)},
+        )
+        marks = _stored_marks(child, config_path.parent / "bench.db", expected)
+        code = child.wait()
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if code:
+        raise subprocess.CalledProcessError(code, "monitor once", stdout, stderr)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    reported = [line for line in out.stderr.splitlines() if line.startswith("bench-parent-cpu ")]
+    reported = [line for line in stderr.splitlines() if line.startswith("bench-parent-cpu ")]
     parent = float(reported[-1].split()[1]) if reported else float("nan")
-    return Run(wall, cpu, parent, json.loads(out.stdout))
+    return Run(wall, cpu, parent, json.loads(stdout), marks)
+
+
+def _stored_marks(child: subprocess.Popen[str], db: Path, expected: int) -> float | None:
+    """Articles per second stored between the moments 10 % and 90 % of `expected` were, read
+    every 20 ms from the database until `child` ends."""
+    low, high = expected // 10, expected - expected // 10
+    if high - low < 10:
+        return None
+    seen: dict[int, float] = {}
+    while child.poll() is None:
+        with (
+            contextlib.suppress(sqlite3.Error),  # not created yet, or being migrated
+            contextlib.closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as conn,
+        ):
+            (count,) = conn.execute("SELECT count(*) FROM versions").fetchone()
+            for mark in (low, high):
+                if count >= mark:
+                    seen.setdefault(mark, time.perf_counter())
+        if high in seen:
+            break
+        time.sleep(0.02)
+    if low not in seen or high not in seen or seen[high] <= seen[low]:
+        return None
+    return (high - low) / (seen[high] - seen[low])
 
 
 _PAGES: list[bytes] = []
@@ -271,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
         limits.append(limit(pages, total, cores))
         with tempfile.TemporaryDirectory() as tmp, serve(args.feeds, args.per_feed, pages) as urls:
             path = write_config(Path(tmp), urls)
-            first = run_once(path)
+            first = run_once(path, expected=total)
             summary = first.summary
             if summary["new_versions"] != total + 0 or summary["errors"]:
                 print(
@@ -286,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
                 tempfile.TemporaryDirectory() as tmp,
                 serve(args.feeds, args.per_feed, pages) as urls,
             ):
-                others.append(run_once(write_config(Path(tmp), urls), args.compare))
+                others.append(run_once(write_config(Path(tmp), urls), args.compare, total))
         print(
             f"  round {len(firsts)}: {total / first.wall:.1f} articles/s, CPU {first.cpu:.2f} s "
             f"(monitor process {first.parent_cpu:.2f} s); limit {total / limits[-1][0]:.1f} "
@@ -319,6 +360,14 @@ def main(argv: list[str] | None = None) -> None:
         f"{', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.8); CPU per article: "
         f"{1000 * med(r.cpu for r in firsts) / total:.1f} ms vs {1000 * med(c for _, c in limits) / total:.1f} ms"
     )
+    sustained = [r.sustained / b for r, b in zip(firsts, limit_rates, strict=True) if r.sustained]
+    if sustained:
+        print(
+            f"    sustained (articles {total // 10} to {total - total // 10} stored, the poll's "
+            f"start-up behind it): {med(r.sustained for r in firsts if r.sustained):.1f} "
+            f"articles/s = {med(sustained):.2f} of the limit (per round: "
+            f"{', '.join(f'{r:.2f}' for r in sustained)})"
+        )
     if others:
         other_ratios = [total / r.wall / b for r, b in zip(others, limit_rates, strict=True)]
         print(
@@ -328,6 +377,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{100 * med(r.parent_cpu / r.cpu for r in others):.0f}%); ratio to the limit "
             f"{med(other_ratios):.2f} (per round: {', '.join(f'{r:.2f}' for r in other_ratios)})"
         )
+        held = [r.sustained / b for r, b in zip(others, limit_rates, strict=True) if r.sustained]
+        if held:
+            print(f"      sustained: {med(held):.2f} of the limit")
     share = med(s.cpu / f.cpu for f, s in zip(firsts, seconds, strict=True))
     print(
         f"(c) second monitor once: CPU {med(s.cpu for s in seconds):.2f} s, wall "
