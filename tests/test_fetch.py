@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -17,6 +17,7 @@ from pytest_httpserver import HTTPServer
 from monitor.errors import FetchError
 from monitor.models import Attempt
 from monitor.sources.fetch import Fetcher, FetchSettings, _retry_after
+from monitor.sources.limits import Alarms
 from tests.servers import Handler, LocalServer, closed_port, drip, hang, huge, respond, sequence
 
 UA = "monitor-test/0.1 (+https://example.invalid/monitor)"
@@ -392,3 +393,37 @@ def test_a_broken_redirect_location_is_a_clear_error(fetcher: Fetcher) -> None:
         server.route("/bad", respond(302, b"", {"Location": "http://[::1"}))
         error = fails(fetcher, server.url("/bad"))
         assert "bad redirect" in error.reason and error.attempts
+
+
+def test_one_thread_rings_every_attempts_watchdog_in_time_order() -> None:
+    """The watchdogs of a fetcher share one thread: an alarm set after a later one still rings
+    first, a cancelled one never rings, and a callback that fails silences no other."""
+    alarms = Alarms("test-alarms")
+    rung: list[str] = []
+    last = threading.Event()
+
+    def ring(name: str, fail: bool = False) -> Callable[[], None]:
+        def call() -> None:
+            rung.append(name)
+            if name == "last":
+                last.set()
+            if fail:
+                raise ValueError("a faulty alarm")
+
+        return call
+
+    try:
+        alarms.after(3600, ring("an hour"))
+        cancel = alarms.after(0.01, ring("cancelled"))
+        cancel()
+        alarms.after(0.02, ring("failing", fail=True))
+        alarms.after(0.05, ring("last"))  # set after the hour's: the thread must wake sooner
+        assert last.wait(60), rung
+        assert rung == ["failing", "last"]
+        names = [t.name for t in threading.enumerate()]
+        assert names.count("test-alarms") == 1
+    finally:
+        alarms.close()
+    assert "test-alarms" not in [t.name for t in threading.enumerate()]
+    with pytest.raises(RuntimeError, match="closed"):
+        alarms.after(1, ring("too late"))

@@ -34,7 +34,7 @@ import httpx2
 from monitor.errors import FetchError
 from monitor.models import Attempt, Response
 from monitor.sources import politeness
-from monitor.sources.limits import Failure, Watchdog, late, read_body
+from monitor.sources.limits import Alarms, Failure, Watchdog, late, read_body
 from monitor.sources.politeness import Host
 from monitor.sources.reach import Reach, numeric_host
 from monitor.sources.retries import backoff, check_status
@@ -113,6 +113,7 @@ class Fetcher:
         self._slots = threading.BoundedSemaphore(max(1, settings.concurrency))
         self._hosts: dict[str, Host] = {}
         self._hosts_lock = threading.Lock()
+        self._alarms = Alarms()  # every attempt's watchdog, on one thread
 
     def __enter__(self) -> Self:
         return self
@@ -125,6 +126,7 @@ class Fetcher:
             clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             client.close()
+        self._alarms.close()
 
     def _client(self, reach: Reach) -> httpx2.Client:
         with self._clients_lock:
@@ -278,7 +280,7 @@ class Fetcher:
     def _attempt(self, url: str, headers: dict[str, str], call: Call) -> _Result:
         """One attempt: follow redirects and read the body, all within one total deadline."""
         deadline = time.monotonic() + self.settings.timeout
-        dog = Watchdog(self.settings.timeout)
+        dog = Watchdog(self.settings.timeout, self._alarms)
         current, status = url, 0
         try:
             for _ in range(self.settings.max_redirects + 1):
