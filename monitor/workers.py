@@ -76,8 +76,10 @@ def _worker(
     if then is not None:
         then(parent)
     for name in preload:
-        # A module that fails to import fails each document with the reason instead.
-        with contextlib.suppress(ImportError):
+        # A module that fails to import (a missing package, a library that does not load) fails
+        # each document with the reason instead: a worker whose start failed would be replaced
+        # again and again, and its documents would fail only after the start-up allowance.
+        with contextlib.suppress(Exception):
             importlib.import_module(name)
 
 

@@ -396,8 +396,10 @@ def test_a_broken_redirect_location_is_a_clear_error(fetcher: Fetcher) -> None:
 
 
 def test_one_thread_rings_every_attempts_watchdog_in_time_order() -> None:
-    """The watchdogs of a fetcher share one thread: an alarm set after a later one still rings
-    first, a cancelled one never rings, and a callback that fails silences no other."""
+    """The watchdogs of a fetcher share one thread: an alarm set while the thread waits for a
+    later one still rings first, a cancelled one never rings, and a callback that fails
+    silences no other. Closing rings what is still pending, and an alarm set after it at once
+    (the attempts a stopping poll leaves running end then, not at their deadline)."""
     alarms = Alarms("test-alarms")
     rung: list[str] = []
     last = threading.Event()
@@ -412,18 +414,27 @@ def test_one_thread_rings_every_attempts_watchdog_in_time_order() -> None:
 
         return call
 
+    def parked() -> bool:  # the thread waits on its condition (CPython's Condition._waiters)
+        with alarms._changed:
+            return len(alarms._changed._waiters) == 1  # type: ignore[attr-defined]
+
     try:
         alarms.after(3600, ring("an hour"))
+        deadline = time.monotonic() + 60
+        while not parked():  # so that the sooner alarms must wake it
+            assert time.monotonic() < deadline, "the alarm thread never waited"
+            time.sleep(0.01)
         cancel = alarms.after(0.01, ring("cancelled"))
         cancel()
         alarms.after(0.02, ring("failing", fail=True))
-        alarms.after(0.05, ring("last"))  # set after the hour's: the thread must wake sooner
+        alarms.after(0.05, ring("last"))
         assert last.wait(60), rung
         assert rung == ["failing", "last"]
         names = [t.name for t in threading.enumerate()]
         assert names.count("test-alarms") == 1
     finally:
         alarms.close()
+    assert rung == ["failing", "last", "an hour"]  # rung by close, not in an hour
     assert "test-alarms" not in [t.name for t in threading.enumerate()]
-    with pytest.raises(RuntimeError, match="closed"):
-        alarms.after(1, ring("too late"))
+    alarms.after(3600, ring("after close"))
+    assert rung[-1] == "after close"

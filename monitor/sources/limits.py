@@ -39,8 +39,10 @@ class Failure(Exception):
 
 class Alarms:
     """Calls each callback given to `after` once its delay has passed, unless it is cancelled
-    first, all on one daemon thread started with the first. Thread-safe; `close` ends the
-    thread (alarms still pending never ring)."""
+    first, all on one daemon thread started with the first. Thread-safe. `close` rings the
+    alarms still pending at once and ends the thread: the attempts still running when their
+    fetcher closes (a stopping poll does not wait for them) end now instead of at their
+    deadline, and an alarm set after it rings at once."""
 
     def __init__(self, name: str = "fetch-watchdog") -> None:
         self._name = name
@@ -54,14 +56,17 @@ class Alarms:
         """Ring `callback` in `seconds`; returns the function that cancels it."""
         slot: list[Callable[[], None] | None] = [callback]
         with self._changed:
-            if self._closed:
-                raise RuntimeError("these alarms are closed: the fetcher was closed")
-            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), slot))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            elif self._due[0][2] is slot:  # sooner than any other: the thread waits too long
-                self._changed.notify()
+            closed = self._closed
+            if not closed:
+                heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), slot))
+                if self._thread is None:
+                    thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                    thread.start()  # a thread that cannot start is tried again by the next
+                    self._thread = thread
+                elif self._due[0][2] is slot:  # sooner than any other: the thread waits too long
+                    self._changed.notify()
+        if closed:
+            _ring(callback)
 
         def cancel() -> None:
             slot[0] = None  # dropped from the heap when it reaches the front
@@ -71,9 +76,13 @@ class Alarms:
     def close(self) -> None:
         with self._changed:
             self._closed = True
-            self._due.clear()
+            pending, self._due = self._due, []
             self._changed.notify()
             thread = self._thread
+        for _, _, slot in sorted(pending):
+            callback, slot[0] = slot[0], None
+            if callback is not None:
+                _ring(callback)
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
@@ -91,10 +100,14 @@ class Alarms:
                 _, _, slot = heapq.heappop(self._due)
                 callback, slot[0] = slot[0], None
             if callback is not None:
-                try:
-                    callback()
-                except Exception:  # one alarm's fault must not silence the others
-                    logging.getLogger("monitor.fetch").exception("a fetch watchdog failed")
+                _ring(callback)
+
+
+def _ring(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:  # one alarm's fault must not silence the others
+        logging.getLogger("monitor.fetch").exception("a fetch watchdog failed")
 
 
 class Watchdog:
