@@ -201,18 +201,18 @@ def _stored_marks(child: subprocess.Popen[str], db: Path, expected: int) -> floa
     if high - low < 10:
         return None
     seen: dict[int, float] = {}
-    while child.poll() is None:
-        with (
-            contextlib.suppress(sqlite3.Error),  # not created yet, or being migrated
-            contextlib.closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as conn,
-        ):
-            (count,) = conn.execute("SELECT count(*) FROM versions").fetchone()
-            for mark in (low, high):
-                if count >= mark:
-                    seen.setdefault(mark, time.perf_counter())
-        if high in seen:
-            break
-        time.sleep(0.02)
+    with contextlib.ExitStack() as stack:
+        conn: sqlite3.Connection | None = None
+        while child.poll() is None and high not in seen:
+            with contextlib.suppress(sqlite3.Error):  # not created yet, or being migrated
+                if conn is None:
+                    conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+                    stack.callback(conn.close)
+                (count,) = conn.execute("SELECT count(*) FROM versions").fetchone()
+                for mark in (low, high):
+                    if count >= mark:
+                        seen.setdefault(mark, time.perf_counter())
+            time.sleep(0.02)
     if low not in seen or high not in seen or seen[high] <= seen[low]:
         return None
     return (high - low) / (seen[high] - seen[low])

@@ -35,7 +35,7 @@ from monitor.analysis import prepare as worker
 from monitor.config import Series, Settings, Source
 from monitor.errors import ExtractError, FeedError, FetchError
 from monitor.ingest import add_file
-from monitor.models import Lexicon, Processed, Response
+from monitor.models import Processed, Response
 from monitor.poll_services import PollServices
 from monitor.redact import public_url
 from monitor.sources.engine import Handler, Job
@@ -54,17 +54,6 @@ BATCH = 64
 BATCH_SECONDS = 0.25
 # Seconds finished extractions wait for more to store with them (see _Poll._finished).
 GATHER = 0.25
-
-
-def process(
-    body: bytes, url: str, content_type: str, lexicon: Lexicon | bytes, metadata: bool = True
-) -> Processed:
-    """Extract a fetched body and find the concepts in it (what a worker process runs:
-    `worker.process`, which the pool is sent so that workers import only it).
-
-    `lexicon` may come pickled (`pickle.dumps(lexicon)`, made once per poll): the worker then
-    unpickles it and compiles its matcher once, not once per document."""
-    return worker.process(body, url, content_type, lexicon, metadata)
 
 
 # Called with (work done, work known) as the poll goes: fetches and extractions, the total

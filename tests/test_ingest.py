@@ -18,9 +18,9 @@ from monitor import config
 from monitor.analysis import prepare as worker
 from monitor.analysis import text
 from monitor.analysis.extract import extract
-from monitor.analysis.prepare import matcher, prepared
+from monitor.analysis.prepare import matcher, prepared, process
 from monitor.analysis.text import content_hash
-from monitor.pipeline import poll, process
+from monitor.pipeline import poll
 from monitor.store import open_db
 from tests.conftest import DEMO, SHIPPED, MakeSettings
 from tests.servers import LocalServer
